@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the real peers the test suite runs against, when this machine can have them:
+#   - Debian's chromium (HTML report test, driven by playwright-core; never a downloaded browser)
+#   - an OpenTelemetry Collector built with the official builder from the Go module proxy
+#   - Locust with its otel extra, in a project-local virtual environment
+# Each is optional: a peer that cannot be installed is reported here, and its tests skip saying why.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+status=0
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install-test-peers: installing Debian's chromium"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "install-test-peers: chromium could not be installed; the HTML report test will skip"
+  else
+    echo "install-test-peers: no chromium and no root apt-get; the HTML report test will skip"
+  fi
+fi
+
+for step in scripts/build-collector.sh scripts/install-locust.sh; do
+  if [ -x "$step" ]; then
+    "$step" || { echo "install-test-peers: $step failed; the tests that need it will skip"; }
+  fi
+done
+exit $status
