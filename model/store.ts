@@ -76,6 +76,8 @@ CREATE TABLE IF NOT EXISTS spans (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS spans_by_id ON spans (trace_id, span_id);
 CREATE INDEX IF NOT EXISTS spans_by_service_time ON spans (service_name, start_ns);
+-- The analyzer's entry point: load-test roots (trace-root CLIENT spans) by service, run and time.
+CREATE INDEX IF NOT EXISTS spans_roots ON spans (service_name, run_id, start_ns) WHERE parent_span_id IS NULL AND kind = 3;
 CREATE TABLE IF NOT EXISTS metric_points (
   resource_id   INTEGER NOT NULL REFERENCES resources(resource_id),
   service_name  TEXT NOT NULL,
