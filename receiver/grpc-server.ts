@@ -1,0 +1,111 @@
+// The OTLP/gRPC listener (default port 4317): TraceService/Export and MetricsService/Export,
+// served with @grpc/grpc-js through identity (de)serializers, so the request bytes go to the same
+// hand-written decoder, limits, write queue and store as OTLP/HTTP. Failures use the gRPC codes the
+// OTLP spec names: INVALID_ARGUMENT for bad data (not retried), UNAVAILABLE when pushed back or
+// shutting down (retried), UNAUTHENTICATED for a missing token. Oversized messages are refused by
+// grpc-js itself (RESOURCE_EXHAUSTED) via grpc.max_receive_message_length.
+import { timingSafeEqual } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Ingest } from './ingest.ts';
+import { encodeExportResponseProtobuf, type Signal } from './responses.ts';
+
+export const GRPC_METHODS: Record<Signal, string> = {
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+};
+
+const identity = (b: Buffer): Buffer => b;
+
+function definition(signal: Signal): grpc.ServiceDefinition {
+  return {
+    Export: {
+      path: GRPC_METHODS[signal],
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    },
+  };
+}
+
+export interface GrpcReceiverOptions {
+  ingest: Ingest;
+  token?: string;
+  maxBodyBytes: number;
+}
+
+export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': options.maxBodyBytes,
+    'grpc.max_send_message_length': 4 * 1024 * 1024,
+  });
+  const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
+  for (const signal of ['traces', 'metrics'] as const) {
+    const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+      if (expected !== undefined) {
+        const given = call.metadata.get('authorization')[0];
+        const bytes = Buffer.from(typeof given === 'string' ? given : '');
+        if (bytes.length !== expected.length || !timingSafeEqual(bytes, expected)) {
+          callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token: send metadata authorization: Bearer <token>' });
+          return;
+        }
+      }
+      const body = call.request;
+      if (!options.ingest.reserve(body.length)) {
+        callback({ code: grpc.status.UNAVAILABLE, details: 'too many request bytes in flight; retry later' });
+        return;
+      }
+      options.ingest.export(signal, 'protobuf', body).then(
+        (outcome) => {
+          options.ingest.release(body.length);
+          switch (outcome.kind) {
+            case 'ok':
+              callback(null, encodeExportResponseProtobuf(outcome.rejected, outcome.message));
+              return;
+            case 'invalid':
+              callback({ code: grpc.status.INVALID_ARGUMENT, details: outcome.message });
+              return;
+            case 'busy':
+            case 'unavailable':
+              callback({ code: grpc.status.UNAVAILABLE, details: outcome.message });
+              return;
+          }
+        },
+        (error: unknown) => {
+          options.ingest.release(body.length);
+          callback({ code: grpc.status.INTERNAL, details: (error as Error).message });
+        },
+      );
+    };
+    server.addService(definition(signal), { Export: handler });
+  }
+  return server;
+}
+
+/** Bind and return the port (0 picks a free one). */
+export function listenGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
+  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      if (error) reject(error);
+      else resolve(bound);
+    });
+  });
+}
+
+/** Stop accepting calls and wait for in-flight ones (bounded: then force). */
+export function closeGrpc(server: grpc.Server, graceMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    timer.unref();
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

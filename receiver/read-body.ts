@@ -1,0 +1,123 @@
+// Read a request body into memory, decompressing gzip or deflate, with the size limit applied to
+// the bytes on the wire *and* to the decompressed bytes (opentelemetry-proto v1.11 specification:
+// "MUST limit request body size, including after decompression"). Decompression stops as soon as
+// the output passes the limit, so a gzip bomb costs at most `limit` bytes of memory.
+import type { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+
+export const BodyErrorKind = {
+  TOO_LARGE: 'too_large',
+  BAD_ENCODING: 'bad_encoding',
+  UNSUPPORTED_ENCODING: 'unsupported_encoding',
+  ABORTED: 'aborted',
+} as const;
+export type BodyErrorKind = (typeof BodyErrorKind)[keyof typeof BodyErrorKind];
+
+export class BodyError extends Error {
+  readonly kind: BodyErrorKind;
+  constructor(kind: BodyErrorKind, message: string) {
+    super(message);
+    this.name = 'BodyError';
+    this.kind = kind;
+  }
+}
+
+/** Content-Encoding values we decode; anything else is refused before reading. */
+export function supportedEncoding(header: string | undefined): 'identity' | 'gzip' | 'deflate' | undefined {
+  const value = (header ?? '').trim().toLowerCase();
+  if (value === '' || value === 'identity') return 'identity';
+  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
+  if (value === 'deflate') return 'deflate';
+  return undefined;
+}
+
+export function readBody(stream: Readable, encoding: 'identity' | 'gzip' | 'deflate', limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let wire = 0;
+    let decoded = 0;
+    let inflater: zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | undefined;
+    let done = false;
+
+    const fail = (error: BodyError): void => {
+      if (done) return;
+      done = true;
+      cleanup();
+      inflater?.destroy();
+      // Stop reading; the server answers and closes the connection instead of draining a huge body.
+      stream.pause();
+      reject(error);
+    };
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, decoded));
+    };
+    const tooLarge = (): BodyError =>
+      new BodyError(BodyErrorKind.TOO_LARGE, `request body is larger than the limit of ${limit} bytes`);
+
+    const onOutput = (chunk: Buffer): void => {
+      decoded += chunk.length;
+      if (decoded > limit) fail(tooLarge());
+      else chunks.push(chunk);
+    };
+
+    const onData = (chunk: Buffer): void => {
+      if (done) return;
+      wire += chunk.length;
+      if (wire > limit) return fail(tooLarge());
+      if (encoding === 'identity') return onOutput(chunk);
+      if (inflater === undefined) {
+        inflater = makeInflater(encoding, chunk);
+        inflater.on('data', onOutput);
+        inflater.on('error', (e: Error) =>
+          fail(new BodyError(BodyErrorKind.BAD_ENCODING, `cannot decompress ${encoding} body: ${e.message}`)),
+        );
+        inflater.on('end', finish);
+      }
+      // Backpressure: let the inflater drain before reading more from the socket.
+      if (!inflater.write(chunk)) {
+        stream.pause();
+        inflater.once('drain', () => {
+          if (!done) stream.resume();
+        });
+      }
+    };
+    const onEnd = (): void => {
+      if (encoding === 'identity') finish();
+      else if (inflater === undefined) finish(); // empty body
+      else inflater.end();
+    };
+    const onAbort = (): void => fail(new BodyError(BodyErrorKind.ABORTED, 'client closed the connection mid-body'));
+    const onError = (e: Error): void => fail(new BodyError(BodyErrorKind.ABORTED, `error reading body: ${e.message}`));
+    const cleanup = (): void => {
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('aborted', onAbort);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onClose = (): void => {
+      // 'close' before 'end' means the body never fully arrived.
+      if (!stream.readableEnded) onAbort();
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+    stream.on('aborted', onAbort);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+/**
+ * "deflate" means zlib-wrapped deflate (RFC 9110), but some clients send raw deflate; the zlib
+ * header's first byte has 8 (deflate) in its low nibble, which a raw stream's first byte rarely does.
+ */
+function makeInflater(encoding: 'gzip' | 'deflate', first: Buffer): zlib.Gunzip | zlib.Inflate | zlib.InflateRaw {
+  if (encoding === 'gzip') return zlib.createGunzip();
+  const b0 = first[0] ?? 0;
+  const b1 = first[1] ?? 0;
+  const zlibHeader = (b0 & 0x0f) === 8 && ((b0 << 8) | b1) % 31 === 0;
+  return zlibHeader ? zlib.createInflate() : zlib.createInflateRaw();
+}

@@ -1,0 +1,72 @@
+// Response bodies, in the encoding of the request (opentelemetry-proto specification.md: "The
+// server MUST use the same Content-Type in the response as it received in the request").
+// - success: Export{Trace,Metrics}ServiceResponse, partial_success set only when something was
+//   rejected (field 1: { rejected_spans|rejected_data_points = 1 (int64), error_message = 2 })
+// - failure: google.rpc.Status { code = 1 (int32), message = 2 (string) }
+
+export type BodyFormat = 'protobuf' | 'json';
+
+export const CONTENT_TYPES: Record<BodyFormat, string> = {
+  protobuf: 'application/x-protobuf',
+  json: 'application/json',
+};
+
+/** gRPC status codes (google.rpc.Code) used in Status bodies and on the gRPC listener. */
+export const GrpcCode = {
+  OK: 0,
+  INVALID_ARGUMENT: 3,
+  NOT_FOUND: 5,
+  RESOURCE_EXHAUSTED: 8,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
+} as const;
+
+export type Signal = 'traces' | 'metrics';
+
+/** The protobuf ExportServiceResponse body; both signals share the same wire shape. */
+export function encodeExportResponseProtobuf(rejected: number, message: string): Buffer {
+  if (rejected === 0 && message === '') return Buffer.alloc(0);
+  const inner = concat([rejected > 0 ? [tag(1, 0), ...varint(rejected)] : [], message ? lenField(2, Buffer.from(message)) : []]);
+  return Buffer.from(concat([lenField(1, inner)]));
+}
+
+export function encodeExportResponseJson(signal: Signal, rejected: number, message: string): string {
+  if (rejected === 0 && message === '') return '{}';
+  const key = signal === 'traces' ? 'rejectedSpans' : 'rejectedDataPoints';
+  // int64 in OTLP JSON is a decimal string.
+  return JSON.stringify({ partialSuccess: { [key]: String(rejected), errorMessage: message } });
+}
+
+export function encodeExportResponse(format: BodyFormat, signal: Signal, rejected: number, message: string): Buffer | string {
+  return format === 'json' ? encodeExportResponseJson(signal, rejected, message) : encodeExportResponseProtobuf(rejected, message);
+}
+
+export function encodeStatus(format: BodyFormat, code: number, message: string): Buffer | string {
+  if (format === 'json') return JSON.stringify({ code, message });
+  return Buffer.from(concat([code !== 0 ? [tag(1, 0), ...varint(code)] : [], lenField(2, Buffer.from(message))]));
+}
+
+function tag(field: number, wire: number): number {
+  return (field << 3) | wire;
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  let v = n;
+  while (v >= 0x80) {
+    out.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  out.push(v);
+  return out;
+}
+
+function lenField(field: number, bytes: Uint8Array): number[] {
+  return [tag(field, 2), ...varint(bytes.length), ...bytes];
+}
+
+function concat(parts: number[][]): Uint8Array {
+  return Uint8Array.from(parts.flat());
+}
