@@ -13,6 +13,8 @@ export interface ShopOptions {
   inventoryServiceName: string;
   exporter: 'otlp' | 'none';
   resource: Record<string, string>;
+  /** OTLP/HTTP traces URL; default: the OTEL_EXPORTER_OTLP_* variables (tests pass it directly). */
+  tracesUrl?: string;
 }
 
 export interface RunningShop {
@@ -27,11 +29,13 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     serviceName: options.shopServiceName,
     exporter: options.exporter,
     resource: options.resource,
+    tracesUrl: options.tracesUrl,
   });
   const inventoryTracing = startTracing({
     serviceName: options.inventoryServiceName,
     exporter: options.exporter,
     resource: options.resource,
+    tracesUrl: options.tracesUrl,
   });
   const inventory = await listen(inventoryTracing.tracer, inventoryRoutes(inventoryTracing.tracer, options.latencies), options.inventoryPort, options.host);
   const shop = await listen(shopTracing.tracer, shopRoutes(shopTracing.tracer, options.latencies, inventory.url), options.port, options.host);

@@ -31,6 +31,8 @@ export interface TracingOptions {
   exporter?: 'otlp' | 'none';
   /** Extra resource attributes (e.g. parsed from OTEL_RESOURCE_ATTRIBUTES by the caller). */
   resource?: Record<string, string>;
+  /** OTLP/HTTP traces URL; default: what OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT say. */
+  tracesUrl?: string;
 }
 
 /** Wraps the OTLP exporter to count what was acknowledged, so the shop can report losses. */
@@ -65,7 +67,7 @@ export function startTracing(options: TracingOptions): ServiceTracing {
       shutdown: () => provider.shutdown(),
     };
   }
-  const exporter = new CountingExporter(new OTLPTraceExporter());
+  const exporter = new CountingExporter(new OTLPTraceExporter(options.tracesUrl === undefined ? {} : { url: options.tracesUrl }));
   const provider = new BasicTracerProvider({
     resource,
     spanProcessors: [
