@@ -1,0 +1,195 @@
+// Real Locust --otel as a peer (issue 6): the seed's MockTarget run by real Locust against the
+// demo shop behind a proxy that delays each new connection, exporting to firstspan's receiver
+// over http/protobuf and over Locust's default, gRPC. Then the analyzer, through the real binary.
+//
+// Ground truth comes from three independent witnesses: Locust's own request counts (`--json`),
+// the proxy's count of new connections, and the SQLite file read with plain SQL. The analyzer's
+// JSON is held to all three.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.ts';
+import { locustAvailability, summarize } from './helpers/locust-peer.ts';
+import { durationMs, runLocustScenario, type LocustProtocol, type ScenarioResult, type StoredSpan } from './helpers/locust-scenario.ts';
+
+const SPAN_KIND_SERVER = 2;
+const SPAN_KIND_CLIENT = 3;
+const USERS = 3;
+/** Long enough that no request on a reused connection comes near it, even on a noisy machine. */
+const CONNECT_DELAY_MS = 400;
+const SEED_SPAN_NAMES = ['GET /product/{product_id}', 'POST /authenticate', 'POST /cart/add', 'POST /checkout/confirm'];
+
+const locust = locustAvailability();
+if (!locust.ok) console.warn(`[locust-interop] skipped: ${locust.detail}`);
+// Interim, until the analyzer lands: its command is still the placeholder that says so.
+const analyzerMissing = readFileSync(new URL('../analyzer/command.ts', import.meta.url), 'utf8').includes('not available in this build yet');
+if (analyzerMissing) console.warn('[locust-interop] analyzer step skipped: `firstspan analyze` is still a placeholder in analyzer/command.ts');
+
+interface Stats {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+interface Endpoint {
+  name: string;
+  count: number;
+  matched: number;
+  errors: number;
+  clientMs: Stats;
+  serverMs: Stats;
+  gapMs: Stats;
+  phasesMs: Record<string, unknown>;
+}
+interface Run {
+  service: string;
+  runId: string | null;
+  start: string;
+  end: string;
+  rootSpans: number;
+  matched: number;
+  propagationCoverage: number;
+  backgroundServerSpans: number;
+  total: Endpoint;
+  endpoints: Endpoint[];
+}
+
+interface Pair {
+  root: StoredSpan;
+  server: StoredSpan;
+  gapMs: number;
+}
+
+/** Pair each Locust root with the shop's SERVER child, by ids alone (plain SQL rows, no analyzer). */
+function groundTruth(spans: StoredSpan[]): { roots: StoredSpan[]; pairs: Pair[]; unmatched: StoredSpan[] } {
+  const roots = spans.filter((s) => s.service === 'locust' && s.kind === SPAN_KIND_CLIENT && s.parentSpanId === null);
+  const serverByParent = new Map<string, StoredSpan>();
+  for (const s of spans) {
+    if (s.kind === SPAN_KIND_SERVER && s.service === 'shop' && s.parentSpanId !== null) serverByParent.set(`${s.traceId}/${s.parentSpanId}`, s);
+  }
+  const pairs: Pair[] = [];
+  const unmatched: StoredSpan[] = [];
+  for (const root of roots) {
+    const server = serverByParent.get(`${root.traceId}/${root.spanId}`);
+    if (server === undefined) unmatched.push(root);
+    else pairs.push({ root, server, gapMs: durationMs(root) - durationMs(server) });
+  }
+  return { roots, pairs, unmatched };
+}
+
+function str(span: StoredSpan, key: string): string | undefined {
+  return span.attributes[key]?.stringValue;
+}
+
+describe.skipIf(!locust.ok)(`real Locust --otel (${locust.detail}) → firstspan receive → firstspan analyze`, () => {
+  describe.each<LocustProtocol>(['http/protobuf', 'grpc'])('exporting over %s', (protocol) => {
+    let scenario: ScenarioResult;
+    let truth: ReturnType<typeof groundTruth>;
+
+    beforeAll(async () => {
+      scenario = await runLocustScenario({ protocol, users: USERS, runTime: '4s', connectDelayMs: CONNECT_DELAY_MS });
+      truth = groundTruth(scenario.spans);
+    }, 150_000);
+    afterAll(() => scenario?.cleanup());
+
+    it('Locust ran its users to the end without a failure, and the shop exported every span it made', () => {
+      expect(scenario.locust.code, scenario.locust.stderr.slice(-3000)).toBe(0);
+      const { requests, failures } = summarize(scenario.locust.stats);
+      expect(failures).toBe(0);
+      expect(requests).toBeGreaterThan(USERS * 10);
+      expect(scenario.shopExit).toMatch(/spans exported, 0 failed/);
+    });
+
+    it('stores one CLIENT root span per request Locust counted, named {METHOD} {name}, with Locust\'s resource and old semconv', () => {
+      const { spanNames } = summarize(scenario.locust.stats);
+      expect([...spanNames.keys()].sort()).toEqual(SEED_SPAN_NAMES);
+      // A request Locust completed carries http.status_code; one its shutdown cut short has none
+      // and is not in Locust's stats (seen with real Locust 2.47: the greenlet is killed mid-send).
+      const completed = truth.roots.filter((s) => s.attributes['http.status_code'] !== undefined);
+      const stored = new Map<string, number>();
+      for (const s of completed) stored.set(s.name, (stored.get(s.name) ?? 0) + 1);
+      expect(stored).toEqual(spanNames);
+      expect(truth.roots.length - completed.length).toBeLessThanOrEqual(USERS);
+
+      const root = completed[0] as StoredSpan;
+      expect(root.resource['service.name']?.stringValue).toBe('locust');
+      expect(root.resource['service.version']?.stringValue).toBe(locust.detail.replace('locust ', ''));
+      expect(root.resource['telemetry.sdk.language']?.stringValue).toBe('python');
+      expect(root.resource['filename']?.stringValue).toMatch(/mock_target\.py$/);
+      expect(root.scopeName).toBe('opentelemetry.instrumentation.requests');
+      for (const s of completed) {
+        expect(s.name.startsWith(`${str(s, 'http.method')} `)).toBe(true);
+        expect(str(s, 'http.url')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
+        expect(Number(s.attributes['http.status_code']?.intValue)).toBe(200);
+        // Locust adds no run id, request name or phase attributes of its own.
+        expect(Object.keys(s.attributes).filter((k) => k.startsWith('firstspan.'))).toEqual([]);
+      }
+      // Product requests are grouped by the name= argument, while the URL keeps the real id.
+      const products = completed.filter((s) => s.name === 'GET /product/{product_id}');
+      expect(new Set(products.map((s) => new URL(str(s, 'http.url') ?? '').pathname))).toEqual(
+        new Set(['/product/1', '/product/2', '/product/42', '/product/4711']),
+      );
+    });
+
+    it('every completed Locust span is the parent of exactly the shop SERVER span for the same request', () => {
+      const completed = truth.roots.filter((s) => s.attributes['http.status_code'] !== undefined);
+      const matchedIds = new Set(truth.pairs.map((p) => p.root.spanId));
+      for (const s of completed) expect(matchedIds.has(s.spanId), `${s.name} ${s.spanId} has no shop child`).toBe(true);
+      for (const { root, server } of truth.pairs) {
+        expect(server.traceId).toBe(root.traceId);
+        expect(server.parentSpanId).toBe(root.spanId);
+        // The server saw the request Locust sent (the shop's routes are templated by method + path).
+        expect(server.name.split(' ')[0]).toBe(str(root, 'http.method'));
+        // No check that the server span fits inside the client's: the shop ends its span in the
+        // response's 'finish' callback, which a busy event loop runs late, so on this machine a
+        // server span can outlast its client parent by tens of ms. The analyzer must cope.
+      }
+    });
+
+    it('the injected connection delay is in the gap of the requests that opened a connection, not in the rest', () => {
+      // Each Locust user keeps one keep-alive session: one new connection per user.
+      expect(scenario.proxyConnections).toBe(USERS);
+      // All users spawn at once and each one's first request waits CONNECT_DELAY_MS, so the first
+      // USERS requests to start are the connection openers. The delay is a hard lower bound on
+      // their gap: the server cannot see the request before the proxy lets it through.
+      const byStart = [...truth.pairs].sort((a, b) => (a.root.startNs < b.root.startNs ? -1 : 1));
+      const openers = byStart.slice(0, USERS);
+      const reusers = byStart.slice(USERS);
+      expect(openers.map((p) => p.root.name)).toEqual(Array(USERS).fill('POST /authenticate'));
+      for (const p of openers) expect(p.gapMs).toBeGreaterThanOrEqual(CONNECT_DELAY_MS);
+      // The rest reused a connection: typically no delay at all. (Single requests may still stall
+      // on this shared, noisy machine, so the median is what is held below the delay.)
+      const median = reusers.map((p) => p.gapMs).sort((a, b) => a - b)[Math.floor(reusers.length / 2)] ?? Infinity;
+      expect(median).toBeLessThan(CONNECT_DELAY_MS / 4);
+    });
+
+    it.skipIf(analyzerMissing)('firstspan analyze finds the Locust run without a run id, pairs every root with the shop span, and reports the gap', async () => {
+      const result = await runCli(['analyze', '--db', scenario.db, '--format', 'json'], { timeoutMs: 60_000 });
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout) as { schemaVersion: number; runs: Run[] };
+      expect(report.schemaVersion).toBe(1);
+      const runs = report.runs.filter((r) => r.service === 'locust');
+      expect(runs).toHaveLength(1);
+      const run = runs[0] as Run;
+      expect(run.runId ?? null).toBeNull();
+      expect(run.rootSpans).toBe(truth.roots.length);
+      expect(run.matched).toBe(truth.pairs.length);
+      expect(run.propagationCoverage).toBeCloseTo(truth.pairs.length / truth.roots.length, 6);
+      expect(run.backgroundServerSpans).toBe(0);
+
+      expect([...run.endpoints.map((e) => e.name)].sort()).toEqual(SEED_SPAN_NAMES);
+      for (const endpoint of run.endpoints) {
+        const pairs = truth.pairs.filter((p) => p.root.name === endpoint.name);
+        expect(endpoint.count).toBe(truth.roots.filter((s) => s.name === endpoint.name).length);
+        expect(endpoint.matched).toBe(pairs.length);
+        expect(endpoint.gapMs.max).toBeCloseTo(Math.max(...pairs.map((p) => p.gapMs)), 2);
+      }
+      const gaps = truth.pairs.map((p) => p.gapMs);
+      expect(run.total.gapMs.max).toBeCloseTo(Math.max(...gaps), 2);
+      expect(run.total.gapMs.mean).toBeCloseTo(gaps.reduce((a, b) => a + b, 0) / gaps.length, 2);
+      // The delay is visible: the worst gap carries it, the typical (reused-connection) one does not.
+      expect(run.total.gapMs.max).toBeGreaterThanOrEqual(CONNECT_DELAY_MS);
+      expect(run.total.gapMs.p50).toBeLessThan(CONNECT_DELAY_MS);
+    });
+  });
+});
