@@ -44,8 +44,10 @@ export function readBody(stream: Readable, encoding: 'identity' | 'gzip' | 'defl
       done = true;
       cleanup();
       inflater?.destroy();
-      // Stop reading; the server answers and closes the connection instead of draining a huge body.
-      stream.pause();
+      // Discard the rest of the body (no 'data' listener is left) so the keep-alive connection
+      // stays usable and the client reads our answer instead of a reset. Node's requestTimeout
+      // bounds a client that never stops sending.
+      stream.resume();
       reject(error);
     };
     const finish = (): void => {

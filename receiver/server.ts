@@ -113,13 +113,11 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      void reply.header('connection', 'close');
       return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, `request body of ${declared} bytes is larger than the limit of ${maxBodyBytes} bytes`);
     }
     const reserved = Number.isFinite(declared) ? declared : 0;
     if (!ingest.reserve(reserved)) {
       void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      void reply.header('connection', 'close');
       return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, 'too many request bytes in flight; retry later');
     }
     try {
@@ -129,8 +127,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       } catch (error) {
         if (!(error instanceof BodyError)) throw error;
         if (error.kind === BodyErrorKind.TOO_LARGE) {
-          void reply.header('connection', 'close');
-          return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, error.message);
+              return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, error.message);
         }
         return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, error.message);
       }
@@ -173,5 +170,9 @@ function sendStatus(reply: FastifyReply, format: BodyFormat | undefined, status:
 }
 
 function send(reply: FastifyReply, format: BodyFormat, status: number, body: Buffer | string): FastifyReply {
-  return reply.code(status).header('content-type', CONTENT_TYPES[format]).send(body);
+  // A Buffer, so fastify sends the Content-Type exactly as given (no added charset parameter).
+  return reply
+    .code(status)
+    .header('content-type', CONTENT_TYPES[format])
+    .send(typeof body === 'string' ? Buffer.from(body) : body);
 }

@@ -29,6 +29,7 @@ export class WriteQueue {
   private commits = 0;
   private committedItems = 0;
   private idleWaiters: (() => void)[] = [];
+  private paused = false;
 
   constructor(store: SpanStore, maxPendingItems: number) {
     this.store = store;
@@ -58,6 +59,19 @@ export class WriteQueue {
     };
   }
 
+  /**
+   * Hold commits (queued requests wait, unanswered) until resume(). Simulates a disk slower than the
+   * network, so tests can drive the receiver into push-back deterministically.
+   */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.schedule();
+  }
+
   /** Resolves once everything queued so far is committed (or failed). */
   idle(): Promise<void> {
     if (this.queue.length === 0) return Promise.resolve();
@@ -68,16 +82,20 @@ export class WriteQueue {
     return new Promise<InsertResult>((resolve, reject) => {
       this.queue.push({ job, items, resolve, reject });
       this.pendingItems += items;
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // setImmediate runs after pending I/O callbacks: requests that arrived together share a commit.
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.paused || this.queue.length === 0) return;
+    this.scheduled = true;
+    // setImmediate runs after pending I/O callbacks: requests that arrived together share a commit.
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.scheduled = false;
+    if (this.paused) return;
     const batch = this.queue;
     this.queue = [];
     let results: InsertResult[] | undefined;

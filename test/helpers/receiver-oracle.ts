@@ -100,9 +100,10 @@ export const Oracle = {
 
 /** Encode a request object (protobufjs camelCase field names) after verifying it. */
 export function encodeWith(type: protobuf.Type, message: Record<string, unknown>): Buffer {
-  const problem = type.verify(message);
+  const typed = type.fromObject(message);
+  const problem = type.verify(typed);
   if (problem) throw new Error(`oracle: invalid ${type.name}: ${problem}`);
-  return Buffer.from(type.encode(type.fromObject(message)).finish());
+  return Buffer.from(type.encode(typed).finish());
 }
 
 /** Decode bytes to a plain object: 64-bit integers as decimal strings, bytes as base64, enums as numbers. */

@@ -1,0 +1,256 @@
+// Every OTLP/HTTP answer the receiver gives, over real HTTP: success, empty requests, partial
+// success, duplicates, and each failure with its status code and google.rpc.Status body in the
+// request's encoding (opentelemetry-proto docs/specification.md, "OTLP/HTTP Response").
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
+import { JSON_TYPE, oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
+import { decodeWith, Oracle } from './helpers/receiver-oracle.ts';
+import { countRows, readStoredSpans } from './helpers/receiver-sdk.ts';
+
+const LIMIT = 256 * 1024;
+let dir: string;
+let receiver: RunningReceiver;
+let secured: RunningReceiver;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'firstspan-rx-http-'));
+  receiver = await startReceiver({ db: join(dir, 'a.db'), port: 0, maxBodyBytes: LIMIT });
+  secured = await startReceiver({ db: join(dir, 'b.db'), port: 0, token: 's3cret' });
+});
+
+afterAll(async () => {
+  await receiver.close();
+  await secured.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function statusOf(res: { headers: Record<string, unknown>; body: Buffer }): { code?: number; message?: string } {
+  const type = String(res.headers['content-type']);
+  if (type.startsWith('application/json')) return JSON.parse(res.body.toString()) as { code?: number; message?: string };
+  return decodeWith(Oracle.Status, res.body) as { code?: number; message?: string };
+}
+
+const spanCount = (): number => countRows(join(dir, 'a.db'));
+
+describe('OTLP/HTTP success', () => {
+  it('stores a protobuf request and answers an empty protobuf response', async () => {
+    const before = spanCount();
+    const res = await post(receiver.url, '/v1/traces', tracesProtobuf([oracleSpan(), oracleSpan()]), PROTO);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/x-protobuf');
+    expect(decodeWith(Oracle.TraceResponse, res.body)).toEqual({}); // partial_success unset
+    expect(spanCount()).toBe(before + 2);
+  });
+
+  it('answers an empty request (protobuf and JSON) with success', async () => {
+    const p = await post(receiver.url, '/v1/traces', Buffer.alloc(0), PROTO);
+    expect(p.status).toBe(200);
+    const j = await post(receiver.url, '/v1/traces', '{}', { 'content-type': 'application/json; charset=utf-8' });
+    expect(j.status).toBe(200);
+    expect(j.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(j.body.toString())).toEqual({});
+  });
+
+  it('decodes gzip, zlib deflate and raw deflate bodies', async () => {
+    for (const [encoding, compress] of [
+      ['gzip', gzipSync],
+      ['deflate', deflateSync],
+      ['deflate', deflateRawSync],
+    ] as const) {
+      const span = oracleSpan();
+      const res = await post(receiver.url, '/v1/traces', compress(tracesProtobuf([span])), {
+        ...PROTO,
+        'content-encoding': encoding,
+      });
+      expect(res.status, encoding).toBe(200);
+      const stored = readStoredSpans(join(dir, 'a.db')).find((r) => r.span_id.equals(span.spanId as Buffer));
+      expect(stored?.name).toBe(span.name);
+    }
+  });
+
+  it('stores a span sent twice only once', async () => {
+    const body = tracesProtobuf([oracleSpan()]);
+    const before = spanCount();
+    expect((await post(receiver.url, '/v1/traces', body, PROTO)).status).toBe(200);
+    expect((await post(receiver.url, '/v1/traces', body, PROTO)).status).toBe(200);
+    expect(spanCount()).toBe(before + 1);
+  });
+
+  it('rejects individually invalid spans through partial success and stores the rest (protobuf)', async () => {
+    const good = oracleSpan();
+    const body = tracesProtobuf([
+      oracleSpan({ traceId: randomBytes(15) }),
+      good,
+      oracleSpan({ spanId: Buffer.alloc(8) }),
+      oracleSpan({ parentSpanId: randomBytes(3) }),
+    ]);
+    const before = spanCount();
+    const res = await post(receiver.url, '/v1/traces', body, PROTO);
+    expect(res.status).toBe(200);
+    const decoded = decodeWith(Oracle.TraceResponse, res.body) as {
+      partialSuccess?: { rejectedSpans?: string; errorMessage?: string };
+    };
+    expect(decoded.partialSuccess?.rejectedSpans).toBe('3');
+    expect(decoded.partialSuccess?.errorMessage).toMatch(/trace id must be 16 bytes, got 15/);
+    expect(spanCount()).toBe(before + 1);
+  });
+
+  it('rejects individually invalid spans through partial success (JSON)', async () => {
+    const goodId = randomBytes(8).toString('hex');
+    const request = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'json-partial' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                { traceId: 'zz'.repeat(16), spanId: randomBytes(8).toString('hex'), name: 'bad hex' },
+                { traceId: randomBytes(16).toString('hex').toUpperCase(), spanId: goodId, name: 'good', kind: 'SPAN_KIND_SERVER' },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const res = await post(receiver.url, '/v1/traces', JSON.stringify(request), JSON_TYPE);
+    expect(res.status).toBe(200);
+    const body = JSON.parse(res.body.toString()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    expect(body.partialSuccess.rejectedSpans).toBe('1');
+    expect(body.partialSuccess.errorMessage).toMatch(/bad hex.*not hex/);
+    const stored = readStoredSpans(join(dir, 'a.db')).filter((r) => r.service_name === 'json-partial');
+    expect(stored.map((r) => [r.name, r.kind, r.span_id.toString('hex')])).toEqual([['good', 2, goodId]]);
+  });
+});
+
+describe('OTLP/HTTP failures', () => {
+  it('400 with a protobuf Status for an undecodable protobuf body', async () => {
+    const valid = tracesProtobuf([oracleSpan()]);
+    const res = await post(receiver.url, '/v1/traces', valid.subarray(0, valid.length - 5), PROTO);
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toBe('application/x-protobuf');
+    const status = statusOf(res);
+    expect(status.code).toBe(3); // INVALID_ARGUMENT
+    expect(status.message).toMatch(/cannot decode the OTLP protobuf traces request/);
+  });
+
+  it('400 with a JSON Status for malformed JSON and for wrongly typed fields', async () => {
+    for (const body of ['{"resourceSpans": [', '{"resourceSpans": {"x": 1}}', '[1,2]', '{"resourceSpans":[{"scopeSpans":[{"spans":[{"startTimeUnixNano":"12x"}]}]}]}']) {
+      const res = await post(receiver.url, '/v1/traces', body, JSON_TYPE);
+      expect(res.status, body).toBe(400);
+      expect(res.headers['content-type']).toBe('application/json');
+      expect(statusOf(res).message).toMatch(/OTLP\/JSON/);
+    }
+  });
+
+  it('400 for a body that is not valid gzip', async () => {
+    const res = await post(receiver.url, '/v1/traces', Buffer.from('not gzip at all'), { ...PROTO, 'content-encoding': 'gzip' });
+    expect(res.status).toBe(400);
+    expect(statusOf(res).message).toMatch(/cannot decompress gzip/);
+  });
+
+  it('413 for a body over the limit, declared or not', async () => {
+    const big = tracesProtobuf(Array.from({ length: 1200 }, () => oracleSpan({ name: 'x'.repeat(200) })));
+    expect(big.length).toBeGreaterThan(LIMIT);
+    const declared = await post(receiver.url, '/v1/traces', big, PROTO);
+    expect(declared.status).toBe(413);
+    expect(statusOf(declared).message).toMatch(/larger than the limit of 262144 bytes/);
+    // Chunked, no Content-Length: the limit is found while reading.
+    const chunked = await post(receiver.url, '/v1/traces', Readable.from([big.subarray(0, 100_000), big.subarray(100_000)]), PROTO);
+    expect(chunked.status).toBe(413);
+    expect(statusOf(chunked).message).toMatch(/larger than the limit of 262144 bytes/);
+  });
+
+  it('413 for a gzip bomb: small on the wire, over the limit once decompressed', async () => {
+    const bomb = gzipSync(Buffer.alloc(50 * 1024 * 1024));
+    expect(bomb.length).toBeLessThan(LIMIT);
+    const res = await post(receiver.url, '/v1/traces', bomb, { ...PROTO, 'content-encoding': 'gzip' });
+    expect(res.status).toBe(413);
+    // The receiver is still fine afterwards.
+    expect((await post(receiver.url, '/v1/traces', tracesProtobuf([oracleSpan()]), PROTO)).status).toBe(200);
+  });
+
+  it('415 for an unknown Content-Type or Content-Encoding', async () => {
+    const body = tracesProtobuf([oracleSpan()]);
+    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/grpc' }, {}]) {
+      const res = await post(receiver.url, '/v1/traces', body, headers);
+      expect(res.status, JSON.stringify(headers)).toBe(415);
+      expect(statusOf(res).message).toMatch(/unsupported Content-Type/);
+    }
+    const br = await post(receiver.url, '/v1/traces', body, { ...PROTO, 'content-encoding': 'br' });
+    expect(br.status).toBe(415);
+    expect(statusOf(br).message).toMatch(/unsupported Content-Encoding 'br'/);
+  });
+
+  it('405 for other methods, with Allow: POST', async () => {
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const res = await post(receiver.url, '/v1/traces', '', JSON_TYPE, method);
+      expect(res.status, method).toBe(405);
+      expect(res.headers.allow).toBe('POST');
+    }
+  });
+
+  it('404 for unknown paths, with a Status naming the real ones', async () => {
+    for (const path of ['/v1/logs', '/', '/v1/traces/extra']) {
+      const res = await post(receiver.url, path, '{}', JSON_TYPE);
+      expect(res.status, path).toBe(404);
+      expect(statusOf(res).message).toMatch(/\/v1\/traces and \/v1\/metrics/);
+    }
+  });
+
+  it('401 without the bearer token or with a wrong one; 200 with it', async () => {
+    const body = tracesProtobuf([oracleSpan()]);
+    const none = await post(secured.url, '/v1/traces', body, PROTO);
+    expect(none.status).toBe(401);
+    expect(none.headers['www-authenticate']).toBe('Bearer');
+    expect(statusOf(none).code).toBe(16);
+    expect((await post(secured.url, '/v1/traces', body, { ...PROTO, authorization: 'Bearer wrong!' })).status).toBe(401);
+    expect((await post(secured.url, '/v1/traces', body, { ...PROTO, authorization: 'Bearer s3cret' })).status).toBe(200);
+  });
+});
+
+describe('push-back under pressure', () => {
+  it('429 with Retry-After when the write queue is full, and nothing acknowledged is lost', async () => {
+    const rx = await startReceiver({ db: join(dir, 'pressure.db'), port: 0, maxPendingItems: 10 });
+    try {
+      // A writer slower than the network: commits are held, so queued spans pile up.
+      rx.ingest.queue.pause();
+      const first = post(rx.url, '/v1/traces', tracesProtobuf(Array.from({ length: 6 }, () => oracleSpan())), PROTO);
+      while (rx.ingest.queue.stats().pendingItems < 6) await new Promise((r) => setTimeout(r, 5));
+      const second = await post(rx.url, '/v1/traces', tracesProtobuf(Array.from({ length: 6 }, () => oracleSpan())), PROTO);
+      expect(second.status).toBe(429);
+      expect(second.headers['retry-after']).toBe('1');
+      expect(statusOf(second).message).toMatch(/write queue is full/);
+      rx.ingest.queue.resume();
+      expect((await first).status).toBe(200);
+      expect(rx.store.db.prepare('SELECT count(*) FROM spans').pluck().get()).toBe(6);
+    } finally {
+      rx.ingest.queue.resume();
+      await rx.close();
+    }
+  });
+
+  it('503 with Retry-After when too many request bytes are in flight', async () => {
+    const rx = await startReceiver({ db: join(dir, 'inflight.db'), port: 0, maxInflightBytes: 1000 });
+    try {
+      rx.ingest.queue.pause();
+      const body = tracesProtobuf(Array.from({ length: 20 }, () => oracleSpan()));
+      expect(body.length).toBeGreaterThan(1000);
+      const first = post(rx.url, '/v1/traces', body, PROTO);
+      while (rx.ingest.queue.stats().pendingRequests < 1) await new Promise((r) => setTimeout(r, 5));
+      const second = await post(rx.url, '/v1/traces', body, PROTO);
+      expect(second.status).toBe(503);
+      expect(second.headers['retry-after']).toBe('1');
+      rx.ingest.queue.resume();
+      expect((await first).status).toBe(200);
+    } finally {
+      rx.ingest.queue.resume();
+      await rx.close();
+    }
+  });
+});
