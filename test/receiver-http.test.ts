@@ -177,7 +177,8 @@ describe('OTLP/HTTP failures', () => {
 
   it('415 for an unknown Content-Type or Content-Encoding', async () => {
     const body = tracesProtobuf([oracleSpan()]);
-    for (const headers of [{ 'content-type': 'text/plain' }, { 'content-type': 'application/grpc' }, {}]) {
+    const cases: Record<string, string>[] = [{ 'content-type': 'text/plain' }, { 'content-type': 'application/grpc' }, {}];
+    for (const headers of cases) {
       const res = await post(receiver.url, '/v1/traces', body, headers);
       expect(res.status, JSON.stringify(headers)).toBe(415);
       expect(statusOf(res).message).toMatch(/unsupported Content-Type/);
