@@ -1,7 +1,161 @@
-// Placeholder until the generator command lands: it says so plainly and exits with the usage code.
+// `firstspan run SCRIPT`: the shell around the runner. Resolves flags and OTEL_* once, loads the
+// script, starts telemetry, runs, then prints the table / JSON, writes the CSV files and returns
+// the exit code (0 all requests fine, 1 some failed, 2 bad usage).
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Problems } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
+import { envValue } from '../cli/io.ts';
+import { ExitCodes } from '../model/errors.ts';
+import { RequestStats } from './request-stats.ts';
+import { checkHost, generateRunId, parseRunArgs, RUN_USAGE, share, type RunOptions } from './run-options.ts';
+import { Runner } from './runner.ts';
+import { loadScript } from './script-loader.ts';
+import { exceptionsCsv, failuresCsv, historyCsv, renderTable, statsCsv, statusLine, summaryJson, type RunSummary } from './stats-report.ts';
+import { resolveTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
+import type { Telemetry } from './telemetry.ts';
+import { runProcesses } from './processes.ts';
 
-export async function runCommand(_argv: string[], io: CommandIO): Promise<number> {
-  io.stderr.write('firstspan: this command is not available in this build yet\n');
-  return 2;
+async function version(): Promise<string> {
+  const pkg = (await import('../package.json', { with: { type: 'json' } })).default as { version: string };
+  return pkg.version;
+}
+
+export async function runCommand(argv: string[], io: CommandIO): Promise<number> {
+  const parsed = parseRunArgs(argv);
+  if ('help' in parsed) {
+    io.stdout.write(RUN_USAGE);
+    return ExitCodes.OK;
+  }
+  if ('problems' in parsed) {
+    io.stderr.write(parsed.problems.format('run'));
+    return ExitCodes.USAGE;
+  }
+  const options = parsed.options;
+  const problems = new Problems();
+  let telemetryConfig: TelemetryConfig | undefined;
+  if (options.otel) {
+    telemetryConfig = resolveTelemetryConfig(io.env, problems);
+    if (envValue(io.env, 'OTEL_SDK_DISABLED') === 'true') {
+      io.stderr.write('firstspan run: OTEL_SDK_DISABLED=true, so --otel exports nothing\n');
+      telemetryConfig = undefined;
+    }
+  }
+  if (!problems.empty) {
+    io.stderr.write(problems.format('run'));
+    return ExitCodes.USAGE;
+  }
+  // Loading errors (file:line, no user class) are FirstspanErrors: cli/main reports them, exit 2.
+  const script = await loadScript(options.script, io.cwd);
+  for (const cls of script.userClasses) {
+    if (options.host === undefined && cls.host === undefined) {
+      problems.add(`no host for user class ${cls.name}: pass --host URL or set static host = 'http://…' in the class`);
+    } else if (options.host === undefined && cls.host !== undefined) {
+      checkHost(problems, `${cls.name}.host`, cls.host);
+    }
+  }
+  if (!problems.empty) {
+    io.stderr.write(problems.format('run'));
+    return ExitCodes.USAGE;
+  }
+  const runId = options.runId ?? generateRunId();
+  if (options.processes !== undefined && options.processes > 1) {
+    return runProcesses(argv, options, runId, io);
+  }
+  return runHere(options, runId, script, telemetryConfig, io);
+}
+
+async function runHere(
+  options: RunOptions,
+  runId: string,
+  script: Awaited<ReturnType<typeof loadScript>>,
+  telemetryConfig: TelemetryConfig | undefined,
+  io: CommandIO,
+): Promise<number> {
+  const index = options.workerIndex ?? 0;
+  const count = options.workerCount ?? 1;
+  const users = share(options.users, index, count);
+  const spawnRate = options.spawnRate / count;
+  const iterations = options.iterations === undefined ? undefined : share(options.iterations, index, count);
+  const stats = new RequestStats();
+  const holder: { runner?: Runner } = {};
+  let telemetry: Telemetry | undefined;
+  if (telemetryConfig !== undefined) {
+    const { Telemetry } = await import('./telemetry.ts');
+    telemetry = await Telemetry.create({
+      config: telemetryConfig,
+      runId,
+      version: await version(),
+      activeUsers: () => holder.runner?.activeUsers() ?? new Map(),
+    });
+  }
+  const worker = count > 1 ? ` · worker ${index + 1} of ${count}` : '';
+  io.stderr.write(
+    `firstspan run: run id ${runId} · ${users} user${users === 1 ? '' : 's'} at ${Number(spawnRate.toFixed(3))}/s` +
+      ` · ${script.userClasses.map((c) => c.name).join(', ')}${script.shape ? ` · shape ${script.shape.name}` : ''}` +
+      ` · host ${options.host ?? script.userClasses.map((c) => c.host).join(', ')}${worker}\n` +
+      (telemetryConfig !== undefined
+        ? `firstspan run: OpenTelemetry on: service ${telemetryConfig.serviceName}, traces to ${telemetryConfig.tracesUrl} (${telemetryConfig.protocol})\n`
+        : ''),
+  );
+  const live = io.stderr.isTTY === true && !options.onlySummary && !options.json;
+  const runner = new Runner({
+    script,
+    host: options.host,
+    users,
+    spawnRate,
+    runTimeMs: options.runTimeMs,
+    iterations,
+    runId,
+    stats,
+    telemetry,
+    signal: io.signal,
+    userIdBase: index * Math.max(1, users),
+    connectionPerRequest: options.connectionPerRequest,
+    rejectUnauthorized: !options.insecure,
+    onTick: live ? (row, elapsed, n) => io.stderr.write(`\r\x1b[2K${statusLine(elapsed, n, row, stats.total)}`) : undefined,
+  });
+  holder.runner = runner;
+  const startedAt = new Date();
+  const stopReason = await runner.run();
+  const endedAt = new Date();
+  if (live) io.stderr.write('\r\x1b[2K');
+  if (stopReason === 'interrupted') io.stderr.write('firstspan run: interrupted, stopping users and flushing telemetry\n');
+  const summary: RunSummary = {
+    runId,
+    service: telemetryConfig?.serviceName ?? envValue(io.env, 'OTEL_SERVICE_NAME') ?? 'firstspan',
+    startedAt,
+    endedAt,
+    stopReason,
+    peakUsers: runner.peakUsers,
+    stats,
+  };
+  if (telemetry !== undefined) {
+    summary.telemetry = await telemetry.shutdown();
+    const t = summary.telemetry;
+    io.stderr.write(
+      `firstspan run: spans ${t.spansExported} exported, ${t.spansFailed} failed, ${t.spansDropped} dropped (of ${t.spansEnded}) → ${t.endpoint}\n`,
+    );
+    if (t.warning !== undefined) io.stderr.write(`firstspan run: warning: ${t.warning}\n`);
+  }
+  if (stats.overflowed) io.stderr.write('firstspan run: warning: more than 1000 request names; name requests by template with { name }\n');
+  const table = renderTable(summary);
+  if (options.json) {
+    io.stderr.write(table);
+    io.stdout.write(JSON.stringify(summaryJson(summary), null, 2) + '\n');
+  } else {
+    io.stdout.write(table);
+  }
+  if (options.csv !== undefined) {
+    const prefix = path.resolve(io.cwd, options.csv);
+    await mkdir(path.dirname(prefix), { recursive: true });
+    await Promise.all([
+      writeFile(`${prefix}_stats.csv`, statsCsv(summary)),
+      writeFile(`${prefix}_stats_history.csv`, historyCsv(stats.history)),
+      writeFile(`${prefix}_failures.csv`, failuresCsv(summary)),
+      writeFile(`${prefix}_exceptions.csv`, exceptionsCsv(summary)),
+    ]);
+  }
+  io.stderr.write(`firstspan run: run id ${runId} · stopped by ${stopReason} · ${stats.total.count} requests, ${stats.total.failures} failed\n`);
+  return stats.total.failures > 0 ? ExitCodes.REQUEST_FAILURES : ExitCodes.OK;
 }

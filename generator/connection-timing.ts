@@ -1,0 +1,196 @@
+// Where the time of one request went, from undici's diagnostics channels and our own connector.
+//
+// undici tells us when a request was created, when its headers were written (with the socket),
+// when its body was sent, when response headers arrived and when it completed. It cannot attribute
+// connection set-up to a request ("connections are pooled"), so our connector times DNS, TCP and
+// TLS per socket, and the first request written on a socket claims that socket's set-up.
+// All marks are performance.now() values (monotonic, sub-millisecond).
+import diagnosticsChannel from 'node:diagnostics_channel';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { PhaseName } from '../model/attributes.ts';
+
+/** Set-up marks of one socket, filled by the connector. */
+export interface ConnectionMarks {
+  start: number;
+  lookupEnd?: number;
+  tcpEnd?: number;
+  tlsEnd?: number;
+  claimed: boolean;
+  secure: boolean;
+  /** Whether the host needed a DNS lookup (not an IP literal). */
+  lookup: boolean;
+}
+
+/** Marks of one request. `start` is set by the caller just before handing the request to undici. */
+export interface RequestMarks {
+  start: number;
+  connection?: ConnectionMarks;
+  headersSent?: number;
+  bodySent?: number;
+  responseHeaders?: number;
+  end?: number;
+  /** The socket the request was written on (to close it, or to read the peer address). */
+  socket?: net.Socket;
+}
+
+const socketMarks = new WeakMap<net.Socket, ConnectionMarks>();
+const requestMarks = new WeakMap<object, RequestMarks>();
+/** The marks of the request being created right now: undici publishes `request:create` synchronously. */
+let creating: RequestMarks | undefined;
+let subscribed = false;
+
+/** Run `dispatch` (which must create exactly one undici request synchronously) under `marks`. */
+export function withRequestMarks<T>(marks: RequestMarks, dispatch: () => T): T {
+  subscribe();
+  creating = marks;
+  try {
+    return dispatch();
+  } finally {
+    creating = undefined;
+  }
+}
+
+function subscribe(): void {
+  if (subscribed) return;
+  subscribed = true;
+  diagnosticsChannel.subscribe('undici:request:create', (message) => {
+    if (creating === undefined) return;
+    requestMarks.set((message as { request: object }).request, creating);
+  });
+  diagnosticsChannel.subscribe('undici:client:sendHeaders', (message) => {
+    const { request, socket } = message as { request: object; socket: net.Socket };
+    const marks = requestMarks.get(request);
+    if (marks === undefined) return;
+    marks.headersSent = performance.now();
+    marks.socket = socket;
+    const connection = socketMarks.get(socket);
+    if (connection !== undefined && !connection.claimed) {
+      connection.claimed = true;
+      marks.connection = connection;
+    }
+  });
+  diagnosticsChannel.subscribe('undici:request:bodySent', (message) => {
+    const marks = requestMarks.get((message as { request: object }).request);
+    if (marks !== undefined) marks.bodySent = performance.now();
+  });
+  diagnosticsChannel.subscribe('undici:request:headers', (message) => {
+    const marks = requestMarks.get((message as { request: object }).request);
+    if (marks !== undefined) marks.responseHeaders = performance.now();
+  });
+}
+
+interface ConnectOptions {
+  hostname: string;
+  host?: string;
+  protocol: string;
+  port: string | number;
+  servername?: string | null;
+}
+type ConnectCallback = (error: Error | null, socket: net.Socket | null) => void;
+
+/**
+ * undici `connect` function that times DNS, TCP and TLS of each socket it opens. A fresh
+ * connection per call (no TLS session reuse across users: each virtual user is a new visitor).
+ */
+export interface TimedConnector {
+  (options: ConnectOptions, callback: ConnectCallback): net.Socket;
+  /** The last socket this connector opened (or tried to): a request that failed before it was
+   *  written claims it, so a refused connection shows up in the connect phase. */
+  latest: ConnectionMarks | undefined;
+}
+
+export function timedConnector(tlsOptions: { rejectUnauthorized?: boolean } = {}): TimedConnector {
+  const connector = ((options: ConnectOptions, callback: ConnectCallback): net.Socket => {
+    const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
+    const hostname = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
+    const secure = options.protocol === 'https:';
+    const marks: ConnectionMarks = { start: performance.now(), claimed: false, secure, lookup: net.isIP(hostname) === 0 };
+    connector.latest = marks;
+    const socket = secure
+      ? tls.connect({
+          host: hostname,
+          port,
+          servername: options.servername ?? (net.isIP(hostname) ? undefined : hostname),
+          ALPNProtocols: ['http/1.1'],
+          rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
+        })
+      : net.connect({ host: hostname, port });
+    socketMarks.set(socket, marks);
+    socket.setNoDelay(true);
+    let done = false;
+    const finish = (error: Error | null): void => {
+      if (done) return;
+      done = true;
+      socket.off('error', onError);
+      callback(error, error === null ? socket : null);
+    };
+    const onError = (error: Error): void => {
+      socket.destroy();
+      finish(error);
+    };
+    socket.once('lookup', () => (marks.lookupEnd = performance.now()));
+    socket.once('connect', () => {
+      marks.tcpEnd = performance.now();
+      if (!secure) finish(null);
+    });
+    if (secure) {
+      socket.once('secureConnect', () => {
+        marks.tlsEnd = performance.now();
+        finish(null);
+      });
+    }
+    socket.on('error', onError);
+    return socket;
+  }) as TimedConnector;
+  connector.latest = undefined;
+  return connector;
+}
+
+export type Phases = Record<PhaseName, number>;
+
+/**
+ * Split [start, end] into consecutive phases that tile it exactly: every millisecond of the span
+ * lands in one phase. A mark that never came (an error, a reused socket) makes its phase 0 and
+ * leaves the time to the phase in progress.
+ *
+ * blocked = before the connection attempt + between connection ready and headers written (undici's
+ * queue and our own scheduling); dns, connect, tls only on the request that opened the socket;
+ * sending = headers written → body sent; waiting = body sent → response headers (time to first
+ * byte); receiving = response headers → body fully read.
+ */
+export function tilePhases(marks: RequestMarks, end: number): Phases {
+  const phases: Phases = { blocked: 0, dns: 0, connect: 0, tls: 0, sending: 0, waiting: 0, receiving: 0 };
+  let cursor = marks.start;
+  const take = (phase: PhaseName, at: number | undefined): void => {
+    if (at === undefined) return;
+    const t = Math.min(Math.max(at, cursor), end);
+    phases[phase] += t - cursor;
+    cursor = t;
+  };
+  const c = marks.connection;
+  if (c !== undefined) {
+    take('blocked', c.start);
+    take('dns', c.lookupEnd);
+    take('connect', c.tcpEnd);
+    take('tls', c.tlsEnd);
+  }
+  take('blocked', marks.headersSent);
+  take('sending', marks.bodySent ?? marks.headersSent);
+  take('waiting', marks.responseHeaders);
+  // Whatever is left belongs to the phase the request was in when it ended.
+  phases[lastPhase(marks)] += end - cursor;
+  return phases;
+}
+
+function lastPhase(marks: RequestMarks): PhaseName {
+  if (marks.responseHeaders !== undefined) return 'receiving';
+  if (marks.bodySent !== undefined) return 'waiting';
+  if (marks.headersSent !== undefined) return 'sending';
+  const c = marks.connection;
+  if (c === undefined) return 'blocked';
+  if (c.tlsEnd !== undefined || (c.tcpEnd !== undefined && !c.secure)) return 'blocked';
+  if (c.tcpEnd !== undefined) return 'tls';
+  if (c.lookup && c.lookupEnd === undefined) return 'dns';
+  return 'connect';
+}

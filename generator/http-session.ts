@@ -1,0 +1,306 @@
+// `this.client` of a virtual user: Locust's HttpSession over undici.
+//
+// Each user owns one undici Client per origin: a single connection with no pipelining, opened on
+// the user's first request and kept alive between its requests (as each Locust user has its own
+// session). Not a Pool or Agent: those may open a second connection for back-to-back requests,
+// which would hide the set-up cost a real visitor pays once. `newConnection` (per request, or
+// `connectionPerRequest` for the whole user) closes the socket after the response instead.
+//
+// Bodies are always read to the end: the time to the last byte is what the user waited for.
+import { Client } from 'undici';
+import type { Phases } from './connection-timing.ts';
+import { tilePhases, timedConnector, withRequestMarks, type RequestMarks, type TimedConnector } from './connection-timing.ts';
+
+export interface RequestOptions {
+  /** Groups requests in stats and names the span (`/product/{id}`); defaults to the path. */
+  name?: string;
+  headers?: Record<string, string>;
+  /** Sent as JSON with `content-type: application/json`. */
+  json?: unknown;
+  body?: string | Uint8Array;
+  /** Query parameters appended to the path. */
+  params?: Record<string, string | number | boolean>;
+  /**
+   * Judge the response yourself: call `response.success()` or `response.failure(reason)`.
+   * Without a verdict the default rule applies when the task ends (status < 400 is a success).
+   */
+  catchResponse?: boolean;
+  /** Close this request's connection after the response, so the next request opens a new one. */
+  newConnection?: boolean;
+  /** Milliseconds to wait for response headers and between body chunks (default 60 s). */
+  timeout?: number;
+}
+
+export interface RequestOutcome {
+  method: string;
+  name: string;
+  url: string;
+  serverAddress: string;
+  serverPort: number;
+  /** performance.now() marks. */
+  start: number;
+  end: number;
+  phases: Phases;
+  /** false when this request opened the connection it used; undefined when it never got one. */
+  reused: boolean | undefined;
+  /** 0 when no response arrived. */
+  status: number;
+  contentLength: number;
+  /** Set when the request failed: the message for the failures table. */
+  failure?: string;
+  /** OTel error.type: the status code, an error code (ECONNREFUSED), or `check_failed`. */
+  errorType?: string;
+}
+
+/** Receives every request: telemetry starts its span in begin, stats and span end in finish. */
+export interface RequestObserver {
+  begin(method: string, name: string, url: URL, start: number): RequestHandle;
+}
+export interface RequestHandle {
+  /** Headers to inject (traceparent). */
+  headers: Record<string, string> | undefined;
+  finish(outcome: RequestOutcome): void;
+}
+
+export class Response {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: Buffer;
+  readonly url: string;
+  /** The network error when no response arrived (status 0). */
+  readonly error: Error | undefined;
+  /** Response time in milliseconds, to the last byte. */
+  readonly elapsedMs: number;
+  #verdict: { failure?: string } | undefined;
+  #settle: ((failure: string | undefined) => void) | undefined;
+
+  constructor(init: { status: number; headers: Response['headers']; body: Buffer; url: string; error?: Error; elapsedMs: number }) {
+    this.status = init.status;
+    this.headers = init.headers;
+    this.body = init.body;
+    this.url = init.url;
+    this.error = init.error;
+    this.elapsedMs = init.elapsedMs;
+  }
+
+  get ok(): boolean {
+    return this.error === undefined && this.status > 0 && this.status < 400;
+  }
+  text(): string {
+    return this.body.toString('utf8');
+  }
+  json<T = unknown>(): T {
+    return JSON.parse(this.text()) as T;
+  }
+  /** With `catchResponse`: count this request as a success whatever its status. */
+  success(): void {
+    this.#decide(undefined);
+  }
+  /** With `catchResponse`: count this request as failed, with a reason for the failures table. */
+  failure(reason: string | Error): void {
+    this.#decide(reason instanceof Error ? reason.message : String(reason));
+  }
+  #decide(failure: string | undefined): void {
+    if (this.#settle === undefined) throw new Error('success()/failure() need { catchResponse: true } on the request');
+    if (this.#verdict !== undefined) return;
+    this.#verdict = failure === undefined ? {} : { failure };
+    this.#settle(failure);
+  }
+  /** @internal the session wires the verdict to the stats and span. */
+  _awaitVerdict(settle: (failure: string | undefined) => void): void {
+    this.#settle = settle;
+  }
+  /** @internal apply the default verdict if the script gave none. */
+  _settleDefault(): void {
+    if (this.#verdict === undefined && this.#settle !== undefined) this.#decide(defaultFailure(this));
+  }
+}
+
+function defaultFailure(r: Response): string | undefined {
+  if (r.error !== undefined) return describeError(r.error);
+  if (r.status >= 400) return `HTTP ${r.status}`;
+  return undefined;
+}
+
+function describeError(error: Error): string {
+  const code = (error as { code?: string }).code;
+  return code !== undefined && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+}
+
+function errorTypeOf(error: Error): string {
+  const code = (error as { code?: string }).code;
+  return code ?? error.name ?? 'Error';
+}
+
+export interface SessionOptions {
+  baseUrl: string;
+  observer: RequestObserver;
+  /** Aborted when the user stops: in-flight requests end and are not counted. */
+  signal: AbortSignal;
+  connectionPerRequest?: boolean;
+  rejectUnauthorized?: boolean;
+}
+
+interface Connection {
+  client: Client;
+  connector: TimedConnector;
+}
+
+export class HttpSession {
+  readonly #options: SessionOptions;
+  readonly #base: URL;
+  readonly #connections = new Map<string, Connection>();
+  /** Responses waiting for a catchResponse verdict; settled by default when the task ends. */
+  readonly #pending = new Set<Response>();
+  /** Close each request's connection after its response (the user's default). */
+  connectionPerRequest: boolean;
+  /** @internal aborted when the user stops; replaced by the runner for onStop. */
+  signal: AbortSignal;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#base = new URL(options.baseUrl);
+    this.connectionPerRequest = options.connectionPerRequest ?? false;
+    this.signal = options.signal;
+  }
+
+  get(path: string, options?: RequestOptions): Promise<Response> {
+    return this.request('GET', path, options);
+  }
+  post(path: string, options?: RequestOptions): Promise<Response> {
+    return this.request('POST', path, options);
+  }
+  put(path: string, options?: RequestOptions): Promise<Response> {
+    return this.request('PUT', path, options);
+  }
+  patch(path: string, options?: RequestOptions): Promise<Response> {
+    return this.request('PATCH', path, options);
+  }
+  delete(path: string, options?: RequestOptions): Promise<Response> {
+    return this.request('DELETE', path, options);
+  }
+  head(path: string, options?: RequestOptions): Promise<Response> {
+    return this.request('HEAD', path, options);
+  }
+
+  async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
+    method = method.toUpperCase();
+    const url = new URL(path, this.#base);
+    if (options.params !== undefined) {
+      for (const [key, value] of Object.entries(options.params)) url.searchParams.append(key, String(value));
+    }
+    const name = options.name ?? url.pathname;
+    const headers: Record<string, string> = { ...options.headers };
+    let body: string | Uint8Array | undefined = options.body;
+    if (options.json !== undefined) {
+      body = JSON.stringify(options.json);
+      if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    }
+    const connection = this.#connection(url.origin);
+    const marks: RequestMarks = { start: performance.now() };
+    const handle = this.#options.observer.begin(method, name, url, marks.start);
+    if (handle.headers !== undefined) Object.assign(headers, handle.headers);
+    const timeout = options.timeout ?? 60_000;
+
+    let status = 0;
+    let responseHeaders: Response['headers'] = {};
+    let payload: Buffer = EMPTY;
+    let error: Error | undefined;
+    try {
+      const result = await withRequestMarks(marks, () =>
+        connection.client.request({
+          method: method as 'GET',
+          path: url.pathname + url.search,
+          headers,
+          body,
+          signal: this.signal,
+          reset: options.newConnection ?? this.connectionPerRequest,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        }),
+      );
+      status = result.statusCode;
+      responseHeaders = result.headers;
+      payload = Buffer.from(await result.body.arrayBuffer());
+    } catch (caught) {
+      error = caught instanceof Error ? caught : new Error(String(caught));
+    }
+    const end = performance.now();
+    if (error !== undefined && this.signal.aborted) {
+      // The user was stopped mid-request: not a failure of the target, not counted.
+      throw new UserStopped();
+    }
+    if (marks.headersSent === undefined && marks.connection === undefined) {
+      const latest = connection.connector.latest;
+      if (latest !== undefined && !latest.claimed && latest.start >= marks.start) {
+        latest.claimed = true;
+        marks.connection = latest;
+      }
+    }
+    const response = new Response({ status, headers: responseHeaders, body: payload, url: url.href, error, elapsedMs: end - marks.start });
+    const outcome: RequestOutcome = {
+      method,
+      name,
+      url: url.href,
+      serverAddress: url.hostname,
+      serverPort: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      start: marks.start,
+      end,
+      phases: tilePhases(marks, end),
+      reused: marks.connection !== undefined ? false : marks.headersSent !== undefined ? true : undefined,
+      status,
+      contentLength: payload.length,
+    };
+    const settle = (failure: string | undefined): void => {
+      if (failure !== undefined) {
+        outcome.failure = failure;
+        outcome.errorType = error !== undefined ? errorTypeOf(error) : status >= 400 ? String(status) : 'check_failed';
+      }
+      handle.finish(outcome);
+    };
+    if (options.catchResponse) {
+      response._awaitVerdict((failure) => {
+        this.#pending.delete(response);
+        settle(failure);
+      });
+      this.#pending.add(response);
+    } else {
+      settle(defaultFailure(response));
+    }
+    return response;
+  }
+
+  /** Apply the default verdict to catchResponse responses the task left undecided. */
+  settlePending(): void {
+    for (const response of [...this.#pending]) response._settleDefault();
+  }
+
+  async close(): Promise<void> {
+    const clients = [...this.#connections.values()];
+    this.#connections.clear();
+    await Promise.all(clients.map(({ client }) => client.destroy().catch(() => undefined)));
+  }
+
+  #connection(origin: string): Connection {
+    let connection = this.#connections.get(origin);
+    if (connection === undefined) {
+      const connector = timedConnector({ rejectUnauthorized: this.#options.rejectUnauthorized ?? true });
+      const client = new Client(origin, { connect: connector as never, pipelining: 1 });
+      // A connection error with no request waiting must not become an unhandled 'error'.
+      client.on('connectionError', () => undefined);
+      connection = { client, connector };
+      this.#connections.set(origin, connection);
+    }
+    return connection;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Thrown into a task when its user is being stopped: the runner swallows it. */
+export class UserStopped extends Error {
+  constructor() {
+    super('user stopped');
+    this.name = 'UserStopped';
+  }
+}

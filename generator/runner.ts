@@ -1,0 +1,315 @@
+// Runs virtual users: spawns them at the spawn rate (or as the load shape says), loops each
+// through its weighted random tasks with its wait time, and stops them when the run time is up,
+// the iteration cap is reached, the shape returns null, or the run is interrupted.
+// It only measures; the command renders.
+import { HttpSession, UserStopped, type RequestObserver } from './http-session.ts';
+import type { LoadedScript, LoadedUserClass, ScriptTask } from './script-loader.ts';
+import type { RequestStats, HistoryRow } from './request-stats.ts';
+import type { Telemetry } from './telemetry.ts';
+import type { LoadTestShape } from './user-model.ts';
+
+export interface RunnerOptions {
+  script: LoadedScript;
+  /** --host; overrides each class's own host. */
+  host: string | undefined;
+  users: number;
+  spawnRate: number;
+  runTimeMs: number | undefined;
+  /** Stop after this many task iterations in total. */
+  iterations: number | undefined;
+  runId: string;
+  stats: RequestStats;
+  telemetry: Telemetry | undefined;
+  signal: AbortSignal;
+  /** First user id (workers of a multi-process run number their users apart). */
+  userIdBase?: number;
+  connectionPerRequest?: boolean;
+  rejectUnauthorized?: boolean;
+  /** Called every second with the new history row. */
+  onTick?: (row: HistoryRow, elapsedS: number, users: number) => void;
+}
+
+/** How long a stopped user's onStop may take before its requests are aborted. */
+const ON_STOP_TIMEOUT_MS = 10_000;
+
+export type StopReason = 'run-time' | 'iterations' | 'shape' | 'interrupted' | 'no-users';
+
+interface UserSlot {
+  id: number;
+  cls: LoadedUserClass;
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function pickTask(tasks: ScriptTask[], totalWeight: number): ScriptTask {
+  let r = Math.random() * totalWeight;
+  for (const t of tasks) {
+    r -= t.weight;
+    if (r < 0) return t;
+  }
+  return tasks[tasks.length - 1] as ScriptTask;
+}
+
+function isStop(error: unknown, signal: AbortSignal): boolean {
+  return error instanceof UserStopped || (signal.aborted && error instanceof Error && error.name === 'AbortError');
+}
+
+export class Runner {
+  readonly #o: RunnerOptions;
+  readonly #users: UserSlot[] = [];
+  readonly #classCounts = new Map<string, number>();
+  #nextId: number;
+  #target = 0;
+  #rate = 1;
+  #stopping = false;
+  #stopReason: StopReason | undefined;
+  #stopResolve: (() => void) | undefined;
+  #iterationsStarted = 0;
+  #iterationsDone = 0;
+  peakUsers = 0;
+  startedAt = 0;
+
+  constructor(options: RunnerOptions) {
+    this.#o = options;
+    this.#nextId = options.userIdBase ?? 0;
+    for (const c of options.script.userClasses) this.#classCounts.set(c.name, 0);
+  }
+
+  /** Active users per class (for the users gauge). */
+  activeUsers(): Map<string, number> {
+    return new Map(this.#classCounts);
+  }
+  get userCount(): number {
+    return this.#users.length;
+  }
+
+  async run(): Promise<StopReason> {
+    const o = this.#o;
+    this.startedAt = performance.now();
+    const stopped = new Promise<void>((resolve) => (this.#stopResolve = resolve));
+    const timers: NodeJS.Timeout[] = [];
+    const onAbort = (): void => this.stop('interrupted');
+    o.signal.addEventListener('abort', onAbort, { once: true });
+    if (o.signal.aborted) this.stop('interrupted');
+    if (o.runTimeMs !== undefined) timers.push(setTimeout(() => this.stop('run-time'), o.runTimeMs));
+
+    let shape: LoadTestShape | undefined;
+    if (o.script.shape !== undefined) {
+      shape = new o.script.shape();
+      shape.startedAt = this.startedAt;
+      this.#applyShape(shape);
+    } else {
+      this.#target = o.users;
+      this.#rate = o.spawnRate;
+    }
+    if (this.#target === 0 && shape === undefined) this.stop('no-users');
+
+    const spawner = this.#spawnLoop();
+    const ticker = setInterval(() => {
+      const elapsed = (performance.now() - this.startedAt) / 1000;
+      const row = o.stats.tick(this.#users.length, Date.now() / 1000);
+      o.onTick?.(row, elapsed, this.#users.length);
+      if (shape !== undefined && !this.#stopping) this.#applyShape(shape);
+    }, 1000);
+    timers.push(ticker);
+
+    await stopped;
+    for (const t of timers) clearInterval(t);
+    o.signal.removeEventListener('abort', onAbort);
+    // A hard stop aborts in-flight requests; an iteration cap lets running tasks finish.
+    if (this.#stopReason !== 'iterations') for (const u of this.#users) u.abort.abort();
+    await spawner;
+    await Promise.all(this.#users.map((u) => u.done));
+    // One last history row, so the CSV history ends with the final totals.
+    o.stats.tick(0, Date.now() / 1000);
+    return this.#stopReason ?? 'interrupted';
+  }
+
+  stop(reason: StopReason): void {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#stopReason = reason;
+    this.#stopController.abort();
+    this.#stopResolve?.();
+  }
+
+  #applyShape(shape: LoadTestShape): void {
+    let tick: ReturnType<LoadTestShape['tick']>;
+    try {
+      tick = shape.tick();
+    } catch (error) {
+      this.#o.stats.recordException(error);
+      this.stop('shape');
+      return;
+    }
+    if (tick === null || tick === undefined) {
+      this.stop('shape');
+      return;
+    }
+    const [users, rate] = Array.isArray(tick) ? tick : [tick.users, tick.spawnRate];
+    this.#target = Math.max(0, Math.floor(users));
+    this.#rate = rate > 0 ? rate : 1;
+  }
+
+  /** Bring the user count towards the target at the spawn rate, until the run stops. */
+  async #spawnLoop(): Promise<void> {
+    const step = (): number => Math.max(10, Math.min(1000, 1000 / this.#rate));
+    let budget = 1; // the first user starts at once, as in Locust
+    let last = performance.now();
+    while (!this.#stopping) {
+      const now = performance.now();
+      budget = Math.min(budget + ((now - last) / 1000) * this.#rate, Math.max(1, this.#rate));
+      last = now;
+      while (!this.#stopping && budget >= 1 && this.#users.length < this.#target) {
+        budget -= 1;
+        this.#spawn();
+      }
+      while (this.#users.length > this.#target) {
+        // Stop the most recently started users first (Locust does the same).
+        const u = this.#users[this.#users.length - 1] as UserSlot;
+        this.#retire(u);
+        u.abort.abort();
+      }
+      if (this.#users.length >= this.#target) budget = Math.min(budget, 1);
+      await sleep(step(), this.#stopController.signal);
+    }
+  }
+
+  /** Aborted when the run stops: wakes the spawner and users sleeping between tasks. */
+  readonly #stopController = new AbortController();
+
+  #chooseClass(): LoadedUserClass {
+    // Largest deficit against the weights: deterministic and exact for small counts.
+    const classes = this.#o.script.userClasses.filter((c) => c.weight > 0);
+    const totalWeight = classes.reduce((s, c) => s + c.weight, 0);
+    const n = this.#users.length + 1;
+    let best = classes[0] as LoadedUserClass;
+    let bestDeficit = Number.NEGATIVE_INFINITY;
+    for (const c of classes) {
+      const deficit = (n * c.weight) / totalWeight - (this.#classCounts.get(c.name) ?? 0);
+      if (deficit > bestDeficit) {
+        best = c;
+        bestDeficit = deficit;
+      }
+    }
+    return best;
+  }
+
+  #spawn(): void {
+    const cls = this.#chooseClass();
+    const slot: UserSlot = { id: this.#nextId++, cls, abort: new AbortController(), done: Promise.resolve() };
+    this.#users.push(slot);
+    this.#classCounts.set(cls.name, (this.#classCounts.get(cls.name) ?? 0) + 1);
+    this.peakUsers = Math.max(this.peakUsers, this.#users.length);
+    slot.done = this.#runUser(slot).finally(() => this.#retire(slot));
+  }
+
+  #retire(slot: UserSlot): void {
+    const i = this.#users.indexOf(slot);
+    if (i < 0) return;
+    this.#users.splice(i, 1);
+    this.#classCounts.set(slot.cls.name, (this.#classCounts.get(slot.cls.name) ?? 1) - 1);
+  }
+
+  #observer(userClass: string): RequestObserver {
+    const { stats, telemetry } = this.#o;
+    return {
+      begin(method, name, url, start) {
+        const traced = telemetry?.begin(method, name, url, start, userClass);
+        return {
+          headers: traced?.headers,
+          finish(outcome) {
+            stats.record(outcome.method, outcome.name, outcome.end - outcome.start, outcome.contentLength, outcome.failure);
+            if (traced !== undefined) telemetry?.finish(traced.span, traced.startTime, outcome);
+          },
+        };
+      },
+    };
+  }
+
+  async #runUser(slot: UserSlot): Promise<void> {
+    const o = this.#o;
+    const signal = slot.abort.signal;
+    const host = o.host ?? slot.cls.host;
+    if (host === undefined) throw new Error('no host'); // checked by the command before the run
+    const user = slot.cls.create();
+    user.context = { userId: slot.id, userClass: slot.cls.name, runId: o.runId, host };
+    user.client = new HttpSession({
+      baseUrl: host,
+      observer: this.#observer(slot.cls.name),
+      signal,
+      connectionPerRequest: o.connectionPerRequest ?? false,
+      rejectUnauthorized: o.rejectUnauthorized ?? true,
+    });
+    const totalWeight = slot.cls.tasks.reduce((s, t) => s + t.weight, 0);
+    const fail = (name: string, started: number, error: unknown): void => {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      o.stats.record('TASK', name, performance.now() - started, 0, message);
+      o.stats.recordException(error);
+    };
+    try {
+      const started = performance.now();
+      try {
+        await user.onStart();
+      } catch (error) {
+        if (isStop(error, signal)) return;
+        fail('onStart', started, error);
+      }
+      user.client.settlePending();
+      while (!signal.aborted && !this.#stopping) {
+        if (o.iterations !== undefined) {
+          if (this.#iterationsStarted >= o.iterations) break;
+          this.#iterationsStarted += 1;
+        }
+        const task = pickTask(slot.cls.tasks, totalWeight);
+        const taskStartedAt = performance.now();
+        try {
+          await task.fn.call(user);
+        } catch (error) {
+          if (isStop(error, signal)) break;
+          fail(task.name, taskStartedAt, error);
+        }
+        user.client.settlePending();
+        const taskEndedAt = performance.now();
+        this.#iterationsDone += 1;
+        if (o.iterations !== undefined && this.#iterationsDone >= o.iterations) {
+          this.stop('iterations');
+          break;
+        }
+        let wait = 0;
+        try {
+          wait = user.waitTime({ taskStartedAt, taskEndedAt });
+        } catch (error) {
+          fail('waitTime', taskEndedAt, error);
+        }
+        await sleep(wait * 1000, AbortSignal.any([signal, this.#stopController.signal]));
+        if (this.#stopping) break;
+      }
+      // As in Locust, a stopped user still runs onStop (log out, say), with its own time bound.
+      const stoppingAt = performance.now();
+      const onStopSignal = AbortSignal.timeout(ON_STOP_TIMEOUT_MS);
+      user.client.signal = onStopSignal;
+      try {
+        await user.onStop();
+      } catch (error) {
+        if (!isStop(error, onStopSignal)) fail('onStop', stoppingAt, error);
+      }
+      user.client.settlePending();
+    } finally {
+      await user.client.close();
+    }
+  }
+}

@@ -1,0 +1,148 @@
+// Load a user's script (.ts or .js, run as it is: tsx is registered by bin/firstspan.js) and find
+// its user classes and optional load shape. A script that does not load says where (file:line).
+import { existsSync } from 'node:fs';
+import { register } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ErrorCodes, FirstspanError } from '../model/errors.ts';
+import { SHAPE_BRAND, TASK_WEIGHT, USER_BRAND, type LoadTestShape, type TaskFunction, type UserClass } from './user-model.ts';
+
+export interface ScriptTask {
+  name: string;
+  weight: number;
+  fn: TaskFunction;
+}
+
+export interface LoadedUserClass {
+  name: string;
+  weight: number;
+  host: string | undefined;
+  tasks: ScriptTask[];
+  create: () => InstanceType<UserClass>;
+}
+
+export interface LoadedScript {
+  file: string;
+  userClasses: LoadedUserClass[];
+  shape: (new () => LoadTestShape) | undefined;
+}
+
+let hookRegistered = false;
+
+function registerResolveHook(): void {
+  if (hookRegistered) return;
+  hookRegistered = true;
+  register(new URL('./script-resolve-hook.mjs', import.meta.url), {
+    data: { apiUrl: new URL('./script-api.ts', import.meta.url).href },
+  });
+}
+
+/** file:line:column of the first place in `error` that points into the script. */
+export function locate(error: unknown, file: string): string {
+  const text = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
+  const url = pathToFileURL(file).href;
+  for (const candidate of [url, file]) {
+    const at = text.indexOf(candidate + ':');
+    if (at >= 0) {
+      const m = /^:(\d+)(?::(\d+))?/.exec(text.slice(at + candidate.length));
+      if (m) return `${file}:${m[1]}${m[2] ? `:${m[2]}` : ''}`;
+    }
+  }
+  return file;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Transform failed'))?.trim() ?? message;
+}
+
+function isUserClass(value: unknown): value is UserClass {
+  return typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[USER_BRAND] === true;
+}
+
+/** Tasks of a user class: decorated methods up the prototype chain, or the static `tasks` list. */
+export function collectTasks(cls: UserClass, file: string): ScriptTask[] {
+  const problem = (what: string): FirstspanError =>
+    new FirstspanError(ErrorCodes.SCRIPT_LOAD, `${file}: user class ${cls.name}: ${what}`);
+  const tasks: ScriptTask[] = [];
+  if (cls.tasks !== undefined && cls.tasks !== null) {
+    const proto = cls.prototype as unknown as Record<string, unknown>;
+    const resolveRef = (ref: unknown): ScriptTask['fn'] & { name: string } => {
+      if (typeof ref === 'function') return ref as TaskFunction;
+      if (typeof ref === 'string' && typeof proto[ref] === 'function') return proto[ref] as TaskFunction;
+      throw problem(`static tasks names '${String(ref)}', which is not a method of the class`);
+    };
+    const add = (ref: unknown, weight: unknown): void => {
+      if (!(Number.isInteger(weight) && (weight as number) >= 1)) throw problem(`task weight must be an integer >= 1, got ${String(weight)}`);
+      const fn = resolveRef(ref);
+      tasks.push({ name: typeof ref === 'string' ? ref : fn.name || 'task', weight: weight as number, fn });
+    };
+    if (Array.isArray(cls.tasks)) {
+      for (const item of cls.tasks) {
+        if (Array.isArray(item)) add(item[0], item[1]);
+        else add(item, 1);
+      }
+    } else if (typeof cls.tasks === 'object') {
+      for (const [key, weight] of Object.entries(cls.tasks)) add(key, weight);
+    } else {
+      throw problem('static tasks must be an array or an object of method names to weights');
+    }
+    return tasks;
+  }
+  const seen = new Set<string>();
+  for (let proto = cls.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    for (const key of Object.getOwnPropertyNames(proto)) {
+      if (seen.has(key) || key === 'constructor') continue;
+      seen.add(key);
+      const descriptor = Object.getOwnPropertyDescriptor(proto, key);
+      const fn = descriptor?.value as (TaskFunction & { [TASK_WEIGHT]?: number }) | undefined;
+      if (typeof fn === 'function' && fn[TASK_WEIGHT] !== undefined) tasks.push({ name: key, weight: fn[TASK_WEIGHT], fn });
+    }
+  }
+  return tasks;
+}
+
+export async function loadScript(scriptPath: string, cwd: string): Promise<LoadedScript> {
+  const file = path.resolve(cwd, scriptPath);
+  if (!existsSync(file)) throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `script not found: ${file}`);
+  registerResolveHook();
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `cannot load script ${locate(error, file)}: ${firstLine(error)}`, { cause: error });
+  }
+  const userClasses: LoadedUserClass[] = [];
+  let shape: LoadedScript['shape'];
+  for (const [exportName, value] of Object.entries(module)) {
+    if (isUserClass(value)) {
+      // The base class itself (re-exported by a script) is not a user class.
+      if (Object.getPrototypeOf(value) === Function.prototype || exportName === 'HttpUser') continue;
+      const weight = value.weight ?? 1;
+      if (!(Number.isInteger(weight) && weight >= 0)) {
+        throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `${file}: user class ${value.name}: static weight must be an integer >= 0, got ${weight}`);
+      }
+      const tasks = collectTasks(value, file);
+      if (tasks.length === 0) {
+        throw new FirstspanError(
+          ErrorCodes.SCRIPT_LOAD,
+          `${file}: user class ${value.name} has no tasks: mark methods with @task, or list them in static tasks = ['method', ...]`,
+        );
+      }
+      userClasses.push({ name: value.name || exportName, weight, host: value.host ?? undefined, tasks, create: () => new value() });
+    } else if (typeof value === 'function' && (value as unknown as Record<symbol, unknown>)[SHAPE_BRAND] === true && exportName !== 'LoadTestShape') {
+      if (shape !== undefined) throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `${file}: exports more than one LoadTestShape class`);
+      shape = value as unknown as new () => LoadTestShape;
+    }
+  }
+  if (userClasses.length === 0) {
+    throw new FirstspanError(
+      ErrorCodes.SCRIPT_LOAD,
+      `${file}: exports no user class; export a class that extends HttpUser (import { HttpUser, task } from 'firstspan')`,
+    );
+  }
+  if (userClasses.every((c) => c.weight === 0)) {
+    throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `${file}: every user class has weight 0`);
+  }
+  return { file, userClasses, shape };
+}

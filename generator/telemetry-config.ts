@@ -1,0 +1,105 @@
+// OTLP export settings resolved once from the standard OTEL_* variables (OpenTelemetry's SDK
+// environment variable spec): defaults < env. Pure: takes the env, returns settings or problems.
+// https://opentelemetry.io/docs/specs/otel/protocol/exporter/
+import { envValue, type CommandIO } from '../cli/io.ts';
+import type { Problems } from '../cli/args.ts';
+
+export const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export interface TelemetryConfig {
+  tracesUrl: string;
+  metricsUrl: string;
+  protocol: Protocol;
+  metricsProtocol: Protocol;
+  tracesHeaders: Record<string, string>;
+  metricsHeaders: Record<string, string>;
+  timeoutMillis: number;
+  serviceName: string;
+  resourceAttributes: Record<string, string>;
+  /** Batch span processor: sized for load-test rates, not for an app's trickle of spans. */
+  maxQueueSize: number;
+  maxExportBatchSize: number;
+  scheduledDelayMillis: number;
+  metricExportIntervalMillis: number;
+}
+
+const DEFAULT_ENDPOINT = 'http://localhost:4318';
+
+function signalUrl(env: CommandIO['env'], signal: 'TRACES' | 'METRICS', problems: Problems): string {
+  const specific = envValue(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`);
+  // The per-signal variable is used as it is; the generic one gets /v1/<signal> appended.
+  const url = specific ?? `${(envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_ENDPOINT).replace(/\/+$/, '')}/v1/${signal.toLowerCase()}`;
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    problems.add(`${specific !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT` : 'OTEL_EXPORTER_OTLP_ENDPOINT'} must be an http(s) URL, got '${url}'`);
+  }
+  return url;
+}
+
+function protocolOf(env: CommandIO['env'], signal: 'TRACES' | 'METRICS', problems: Problems): Protocol {
+  const name = envValue(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const raw = envValue(env, name) ?? 'http/protobuf';
+  if ((PROTOCOLS as readonly string[]).includes(raw)) return raw as Protocol;
+  problems.add(
+    raw === 'grpc'
+      ? `${name}=grpc is not supported by firstspan run; use http/protobuf (the default) or http/json — an OpenTelemetry Collector can forward to gRPC`
+      : `${name} must be one of ${PROTOCOLS.join(', ')}, got '${raw}'`,
+  );
+  return 'http/protobuf';
+}
+
+/** `key=value,key2=value2` with percent-encoded values (W3C baggage format, as the spec says). */
+export function parseKeyValues(raw: string | undefined, variable: string, problems: Problems): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (raw === undefined) return out;
+  for (const part of raw.split(',')) {
+    if (part.trim() === '') continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) {
+      problems.add(`${variable} must be key=value pairs separated by commas, got '${part.trim()}'`);
+      continue;
+    }
+    try {
+      out[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      problems.add(`${variable}: '${part.trim()}' is not valid percent-encoding`);
+    }
+  }
+  return out;
+}
+
+function positiveInt(env: CommandIO['env'], name: string, fallback: number, problems: Problems): number {
+  const raw = envValue(env, name);
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) {
+    problems.add(`${name} must be a positive integer, got '${raw}'`);
+    return fallback;
+  }
+  return n;
+}
+
+export function resolveTelemetryConfig(env: CommandIO['env'], problems: Problems): TelemetryConfig {
+  const resourceAttributes = parseKeyValues(envValue(env, 'OTEL_RESOURCE_ATTRIBUTES'), 'OTEL_RESOURCE_ATTRIBUTES', problems);
+  const generic = parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_HEADERS'), 'OTEL_EXPORTER_OTLP_HEADERS', problems);
+  const maxQueueSize = positiveInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 262_144, problems);
+  return {
+    tracesUrl: signalUrl(env, 'TRACES', problems),
+    metricsUrl: signalUrl(env, 'METRICS', problems),
+    protocol: protocolOf(env, 'TRACES', problems),
+    metricsProtocol: protocolOf(env, 'METRICS', problems),
+    tracesHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'), 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', problems) },
+    metricsHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'), 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', problems) },
+    timeoutMillis: positiveInt(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, problems),
+    // OTEL_SERVICE_NAME wins over service.name in OTEL_RESOURCE_ATTRIBUTES (SDK spec).
+    serviceName: envValue(env, 'OTEL_SERVICE_NAME') ?? resourceAttributes['service.name'] ?? 'firstspan',
+    resourceAttributes,
+    maxQueueSize,
+    maxExportBatchSize: Math.min(positiveInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 4096, problems), maxQueueSize),
+    scheduledDelayMillis: positiveInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, problems),
+    metricExportIntervalMillis: positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 5000, problems),
+  };
+}

@@ -1,0 +1,245 @@
+// The OpenTelemetry side of a run: one CLIENT span per request, the root of its own trace, whose
+// context goes out in `traceparent` so the target's SERVER span becomes its child; the
+// request-duration histogram and the active-users gauge.
+//
+// Spans get explicit start and end times derived from the same monotonic marks as the phases, so
+// the phase attributes add up to the span's duration (to the nanosecond rounding). Export is
+// counted: every ended span is exported, failed, or dropped, and the run says how many of each.
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type HrTime, type Span } from '@opentelemetry/api';
+import { W3CTraceContextPropagator, ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { Histogram } from '@opentelemetry/api';
+import { Attr, Metric, PHASES, Resource } from '../model/attributes.ts';
+import type { RequestOutcome } from './http-session.ts';
+import type { TelemetryConfig } from './telemetry-config.ts';
+import type { TelemetryReport } from './stats-report.ts';
+
+/** Counts what the exporter confirmed; the rest of the ended spans were dropped. */
+class CountingExporter implements SpanExporter {
+  exported = 0;
+  failed = 0;
+  lastError: string | undefined;
+  constructor(private readonly inner: SpanExporter) {}
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    this.inner.export(spans, (result) => {
+      if (result.code === ExportResultCode.SUCCESS) this.exported += spans.length;
+      else {
+        this.failed += spans.length;
+        this.lastError = describe(result.error);
+      }
+      done(result);
+    });
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+class CountingProcessor implements SpanProcessor {
+  ended = 0;
+  constructor(private readonly inner: SpanProcessor) {}
+  onStart(span: Parameters<SpanProcessor['onStart']>[0], context: Parameters<SpanProcessor['onStart']>[1]): void {
+    this.inner.onStart(span, context);
+  }
+  onEnd(span: ReadableSpan): void {
+    this.ended += 1;
+    this.inner.onEnd(span);
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const code = (error as { code?: string | number }).code ?? (cause as { code?: string } | undefined)?.code;
+    return code !== undefined ? `${error.message} (${code})` : error.message;
+  }
+  return String(error);
+}
+
+/** Milliseconds since the epoch (fractional) → OTel HrTime. */
+function hrTime(epochMs: number): HrTime {
+  const seconds = Math.floor(epochMs / 1000);
+  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
+}
+function addNanos([s, ns]: HrTime, nanos: number): HrTime {
+  const total = ns + nanos;
+  return [s + Math.floor(total / 1e9), total % 1e9];
+}
+
+export interface TelemetryOptions {
+  config: TelemetryConfig;
+  runId: string;
+  version: string;
+  /** Active users per class, read by the gauge. */
+  activeUsers: () => Map<string, number>;
+}
+
+export class Telemetry {
+  readonly #provider: BasicTracerProvider;
+  readonly #meters: MeterProvider;
+  readonly #exporter: CountingExporter;
+  readonly #processor: CountingProcessor;
+  readonly #tracer;
+  readonly #duration: Histogram;
+  readonly #propagator = new W3CTraceContextPropagator();
+  readonly #runId: string;
+  readonly #config: TelemetryConfig;
+  #metricsError: string | undefined;
+
+  private constructor(options: TelemetryOptions, exporter: SpanExporter, metricExporter: PushMetricExporter) {
+    const { config } = options;
+    this.#config = config;
+    this.#runId = options.runId;
+    const resource = defaultResource().merge(
+      resourceFromAttributes({
+        ...config.resourceAttributes,
+        'service.name': config.serviceName,
+        'service.version': options.version,
+        'service.instance.id': crypto.randomUUID(),
+        [Resource.RUN_ID]: options.runId,
+      }),
+    );
+    this.#exporter = new CountingExporter(exporter);
+    this.#processor = new CountingProcessor(
+      new BatchSpanProcessor(this.#exporter, {
+        maxQueueSize: config.maxQueueSize,
+        maxExportBatchSize: config.maxExportBatchSize,
+        scheduledDelayMillis: config.scheduledDelayMillis,
+        exportTimeoutMillis: config.timeoutMillis,
+      }),
+    );
+    this.#provider = new BasicTracerProvider({ resource, spanProcessors: [this.#processor] });
+    this.#tracer = this.#provider.getTracer('firstspan', options.version);
+    const reader = new PeriodicExportingMetricReader({
+      exporter: {
+        export: (metrics, done) =>
+          metricExporter.export(metrics, (result) => {
+            if (result.code !== ExportResultCode.SUCCESS) this.#metricsError = describe(result.error);
+            done(result);
+          }),
+        shutdown: () => metricExporter.shutdown(),
+        forceFlush: () => metricExporter.forceFlush(),
+        selectAggregationTemporality: metricExporter.selectAggregationTemporality?.bind(metricExporter),
+      } as PushMetricExporter,
+      exportIntervalMillis: config.metricExportIntervalMillis,
+      exportTimeoutMillis: Math.min(config.timeoutMillis, config.metricExportIntervalMillis),
+    });
+    this.#meters = new MeterProvider({ resource, readers: [reader] });
+    const meter = this.#meters.getMeter('firstspan', options.version);
+    this.#duration = meter.createHistogram(Metric.REQUEST_DURATION, {
+      unit: 'ms',
+      description: 'Time from the start of a request to its last response byte',
+      advice: { explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] },
+    });
+    const users = meter.createObservableGauge(Metric.ACTIVE_USERS, { unit: '{user}', description: 'Virtual users running' });
+    users.addCallback((result) => {
+      for (const [userClass, count] of options.activeUsers()) result.observe(count, { [Attr.USER_CLASS]: userClass });
+    });
+  }
+
+  static async create(options: TelemetryOptions): Promise<Telemetry> {
+    const { config } = options;
+    const common = { timeoutMillis: config.timeoutMillis };
+    const traces =
+      config.protocol === 'http/json'
+        ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ ...common, url: config.tracesUrl, headers: config.tracesHeaders })
+        : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter({ ...common, url: config.tracesUrl, headers: config.tracesHeaders });
+    const metrics =
+      config.metricsProtocol === 'http/json'
+        ? new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter({ ...common, url: config.metricsUrl, headers: config.metricsHeaders })
+        : new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter({ ...common, url: config.metricsUrl, headers: config.metricsHeaders });
+    return new Telemetry(options, traces, metrics);
+  }
+
+  /** Start the CLIENT span of a request at `start` (performance.now()); returns it and the headers to send. */
+  begin(method: string, name: string, url: URL, start: number, userClass: string): { span: Span; headers: Record<string, string>; startTime: HrTime } {
+    const startTime = hrTime(performance.timeOrigin + start);
+    const span = this.#tracer.startSpan(
+      `${method} ${name}`,
+      {
+        kind: SpanKind.CLIENT,
+        startTime,
+        root: true,
+        attributes: {
+          [Attr.HTTP_METHOD]: method,
+          [Attr.URL_FULL]: url.href,
+          [Attr.SERVER_ADDRESS]: url.hostname,
+          [Attr.SERVER_PORT]: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+          [Attr.REQUEST_NAME]: name,
+          [Attr.USER_CLASS]: userClass,
+          [Attr.RUN_ID]: this.#runId,
+        },
+      },
+      ROOT_CONTEXT,
+    );
+    const headers: Record<string, string> = {};
+    this.#propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, {
+      set: (carrier, key, value) => {
+        (carrier as Record<string, string>)[key] = value;
+      },
+    });
+    return { span, headers, startTime };
+  }
+
+  /** End the span exactly `end - start` after its start, with the phases and the outcome. */
+  finish(span: Span, startTime: HrTime, outcome: RequestOutcome): void {
+    const attributes: Attributes = {};
+    for (const [phase, key] of PHASES) attributes[key] = outcome.phases[phase];
+    if (outcome.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = outcome.reused;
+    if (outcome.status > 0) attributes[Attr.HTTP_STATUS] = outcome.status;
+    if (outcome.errorType !== undefined) {
+      attributes[Attr.ERROR_TYPE] = outcome.errorType;
+      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.failure ?? '' });
+    }
+    span.setAttributes(attributes);
+    span.end(addNanos(startTime, Math.round((outcome.end - outcome.start) * 1e6)));
+    const metricAttributes: Attributes = {
+      [Attr.REQUEST_NAME]: outcome.name,
+      [Attr.HTTP_METHOD]: outcome.method,
+      [Attr.HTTP_STATUS]: outcome.status,
+    };
+    if (outcome.errorType !== undefined) metricAttributes[Attr.ERROR_TYPE] = outcome.errorType;
+    this.#duration.record(outcome.end - outcome.start, metricAttributes);
+  }
+
+  /**
+   * Flush and shut down, bounded in time: an unreachable collector costs at most `boundMs`, and
+   * whatever was not confirmed by then is reported as dropped, never silently lost.
+   */
+  async shutdown(boundMs = this.#config.timeoutMillis + 5000): Promise<TelemetryReport> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), boundMs);
+    });
+    const work = Promise.allSettled([this.#provider.shutdown(), this.#meters.shutdown()]);
+    const result = await Promise.race([work, timeout]);
+    clearTimeout(timer);
+    const ended = this.#processor.ended;
+    const { exported, failed } = this.#exporter;
+    const report: TelemetryReport = {
+      endpoint: this.#config.tracesUrl,
+      protocol: this.#config.protocol,
+      spansEnded: ended,
+      spansExported: exported,
+      spansFailed: failed,
+      spansDropped: Math.max(0, ended - exported - failed),
+    };
+    const problems: string[] = [];
+    if (this.#exporter.lastError !== undefined) problems.push(`span export failed: ${this.#exporter.lastError}`);
+    if (result === 'timeout') problems.push(`the collector did not confirm every span within ${boundMs} ms`);
+    if (this.#metricsError !== undefined) problems.push(`metric export failed: ${this.#metricsError}`);
+    if (problems.length > 0) report.warning = problems.join('; ');
+    return report;
+  }
+}
