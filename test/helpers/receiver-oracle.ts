@@ -96,6 +96,9 @@ export const Oracle = {
   MetricsRequest: t('ExportMetricsServiceRequest'),
   MetricsResponse: t('ExportMetricsServiceResponse'),
   Status: t('RpcStatus'),
+  Span: t('Span'),
+  ScopeSpans: t('ScopeSpans'),
+  Resource: t('Resource'),
 };
 
 /** Encode a request object (protobufjs camelCase field names) after verifying it. */
