@@ -126,7 +126,7 @@ describe('protobuf decoder', () => {
   });
 
   it('refuses AnyValue nesting deep enough to threaten the stack', () => {
-    let value = Buffer.from([0x0a, 0x01, 0x78]); // stringValue "x"
+    let value: Buffer = Buffer.from([0x0a, 0x01, 0x78]); // stringValue "x"
     for (let i = 0; i < 200; i++) value = len(5, len(1, value)); // arrayValue { values: [value] }
     const span = Buffer.concat([len(9, Buffer.concat([len(1, Buffer.from('k')), len(2, value)]))]);
     expect(() => decodeTracesProtobuf(len(1, len(2, len(2, span))))).toThrow(/nested deeper/);
@@ -166,7 +166,7 @@ describe('JSON decoder', () => {
       ],
     });
     const span = decodeTracesJson(text).request.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
-    expect(span.traceId.toString('hex')).toBe('ab'.repeat(16));
+    expect(Buffer.from(span.traceId).toString('hex')).toBe('ab'.repeat(16));
     expect(span.parentSpanId.length).toBe(0);
     expect(span).toMatchObject({ name: 'snake', kind: 3, startTimeUnixNano: 100n, endTimeUnixNano: 200n, flags: 1, status: { code: 1, message: '' } });
     expect(span.attributes.n).toEqual({ intValue: '12' });
