@@ -1,6 +1,7 @@
 // Load a user's script (.ts or .js, run as it is: tsx is registered by bin/firstspan.js) and find
 // its user classes and optional load shape. A script that does not load says where (file:line).
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { register } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,7 +42,7 @@ function registerResolveHook(): void {
 export function locate(error: unknown, file: string): string {
   const text = error instanceof Error ? `${error.message}\n${error.stack ?? ''}` : String(error);
   const url = pathToFileURL(file).href;
-  for (const candidate of [url, file]) {
+  for (const candidate of [`${url}?firstspan-script=1`, url, file]) {
     const at = text.indexOf(candidate + ':');
     if (at >= 0) {
       const m = /^:(\d+)(?::(\d+))?/.exec(text.slice(at + candidate.length));
@@ -51,9 +52,26 @@ export function locate(error: unknown, file: string): string {
   return file;
 }
 
+/**
+ * V8 keeps the position of a syntax error in an ES module out of the error's text; esbuild (which
+ * tsx already brings) parses the file again to say where it is.
+ */
+async function syntaxErrorLocation(file: string): Promise<string | undefined> {
+  try {
+    const esbuild = (await import('esbuild')) as { transform: (code: string, options: object) => Promise<unknown> };
+    await esbuild.transform(await readFile(file, 'utf8'), { loader: 'js', format: 'esm', sourcefile: file });
+  } catch (error) {
+    const location = (error as { errors?: Array<{ location?: { line: number; column: number } }> }).errors?.[0]?.location;
+    if (location) return `${file}:${location.line}:${location.column}`;
+  }
+  return undefined;
+}
+
 function firstLine(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Transform failed'))?.trim() ?? message;
+  const line = message.split('\n').find((l) => l.trim() !== '' && !l.startsWith('Transform failed'))?.trim() ?? message;
+  // esbuild repeats the location ("/x.ts:6:0: ERROR: …"); it is already in front of the message.
+  return line.replace(/^\S+:\d+:\d+: (ERROR: )?/, '');
 }
 
 function isUserClass(value: unknown): value is UserClass {
@@ -108,9 +126,12 @@ export async function loadScript(scriptPath: string, cwd: string): Promise<Loade
   registerResolveHook();
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    // The marker makes the resolve hook load the script as an ES module wherever it lives.
+    module = (await import(`${pathToFileURL(file).href}?firstspan-script=1`)) as Record<string, unknown>;
   } catch (error) {
-    throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `cannot load script ${locate(error, file)}: ${firstLine(error)}`, { cause: error });
+    let where = locate(error, file);
+    if (where === file && error instanceof SyntaxError) where = (await syntaxErrorLocation(file)) ?? file;
+    throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `cannot load script ${where}: ${firstLine(error)}`, { cause: error });
   }
   const userClasses: LoadedUserClass[] = [];
   let shape: LoadedScript['shape'];

@@ -1,0 +1,138 @@
+// The generator's telemetry against real things: the binary with --otel exports to the real
+// receiver, the target (real OTel SDK) continues each trace, and the stored ids prove the parent
+// link; the phases tile each client span; the delay proxy's known delay lands in exactly the
+// requests that opened a connection.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDelayProxy } from '../demo/delay-proxy.ts';
+import { runCli } from './helpers/cli.ts';
+import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+
+const SHOP = `
+import { HttpUser, task, constant } from 'firstspan';
+export class Shopper extends HttpUser {
+  override waitTime = constant(0);
+  @task(3) async browse() {
+    const id = 1 + Math.floor(Math.random() * 100);
+    await this.client.get('/product/' + id + '?delay=2', { name: '/product/{id}' });
+  }
+  @task async buy() {
+    await this.client.post('/cart/add', { json: { productId: 7 } });
+  }
+}
+`;
+
+describe('generator --otel against an instrumented target', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('exports one root CLIENT span per request, each the parent of the target SERVER span, with phases that tile it', async () => {
+    const script = writeScript(stack.dir, 'shop.ts', SHOP);
+    const result = await runCli(['run', script, '--host', stack.target.url, '-u', '3', '-r', '100', '-i', '60', '--otel', '--run-id', 'trace-test', '--json'], {
+      env: stack.otelEnv,
+      cwd: stack.dir,
+    });
+    expect(result.stderr).toContain('run id trace-test');
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Summary;
+    expect(summary.total.count).toBe(60);
+    expect(summary.telemetry).toMatchObject({ spansEnded: 60, spansExported: 60, spansFailed: 0, spansDropped: 0 });
+    expect(result.stderr).toMatch(/spans 60 exported, 0 failed, 0 dropped/);
+
+    // The target's BatchSpanProcessor flushes on close.
+    await stack.target.close();
+    const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'trace-test');
+    const servers = storedSpans(stack.receiver, 'kind = ? AND service_name = ?', SPAN_KIND.SERVER, 'target-service');
+    expect(clients).toHaveLength(60);
+    expect(servers).toHaveLength(60);
+    const serverByParent = new Map(servers.map((s) => [s.parentSpanId, s]));
+    for (const client of clients) {
+      expect(client.parentSpanId).toBeNull();
+      expect(client.serviceName).toBe('firstspan');
+      const server = serverByParent.get(client.spanId);
+      expect(server, `server child of ${client.name} ${client.spanId}`).toBeDefined();
+      expect(server?.traceId).toBe(client.traceId);
+      // Phases add up to the span's duration (within 1 ms; in fact to rounding).
+      expect(Math.abs(phaseSum(client) - durationMs(client))).toBeLessThan(1);
+      for (const value of Object.values(client.phases)) expect(value).toBeGreaterThanOrEqual(0);
+      expect(client.attributes['url.full']?.stringValue).toMatch(new RegExp(`^${stack.target.url}/`));
+      expect(client.attributes['server.address']?.stringValue).toBe('127.0.0.1');
+      expect(Number(client.attributes['server.port']?.intValue)).toBe(stack.target.port);
+      expect(client.attributes['firstspan.user.class']?.stringValue).toBe('Shopper');
+      expect(Number(client.attributes['http.response.status_code']?.intValue)).toBe(200);
+    }
+    const names = new Set(clients.map((c) => c.name));
+    expect(names).toEqual(new Set(['GET /product/{id}', 'POST /cart/add']));
+    expect(new Set(clients.map((c) => c.requestName))).toEqual(new Set(['/product/{id}', '/cart/add']));
+    // Three users, three connections: each user's first request opened one, the rest reused it.
+    expect(clients.filter((c) => c.connectionReused === 0)).toHaveLength(3);
+    expect(stack.target.connections).toBe(3);
+
+    const metrics = stack.receiver.store.db
+      .prepare('SELECT DISTINCT metric_name FROM metric_points WHERE run_id = ? OR run_id IS NULL')
+      .all('trace-test') as Array<{ metric_name: string }>;
+    expect(metrics.map((m) => m.metric_name)).toEqual(expect.arrayContaining(['firstspan.request.duration', 'firstspan.users.active']));
+  });
+});
+
+describe('delay proxy ground truth', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('shows the known connection delay in exactly the requests that opened a connection', async () => {
+    const DELAY = 300;
+    const proxy = await startDelayProxy({ target: { host: '127.0.0.1', port: stack.target.port }, connectDelayMs: DELAY });
+    try {
+      const script = writeScript(
+        stack.dir,
+        'proxy.ts',
+        `import { HttpUser, task } from 'firstspan';
+         export class Visitor extends HttpUser {
+           @task async page() {
+             await this.client.get('/page');
+             // Every third request asks for a new connection, so new and reused ones interleave.
+             await this.client.get('/fresh', { newConnection: true });
+             await this.client.get('/after-fresh');
+           }
+         }`,
+      );
+      const result = await runCli(['run', script, '--host', `http://127.0.0.1:${proxy.port}`, '-u', '2', '-r', '100', '-i', '6', '--otel', '--run-id', 'proxy-test', '--json'], {
+        env: stack.otelEnv,
+        cwd: stack.dir,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'proxy-test');
+      expect(clients).toHaveLength(18);
+      const opened = clients.filter((c) => c.connectionReused === 0);
+      const reused = clients.filter((c) => c.connectionReused === 1);
+      // Each connection the proxy accepted was opened by exactly one request.
+      expect(opened).toHaveLength(proxy.connections);
+      expect(opened.length + reused.length).toBe(18);
+      // Per user: first /page opens one; each /fresh closes its connection, so the next request opens one.
+      expect(new Set(opened.map((c) => c.name))).toEqual(new Set(['GET /page', 'GET /after-fresh']));
+      for (const c of opened) {
+        // The proxy holds a new connection before the first byte reaches the target: the request is
+        // written at once (TCP connect completes in the kernel) and waits for its first byte.
+        expect(c.phases.connect).toBeGreaterThan(0);
+        expect(c.phases.waiting! + c.phases.connect!).toBeGreaterThanOrEqual(DELAY - 1);
+        expect(Math.abs(phaseSum(c) - durationMs(c))).toBeLessThan(1);
+      }
+      for (const c of reused) {
+        expect(c.phases.connect).toBe(0);
+        expect(c.phases.dns).toBe(0);
+        expect(c.phases.waiting).toBeLessThan(DELAY);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+});
