@@ -46,6 +46,8 @@ export interface ScenarioResult {
   proxyConnections: number;
   shopExit: string;
   spans: StoredSpan[];
+  /** Distinct (service, metric name) pairs of the stored metric points. */
+  metrics: Array<{ service: string; name: string; points: number }>;
   cleanup(): void;
 }
 
@@ -84,7 +86,7 @@ export async function runLocustScenario(options: ScenarioOptions): Promise<Scena
     await proxy.close();
     proxy = undefined;
     await receiver.close();
-    return { dir, db, locust, proxyConnections, shopExit, spans: readSpans(db), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir, db, locust, proxyConnections, shopExit, spans: readSpans(db), metrics: readMetricNames(db), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (error) {
     await shop?.stop();
     await proxy?.close();
@@ -123,6 +125,17 @@ export function readSpans(db: string): StoredSpan[] {
       scopeVersion: String(row.scopeVersion),
       resource: JSON.parse(String(row.resource)) as StoredSpan['resource'],
     }));
+  } finally {
+    sqlite.close();
+  }
+}
+
+export function readMetricNames(db: string): ScenarioResult['metrics'] {
+  const sqlite = new Database(db, { readonly: true });
+  try {
+    return sqlite
+      .prepare('SELECT service_name AS service, metric_name AS name, count(*) AS points FROM metric_points GROUP BY 1, 2 ORDER BY 1, 2')
+      .all() as ScenarioResult['metrics'];
   } finally {
     sqlite.close();
   }
