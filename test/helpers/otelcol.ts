@@ -51,20 +51,40 @@ export interface RunningCollector {
   logs(): string;
 }
 
-export async function startCollector(configPath: string, env: Record<string, string>): Promise<RunningCollector> {
+/** The official Collector image of the same version, for the container test. */
+export const OTELCOL_IMAGE = `otel/opentelemetry-collector-contrib:${VERSION}`;
+
+export async function startCollector(
+  configPath: string,
+  env: Record<string, string>,
+  options: { container?: boolean } = {},
+): Promise<RunningCollector> {
   // Port 0 for both listeners: the Collector logs the address it really bound, read back below.
-  const child: ChildProcess = spawn(otelcolBinary as string, [`--config=${configPath}`], {
-    env: collectorEnv({
-      FIRSTSPAN_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
-      FIRSTSPAN_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
-      ...env,
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const fullEnv: Record<string, string> = {
+    FIRSTSPAN_OTLP_HTTP_ENDPOINT: '127.0.0.1:0',
+    FIRSTSPAN_OTLP_GRPC_ENDPOINT: '127.0.0.1:0',
+    FIRSTSPAN_OTELCOL_METRICS_LEVEL: 'none',
+    ...env,
+  };
+  // In a container the Collector shares the host's network, so port 0 and 127.0.0.1 mean the same
+  // as for the local binary; `docker run` forwards our SIGTERM to it (--sig-proxy defaults on).
+  const [command, args] = options.container
+    ? [
+        'docker',
+        [
+          'run', '--rm', '--network', 'host',
+          '-v', `${path.dirname(configPath)}:/etc/otelcol:ro`,
+          ...Object.entries(fullEnv).flatMap(([k, v]) => ['-e', `${k}=${v}`]),
+          OTELCOL_IMAGE, `--config=/etc/otelcol/${path.basename(configPath)}`,
+        ],
+      ]
+    : [otelcolBinary as string, [`--config=${configPath}`]];
+  const child: ChildProcess = spawn(command, args, { env: collectorEnv(fullEnv), stdio: ['ignore', 'pipe', 'pipe'] });
   const done = collect(child, 300_000);
   let logs = '';
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the Collector did not start within 30 s:\n${logs}`)), 30_000);
+    const limitMs = options.container ? 240_000 : 30_000; // a first `docker run` pulls the image
+    const timer = setTimeout(() => reject(new Error(`the Collector did not start within ${limitMs} ms:\n${logs}`)), limitMs);
     const onData = (d: Buffer): void => {
       logs += d.toString();
       // The Collector logs this once every pipeline is running and the receivers listen.
