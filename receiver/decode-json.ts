@@ -22,7 +22,7 @@ import type {
 } from '../model/otlp.ts';
 import type { DecodedMetrics, DecodedTraces } from './decode-protobuf.ts';
 import { DecodeError } from './protobuf-reader.ts';
-import { Rejections, setAttribute, spanProblem } from './span-checks.ts';
+import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
 const MAX_DEPTH = 64;
 type Json = Record<string, unknown>;
@@ -68,6 +68,7 @@ export function decodeTracesJson(text: string): DecodedTraces {
 /** Decode an ExportMetricsServiceRequest in OTLP/JSON. Throws DecodeError on malformed input. */
 export function decodeMetricsJson(text: string): DecodedMetrics {
   const root = parseRoot(text);
+  const rejected = new Rejections();
   let points = 0;
   const resourceMetrics: ResourceMetrics[] = [];
   for (const rmJson of list(root, 'resourceMetrics', 'resource_metrics')) {
@@ -85,12 +86,13 @@ export function decodeMetricsJson(text: string): DecodedMetrics {
         points: [],
       };
       for (const mJson of list(sm, 'metrics', 'metrics')) readMetric(object(mJson, 'metrics[]'), scopeOut.points);
+      scopeOut.points = keepStorablePoints(scopeOut.points, rejected);
       points += scopeOut.points.length;
       out.scopeMetrics.push(scopeOut);
     }
     resourceMetrics.push(out);
   }
-  return { request: { resourceMetrics }, points, rejected: new Rejections() };
+  return { request: { resourceMetrics }, points, rejected };
 }
 
 // ---- raw text → JSON with exact big integers ----

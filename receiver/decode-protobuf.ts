@@ -22,7 +22,7 @@ import type {
   TracesRequest,
 } from '../model/otlp.ts';
 import { DecodeError, expectWire, ProtobufReader, WireType } from './protobuf-reader.ts';
-import { Rejections, setAttribute, spanProblem } from './span-checks.ts';
+import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
 /** AnyValue nesting deeper than this is refused rather than risking the stack. */
 const MAX_DEPTH = 64;
@@ -390,6 +390,7 @@ function readScopeMetrics(
     else if (tag === 0x1a) sm.schemaUrl = r.string(end);
     else skipField(r, tag, end);
   }
+  sm.points = keepStorablePoints(sm.points, ctx.rejected);
   ctx.points += sm.points.length;
   return sm;
 }

@@ -2,7 +2,7 @@
 // (rejected_spans + error_message) while the rest of the request is stored: the request itself
 // was decodable, only this span's content is unusable (opentelemetry-proto specification.md,
 // "Partial Success"). Ids must have the lengths and non-zero values trace.proto demands.
-import type { Attributes, AnyValue, Span } from '../model/otlp.ts';
+import type { Attributes, AnyValue, MetricPoint, Span } from '../model/otlp.ts';
 
 /** Why a span cannot be stored, or undefined when it can. */
 export function spanProblem(span: Span): string | undefined {
@@ -10,6 +10,10 @@ export function spanProblem(span: Span): string | undefined {
   if (isAllZero(span.traceId)) return 'trace id is all zeroes';
   if (span.spanId.length !== 8) return `span id must be 8 bytes, got ${span.spanId.length}`;
   if (isAllZero(span.spanId)) return 'span id is all zeroes';
+  // SQLite integers are signed 64-bit: a fixed64 above 2^63 - 1 (after the year 2262) cannot be
+  // stored exactly, so the span is refused rather than the whole request failing to commit.
+  if (span.startTimeUnixNano > MAX_STORABLE_NANOS) return `start time ${span.startTimeUnixNano} is after the year 2262`;
+  if (span.endTimeUnixNano > MAX_STORABLE_NANOS) return `end time ${span.endTimeUnixNano} is after the year 2262`;
   const parent = span.parentSpanId.length;
   if (parent !== 0 && parent !== 8) return `parent span id must be empty or 8 bytes, got ${parent}`;
   for (const link of span.links) {
@@ -18,6 +22,30 @@ export function spanProblem(span: Span): string | undefined {
     }
   }
   return undefined;
+}
+
+export const MAX_STORABLE_NANOS = 2n ** 63n - 1n;
+
+/** Why a metric data point cannot be stored, or undefined when it can. */
+export function pointProblem(point: MetricPoint): string | undefined {
+  if (point.startTimeUnixNano > MAX_STORABLE_NANOS || point.timeUnixNano > MAX_STORABLE_NANOS) {
+    return 'time is after the year 2262';
+  }
+  if (point.count !== null && !Number.isSafeInteger(point.count)) return `count ${point.count} is not exact as a 53-bit integer`;
+  return undefined;
+}
+
+/** The points that can be stored; the others are counted as rejected data points. */
+export function keepStorablePoints(points: MetricPoint[], rejected: Rejections): MetricPoint[] {
+  let bad = 0;
+  for (const p of points) {
+    const problem = pointProblem(p);
+    if (problem !== undefined) {
+      rejected.add(`data point of '${p.metricName}'`, problem);
+      bad += 1;
+    }
+  }
+  return bad === 0 ? points : points.filter((p) => pointProblem(p) === undefined);
 }
 
 function isAllZero(id: Uint8Array): boolean {

@@ -62,9 +62,18 @@ describe('protobuf decoder', () => {
     const span = (richExpected().resourceSpans[0]!.scopeSpans[0]!.spans[0]!);
     const decoded = decodeTracesProtobuf(encodeWith(Oracle.TraceRequest, richOracleRequest()));
     const got = decoded.request.resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
-    expect(got.endTimeUnixNano).toBe(2n ** 64n - 1n);
+    expect(got.endTimeUnixNano).toBe(2n ** 63n - 1n);
     expect(got.attributes.imin).toEqual({ intValue: '-9223372036854775808' });
     expect(got.startTimeUnixNano).toBe(span.startTimeUnixNano);
+  });
+
+  it('rejects, through partial success, a span whose time SQLite cannot hold (fixed64 > 2^63 - 1)', () => {
+    const oracle = richOracleRequest() as { resourceSpans: [{ scopeSpans: [{ spans: Record<string, unknown>[] }] }] };
+    oracle.resourceSpans[0].scopeSpans[0].spans[0]!.endTimeUnixNano = '18446744073709551615';
+    const decoded = decodeTracesProtobuf(encodeWith(Oracle.TraceRequest, oracle));
+    expect(decoded.spans).toBe(0);
+    expect(decoded.rejected.count).toBe(1);
+    expect(decoded.rejected.message('span')).toMatch(/end time 18446744073709551615 is after the year 2262/);
   });
 
   it('decodes every metric kind that protobufjs encodes', () => {
@@ -231,7 +240,7 @@ describe('fuzz, in process', () => {
     const rand = prng(42);
     const valid = [encodeWith(Oracle.TraceRequest, richOracleRequest()), encodeWith(Oracle.MetricsRequest, metricsOracleRequest())];
     let errors = 0;
-    for (let i = 0; i < 20_000; i++) {
+    for (let i = 0; i < 12_000; i++) {
       const base = valid[i % 2]!;
       let body: Buffer;
       const mode = i % 3;
@@ -250,14 +259,14 @@ describe('fuzz, in process', () => {
         }
       }
     }
-    expect(errors).toBeGreaterThan(10_000); // most hostile inputs are refused, none crash
+    expect(errors).toBeGreaterThan(6_000); // most hostile inputs are refused, none crash
   });
 
   it('mutated JSON bodies end in a result or a DecodeError', () => {
     const rand = prng(7);
     const valid = richJsonRequest();
     const alphabet = '{}[]":,0123456789-eE. abcnulltruefalse\\';
-    for (let i = 0; i < 5_000; i++) {
+    for (let i = 0; i < 3_000; i++) {
       const chars = valid.split('');
       for (let k = 0; k < 1 + Math.floor(rand() * 3); k++) {
         chars[Math.floor(rand() * chars.length)] = alphabet[Math.floor(rand() * alphabet.length)]!;

@@ -10,7 +10,8 @@ import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { JSON_TYPE, oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
-import { decodeWith, Oracle } from './helpers/receiver-oracle.ts';
+import { decodeWith, encodeWith, Oracle } from './helpers/receiver-oracle.ts';
+import { IDS, richExpected, richJsonRequest, richOracleRequest } from './helpers/receiver-fixtures.ts';
 import { countRows, readStoredSpans } from './helpers/receiver-sdk.ts';
 
 const LIMIT = 256 * 1024;
@@ -71,6 +72,46 @@ describe('OTLP/HTTP success', () => {
       expect(res.status, encoding).toBe(200);
       const stored = readStoredSpans(join(dir, 'a.db')).find((r) => r.span_id.equals(span.spanId as Buffer));
       expect(stored?.name).toBe(span.name);
+    }
+  });
+
+  it('stores every AnyValue kind, events, links, status, flags and dropped counts (protobuf and JSON)', async () => {
+    for (const [body, headers] of [
+      [encodeWith(Oracle.TraceRequest, richOracleRequest()), PROTO],
+      [richJsonRequest(), JSON_TYPE],
+    ] as const) {
+      const res = await post(receiver.url, '/v1/traces', body, headers);
+      expect(res.status).toBe(200);
+      const row = receiver.store.db
+        .prepare('SELECT * FROM spans WHERE span_id = ?')
+        .safeIntegers(true)
+        .get(Buffer.from(IDS.span, 'hex')) as Record<string, unknown>;
+      const span = richExpected().resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
+      expect(row.end_ns).toBe(span.endTimeUnixNano);
+      expect(row.start_ns).toBe(span.startTimeUnixNano);
+      expect((row.parent_span_id as Buffer).toString('hex')).toBe(IDS.parent);
+      expect(JSON.parse(row.attributes as string)).toEqual(span.attributes);
+      expect(JSON.parse(row.events as string)).toEqual([
+        { timeUnixNano: '1764000000123456790', name: 'e1', attributes: { ev: { stringValue: 'yes' } }, droppedAttributesCount: 1 },
+      ]);
+      expect(JSON.parse(row.links as string)).toEqual([
+        { traceId: IDS.linkTrace, spanId: IDS.linkSpan, traceState: 'a=b', attributes: { ln: { intValue: '7' } }, droppedAttributesCount: 4, flags: 0x101 },
+      ]);
+      expect(row).toMatchObject({
+        status_code: 2n,
+        status_message: 'boom',
+        flags: 0x301n,
+        kind: 3n,
+        trace_state: 'k=v',
+        dropped_attributes_count: 3n,
+        dropped_events_count: 2n,
+        dropped_links_count: 5n,
+        scope_name: 'lib',
+        scope_version: '9.9',
+        scope_schema_url: 'https://example.test/scope',
+        service_name: 'rich',
+      });
+      receiver.store.db.prepare('DELETE FROM spans WHERE span_id = ?').run(Buffer.from(IDS.span, 'hex'));
     }
   });
 

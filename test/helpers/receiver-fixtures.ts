@@ -1,6 +1,6 @@
 // One rich OTLP trace request written three ways, by hand: as protobufjs input (the oracle encodes
 // it), as OTLP/JSON text, and as the decoded model both of firstspan's decoders must produce.
-// It covers every AnyValue kind, int64 extremes, the largest fixed64 time, flags above bit 8,
+// It covers every AnyValue kind, int64 extremes, the largest storable fixed64 time (2^63 - 1), flags above bit 8,
 // events, links, status and every dropped count.
 import type { TracesRequest } from '../../model/otlp.ts';
 
@@ -38,7 +38,7 @@ export function richOracleRequest(): Record<string, unknown> {
                 kind: 3,
                 flags: 0x301,
                 startTimeUnixNano: '1764000000123456789',
-                endTimeUnixNano: '18446744073709551615',
+                endTimeUnixNano: '9223372036854775807',
                 attributes: [
                   { key: 's', value: { stringValue: 'ü ✓' } },
                   { key: 'b', value: { boolValue: true } },
@@ -104,7 +104,7 @@ export function richJsonRequest(): string {
       "spans": [{
         "traceId": "${IDS.trace.toUpperCase()}", "spanId": "${IDS.span}", "parentSpanId": "${IDS.parent}",
         "traceState": "k=v", "name": "op \\u00fc", "kind": 3, "flags": ${0x301},
-        "startTimeUnixNano": 1764000000123456789, "endTimeUnixNano": "18446744073709551615",
+        "startTimeUnixNano": 1764000000123456789, "endTimeUnixNano": "9223372036854775807",
         "attributes": [
           { "key": "s", "value": { "stringValue": "ü ✓" } },
           { "key": "b", "value": { "boolValue": true } },
@@ -151,7 +151,7 @@ export function richExpected(): TracesRequest {
                 kind: 3,
                 flags: 0x301,
                 startTimeUnixNano: 1764000000123456789n,
-                endTimeUnixNano: 18446744073709551615n,
+                endTimeUnixNano: 9223372036854775807n,
                 attributes: {
                   s: { stringValue: 'ü ✓' },
                   b: { boolValue: true },
