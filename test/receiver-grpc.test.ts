@@ -1,0 +1,150 @@
+// The OTLP/gRPC listener over real sockets with a real grpc-js client: success, partial success,
+// metrics, compression, and each failure mapped to the gRPC code the OTLP spec names.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
+import { metricsOracleRequest } from './helpers/receiver-fixtures.ts';
+import { oracleSpan, tracesProtobuf } from './helpers/receiver-http.ts';
+import { decodeWith, encodeWith, Oracle } from './helpers/receiver-oracle.ts';
+
+const TRACE = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
+const METRICS = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
+const identity = (b: Buffer): Buffer => b;
+
+let dir: string;
+let receiver: RunningReceiver;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'firstspan-rx-grpc-'));
+  receiver = await startReceiver({ db: join(dir, 'g.db'), port: 0, grpcPort: 0, maxBodyBytes: 64 * 1024 });
+});
+
+afterAll(async () => {
+  await receiver.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface CallResult {
+  error: grpc.ServiceError | null;
+  response?: Buffer;
+}
+
+function call(address: string, path: string, body: Buffer, metadata = new grpc.Metadata(), options: grpc.ChannelOptions = {}): Promise<CallResult> {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), options);
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(path, identity, identity, body, metadata, { deadline: Date.now() + 20_000 }, (error, response) => {
+      client.close();
+      resolve({ error: error ?? null, response });
+    });
+  });
+}
+
+const spanRows = (rx: RunningReceiver, name: string): number =>
+  rx.store.db.prepare('SELECT count(*) FROM spans WHERE name = ?').pluck().get(name) as number;
+
+describe('OTLP/gRPC', () => {
+  it('stores spans from TraceService/Export and answers an empty response', async () => {
+    const result = await call(receiver.grpcUrl!, TRACE, tracesProtobuf([oracleSpan({ name: 'grpc-ok' })]));
+    expect(result.error).toBeNull();
+    expect(decodeWith(Oracle.TraceResponse, result.response!)).toEqual({});
+    expect(spanRows(receiver, 'grpc-ok')).toBe(1);
+  });
+
+  it('decodes gzip-compressed messages', async () => {
+    const result = await call(receiver.grpcUrl!, TRACE, tracesProtobuf([oracleSpan({ name: 'grpc-gzip' })]), undefined, {
+      'grpc.default_compression_algorithm': 2, // gzip
+    });
+    expect(result.error).toBeNull();
+    expect(spanRows(receiver, 'grpc-gzip')).toBe(1);
+  });
+
+  it('reports invalid spans through partial success', async () => {
+    const body = tracesProtobuf([oracleSpan({ name: 'grpc-good' }), oracleSpan({ spanId: Buffer.alloc(3, 1) })]);
+    const result = await call(receiver.grpcUrl!, TRACE, body);
+    expect(result.error).toBeNull();
+    const response = decodeWith(Oracle.TraceResponse, result.response!) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
+    expect(response.partialSuccess.rejectedSpans).toBe('1');
+    expect(response.partialSuccess.errorMessage).toMatch(/span id must be 8 bytes, got 3/);
+    expect(spanRows(receiver, 'grpc-good')).toBe(1);
+  });
+
+  it('stores metrics from MetricsService/Export', async () => {
+    const result = await call(receiver.grpcUrl!, METRICS, encodeWith(Oracle.MetricsRequest, metricsOracleRequest()));
+    expect(result.error).toBeNull();
+    expect(receiver.store.db.prepare("SELECT count(*) FROM metric_points WHERE service_name = 'metrics-svc'").pluck().get()).toBe(5);
+  });
+
+  it('INVALID_ARGUMENT for an undecodable message', async () => {
+    const result = await call(receiver.grpcUrl!, TRACE, Buffer.from([0x0a, 0x7f, 0x01]));
+    expect(result.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(result.error?.details).toMatch(/cannot decode the OTLP protobuf traces request/);
+  });
+
+  it('RESOURCE_EXHAUSTED for a message over the size limit', async () => {
+    const big = tracesProtobuf(Array.from({ length: 400 }, () => oracleSpan({ name: 'y'.repeat(200) })));
+    expect(big.length).toBeGreaterThan(64 * 1024);
+    const result = await call(receiver.grpcUrl!, TRACE, big);
+    expect(result.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+  });
+
+  it('UNIMPLEMENTED for a service it does not serve (logs)', async () => {
+    const result = await call(receiver.grpcUrl!, '/opentelemetry.proto.collector.logs.v1.LogsService/Export', Buffer.alloc(0));
+    expect(result.error?.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('UNAUTHENTICATED without the bearer token; OK with it', async () => {
+    const rx = await startReceiver({ db: join(dir, 'token.db'), port: 0, grpcPort: 0, token: 'tok' });
+    try {
+      const body = tracesProtobuf([oracleSpan({ name: 'grpc-token' })]);
+      expect((await call(rx.grpcUrl!, TRACE, body)).error?.code).toBe(grpc.status.UNAUTHENTICATED);
+      const wrong = new grpc.Metadata();
+      wrong.set('authorization', 'Bearer nope');
+      expect((await call(rx.grpcUrl!, TRACE, body, wrong)).error?.code).toBe(grpc.status.UNAUTHENTICATED);
+      const right = new grpc.Metadata();
+      right.set('authorization', 'Bearer tok');
+      expect((await call(rx.grpcUrl!, TRACE, body, right)).error).toBeNull();
+      expect(spanRows(rx, 'grpc-token')).toBe(1);
+    } finally {
+      await rx.close();
+    }
+  });
+
+  it('UNAVAILABLE when the write queue is full, and the queued request still commits', async () => {
+    const rx = await startReceiver({ db: join(dir, 'busy.db'), port: 0, grpcPort: 0, maxPendingItems: 4 });
+    try {
+      rx.ingest.queue.pause();
+      const first = call(rx.grpcUrl!, TRACE, tracesProtobuf(Array.from({ length: 3 }, () => oracleSpan({ name: 'grpc-first' }))));
+      while (rx.ingest.queue.stats().pendingItems < 3) await new Promise((r) => setTimeout(r, 5));
+      const second = await call(rx.grpcUrl!, TRACE, tracesProtobuf(Array.from({ length: 3 }, () => oracleSpan())));
+      expect(second.error?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(second.error?.details).toMatch(/write queue is full/);
+      rx.ingest.queue.resume();
+      expect((await first).error).toBeNull();
+      expect(spanRows(rx, 'grpc-first')).toBe(3);
+    } finally {
+      rx.ingest.queue.resume();
+      await rx.close();
+    }
+  });
+
+  it('UNAVAILABLE when too many request bytes are in flight', async () => {
+    const rx = await startReceiver({ db: join(dir, 'inflight.db'), port: 0, grpcPort: 0, maxInflightBytes: 500 });
+    try {
+      rx.ingest.queue.pause();
+      const body = tracesProtobuf(Array.from({ length: 10 }, () => oracleSpan()));
+      expect(body.length).toBeGreaterThan(500);
+      const first = call(rx.grpcUrl!, TRACE, body);
+      while (rx.ingest.queue.stats().pendingRequests < 1) await new Promise((r) => setTimeout(r, 5));
+      const second = await call(rx.grpcUrl!, TRACE, body);
+      expect(second.error?.code).toBe(grpc.status.UNAVAILABLE);
+      rx.ingest.queue.resume();
+      expect((await first).error).toBeNull();
+    } finally {
+      rx.ingest.queue.resume();
+      await rx.close();
+    }
+  });
+});
