@@ -1,7 +1,221 @@
-// Placeholder until the demo command lands: it says so plainly and exits with the usage code.
+// `firstspan demo`: the whole system on one machine, on embedded defaults.
+//
+//   receiver (in-process, fresh SQLite) ◀── OTLP ── shop + inventory (child process, OTel SDK)
+//        ▲                                               ▲
+//        └──── OTLP ── firstspan run --otel (child) ── delay proxy (in-process, +N ms per new connection)
+//
+// Then the analyzer runs on the database: table to the terminal, HTML report to a file, and a
+// ground-truth line comparing the measured gap with the delay the proxy injected.
+//
+// The shop and the generator are child processes because that is how they run for real (their own
+// event loops, their own OTel SDKs, their own clocks); the receiver and the proxy are in-process
+// because the demo owns their lifetime and reads the store directly for its progress line.
+// Every child is registered in a ChildGroup and stopped on Ctrl-C, on error, and at the end; the
+// shop also watches its stdin, so it exits even if this process is killed outright.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
 import type { CommandIO } from '../cli/io.ts';
+import { ExitCodes } from '../model/errors.ts';
+import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
+import { ChildGroup, type RunningChild } from './child-process.ts';
+import { checkConnectionGaps, describeCheck } from './connection-check.ts';
+import { startDelayProxy, type DelayProxy } from './delay-proxy.ts';
+import { DEMO_HELP, resolveDemoOptions, type DemoOptions } from './options.ts';
+import { ProgressLine } from './progress.ts';
 
-export async function demoCommand(_argv: string[], io: CommandIO): Promise<number> {
-  io.stderr.write('firstspan: this command is not available in this build yet\n');
-  return 2;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'bin', 'firstspan.js');
+const SHOP = path.join(ROOT, 'examples', 'shop', 'main.ts');
+
+/** The children get the caller's environment minus every OTEL_* variable, then exactly ours:
+ *  a user's vendor settings (the seed's OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, say) must not send the
+ *  demo's spans elsewhere. */
+function childEnv(base: CommandIO['env'], extra: Record<string, string>): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(base)) if (!k.startsWith('OTEL_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+export async function demoCommand(argv: string[], io: CommandIO): Promise<number> {
+  const resolved = resolveDemoOptions(argv);
+  if ('help' in resolved) {
+    io.stdout.write(DEMO_HELP);
+    return ExitCodes.OK;
+  }
+  if ('problems' in resolved) {
+    io.stderr.write(resolved.problems.format('demo'));
+    return ExitCodes.USAGE;
+  }
+  return runDemo(resolved, io);
+}
+
+async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
+  const say = (text: string): void => void io.stderr.write(text);
+  const dbPath = path.resolve(io.cwd, options.db ?? path.join(mkdtempSync(path.join(tmpdir(), 'firstspan-demo-')), 'demo.db'));
+  const outPath = path.resolve(io.cwd, options.out);
+  const scriptPath = path.resolve(options.script === 'examples/ecommerce_shopper.ts' ? ROOT : io.cwd, options.script);
+  const runId = `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(3).toString('hex')}`;
+  const children = new ChildGroup();
+  let receiver: RunningReceiver | undefined;
+  let proxy: DelayProxy | undefined;
+  let progress: ProgressLine | undefined;
+  const startedAtMs = Date.now();
+
+  const shutdown = async (): Promise<void> => {
+    progress?.stop();
+    await children.stopAll();
+    await proxy?.close();
+    await receiver?.close();
+  };
+  const interrupted = async (): Promise<number> => {
+    say('\nfirstspan demo: interrupted; stopping everything it started…\n');
+    await shutdown();
+    say(`Spans received so far are in ${dbPath}\n  analyze them with: firstspan analyze --db ${dbPath}\n`);
+    return ExitCodes.INTERRUPTED;
+  };
+
+  try {
+    // 1. The receiver, in-process.
+    receiver = await startReceiver({ db: dbPath, port: 0, host: '127.0.0.1', grpcPort: false, quiet: true });
+    const store = receiver.store;
+    say(`receiver   ${receiver.url}  → ${dbPath}\n`);
+    if (io.signal.aborted) return await interrupted();
+
+    // 2. The shop (shop + inventory services), exporting straight to the receiver.
+    const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+    const shop: RunningChild = children.start({
+      name: 'the demo shop',
+      command: process.execPath,
+      args: ['--import', import.meta.resolve('tsx'), SHOP, '--port', '0', '--exit-with-stdin'],
+      cwd: ROOT,
+      env: childEnv(io.env, { ...otlp, OTEL_SERVICE_NAME: 'shop', SHOP_LATENCY_MS: String(options.shopLatencyMs) }),
+      readyPattern: /listening on (http:\/\/\S+?)\/? /,
+      stdinPipe: true,
+      onStderrLine: (line) => say(`shop: ${line}\n`),
+    });
+    const shopUrl = new URL((await abortable(shop.ready, io.signal))[1] as string);
+    say(`shop       ${shopUrl.origin}  (services shop + inventory, ${options.shopLatencyMs} ms of work per request)\n`);
+
+    // 3. The delay proxy in front of the shop: the known, injected connection set-up cost.
+    proxy = await startDelayProxy({
+      target: { host: shopUrl.hostname, port: Number(shopUrl.port) },
+      connectDelayMs: options.connectDelayMs,
+    });
+    const target = `http://127.0.0.1:${proxy.port}`;
+    say(`proxy      ${target}  (+${options.connectDelayMs} ms on every new connection)\n`);
+
+    // 4. The load test, through the real CLI.
+    const countSince = store.db.prepare('SELECT count(*) FROM spans WHERE received_at_ms >= ?').pluck();
+    const generatorOut: string[] = [];
+    say(`load       ${path.relative(io.cwd, scriptPath) || scriptPath}: ${options.users} users for ${options.runTimeMs / 1000}s, run id ${runId}\n\n`);
+    const generator = children.start({
+      name: 'firstspan run',
+      command: process.execPath,
+      args: [
+        BIN, 'run', scriptPath, '--host', target,
+        '-u', String(options.users), '-r', String(options.spawnRate), '-t', `${options.runTimeMs / 1000}s`,
+        '--headless', '--otel', '--run-id', runId,
+      ],
+      cwd: io.cwd,
+      env: childEnv(io.env, { ...otlp, OTEL_SERVICE_NAME: 'firstspan', NO_COLOR: '1' }),
+      onStdoutLine: (line) => generatorOut.push(line),
+      onStderrLine: (line) => progress?.log(line),
+    });
+    const loadStartedAtMs = Date.now();
+    progress = new ProgressLine(io.stderr, () => ({
+      elapsedMs: Date.now() - loadStartedAtMs,
+      runTimeMs: options.runTimeMs,
+      users: options.users,
+      spans: countSince.get(startedAtMs) as number,
+      connections: proxy?.connections ?? 0,
+    }));
+    progress.start();
+    const generatorCode = await abortable(generator.exited, io.signal);
+    progress.stop();
+    if (generatorOut.length > 0) io.stdout.write(`${generatorOut.join('\n')}\n\n`);
+    if (generatorCode !== ExitCodes.OK && generatorCode !== ExitCodes.REQUEST_FAILURES) {
+      say(`firstspan demo: the load test failed (exit code ${generatorCode}):\n${generator.output()}\n`);
+      await shutdown();
+      return ExitCodes.INTERNAL;
+    }
+
+    // 5. Flush: the generator flushed before it exited; the shop flushes on SIGTERM and exits only
+    //    once its exporter has been answered, and the receiver answers 200 only after a commit.
+    const shopCode = await children.stop(shop, 'SIGTERM', 15_000);
+    if (shopCode !== 0) say(`firstspan demo: the shop exited with code ${shopCode}; some of its spans may be missing\n`);
+    await proxy.close();
+    const byService = store.db
+      .prepare('SELECT service_name AS service, count(*) AS spans FROM spans WHERE received_at_ms >= ? GROUP BY service_name ORDER BY service_name')
+      .all(startedAtMs) as { service: string; spans: number }[];
+    say(`spans stored: ${byService.map((s) => `${s.service} ${s.spans}`).join(', ') || 'none'}\n`);
+    const check = checkConnectionGaps(store.db, runId);
+    await receiver.close();
+    receiver = undefined;
+
+    // 6. Analyse this run: the table to stdout, the HTML report (and JSON on request) to files.
+    const { analyzeCommand } = await import('../analyzer/command.ts');
+    const filter = ['--db', dbPath, '--run-id', runId];
+    io.stdout.write('\n');
+    const tableCode = await analyzeCommand([...filter, '--format', 'table'], io);
+    if (tableCode !== ExitCodes.OK) {
+      io.stdout.write(`\n${describeCheck(check, options.connectDelayMs)}`);
+      say(`firstspan demo: the analyzer exited with code ${tableCode}; the spans are in ${dbPath}\n`);
+      return tableCode;
+    }
+    const quiet = { ...io, stdout: discard() };
+    const htmlCode = await analyzeCommand([...filter, '--format', 'html', '--out', outPath], quiet);
+    if (options.json !== undefined) {
+      const jsonPath = path.resolve(io.cwd, options.json);
+      const collected: Buffer[] = [];
+      const jsonCode = await analyzeCommand([...filter, '--format', 'json'], { ...io, stdout: collect(collected) });
+      if (jsonCode === ExitCodes.OK) writeFileSync(jsonPath, Buffer.concat(collected));
+    }
+    io.stdout.write(`\n${describeCheck(check, options.connectDelayMs)}`);
+    if (htmlCode === ExitCodes.OK) io.stdout.write(`\nReport: ${outPath}\n`);
+    io.stdout.write(`Spans:  ${dbPath}  (firstspan analyze --db ${dbPath} --run-id ${runId})\n`);
+    return htmlCode;
+  } catch (error) {
+    if (io.signal.aborted) return await interrupted();
+    await shutdown();
+    throw error;
+  } finally {
+    progress?.stop();
+    if (children.running > 0 || receiver !== undefined) await shutdown();
+  }
+}
+
+/** Reject as soon as the signal fires, so Ctrl-C never waits for a whole run to finish. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e as Error);
+      },
+    );
+  });
+}
+
+function discard(): Writable {
+  return new Writable({ write: (_chunk, _enc, done) => done() });
+}
+
+function collect(into: Buffer[]): Writable {
+  return new Writable({
+    write: (chunk: Buffer | string, _enc, done) => {
+      into.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+      done();
+    },
+  });
 }

@@ -1,0 +1,88 @@
+// `firstspan demo` options: embedded defaults < flags, every problem reported at once.
+import { numberFlag, parseDuration, parseFlags, Problems } from '../cli/args.ts';
+
+export interface DemoOptions {
+  users: number;
+  spawnRate: number;
+  runTimeMs: number;
+  connectDelayMs: number;
+  /** Work per shop request, ms: the server's own, steady cost. */
+  shopLatencyMs: number;
+  /** SQLite file; undefined means a fresh one in a new temporary directory. */
+  db: string | undefined;
+  /** Where the HTML report goes. */
+  out: string;
+  /** Also write the analyzer's JSON here (CI, tests). */
+  json: string | undefined;
+  script: string;
+}
+
+export const DEMO_HELP = `Usage: firstspan demo [options]
+
+Everything wired together on this machine: an OTLP receiver into a fresh SQLite file, the demo shop
+(two services, traced with the OpenTelemetry SDK), a TCP proxy in front of the shop that delays each
+new connection, and examples/ecommerce_shopper.ts run by \`firstspan run --otel\`. Then the analyzer
+prints its table and writes the HTML report. The injected connection delay shows up as the gap.
+
+Options:
+  -u, --users N          virtual users (default 20)
+  -r, --spawn-rate N     users started per second (default: all of them in the first second)
+  -t, --run-time T       how long the load runs: 20s, 1m, 1m30s (default 20s)
+  --connect-delay T      delay the proxy adds to each new connection: 150ms, 0.2s (default 150ms)
+  --shop-latency T       the shop's own work per request (default 2ms)
+  --db FILE              store spans in FILE (default: a new file in a temporary directory)
+  --out FILE             the HTML report (default firstspan-report.html)
+  --json FILE            also write the analyzer's JSON report
+  --script FILE          load-test script (default examples/ecommerce_shopper.ts)
+  -h, --help             this text
+
+Ctrl-C stops the load and every process the demo started.
+`;
+
+export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true } | { problems: Problems } {
+  const parsed = parseFlags(argv, {
+    users: { type: 'string', short: 'u' },
+    'spawn-rate': { type: 'string', short: 'r' },
+    'run-time': { type: 'string', short: 't' },
+    'connect-delay': { type: 'string' },
+    'shop-latency': { type: 'string' },
+    db: { type: 'string' },
+    out: { type: 'string' },
+    json: { type: 'string' },
+    script: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  const problems = new Problems();
+  if ('error' in parsed) {
+    problems.add(parsed.error);
+    return { problems };
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  if (v.help === true) return { help: true };
+  const str = (name: string): string | undefined => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
+  const users = numberFlag(problems, '--users', str('users'), { min: 1, integer: true }) ?? 20;
+  const spawnRate = numberFlag(problems, '--spawn-rate', str('spawn-rate'), { min: 0.01 }) ?? users;
+  const duration = (flag: string, raw: string | undefined, fallback: number, min: number): number => {
+    if (raw === undefined) return fallback;
+    // A bare number means seconds for --run-time (Locust's rule) but milliseconds for the latencies.
+    const ms = flag === '--run-time' || !/^\d+(\.\d+)?$/.test(raw.trim()) ? parseDuration(raw) : Number(raw);
+    if (ms === undefined || ms < min) {
+      problems.add(`${flag} must be a duration like ${flag === '--run-time' ? '20s or 1m30s' : '150ms or 0.2s'}${min > 0 ? ` of at least ${min} ms` : ''}, got '${raw}'`);
+      return fallback;
+    }
+    return ms;
+  };
+  const options: DemoOptions = {
+    users,
+    spawnRate,
+    runTimeMs: duration('--run-time', str('run-time'), 20_000, 1000),
+    connectDelayMs: duration('--connect-delay', str('connect-delay'), 150, 0),
+    shopLatencyMs: duration('--shop-latency', str('shop-latency'), 2, 0),
+    db: str('db'),
+    out: str('out') ?? 'firstspan-report.html',
+    json: str('json'),
+    script: str('script') ?? 'examples/ecommerce_shopper.ts',
+  };
+  if (parsed.positionals.length > 0) problems.add(`unexpected argument '${parsed.positionals[0]}'`);
+  return problems.empty ? options : { problems };
+}
