@@ -1,0 +1,261 @@
+// Receiver throughput: `firstspan receive` in a child process, driven over real HTTP by several
+// concurrent clients exporting protobuf batches of 512 generator-like spans. Prints spans/s
+// committed (every 200 means committed), p99 export latency, the receiver's peak RSS, and next to
+// them, measured in this same run, the raw better-sqlite3 insert rate of the same rows (prepared
+// INSERT in 512-row transactions: the ceiling) and the store's own insert path.
+//
+//   npm run bench:receiver            (env: BENCH_SECONDS=10 BENCH_CLIENTS=8)
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { Pool } from 'undici';
+import { SpanStore } from '../model/store.ts';
+import { decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
+import { encodeWith, Oracle } from '../test/helpers/receiver-oracle.ts';
+
+const BATCH = 512;
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
+const MAX_REQUESTS = 20_000; // hard bound on the request loop, whatever the speed
+const BIN = fileURLToPath(new URL('../bin/firstspan.js', import.meta.url));
+
+/** One batch like the generator's: CLIENT spans with HTTP attributes and connection phases. */
+function templateBatch(): { body: Buffer; idOffsets: number[] } {
+  const spans = [];
+  const base = 1_764_000_000_000_000_000n;
+  for (let i = 0; i < BATCH; i++) {
+    const start = base + BigInt(i) * 1_000_000n + 123n;
+    const d = (x: number) => ({ doubleValue: x });
+    spans.push({
+      traceId: randomBytes(16),
+      spanId: randomBytes(8),
+      name: 'GET /product/{id}',
+      kind: 3,
+      flags: 0x101,
+      startTimeUnixNano: start.toString(),
+      endTimeUnixNano: (start + 12_345_678n).toString(),
+      attributes: [
+        { key: 'http.request.method', value: { stringValue: 'GET' } },
+        { key: 'url.full', value: { stringValue: `http://127.0.0.1:8080/product/${i}` } },
+        { key: 'server.address', value: { stringValue: '127.0.0.1' } },
+        { key: 'server.port', value: { intValue: '8080' } },
+        { key: 'http.response.status_code', value: { intValue: '200' } },
+        { key: 'firstspan.request.name', value: { stringValue: '/product/{id}' } },
+        { key: 'firstspan.user.class', value: { stringValue: 'ShopUser' } },
+        { key: 'firstspan.run.id', value: { stringValue: 'bench-run' } },
+        { key: 'firstspan.phase.blocked_ms', value: d(0.012) },
+        { key: 'firstspan.phase.dns_ms', value: d(0) },
+        { key: 'firstspan.phase.connect_ms', value: d(0.2) },
+        { key: 'firstspan.phase.tls_ms', value: d(0) },
+        { key: 'firstspan.phase.sending_ms', value: d(0.05) },
+        { key: 'firstspan.phase.waiting_ms', value: d(11.9) },
+        { key: 'firstspan.phase.receiving_ms', value: d(0.18) },
+        { key: 'firstspan.connection.reused', value: { boolValue: true } },
+      ],
+      status: { code: 0 },
+    });
+  }
+  const body = encodeWith(Oracle.TraceRequest, {
+    resourceSpans: [
+      {
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { stringValue: 'firstspan' } },
+            { key: 'firstspan.run.id', value: { stringValue: 'bench-run' } },
+          ],
+        },
+        scopeSpans: [{ scope: { name: 'firstspan', version: '0.1.0' }, spans }],
+      },
+    ],
+  });
+  // Where each span's trace id sits, so every request can carry fresh ids without re-encoding.
+  const idOffsets = spans.map((s) => body.indexOf(s.traceId));
+  if (idOffsets.some((o) => o < 0)) throw new Error('template: trace id not found');
+  return { body, idOffsets };
+}
+
+/** A copy of the template with unique trace ids (request number in the first 4 bytes, span index next). */
+function batchFor(template: { body: Buffer; idOffsets: number[] }, n: number): Buffer {
+  const body = Buffer.from(template.body);
+  template.idOffsets.forEach((o, i) => {
+    body.writeUInt32BE(n, o);
+    body.writeUInt16BE(i, o + 4);
+  });
+  return body;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function startReceiverProcess(db: string): Promise<{ url: string; pid: number; stop: () => Promise<string> }> {
+  const child = spawn(process.execPath, [BIN, 'receive', '--port', '0', '--no-grpc', '--db', db], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`receiver did not start: ${err}`)), 30_000);
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+  });
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      return err.trim();
+    },
+  };
+}
+
+async function driveHttp(url: string, template: { body: Buffer; idOffsets: number[] }) {
+  const pool = new Pool(url, { connections: CLIENTS, pipelining: 1 });
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  let next = 0;
+  let acked = 0;
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  const client = async (): Promise<void> => {
+    while (performance.now() < deadline && next < MAX_REQUESTS) {
+      const body = batchFor(template, next++);
+      const t0 = performance.now();
+      const res = await pool.request({
+        path: '/v1/traces',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-protobuf' },
+        body,
+      });
+      await res.body.arrayBuffer(); // always consume the response
+      latencies.push(performance.now() - t0);
+      statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+      if (res.statusCode === 200) acked += BATCH;
+      else await new Promise((r) => setTimeout(r, 100)); // honour push-back briefly
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, client));
+  const seconds = (performance.now() - started) / 1000;
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  return { acked, seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), statuses, requests: latencies.length };
+}
+
+/** The ceiling: the same rows, pre-built, through one prepared INSERT in 512-row transactions. */
+function rawInsertRate(dir: string, template: { body: Buffer; idOffsets: number[] }, batches: number) {
+  const store = SpanStore.open(join(dir, 'raw-schema.db')); // same schema and indexes
+  store.close();
+  const db = new Database(join(dir, 'raw-schema.db'));
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  const columns = (db.prepare('PRAGMA table_info(spans)').all() as { name: string }[]).map((c) => c.name);
+  // Build the exact rows the store would write, outside the timed loop.
+  const rowsPerBatch: unknown[][][] = [];
+  for (let b = 0; b < batches; b++) rowsPerBatch.push(rowsOf(decodeTracesProtobuf(batchFor(template, 1_000_000 + b)).request));
+  const insert = db.prepare(`INSERT OR IGNORE INTO spans (${columns.join(',')}) VALUES (${columns.map(() => '?').join(',')})`);
+  db.prepare("INSERT INTO resources (resource_id, fingerprint, service_name, run_id, attributes, dropped_attributes_count, schema_url) VALUES (1, 'x', 'firstspan', 'bench-run', '{}', 0, '')").run();
+  const tx = db.transaction((rows: unknown[][]) => {
+    for (const r of rows) insert.run(r);
+  });
+  const t0 = performance.now();
+  for (const rows of rowsPerBatch) tx(rows);
+  const seconds = (performance.now() - t0) / 1000;
+  db.close();
+  return (batches * BATCH) / seconds;
+
+  function rowsOf(request: ReturnType<typeof decodeTracesProtobuf>['request']): unknown[][] {
+    const rows: unknown[][] = [];
+    for (const rs of request.resourceSpans)
+      for (const ss of rs.scopeSpans)
+        for (const s of ss.spans) {
+          const attrs = JSON.stringify(s.attributes);
+          const row: Record<string, unknown> = {
+            trace_id: s.traceId, span_id: s.spanId, parent_span_id: null, resource_id: 1, service_name: 'firstspan',
+            run_id: 'bench-run', name: s.name, kind: s.kind, start_ns: s.startTimeUnixNano, end_ns: s.endTimeUnixNano,
+            status_code: 0, status_message: '', trace_state: '', flags: s.flags, scope_name: 'firstspan', scope_version: '0.1.0',
+            scope_attributes: null, scope_schema_url: '', attributes: attrs, events: null, links: null,
+            dropped_attributes_count: 0, dropped_events_count: 0, dropped_links_count: 0, request_name: '/product/{id}',
+            http_method: 'GET', http_status: 200, phase_blocked_ms: 0.012, phase_dns_ms: 0, phase_connect_ms: 0.2,
+            phase_tls_ms: 0, phase_sending_ms: 0.05, phase_waiting_ms: 11.9, phase_receiving_ms: 0.18, connection_reused: 1,
+            received_at_ms: Date.now(),
+          };
+          rows.push(columns.map((c) => row[c] ?? null));
+        }
+    return rows;
+  }
+}
+
+/** The store's own path (row building + JSON + insert), without HTTP or decoding. */
+function storeInsertRate(dir: string, template: { body: Buffer; idOffsets: number[] }, batches: number): number {
+  const store = SpanStore.open(join(dir, 'store-path.db'));
+  const decoded = Array.from({ length: batches }, (_, b) => decodeTracesProtobuf(batchFor(template, 2_000_000 + b)).request);
+  const t0 = performance.now();
+  for (const request of decoded) store.insertTraces(request);
+  const seconds = (performance.now() - t0) / 1000;
+  store.close();
+  return (batches * BATCH) / seconds;
+}
+
+function decodeRate(template: { body: Buffer; idOffsets: number[] }, batches: number): number {
+  const bodies = Array.from({ length: batches }, (_, b) => batchFor(template, 3_000_000 + b));
+  const t0 = performance.now();
+  for (const body of bodies) decodeTracesProtobuf(body);
+  return (batches * BATCH) / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'firstspan-bench-rx-'));
+  try {
+    const template = templateBatch();
+    console.log(`firstspan receiver benchmark: ${CLIENTS} clients, protobuf batches of ${BATCH} spans (${(template.body.length / 1024).toFixed(0)} KiB), ${SECONDS}s`);
+    const rx = await startReceiverProcess(join(dir, 'http.db'));
+    const http = await driveHttp(rx.url, template);
+    const rss = peakRssMiB(rx.pid);
+    const summary = await rx.stop();
+    const stored = new Database(join(dir, 'http.db'), { readonly: true }).prepare('SELECT count(*) FROM spans').pluck().get() as number;
+
+    const batches = 400;
+    const raw = rawInsertRate(dir, template, batches);
+    const storePath = storeInsertRate(dir, template, batches);
+    const decode = decodeRate(template, batches);
+    const rate = http.acked / http.seconds;
+
+    const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+    console.log('');
+    console.log(`  receiver over HTTP     ${fmt(rate).padStart(10)} spans/s committed   (${fmt(http.acked)} spans in ${http.seconds.toFixed(1)} s, ${http.requests} requests, statuses ${JSON.stringify(http.statuses)})`);
+    console.log(`  export latency         p50 ${http.p50.toFixed(1)} ms   p99 ${http.p99.toFixed(1)} ms`);
+    console.log(`  receiver peak RSS      ${rss.toFixed(0)} MiB`);
+    console.log(`  rows in the database   ${fmt(stored)} (acknowledged ${fmt(http.acked)})`);
+    console.log('  reference, same run, same rows:');
+    console.log(`  raw better-sqlite3     ${fmt(raw).padStart(10)} rows/s   (prepared INSERT, 512-row transactions: the ceiling)`);
+    console.log(`  store.insertTraces     ${fmt(storePath).padStart(10)} spans/s  (row building + JSON + insert, no HTTP/decoding)`);
+    console.log(`  protobuf decode only   ${fmt(decode).padStart(10)} spans/s`);
+    console.log('');
+    console.log(`  receiver / raw ceiling = ${(rate / raw).toFixed(2)}   (target >= 0.50; target rate >= 150,000 spans/s)`);
+    console.log(`  ${summary}`);
+    if (stored < http.acked) console.log('  WARNING: fewer rows than acknowledged spans');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
