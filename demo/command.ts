@@ -27,6 +27,8 @@ import { startDelayProxy, type DelayProxy } from './delay-proxy.ts';
 import { DEMO_HELP, resolveDemoOptions, type DemoOptions } from './options.ts';
 import { ProgressLine } from './progress.ts';
 
+// The children run on the same Node as this process (process.execPath is a constant, not I/O).
+const NODE = process.execPath;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'firstspan.js');
 const SHOP = path.join(ROOT, 'examples', 'shop', 'main.ts');
@@ -89,7 +91,7 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
     const shop: RunningChild = children.start({
       name: 'the demo shop',
-      command: process.execPath,
+      command: NODE,
       args: ['--import', import.meta.resolve('tsx'), SHOP, '--port', '0', '--exit-with-stdin'],
       cwd: ROOT,
       env: childEnv(io.env, { ...otlp, OTEL_SERVICE_NAME: 'shop', SHOP_LATENCY_MS: String(options.shopLatencyMs) }),
@@ -114,7 +116,7 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     say(`load       ${path.relative(io.cwd, scriptPath) || scriptPath}: ${options.users} users for ${options.runTimeMs / 1000}s, run id ${runId}\n\n`);
     const generator = children.start({
       name: 'firstspan run',
-      command: process.execPath,
+      command: NODE,
       args: [
         BIN, 'run', scriptPath, '--host', target,
         '-u', String(options.users), '-r', String(options.spawnRate), '-t', `${options.runTimeMs / 1000}s`,
@@ -157,27 +159,17 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     receiver = undefined;
 
     // 6. Analyse this run: the table to stdout, the HTML report (and JSON on request) to files.
-    const { analyzeCommand } = await import('../analyzer/command.ts');
-    const filter = ['--db', dbPath, '--run-id', runId];
-    io.stdout.write('\n');
-    const tableCode = await analyzeCommand([...filter, '--format', 'table'], io);
-    if (tableCode !== ExitCodes.OK) {
+    //    The ground-truth lines come last, and also when the analyzer fails.
+    let code: number;
+    try {
+      code = await analyzeRun(dbPath, runId, outPath, options.json === undefined ? undefined : path.resolve(io.cwd, options.json), io);
+    } finally {
       io.stdout.write(`\n${describeCheck(check, options.connectDelayMs)}`);
-      say(`firstspan demo: the analyzer exited with code ${tableCode}; the spans are in ${dbPath}\n`);
-      return tableCode;
     }
-    const quiet = { ...io, stdout: discard() };
-    const htmlCode = await analyzeCommand([...filter, '--format', 'html', '--out', outPath], quiet);
-    if (options.json !== undefined) {
-      const jsonPath = path.resolve(io.cwd, options.json);
-      const collected: Buffer[] = [];
-      const jsonCode = await analyzeCommand([...filter, '--format', 'json'], { ...io, stdout: collect(collected) });
-      if (jsonCode === ExitCodes.OK) writeFileSync(jsonPath, Buffer.concat(collected));
-    }
-    io.stdout.write(`\n${describeCheck(check, options.connectDelayMs)}`);
-    if (htmlCode === ExitCodes.OK) io.stdout.write(`\nReport: ${outPath}\n`);
+    if (code === ExitCodes.OK) io.stdout.write(`\nReport: ${outPath}\n`);
+    else say(`firstspan demo: the analyzer exited with code ${code}\n`);
     io.stdout.write(`Spans:  ${dbPath}  (firstspan analyze --db ${dbPath} --run-id ${runId})\n`);
-    return htmlCode;
+    return code;
   } catch (error) {
     if (io.signal.aborted) return await interrupted();
     await shutdown();
@@ -186,6 +178,22 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     progress?.stop();
     if (children.running > 0 || receiver !== undefined) await shutdown();
   }
+}
+
+/** The analyzer, in-process through its own command: table, HTML report, optional JSON. */
+async function analyzeRun(dbPath: string, runId: string, outPath: string, jsonPath: string | undefined, io: CommandIO): Promise<number> {
+  const { analyzeCommand } = await import('../analyzer/command.ts');
+  const filter = ['--db', dbPath, '--run-id', runId];
+  io.stdout.write('\n');
+  const tableCode = await analyzeCommand([...filter, '--format', 'table'], io);
+  if (tableCode !== ExitCodes.OK) return tableCode;
+  const htmlCode = await analyzeCommand([...filter, '--format', 'html', '--out', outPath], { ...io, stdout: discard() });
+  if (htmlCode !== ExitCodes.OK) return htmlCode;
+  if (jsonPath === undefined) return ExitCodes.OK;
+  const collected: Buffer[] = [];
+  const jsonCode = await analyzeCommand([...filter, '--format', 'json'], { ...io, stdout: collect(collected) });
+  if (jsonCode === ExitCodes.OK) writeFileSync(jsonPath, Buffer.concat(collected));
+  return jsonCode;
 }
 
 /** Reject as soon as the signal fires, so Ctrl-C never waits for a whole run to finish. */

@@ -76,14 +76,11 @@ export function tracedListener(tracer: Tracer, routes: Route[]): http.RequestLis
       parent,
     );
     const context = trace.setSpan(parent, span);
-    res.on('finish', () => {
-      span.setAttribute('http.response.status_code', res.statusCode);
-      if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    });
+    let ended = false;
     res.on('close', () => {
       // A client that hung up before the response: still end the span, marked as such.
-      if (!res.writableFinished) {
+      if (!ended) {
+        ended = true;
         span.setAttribute('error.type', 'client_aborted');
         span.end();
       }
@@ -110,6 +107,15 @@ export function tracedListener(tracer: Tracer, routes: Route[]): http.RequestLis
         ...reply.headers,
       });
       res.end(payload);
+      // End the span when the response is handed to the socket, as instrumentation-http does
+      // (it wraps res.end): the 'finish' event can fire after the client already has the whole
+      // response, which would make the server span outlast its client parent.
+      if (!ended) {
+        ended = true;
+        span.setAttribute('http.response.status_code', reply.status);
+        if (reply.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      }
     })();
   };
 }
