@@ -1,7 +1,218 @@
-// Placeholder until the analyzer command lands: it says so plainly and exits with the usage code.
+// `firstspan analyze`: the thin shell around the analysis — flags in, shards opened read-only,
+// analyze → render → write, thresholds checked, an exit code out (docs/analyzer.md lists them).
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
+import { ExitCodes, FirstspanError } from '../model/errors.ts';
+import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import { closeShards, openShards, type Shard } from './read-spans.ts';
+import { renderCsv } from './render-csv.ts';
+import { renderHtml } from './render-html.ts';
+import { renderJson } from './render-json.ts';
+import { printable, renderTable } from './render-table.ts';
+import { evaluateThresholds, formatThresholdResults, parseThreshold, type Threshold } from './thresholds.ts';
 
-export async function analyzeCommand(_argv: string[], io: CommandIO): Promise<number> {
-  io.stderr.write('firstspan: this command is not available in this build yet\n');
-  return 2;
+const FORMATS = ['table', 'json', 'csv', 'html'] as const;
+type Format = (typeof FORMATS)[number];
+
+export const ANALYZE_USAGE = `Usage: firstspan analyze --db FILE [--db FILE2 …] [options]
+
+Pair every load-test root span with its server span and explain the gap between what the user
+waited and what the server saw, per run and endpoint. With no filter every run is analysed.
+
+  --db FILE            receiver database; repeat for shards analysed as one (required)
+  --service NAME       only runs of this generator service
+  --run-id ID          only this run (an idle-gap run's label also works)
+  --from ISO, --to ISO only runs overlapping this time range, clipped to it
+  --list               list the runs and exit
+  --idle-gap DUR       split runs without a run id at pauses longer than this (default 30s)
+  --format FORMAT      table (default), json, csv or html
+  --out FILE           write the report to FILE instead of stdout
+  --assert EXPR        CI gate, repeatable: 'gap.p99<50ms', 'client.p90<=200ms', 'coverage>=0.99',
+                       'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
+  --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
+  --top N              traces with the largest gaps shown as waterfalls (default 10)
+  --quiet              no progress on stderr
+  -h, --help           this help
+
+Exit codes: 0 fine, 2 bad usage or database, 3 no runs found, 99 a threshold breached.
+`;
+
+interface Config {
+  dbs: string[];
+  format: Format;
+  out: string | undefined;
+  list: boolean;
+  quiet: boolean;
+  thresholds: Threshold[];
+  options: AnalyzeOptions;
+}
+
+function parseIso(problems: Problems, flag: string, raw: string | undefined): bigint | undefined {
+  if (raw === undefined) return undefined;
+  const ms = Date.parse(raw);
+  if (Number.isNaN(ms)) {
+    problems.add(`${flag} must be an ISO-8601 time such as 2025-10-09T09:46:40Z, got '${raw}'`);
+    return undefined;
+  }
+  return BigInt(ms) * 1_000_000n;
+}
+
+function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number } {
+  const parsed = parseFlags(argv, {
+    db: { type: 'string', multiple: true },
+    service: { type: 'string' },
+    'run-id': { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    list: { type: 'boolean' },
+    'idle-gap': { type: 'string' },
+    format: { type: 'string' },
+    out: { type: 'string' },
+    assert: { type: 'string', multiple: true },
+    'min-coverage': { type: 'string' },
+    top: { type: 'string' },
+    quiet: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if ('error' in parsed) {
+    io.stderr.write(`firstspan analyze: ${parsed.error}\n\n${ANALYZE_USAGE}`);
+    return { exit: ExitCodes.USAGE };
+  }
+  const v = parsed.values;
+  if (v.help === true) {
+    io.stdout.write(ANALYZE_USAGE);
+    return { exit: ExitCodes.OK };
+  }
+  const problems = new Problems();
+  const dbs = (v.db as string[] | undefined) ?? [];
+  if (dbs.length === 0) problems.add('--db FILE is required: the database `firstspan receive` wrote');
+  const format = ((v.format as string | undefined) ?? 'table') as Format;
+  if (!FORMATS.includes(format)) problems.add(`--format must be one of ${FORMATS.join(', ')}, got '${format}'`);
+  let idleGapMs = 30_000;
+  if (v['idle-gap'] !== undefined) {
+    const d = parseDuration(v['idle-gap'] as string);
+    if (d === undefined || d <= 0) problems.add(`--idle-gap must be a duration such as 30s or 2m, got '${v['idle-gap'] as string}'`);
+    else idleGapMs = d;
+  }
+  const thresholds: Threshold[] = [];
+  for (const source of (v.assert as string[] | undefined) ?? []) {
+    const t = parseThreshold(source);
+    if (typeof t === 'string') problems.add(t);
+    else thresholds.push(t);
+  }
+  const minCoverage = numberFlag(problems, '--min-coverage', v['min-coverage'] as string | undefined, { min: 0 });
+  if (minCoverage !== undefined) {
+    if (minCoverage > 1) problems.add(`--min-coverage is a fraction between 0 and 1, got '${minCoverage}'`);
+    else thresholds.push({ source: `coverage>=${minCoverage}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
+  }
+  const top = numberFlag(problems, '--top', v.top as string | undefined, { min: 0, integer: true }) ?? 10;
+  const fromNs = parseIso(problems, '--from', v.from as string | undefined);
+  const toNs = parseIso(problems, '--to', v.to as string | undefined);
+  if (fromNs !== undefined && toNs !== undefined && toNs < fromNs) problems.add('--to must not be before --from');
+  if (!problems.empty) {
+    io.stderr.write(problems.format('analyze'));
+    return { exit: ExitCodes.USAGE };
+  }
+  const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top };
+  if (v.service !== undefined) options.service = v.service as string;
+  if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
+  if (fromNs !== undefined) options.fromNs = fromNs;
+  if (toNs !== undefined) options.toNs = toNs;
+  return {
+    dbs: dbs.map((d) => resolve(io.cwd, d)),
+    format,
+    out: v.out === undefined ? undefined : resolve(io.cwd, v.out as string),
+    list: v.list === true,
+    quiet: v.quiet === true,
+    thresholds,
+    options,
+  };
+}
+
+/** Progress on stderr for large runs: at most once a second, `\r`-updated on a terminal. */
+function progressReporter(io: CommandIO): NonNullable<AnalyzeOptions['progress']> {
+  let last = 0;
+  return (run, roots, expected) => {
+    if (expected < 100_000) return;
+    const now = Date.now();
+    if (now - last < 1000) return;
+    last = now;
+    const line = `analyze: run ${printable(run)}: ${roots.toLocaleString('en-US')} of ~${expected.toLocaleString('en-US')} roots read (${Math.min(100, (roots / expected) * 100).toFixed(0)}%)`;
+    io.stderr.write(io.stderr.isTTY ? `\r${line}` : `${line}\n`);
+  };
+}
+
+function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number } {
+  const runs = listRuns(shards, options);
+  const rows = runs.map((r) => [printable(r.label, 60), printable(r.service), r.runId === null ? '(none: idle-gap split)' : printable(r.runId, 40), new Date(Number(r.startNs / 1_000_000n)).toISOString(), new Date(Number(r.endNs / 1_000_000n)).toISOString(), String(r.rootsInShards)]);
+  const header = ['Run', 'Service', 'Run id', 'Start', 'End', 'Roots'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length };
+}
+
+export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
+  const config = resolveConfig(argv, io);
+  if ('exit' in config) return config.exit;
+  let shards: Shard[];
+  try {
+    shards = openShards(config.dbs);
+  } catch (error) {
+    if (error instanceof FirstspanError) {
+      io.stderr.write(`firstspan analyze: ${error.message} [${error.code}]\n`);
+      return ExitCodes.USAGE;
+    }
+    throw error;
+  }
+  try {
+    const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
+    if (config.list) {
+      const { text, count } = renderList(shards, config.options);
+      if (count === 0) {
+        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters\n`);
+        return ExitCodes.NO_RUNS;
+      }
+      io.stdout.write(text);
+      return ExitCodes.OK;
+    }
+    if (!config.quiet) config.options.progress = progressReporter(io);
+    const report = analyze(shards, config.options);
+    if (io.stderr.isTTY && !config.quiet) io.stderr.write('\r\u001b[K');
+    if (report.runs.length === 0) {
+      io.stderr.write(
+        `firstspan analyze: no runs in ${where} that match the filters: no trace-root CLIENT spans from a load generator` +
+          ' (check that the generator exported to this receiver, and the --service/--run-id/--from/--to filters)\n',
+      );
+      return ExitCodes.NO_RUNS;
+    }
+    const text =
+      config.format === 'json'
+        ? renderJson(report)
+        : config.format === 'csv'
+          ? renderCsv(report)
+          : config.format === 'html'
+            ? renderHtml(report)
+            : renderTable(report);
+    if (config.out !== undefined) {
+      writeFileSync(config.out, text);
+      io.stderr.write(`firstspan analyze: ${config.format} report written to ${config.out}\n`);
+    } else {
+      io.stdout.write(text);
+    }
+    if (config.thresholds.length === 0) return ExitCodes.OK;
+    const results = evaluateThresholds(config.thresholds, report.runs);
+    // Threshold lines go with the table; they would corrupt JSON, CSV or HTML on stdout.
+    const sink = config.format === 'table' && config.out === undefined ? io.stdout : io.stderr;
+    sink.write(`\nThresholds:\n${formatThresholdResults(results)}`);
+    const failed = results.filter((r) => !r.ok).length;
+    if (failed > 0) {
+      sink.write(`${failed} of ${results.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
+      return ExitCodes.THRESHOLDS_FAILED;
+    }
+    return ExitCodes.OK;
+  } finally {
+    closeShards(shards);
+  }
 }

@@ -1,0 +1,325 @@
+// The analysis, start to end, over opened shards: find the runs, pair every root with its server
+// children (one pass per shard), estimate the clock offsets, split the gaps, count background
+// traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
+// Report value; rendering is elsewhere (render-*.ts) and never sits inside the measuring loop.
+import { Metric } from '../model/attributes.ts';
+import { SpanKind } from '../model/otlp.ts';
+import type { OffsetEstimate } from './clock-offset.ts';
+import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
+import type { PhasesMs } from './gap-breakdown.ts';
+import { EndpointAccumulator, RunAccumulator, type Oddities } from './pair-spans.ts';
+import {
+  backgroundRows,
+  countDuplicateRoots,
+  pairRows,
+  readResourceServices,
+  readRootGroups,
+  readServices,
+  rootDetail,
+  traceSpans,
+  userPoints,
+  type Shard,
+} from './read-spans.ts';
+import { Digest, nsToMs, type Stats } from './stats.ts';
+import { usersPerSecond, type TimelinePoint } from './timeline.ts';
+
+export const REPORT_SCHEMA_VERSION = 1;
+
+export interface EndpointReport {
+  name: string;
+  count: number;
+  matched: number;
+  errors: number;
+  clientMs: Stats;
+  serverMs: Stats;
+  gapMs: Stats;
+  phasesMs: PhasesMs;
+  propagationCoverage: number;
+  errorRate: number;
+  /** Roots with more than one server child (retries, redirects), and how many extra children. */
+  multipleServerChildren: number;
+  extraServerChildren: number;
+  /** Roots that opened a new connection (connection_reused = false). */
+  newConnections: number;
+  /** True while every percentile is computed from the exact values (false once HDR-binned). */
+  exactPercentiles: boolean;
+}
+
+export interface WaterfallSpan {
+  spanId: string;
+  parentSpanId: string | null;
+  service: string;
+  name: string;
+  kind: 'server' | 'client' | 'internal' | 'producer' | 'consumer' | 'unspecified';
+  /** Start after the root's start on the generator's clock (offset-corrected), ms. */
+  startMs: number;
+  durationMs: number;
+  depth: number;
+  error: boolean;
+  /** Offset applied to this span's times (its service's estimate, else its parent's). */
+  offsetMs: number;
+}
+
+export interface Waterfall {
+  traceId: string;
+  endpoint: string;
+  rootName: string;
+  gapMs: number;
+  clientMs: number;
+  serverMs: number;
+  /** Phase segments of the root, in order, ms after its start; empty without phase attributes. */
+  phases: Array<{ name: string; startMs: number; durationMs: number }>;
+  spans: WaterfallSpan[];
+}
+
+export interface BackgroundReport {
+  count: number;
+  services: Array<{ service: string; count: number }>;
+  serverMs: Stats;
+  topNames: Array<{ name: string; count: number }>;
+}
+
+export interface RunReport {
+  service: string;
+  runId: string | null;
+  label: string;
+  start: string;
+  end: string;
+  durationS: number;
+  rootSpans: number;
+  matched: number;
+  propagationCoverage: number;
+  backgroundServerSpans: number;
+  background: BackgroundReport;
+  clockOffsets: OffsetEstimate[];
+  total: EndpointReport;
+  endpoints: EndpointReport[];
+  oddities: Oddities;
+  timeline: TimelinePoint[];
+  slowestTraces: Waterfall[];
+}
+
+export interface Report {
+  schemaVersion: 1;
+  generatedAt: string;
+  databases: string[];
+  runs: RunReport[];
+}
+
+export interface AnalyzeOptions extends RunFilter {
+  idleGapNs: bigint;
+  topN: number;
+  /** Called now and then while pair rows are read, with roots read so far in the run. */
+  progress?: (run: string, roots: number, expected: number) => void;
+}
+
+/** The runs in the shards (after filters), without analysing them. */
+export function listRuns(shards: Shard[], options: AnalyzeOptions): RunWindow[] {
+  const groups = shards.map((s) => readRootGroups(s, options.idleGapNs));
+  return filterRuns(findRuns(groups, options.idleGapNs), options);
+}
+
+export function analyze(shards: Shard[], options: AnalyzeOptions): Report {
+  const all = findRuns(
+    shards.map((s) => readRootGroups(s, options.idleGapNs)),
+    options.idleGapNs,
+  );
+  const runs = filterRuns(all, options);
+  // Every service with load-test roots is a generator, whether or not its runs are analysed now:
+  // its spans are never a server's background traffic.
+  const generators = [...new Set(all.map((r) => r.service))];
+  return {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generatedAt: new Date().toISOString(),
+    databases: shards.map((s) => s.path),
+    runs: runs.map((run) => analyzeRun(shards, run, generators, options)),
+  };
+}
+
+function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], options: AnalyzeOptions): RunReport {
+  const acc = new RunAccumulator(options.topN);
+  const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs };
+  for (const shard of shards) {
+    acc.odd.duplicateRootSpans += countDuplicateRoots(shard, selector);
+    const services = readResourceServices(shard);
+    const progress = options.progress;
+    acc.consume(pairRows(shard, selector), services, shard.index, progress ? (n) => progress(run.label, n, run.rootsInShards) : undefined);
+  }
+
+  const offsets = new Map<string, OffsetEstimate>();
+  for (const [service, estimator] of acc.offsets) {
+    const estimate = estimator.estimate();
+    if (estimate !== undefined) offsets.set(service, estimate);
+  }
+  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
+
+  const endpoints = [...acc.endpoints.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
+  const total = new EndpointAccumulator('Aggregated');
+  for (const ep of endpoints) total.merge(ep);
+  const totalReport = endpointReport(total, offsetNs);
+
+  const startMs = Number(run.startNs / 1_000_000n);
+  const users = new Map<number, number>();
+  for (const shard of shards) {
+    const points = userPoints(shard, run.service, run.runId, run.startNs, run.endNs, [Metric.ACTIVE_USERS, Metric.LOCUST_USERS]);
+    for (const [second, value] of usersPerSecond(points)) users.set(second, Math.max(value, users.get(second) ?? 0));
+  }
+
+  const bg = background(shards, run, generators, offsets);
+  return {
+    service: run.service,
+    runId: run.runId,
+    label: run.label,
+    start: nsToIso(run.startNs),
+    end: nsToIso(run.endNs),
+    durationS: Number(run.endNs - run.startNs) / 1e9,
+    rootSpans: total.count,
+    matched: total.matched,
+    propagationCoverage: totalReport.propagationCoverage,
+    backgroundServerSpans: bg.count,
+    background: bg,
+    clockOffsets: [...offsets.values()].sort((a, b) => a.service.localeCompare(b.service)),
+    total: totalReport,
+    endpoints: endpoints.map((ep) => endpointReport(ep, offsetNs)),
+    oddities: acc.odd,
+    timeline: acc.timeline.finish(startMs, users),
+    slowestTraces: [...acc.top]
+      .sort((a, b) => b.gapNs - a.gapNs)
+      .flatMap((c) => {
+        const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
+        return w === undefined ? [] : [w];
+      }),
+  };
+}
+
+function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {
+  return {
+    name: ep.name,
+    count: ep.count,
+    matched: ep.matched,
+    errors: ep.errors,
+    clientMs: ep.client.stats(),
+    serverMs: ep.server.stats(),
+    gapMs: ep.gap.stats(),
+    phasesMs: ep.breakdown.finish(offsetNs),
+    propagationCoverage: ep.count === 0 ? 0 : ep.matched / ep.count,
+    errorRate: ep.count === 0 ? 0 : ep.errors / ep.count,
+    multipleServerChildren: ep.multipleChildren,
+    extraServerChildren: ep.extraChildren,
+    newConnections: ep.newConnections,
+    exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
+  };
+}
+
+/**
+ * Server spans in the run's window (shifted onto each server's clock by its offset) that belong to
+ * no load-test trace. Services that are generators themselves are not servers here.
+ */
+function background(shards: Shard[], run: RunWindow, generators: string[], offsets: Map<string, OffsetEstimate>): BackgroundReport {
+  const digest = new Digest();
+  const perService = new Map<string, number>();
+  const names = new Map<string, number>();
+  const services = new Set<string>();
+  for (const shard of shards) for (const s of readServices(shard)) if (!generators.includes(s)) services.add(s);
+  for (const service of services) {
+    const shift = BigInt(Math.round((offsets.get(service)?.offsetMs ?? 0) * 1e6));
+    for (const shard of shards) {
+      for (const [durationNs, name] of backgroundRows(shard, service, generators, run.startNs + shift, run.endNs + shift)) {
+        perService.set(service, (perService.get(service) ?? 0) + 1);
+        if (durationNs >= 0) digest.record(durationNs);
+        if (names.size < 1000 || names.has(name)) names.set(name, (names.get(name) ?? 0) + 1);
+      }
+    }
+  }
+  let count = 0;
+  for (const n of perService.values()) count += n;
+  return {
+    count,
+    services: [...perService].map(([service, n]) => ({ service, count: n })).sort((a, b) => b.count - a.count),
+    serverMs: digest.stats(),
+    topNames: [...names]
+      .map(([name, n]) => ({ name, count: n }))
+      .sort((a, b) => b.count - a.count || a.name.localeCompare(b.name))
+      .slice(0, 10),
+  };
+}
+
+const KIND_NAMES: Record<number, WaterfallSpan['kind']> = {
+  [SpanKind.UNSPECIFIED]: 'unspecified',
+  [SpanKind.INTERNAL]: 'internal',
+  [SpanKind.SERVER]: 'server',
+  [SpanKind.CLIENT]: 'client',
+  [SpanKind.PRODUCER]: 'producer',
+  [SpanKind.CONSUMER]: 'consumer',
+};
+
+function waterfall(
+  shards: Shard[],
+  shardIndex: number,
+  rowid: number,
+  endpoint: string,
+  gapNs: number,
+  offsets: Map<string, OffsetEstimate>,
+): Waterfall | undefined {
+  const shard = shards[shardIndex];
+  if (shard === undefined) return undefined;
+  const root = rootDetail(shard, rowid);
+  if (root === undefined) return undefined;
+  // A trace normally lands whole in one shard; read the others too in case it did not.
+  const byId = new Map<string, ReturnType<typeof traceSpans>[number]>();
+  for (const s of [shard, ...shards.filter((x) => x !== shard)]) {
+    for (const span of traceSpans(s, root.traceId, root.startNs)) if (!byId.has(span.spanId)) byId.set(span.spanId, span);
+  }
+  const spans = [...byId.values()];
+  const children = new Map<string | null, typeof spans>();
+  for (const s of spans) {
+    const key = s.parentSpanId !== null && byId.has(s.parentSpanId) ? s.parentSpanId : null;
+    let list = children.get(key);
+    if (list === undefined) children.set(key, (list = []));
+    list.push(s);
+  }
+  const out: WaterfallSpan[] = [];
+  // Depth-first from the root so the waterfall reads top-down; each span is moved onto the
+  // generator's clock with its service's offset, or its parent's when its service has none.
+  const visit = (parent: string | null, depth: number, inherited: number): void => {
+    const list = (children.get(parent) ?? []).sort((a, b) => a.relStartNs - b.relStartNs);
+    for (const s of list) {
+      const own = s.service === root.service ? 0 : offsets.get(s.service)?.offsetMs;
+      const offsetMs = own ?? inherited;
+      out.push({
+        spanId: s.spanId,
+        parentSpanId: s.parentSpanId,
+        service: s.service,
+        name: s.name,
+        kind: KIND_NAMES[s.kind] ?? 'unspecified',
+        startMs: nsToMs(s.relStartNs) - offsetMs,
+        durationMs: nsToMs(s.durationNs),
+        depth,
+        error: s.statusCode === 2,
+        offsetMs,
+      });
+      visit(s.spanId, depth + 1, offsetMs);
+    }
+  };
+  visit(null, 0, 0);
+  const rootSpan = out.find((s) => s.spanId === root.spanId);
+  const serverMs = out.filter((s) => s.parentSpanId === root.spanId && s.kind === 'server').reduce((a, s) => a + s.durationMs, 0);
+  const phases: Waterfall['phases'] = [];
+  if (root.phases !== null) {
+    let at = 0;
+    for (const [name, value] of Object.entries(root.phases)) {
+      phases.push({ name, startMs: at, durationMs: value });
+      at += value;
+    }
+  }
+  return {
+    traceId: root.traceId.toString('hex'),
+    endpoint,
+    rootName: root.name,
+    gapMs: nsToMs(gapNs),
+    clientMs: rootSpan?.durationMs ?? 0,
+    serverMs,
+    phases,
+    spans: out,
+  };
+}

@@ -1,0 +1,248 @@
+// Pairing: each load-test root with its SERVER children, and everything measured from the pairs
+// in one pass — per-endpoint counts and digests, the gap breakdown sums, the clock-offset samples,
+// the per-second timeline and the traces with the largest gaps.
+//
+// Input is the pair rows of read-spans.ts (one row per root and child, a root's rows adjacent).
+// Odd data is counted, never turned into negative or absurd numbers:
+//  - a root ending before it starts, or lasting longer than a day: counted, kept out of the figures;
+//  - a server child ending before it starts: ignored as a child, counted;
+//  - server time longer than the client span (an async child, or a host clock running at another
+//    rate): client and server figures kept, no gap, counted;
+//  - a server span lying outside its client span on raw timestamps: the symptom of a clock offset,
+//    counted, and corrected by the offset estimate (clock-offset.ts) in the breakdown;
+//  - several server children (retries, redirects): server time is their sum, counted per endpoint.
+import { OffsetEstimator } from './clock-offset.ts';
+import { BreakdownAccumulator } from './gap-breakdown.ts';
+import { P, type PairRow } from './read-spans.ts';
+import { Digest } from './stats.ts';
+import { TimelineAccumulator } from './timeline.ts';
+
+/** A client span longer than this is not a request duration but broken data. */
+export const MAX_PLAUSIBLE_NS = 24 * 3600 * 1e9;
+/** Distinct endpoint names kept per run; more are folded into OTHER_ENDPOINT (cardinality guard). */
+export const MAX_ENDPOINTS = 500;
+export const OTHER_ENDPOINT = '(other endpoints)';
+
+export class EndpointAccumulator {
+  count = 0;
+  matched = 0;
+  errors = 0;
+  multipleChildren = 0;
+  extraChildren = 0;
+  newConnections = 0;
+  readonly client = new Digest();
+  readonly server = new Digest();
+  readonly gap = new Digest();
+  readonly breakdown = new BreakdownAccumulator();
+  constructor(readonly name: string) {}
+
+  merge(o: EndpointAccumulator): void {
+    this.count += o.count;
+    this.matched += o.matched;
+    this.errors += o.errors;
+    this.multipleChildren += o.multipleChildren;
+    this.extraChildren += o.extraChildren;
+    this.newConnections += o.newConnections;
+    this.client.merge(o.client);
+    this.server.merge(o.server);
+    this.gap.merge(o.gap);
+    this.breakdown.merge(o.breakdown);
+  }
+}
+
+export interface Oddities {
+  clientEndBeforeStart: number;
+  implausibleDuration: number;
+  serverEndBeforeStart: number;
+  serverLongerThanClient: number;
+  serverOutsideClientSpan: number;
+  duplicateRootSpans: number;
+  endpointsFolded: number;
+}
+
+export interface GapCandidate {
+  gapNs: number;
+  shard: number;
+  rowid: number;
+  endpoint: string;
+}
+
+export class RunAccumulator {
+  readonly endpoints = new Map<string, EndpointAccumulator>();
+  readonly offsets = new Map<string, OffsetEstimator>();
+  readonly timeline = new TimelineAccumulator();
+  readonly odd: Oddities = {
+    clientEndBeforeStart: 0,
+    implausibleDuration: 0,
+    serverEndBeforeStart: 0,
+    serverLongerThanClient: 0,
+    serverOutsideClientSpan: 0,
+    duplicateRootSpans: 0,
+    endpointsFolded: 0,
+  };
+  rootSpans = 0;
+  /** Min-heap of the largest gaps (for the waterfall). */
+  readonly top: GapCandidate[] = [];
+
+  constructor(readonly topN = 10) {}
+
+  /** Consume one shard's pair rows; `services` maps the shard's resource ids to service names. */
+  consume(rows: Iterable<PairRow>, services: Map<number, string>, shard: number, onProgress?: (roots: number) => void): void {
+    let current: PairRow | null = null;
+    let children = 0;
+    let badChildren = 0;
+    let serverNs = 0;
+    let t2 = 0;
+    let t3 = 0;
+    let childResource = 0;
+    const flush = (): void => {
+      if (current === null) return;
+      this.finishRoot(current, children, badChildren, serverNs, t2, t3, services.get(childResource) ?? '?', shard);
+      if (onProgress !== undefined && (this.rootSpans & 0xffff) === 0) onProgress(this.rootSpans);
+    };
+    for (const row of rows) {
+      if (current === null || row[P.ROOT] !== current[P.ROOT]) {
+        flush();
+        current = row;
+        children = 0;
+        badChildren = 0;
+        serverNs = 0;
+      }
+      const res = row[P.SERVER_RESOURCE];
+      if (res === null) continue;
+      const dur = row[P.SERVER_NS] as number;
+      const rel = row[P.SERVER_REL_START_NS] as number;
+      if (dur < 0) {
+        badChildren += 1;
+        continue;
+      }
+      if (children === 0) {
+        t2 = rel;
+        t3 = rel + dur;
+        childResource = res;
+      } else {
+        if (rel < t2) t2 = rel;
+        if (rel + dur > t3) t3 = rel + dur;
+      }
+      children += 1;
+      serverNs += dur;
+    }
+    flush();
+  }
+
+  private endpoint(name: string): EndpointAccumulator {
+    let ep = this.endpoints.get(name);
+    if (ep === undefined) {
+      if (this.endpoints.size >= MAX_ENDPOINTS) {
+        this.odd.endpointsFolded += 1;
+        return this.endpoint(OTHER_ENDPOINT);
+      }
+      this.endpoints.set(name, (ep = new EndpointAccumulator(name)));
+    }
+    return ep;
+  }
+
+  private finishRoot(
+    row: PairRow,
+    children: number,
+    badChildren: number,
+    serverNs: number,
+    t2: number,
+    t3: number,
+    service: string,
+    shard: number,
+  ): void {
+    this.rootSpans += 1;
+    const ep = this.endpoint(row[P.ENDPOINT]);
+    const flags = row[P.FLAGS];
+    const error = (flags & 1) === 1;
+    ep.count += 1;
+    if (error) ep.errors += 1;
+    if (flags >> 1 === 0) ep.newConnections += 1;
+    this.odd.serverEndBeforeStart += badChildren;
+    if (children > 0) ep.matched += 1;
+    if (children > 1) {
+      ep.multipleChildren += 1;
+      ep.extraChildren += children - 1;
+    }
+    const clientNs = row[P.CLIENT_NS];
+    const second = row[P.SECOND];
+    if (clientNs < 0 || clientNs > MAX_PLAUSIBLE_NS) {
+      if (clientNs < 0) this.odd.clientEndBeforeStart += 1;
+      else this.odd.implausibleDuration += 1;
+      this.timeline.record(second, null, null, null, error);
+      return;
+    }
+    ep.client.record(clientNs);
+    if (children === 0) {
+      this.timeline.record(second, clientNs, null, null, error);
+      return;
+    }
+    ep.server.record(serverNs);
+    if (t2 < 0 || t3 > clientNs) this.odd.serverOutsideClientSpan += 1;
+    if (serverNs > clientNs) {
+      this.odd.serverLongerThanClient += 1;
+      this.timeline.record(second, clientNs, serverNs, null, error);
+      return;
+    }
+    const gapNs = clientNs - serverNs;
+    ep.gap.record(gapNs);
+    this.timeline.record(second, clientNs, serverNs, gapNs, error);
+    this.keepTop(gapNs, shard, row[P.ROOT], ep.name);
+
+    let estimator = this.offsets.get(service);
+    if (estimator === undefined) this.offsets.set(service, (estimator = new OffsetEstimator(service)));
+    const sentMs = row[P.SENT_MS];
+    const waitingMs = row[P.WAITING_MS];
+    if (sentMs !== null && waitingMs !== null) {
+      const sentNs = sentMs * 1e6;
+      const waitingNs = waitingMs * 1e6;
+      estimator.add(sentNs, t2, t3, sentNs + waitingNs, true);
+      ep.breakdown.addMeasured(
+        service,
+        clientNs,
+        serverNs,
+        (row[P.BLOCKED_MS] ?? 0) * 1e6,
+        (row[P.SETUP_MS] ?? 0) * 1e6,
+        sentNs,
+        waitingNs,
+        (row[P.RECEIVING_MS] ?? 0) * 1e6,
+        t2,
+        t3,
+      );
+    } else {
+      estimator.add(0, t2, t3, clientNs, false);
+      ep.breakdown.addEstimated(gapNs);
+    }
+  }
+
+  private keepTop(gapNs: number, shard: number, rowid: number, endpoint: string): void {
+    const h = this.top;
+    if (this.topN <= 0) return;
+    if (h.length >= this.topN && gapNs <= (h[0] as GapCandidate).gapNs) return;
+    const item = { gapNs, shard, rowid, endpoint };
+    if (h.length < this.topN) {
+      h.push(item);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if ((h[p] as GapCandidate).gapNs <= (h[i] as GapCandidate).gapNs) break;
+        [h[p], h[i]] = [h[i] as GapCandidate, h[p] as GapCandidate];
+        i = p;
+      }
+      return;
+    }
+    h[0] = item;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && (h[l] as GapCandidate).gapNs < (h[m] as GapCandidate).gapNs) m = l;
+      if (r < h.length && (h[r] as GapCandidate).gapNs < (h[m] as GapCandidate).gapNs) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i] as GapCandidate, h[m] as GapCandidate];
+      i = m;
+    }
+  }
+}

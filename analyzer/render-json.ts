@@ -1,0 +1,7 @@
+// JSON output: the Report as it is — the DESIGN.md contract (schemaVersion 1, runs[…] with the
+// ENDPOINT and STATS shapes) plus the extra keys (timeline, waterfalls, oddities, background).
+import type { Report } from './analyze.ts';
+
+export function renderJson(report: Report): string {
+  return JSON.stringify(report, null, 2) + '\n';
+}

@@ -1,0 +1,117 @@
+// The default, human output: per run a header, the endpoint table (client, server and gap), where
+// the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
+import type { EndpointReport, Report, RunReport } from './analyze.ts';
+
+function ms(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+}
+
+function pct(v: number): string {
+  return `${(v * 100).toFixed(1)}%`;
+}
+
+/** Strip control characters so a hostile span name cannot drive the terminal. */
+export function printable(text: string, max = 48): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
+}
+
+function table(header: string[], rows: string[][], leftColumns = 1): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i < leftColumns ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n') + '\n';
+}
+
+function endpointRow(ep: EndpointReport): string[] {
+  return [
+    printable(ep.name),
+    String(ep.count),
+    pct(ep.propagationCoverage),
+    String(ep.errors),
+    ms(ep.clientMs.p50),
+    ms(ep.clientMs.p99),
+    ms(ep.serverMs.p50),
+    ms(ep.serverMs.p99),
+    ms(ep.gapMs.p50),
+    ms(ep.gapMs.p90),
+    ms(ep.gapMs.p99),
+    ms(ep.gapMs.max),
+    ms(ep.gapMs.mean),
+  ];
+}
+
+function breakdownRow(ep: EndpointReport): string[] {
+  const p = ep.phasesMs;
+  return [
+    printable(ep.name),
+    ms(p.gap),
+    ms(p.poolWait),
+    ms(p.connectionSetup),
+    ms(p.sending),
+    ms(p.beforeServer),
+    ms(p.betweenAttempts),
+    ms(p.afterServer),
+    ms(p.download),
+    ms(p.unexplained),
+    p.basis === 'none' ? '-' : pct(p.explainedShare),
+    p.basis === 'estimated' ? 'estimated (equal split)' : p.basis === 'mixed' ? `mixed (${pct(p.estimatedShare)} estimated)` : p.basis,
+  ];
+}
+
+export function renderRun(run: RunReport): string {
+  const out: string[] = [];
+  out.push(`Run ${printable(run.label, 80)}  service ${printable(run.service)}  ${run.start} → ${run.end} (${run.durationS.toFixed(1)} s)\n`);
+  out.push(
+    `  load-test roots ${run.rootSpans}, matched ${run.matched} (propagation coverage ${pct(run.propagationCoverage)}), background server spans ${run.backgroundServerSpans}\n\n`,
+  );
+  out.push(
+    table(
+      ['Endpoint', 'Count', 'Cover', 'Errors', 'Client p50', 'p99', 'Server p50', 'p99', 'Gap p50', 'p90', 'p99', 'max', 'mean'],
+      [...run.endpoints.map(endpointRow), endpointRow(run.total)],
+    ),
+  );
+  out.push('\nWhere the gap went (mean ms per request; the parts add up to the mean gap):\n');
+  out.push(
+    table(
+      ['Endpoint', 'Gap', 'Pool wait', 'Conn setup', 'Sending', 'Before server', 'Between', 'After server', 'Download', 'Unexplained', 'Explained', 'Basis'],
+      [...run.endpoints.map(breakdownRow), breakdownRow(run.total)],
+      1,
+    ),
+  );
+  if (run.clockOffsets.length > 0) {
+    out.push('\nClock offsets (server clock − generator clock, NTP-style from the pairs with the least delay):\n');
+    for (const o of run.clockOffsets) {
+      const sign = o.offsetMs >= 0 ? '+' : '';
+      out.push(
+        `  ${printable(o.service)}: ${sign}${o.offsetMs.toFixed(3)} ms from ${o.trusted} of ${o.samples} pairs (delay ≤ ${o.delayMs.toFixed(3)} ms, ${o.method})\n`,
+      );
+    }
+  }
+  if (run.background.count > 0) {
+    const b = run.background;
+    out.push(
+      `\nBackground traffic (server spans in the run's window from no load-test trace, not in the figures above): ${b.count}\n` +
+        `  by service: ${b.services.map((s) => `${printable(s.service)} ${s.count}`).join(', ')}\n` +
+        `  server ms p50 ${ms(b.serverMs.p50)}, p99 ${ms(b.serverMs.p99)}; most common: ${b.topNames
+          .slice(0, 3)
+          .map((n) => `${printable(n.name)} (${n.count})`)
+          .join(', ')}\n`,
+    );
+  }
+  const odd = Object.entries(run.oddities).filter(([, n]) => n > 0);
+  const multi = run.total.multipleServerChildren;
+  if (odd.length > 0 || multi > 0) {
+    out.push('\nOdd data (counted, kept out of the figures where it would distort them):\n');
+    if (multi > 0) out.push(`  roots with several server children (retries, redirects): ${multi} (+${run.total.extraServerChildren} children)\n`);
+    for (const [name, n] of odd) out.push(`  ${name}: ${n}\n`);
+  }
+  return out.join('');
+}
+
+export function renderTable(report: Report): string {
+  return report.runs.map(renderRun).join('\n');
+}

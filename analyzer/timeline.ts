@@ -1,0 +1,110 @@
+// The per-second timeline of a run: requests, errors and client/server/gap p50 and p99 for each
+// second after the run's start (on the generator's clock), plus the active users the generator
+// reported. Each second holds small mergeable digests (2 significant digits once past 256 values:
+// the timeline is for eyes, the endpoint tables carry the precise figures).
+import { Digest, nsToMs } from './stats.ts';
+
+const SECOND_DIGEST = { exactLimit: 256, digits: 2 } as const;
+
+class Second {
+  requests = 0;
+  errors = 0;
+  readonly client = new Digest(SECOND_DIGEST);
+  readonly server = new Digest(SECOND_DIGEST);
+  readonly gap = new Digest(SECOND_DIGEST);
+}
+
+export interface TimelinePoint {
+  /** Seconds after the run's start. */
+  second: number;
+  /** ISO time of the second's start. */
+  time: string;
+  requests: number;
+  errors: number;
+  clientP50: number;
+  clientP99: number;
+  serverP50: number;
+  serverP99: number;
+  gapP50: number;
+  gapP99: number;
+  /** Active users reported by the generator, null when it sent no such metric. */
+  users: number | null;
+}
+
+export class TimelineAccumulator {
+  private readonly seconds = new Map<number, Second>();
+
+  private at(second: number): Second {
+    let s = this.seconds.get(second);
+    if (s === undefined) this.seconds.set(second, (s = new Second()));
+    return s;
+  }
+
+  record(second: number, clientNs: number | null, serverNs: number | null, gapNs: number | null, error: boolean): void {
+    const s = this.at(second);
+    s.requests += 1;
+    if (error) s.errors += 1;
+    if (clientNs !== null) s.client.record(clientNs);
+    if (serverNs !== null) s.server.record(serverNs);
+    if (gapNs !== null) s.gap.record(gapNs);
+  }
+
+  merge(other: TimelineAccumulator): void {
+    for (const [second, o] of other.seconds) {
+      const s = this.at(second);
+      s.requests += o.requests;
+      s.errors += o.errors;
+      s.client.merge(o.client);
+      s.server.merge(o.server);
+      s.gap.merge(o.gap);
+    }
+  }
+
+  /**
+   * Points for every second from 0 to the last one (idle seconds included, so charts show the
+   * pauses). `users` maps a second to the active users, carried forward between reports.
+   */
+  finish(startMs: number, users: Map<number, number>): TimelinePoint[] {
+    let last = -1;
+    for (const k of this.seconds.keys()) if (k > last) last = k;
+    for (const k of users.keys()) if (k > last) last = k;
+    const out: TimelinePoint[] = [];
+    let currentUsers: number | null = null;
+    for (let second = 0; second <= last; second++) {
+      const u = users.get(second);
+      if (u !== undefined) currentUsers = u;
+      const s = this.seconds.get(second);
+      out.push({
+        second,
+        time: new Date(startMs + second * 1000).toISOString(),
+        requests: s?.requests ?? 0,
+        errors: s?.errors ?? 0,
+        clientP50: s ? nsToMs(s.client.percentileNs(50)) : 0,
+        clientP99: s ? nsToMs(s.client.percentileNs(99)) : 0,
+        serverP50: s ? nsToMs(s.server.percentileNs(50)) : 0,
+        serverP99: s ? nsToMs(s.server.percentileNs(99)) : 0,
+        gapP50: s ? nsToMs(s.gap.percentileNs(50)) : 0,
+        gapP99: s ? nsToMs(s.gap.percentileNs(99)) : 0,
+        users: currentUsers,
+      });
+    }
+    return out;
+  }
+}
+
+/**
+ * Active users per second from gauge points: the last value each reporting process (resource)
+ * gave in that second, summed over processes (workers of one run each report their own users).
+ */
+export function usersPerSecond(points: Array<{ resourceId: number; relMs: number; value: number }>): Map<number, number> {
+  const latest = new Map<number, number>();
+  const out = new Map<number, number>();
+  for (const p of points) {
+    if (p.relMs < 0) continue;
+    latest.set(p.resourceId, p.value);
+    let sum = 0;
+    for (const v of latest.values()) sum += v;
+    out.set(Math.floor(p.relMs / 1000), sum);
+  }
+  return out;
+}
