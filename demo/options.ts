@@ -26,7 +26,7 @@ prints its table and writes the HTML report. The injected connection delay shows
 
 Options:
   -u, --users N          virtual users (default 20)
-  -r, --spawn-rate N     users started per second (default: all of them in the first second)
+  -r, --spawn-rate N     users started per second (default: users/4, so all run after ~4 s)
   -t, --run-time T       how long the load runs: 20s, 1m, 1m30s (default 20s)
   --connect-delay T      delay the proxy adds to each new connection: 150ms, 0.2s (default 150ms)
   --shop-latency T       the shop's own work per request (default 2ms)
@@ -61,7 +61,10 @@ export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true }
   if (v.help === true) return { help: true };
   const str = (name: string): string | undefined => (typeof v[name] === 'string' ? (v[name] as string) : undefined);
   const users = numberFlag(problems, '--users', str('users'), { min: 1, integer: true }) ?? 20;
-  const spawnRate = numberFlag(problems, '--spawn-rate', str('spawn-rate'), { min: 0.01 }) ?? users;
+  // Ramp up over about four seconds rather than all at once: each user's first request opens its
+  // connection (the one that pays the injected delay), and spreading those out keeps them clear of
+  // the generator's own start-up work, which would otherwise blur the measured gap.
+  const spawnRate = numberFlag(problems, '--spawn-rate', str('spawn-rate'), { min: 0.01 }) ?? Math.max(1, users / 4);
   const duration = (flag: string, raw: string | undefined, fallback: number, min: number): number => {
     if (raw === undefined) return fallback;
     // A bare number means seconds for --run-time (Locust's rule) but milliseconds for the latencies.

@@ -11,7 +11,7 @@ import { runCli } from './helpers/cli.ts';
 
 describe('demo options', () => {
   it('has the embedded defaults of the issue: 20 users, 20 s, 150 ms', () => {
-    expect(resolveDemoOptions([])).toMatchObject({ users: 20, spawnRate: 20, runTimeMs: 20_000, connectDelayMs: 150, db: undefined });
+    expect(resolveDemoOptions([])).toMatchObject({ users: 20, spawnRate: 5, runTimeMs: 20_000, connectDelayMs: 150, db: undefined });
   });
 
   it('reads Locust-style durations and bare milliseconds for delays', () => {
