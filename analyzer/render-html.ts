@@ -68,7 +68,7 @@ function timelineChart(points: TimelinePoint[]): string {
   const H = 260;
   const L = 56;
   const R = 56;
-  const T = 12;
+  const T = 24;
   const B = 32;
   const n = Math.max(1, points.length);
   const x = (i: number): number => L + ((i + 0.5) / n) * (W - L - R);
@@ -100,7 +100,7 @@ function timelineChart(points: TimelinePoint[]): string {
     : '';
   return `<svg class="chart timeline" viewBox="0 0 ${W} ${H}" role="img" aria-label="per-second timeline">
 ${ticks}${xticks}
-<text x="12" y="${T + 8}" class="axis-label">ms</text><text x="${W - 8}" y="${T + 8}" text-anchor="end" class="axis-label">${hasUsers ? 'users' : 'req/s'}</text>
+<text x="${L - 6}" y="10" text-anchor="end" class="axis-label">ms</text><text x="${W - R + 6}" y="10" class="axis-label">${hasUsers ? 'users' : 'req/s'}</text>
 ${bars}
 ${polyline(seriesOf((p) => p.clientP99), COLORS.client, 'client p99', '5 3')}
 ${polyline(seriesOf((p) => p.clientP50), COLORS.client, 'client p50')}
@@ -123,7 +123,7 @@ function distributionChart(endpoints: EndpointReport[]): string {
   const groupH = rowH * 3 + 14;
   const L = 220;
   const W = 920;
-  const R = 20;
+  const R = 130; // room for the labels right of the p99 ticks
   const H = 28 + groupH * endpoints.length;
   const max = niceMax(Math.max(...endpoints.map((e) => Math.max(e.clientMs.p99, e.serverMs.p99, e.gapMs.p99)), 0.001));
   const x = (v: number): number => L + (v / max) * (W - L - R);
@@ -144,7 +144,7 @@ function distributionChart(endpoints: EndpointReport[]): string {
 <line x1="${x(s.p50)}" x2="${x(s.p99)}" y1="${yy + rowH / 2}" y2="${yy + rowH / 2}" stroke="${color}" stroke-width="1.5"/>
 <line x1="${x(s.p90)}" x2="${x(s.p90)}" y1="${yy + 4}" y2="${yy + rowH - 4}" stroke="${color}" stroke-width="2"/>
 <line x1="${x(s.p99)}" x2="${x(s.p99)}" y1="${yy + 2}" y2="${yy + rowH - 2}" stroke="${color}" stroke-width="2"/>
-<text x="${Math.min(W - R - 4, x(s.p99) + 4)}" y="${yy + rowH - 5}" class="small">${label} ${fmt(s.p50)} / ${fmt(s.p99)}</text>`;
+<text x="${x(s.p99) + 6}" y="${yy + rowH - 5}" class="small">${label} ${fmt(s.p50)} / ${fmt(s.p99)}</text>`;
           })
           .join('')
       );
@@ -164,7 +164,7 @@ function distributionChart(endpoints: EndpointReport[]): string {
 function breakdownChart(endpoints: EndpointReport[]): string {
   const L = 220;
   const W = 920;
-  const R = 20;
+  const R = 150; // room for the total and its basis right of the bar
   const rowH = 24;
   const H = 24 + rowH * endpoints.length;
   const max = niceMax(Math.max(...endpoints.map((e) => PART_NAMES.reduce((a, p) => a + Math.max(0, e.phasesMs[p]), 0)), 0.001));

@@ -1,0 +1,129 @@
+// The HTML report in a real browser (Debian's chromium through playwright-core): the charts and
+// the waterfall render, nothing is fetched from the network, and a hostile span name is shown as
+// text, never run. A screenshot is kept in the temp directory for a human to look at.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyze } from '../analyzer/analyze.ts';
+import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { renderHtml } from '../analyzer/render-html.ts';
+import { SpanStore } from '../model/store.ts';
+import { writeScenario } from './helpers/analyzer-scenario.ts';
+import { TraceBuilder, usersMetric } from './helpers/analyzer-traces.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'"&`;
+export const SCREENSHOT = join(tmpdir(), 'firstspan-analyzer-report.png');
+
+let dir: string;
+let htmlPath: string;
+let browser: Browser | undefined;
+let launchError = '';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'firstspan-analyzer-html-'));
+  const db = join(dir, 'a.db');
+  writeScenario(db);
+  // Hostile names from span data: an endpoint, a server span name and a service name.
+  const store = SpanStore.open(db);
+  const b = new TraceBuilder(9);
+  for (let i = 0; i < 3; i++) {
+    const root = b.root({ startMs: 400 + i * 300, requestName: HOSTILE, phases: { blocked: 0, dns: 0, connect: 0, tls: 0, sending: 0.2, waiting: 30, receiving: 0.3 } });
+    b.server(root, { service: `evil${HOSTILE}`, name: HOSTILE, beforeMs: 5, durationMs: 20, offsetMs: 0 });
+  }
+  store.insertTraces(b.take());
+  store.insertMetrics(usersMetric({ points: [{ atMs: 900, users: 8 }] }));
+  store.close();
+  const shards = openShards([db]);
+  try {
+    htmlPath = join(dir, 'report.html');
+    writeFileSync(htmlPath, renderHtml(analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3 })));
+  } finally {
+    closeShards(shards);
+  }
+  if (!existsSync(CHROMIUM)) {
+    launchError = `${CHROMIUM} is missing (apt-get install -y chromium)`;
+    return;
+  }
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  } catch (error) {
+    launchError = `chromium did not launch: ${(error as Error).message.split('\n')[0]}`;
+  }
+  if (launchError) console.warn(`analyzer-html: skipping the browser checks: ${launchError}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('HTML report in headless Chromium', () => {
+  it('renders the charts and the waterfall, fetches nothing, runs no injected script', async (ctx) => {
+    if (browser === undefined) {
+      console.warn(`analyzer-html: skipped: ${launchError}`);
+      ctx.skip();
+      return;
+    }
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    const requests: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith('file:')) requests.push(r.url());
+    });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(pathToFileURL(htmlPath).href);
+    // Runs in the page (a string, since this project's TypeScript has no DOM types).
+    const facts = (await page.evaluate(`(() => {
+      const box = (sel) => {
+        const el = document.querySelector(sel);
+        if (el === null) return 0;
+        const r = el.getBoundingClientRect();
+        return r.width * r.height;
+      };
+      const count = (sel) => document.querySelectorAll(sel).length;
+      return {
+        pwned: window.__pwned ?? null,
+        scripts: count('script'),
+        imgs: count('img'),
+        timelineSeries: count('svg.timeline polyline.series'),
+        requestBars: count('svg.timeline rect.req-bar'),
+        usersLine: count('svg.timeline polyline[data-series="active users"]'),
+        distBars: count('svg.distribution rect.dist-bar'),
+        parts: count('svg.breakdown rect.part'),
+        waterfalls: count('svg.waterfall'),
+        wfServerSpans: count('svg.waterfall g.wf-span[data-kind="server"]'),
+        wfPhases: count('svg.waterfall rect.wf-phase'),
+        timelineArea: box('svg.timeline'),
+        waterfallArea: box('svg.waterfall'),
+        text: document.body.innerText,
+      };
+    })()`)) as Record<string, number | string | null>;
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    console.info(`analyzer-html: screenshot at ${SCREENSHOT}`);
+    await page.close();
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([]);
+    expect(facts.pwned).toBeNull();
+    expect(facts.scripts).toBe(0);
+    expect(facts.imgs).toBe(0);
+    expect(facts.timelineSeries).toBeGreaterThanOrEqual(5);
+    expect(facts.requestBars).toBeGreaterThan(0);
+    expect(facts.usersLine).toBe(1);
+    expect(facts.distBars).toBeGreaterThanOrEqual(3 * 4);
+    expect(facts.parts).toBeGreaterThan(4);
+    expect(facts.waterfalls).toBe(3);
+    expect(facts.wfServerSpans).toBeGreaterThanOrEqual(3);
+    expect(facts.wfPhases).toBeGreaterThanOrEqual(3);
+    expect(facts.timelineArea).toBeGreaterThan(10_000);
+    expect(facts.waterfallArea).toBeGreaterThan(10_000);
+    // The hostile name is on the page as text.
+    expect(facts.text).toContain('<img src=x onerror=');
+  });
+});
