@@ -14,7 +14,7 @@ import { durationMs, runLocustScenario, type LocustProtocol, type ScenarioResult
 const SPAN_KIND_SERVER = 2;
 const SPAN_KIND_CLIENT = 3;
 const USERS = 3;
-/** Long enough that no request on a reused connection comes near it, even on a noisy machine. */
+/** Far above the typical gap of a request on a reused connection (a few ms), even on a noisy machine. */
 const CONNECT_DELAY_MS = 400;
 const SEED_SPAN_NAMES = ['GET /product/{product_id}', 'POST /authenticate', 'POST /cart/add', 'POST /checkout/confirm'];
 
