@@ -4,7 +4,28 @@
 //   rejected (field 1: { rejected_spans|rejected_data_points = 1 (int64), error_message = 2 })
 // - failure: google.rpc.Status { code = 1 (int32), message = 2 (string) }
 
+import { ErrorCodes } from '../model/errors.ts';
+
 export type BodyFormat = 'protobuf' | 'json';
+
+/**
+ * Stable reason codes, sent in every failure's Status.details as a google.rpc.ErrorInfo
+ * { reason, domain: "firstspan" } so clients and tests can match on them (docs/receiver.md).
+ */
+export const ReceiverErrorCodes = {
+  DECODE: ErrorCodes.OTLP_DECODE,
+  TOO_LARGE: ErrorCodes.OTLP_TOO_LARGE,
+  MEDIA_TYPE: 'FS_ERR_OTLP_MEDIA_TYPE',
+  METHOD: 'FS_ERR_OTLP_METHOD',
+  NOT_FOUND: 'FS_ERR_OTLP_NOT_FOUND',
+  UNAUTHENTICATED: 'FS_ERR_OTLP_UNAUTHENTICATED',
+  BUSY: 'FS_ERR_OTLP_BUSY',
+  UNAVAILABLE: 'FS_ERR_OTLP_UNAVAILABLE',
+  INTERNAL: 'FS_ERR_OTLP_INTERNAL',
+} as const;
+export type ReceiverErrorCode = (typeof ReceiverErrorCodes)[keyof typeof ReceiverErrorCodes];
+
+const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
 
 export const CONTENT_TYPES: Record<BodyFormat, string> = {
   protobuf: 'application/x-protobuf',
@@ -43,9 +64,16 @@ export function encodeExportResponse(format: BodyFormat, signal: Signal, rejecte
   return format === 'json' ? encodeExportResponseJson(signal, rejected, message) : encodeExportResponseProtobuf(rejected, message);
 }
 
-export function encodeStatus(format: BodyFormat, code: number, message: string): Buffer | string {
-  if (format === 'json') return JSON.stringify({ code, message });
-  return Buffer.from(concat([code !== 0 ? [tag(1, 0), ...varint(code)] : [], lenField(2, Buffer.from(message))]));
+export function encodeStatus(format: BodyFormat, code: number, message: string, reason: ReceiverErrorCode): Buffer | string {
+  if (format === 'json') {
+    return JSON.stringify({ code, message, details: [{ '@type': ERROR_INFO_TYPE, reason, domain: 'firstspan' }] });
+  }
+  // ErrorInfo { reason = 1; domain = 2 } packed in google.protobuf.Any { type_url = 1; value = 2 }.
+  const errorInfo = Uint8Array.from([...lenField(1, Buffer.from(reason)), ...lenField(2, Buffer.from('firstspan'))]);
+  const any = Uint8Array.from([...lenField(1, Buffer.from(ERROR_INFO_TYPE)), ...lenField(2, errorInfo)]);
+  return Buffer.from(
+    concat([code !== 0 ? [tag(1, 0), ...varint(code)] : [], lenField(2, Buffer.from(message)), lenField(3, any)]),
+  );
 }
 
 function tag(field: number, wire: number): number {

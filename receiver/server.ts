@@ -14,7 +14,9 @@ import {
   encodeExportResponse,
   encodeStatus,
   GrpcCode,
+  ReceiverErrorCodes as R,
   type BodyFormat,
+  type ReceiverErrorCode,
   type Signal,
 } from './responses.ts';
 
@@ -66,7 +68,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       url: PATHS[signal],
       handler: (request, reply) => {
         void reply.header('allow', 'POST');
-        return sendStatus(reply, formatOf(request.headers['content-type']), 405, GrpcCode.UNIMPLEMENTED, `${request.method} is not allowed on ${PATHS[signal]}; use POST`);
+        return sendStatus(reply, formatOf(request.headers['content-type']), 405, GrpcCode.UNIMPLEMENTED, `${request.method} is not allowed on ${PATHS[signal]}; use POST`, R.METHOD);
       },
     });
   }
@@ -78,13 +80,14 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       404,
       GrpcCode.NOT_FOUND,
       `no such path ${request.url.split('?', 1)[0]}; OTLP/HTTP paths are ${PATHS.traces} and ${PATHS.metrics}`,
+      R.NOT_FOUND,
     ),
   );
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'receiver error');
-    return sendStatus(reply, formatOf(request.headers['content-type']), status, status >= 500 ? GrpcCode.INTERNAL : GrpcCode.INVALID_ARGUMENT, error.message);
+    return sendStatus(reply, formatOf(request.headers['content-type']), status, status >= 500 ? GrpcCode.INTERNAL : GrpcCode.INVALID_ARGUMENT, error.message, status >= 500 ? R.INTERNAL : R.DECODE);
   });
 
   app.addHook('onClose', async () => {
@@ -95,7 +98,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     const format = formatOf(request.headers['content-type']);
     if (token !== undefined && !authorized(request.headers.authorization, token)) {
       void reply.header('www-authenticate', 'Bearer');
-      return sendStatus(reply, format, 401, GrpcCode.UNAUTHENTICATED, 'missing or wrong bearer token: send Authorization: Bearer <token>');
+      return sendStatus(reply, format, 401, GrpcCode.UNAUTHENTICATED, 'missing or wrong bearer token: send Authorization: Bearer <token>', R.UNAUTHENTICATED);
     }
     if (format === undefined) {
       return sendStatus(
@@ -104,21 +107,22 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
         415,
         GrpcCode.INVALID_ARGUMENT,
         `unsupported Content-Type '${request.headers['content-type'] ?? ''}'; use application/x-protobuf or application/json`,
+        R.MEDIA_TYPE,
       );
     }
     const encodingHeader = request.headers['content-encoding'];
     const encoding = supportedEncoding(Array.isArray(encodingHeader) ? encodingHeader.join(',') : encodingHeader);
     if (encoding === undefined) {
-      return sendStatus(reply, format, 415, GrpcCode.INVALID_ARGUMENT, `unsupported Content-Encoding '${String(encodingHeader)}'; use gzip, deflate or none`);
+      return sendStatus(reply, format, 415, GrpcCode.INVALID_ARGUMENT, `unsupported Content-Encoding '${String(encodingHeader)}'; use gzip, deflate or none`, R.MEDIA_TYPE);
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, `request body of ${declared} bytes is larger than the limit of ${maxBodyBytes} bytes`);
+      return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, `request body of ${declared} bytes is larger than the limit of ${maxBodyBytes} bytes`, R.TOO_LARGE);
     }
     const reserved = Number.isFinite(declared) ? declared : 0;
     if (!ingest.reserve(reserved)) {
       void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, 'too many request bytes in flight; retry later');
+      return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, 'too many request bytes in flight; retry later', R.BUSY);
     }
     try {
       let body: Buffer;
@@ -127,22 +131,22 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       } catch (error) {
         if (!(error instanceof BodyError)) throw error;
         if (error.kind === BodyErrorKind.TOO_LARGE) {
-              return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, error.message);
+              return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, error.message, R.TOO_LARGE);
         }
-        return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, error.message);
+        return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, error.message, R.DECODE);
       }
       const outcome = await ingest.export(signal, format, body);
       switch (outcome.kind) {
         case 'ok':
           return send(reply, format, 200, encodeExportResponse(format, signal, outcome.rejected, outcome.message));
         case 'invalid':
-          return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, outcome.message);
+          return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, outcome.message, R.DECODE);
         case 'busy':
           void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-          return sendStatus(reply, format, 429, GrpcCode.RESOURCE_EXHAUSTED, outcome.message);
+          return sendStatus(reply, format, 429, GrpcCode.RESOURCE_EXHAUSTED, outcome.message, R.BUSY);
         case 'unavailable':
           void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-          return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, outcome.message);
+          return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, outcome.message, R.UNAVAILABLE);
       }
     } finally {
       ingest.release(reserved);
@@ -164,9 +168,16 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
 }
 
 /** A google.rpc.Status body in the request's encoding (JSON when the request's type is unknown). */
-function sendStatus(reply: FastifyReply, format: BodyFormat | undefined, status: number, code: number, message: string): FastifyReply {
+function sendStatus(
+  reply: FastifyReply,
+  format: BodyFormat | undefined,
+  status: number,
+  code: number,
+  message: string,
+  reason: ReceiverErrorCode,
+): FastifyReply {
   const f = format ?? 'json';
-  return send(reply, f, status, encodeStatus(f, code, message));
+  return send(reply, f, status, encodeStatus(f, code, message, reason));
 }
 
 function send(reply: FastifyReply, format: BodyFormat, status: number, body: Buffer | string): FastifyReply {

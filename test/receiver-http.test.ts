@@ -31,10 +31,20 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function statusOf(res: { headers: Record<string, unknown>; body: Buffer }): { code?: number; message?: string } {
+/** The google.rpc.Status of a failure, in either encoding, with its ErrorInfo reason. */
+function statusOf(res: { headers: Record<string, unknown>; body: Buffer }): { code?: number; message?: string; reason?: string } {
   const type = String(res.headers['content-type']);
-  if (type.startsWith('application/json')) return JSON.parse(res.body.toString()) as { code?: number; message?: string };
-  return decodeWith(Oracle.Status, res.body) as { code?: number; message?: string };
+  if (type.startsWith('application/json')) {
+    const s = JSON.parse(res.body.toString()) as { code?: number; message?: string; details?: { '@type': string; reason: string }[] };
+    expect(s.details?.[0]?.['@type']).toBe('type.googleapis.com/google.rpc.ErrorInfo');
+    return { ...s, reason: s.details?.[0]?.reason };
+  }
+  const s = Oracle.Status.toObject(Oracle.Status.decode(res.body)) as { code?: number; message?: string; details?: { typeUrl: string; value: Uint8Array }[] };
+  const detail = s.details?.[0];
+  expect(detail?.typeUrl).toBe('type.googleapis.com/google.rpc.ErrorInfo');
+  const info = decodeWith(Oracle.ErrorInfo, detail!.value) as { reason: string; domain: string };
+  expect(info.domain).toBe('firstspan');
+  return { code: s.code, message: s.message, reason: info.reason };
 }
 
 const spanCount = (): number => countRows(join(dir, 'a.db'));
@@ -178,6 +188,7 @@ describe('OTLP/HTTP failures', () => {
     const status = statusOf(res);
     expect(status.code).toBe(3); // INVALID_ARGUMENT
     expect(status.message).toMatch(/cannot decode the OTLP protobuf traces request/);
+    expect(status.reason).toBe('FS_ERR_OTLP_DECODE');
   });
 
   it('400 with a JSON Status for malformed JSON and for wrongly typed fields', async () => {
@@ -201,6 +212,7 @@ describe('OTLP/HTTP failures', () => {
     const declared = await post(receiver.url, '/v1/traces', big, PROTO);
     expect(declared.status).toBe(413);
     expect(statusOf(declared).message).toMatch(/larger than the limit of 262144 bytes/);
+    expect(statusOf(declared).reason).toBe('FS_ERR_OTLP_TOO_LARGE');
     // Chunked, no Content-Length: the limit is found while reading.
     const chunked = await post(receiver.url, '/v1/traces', Readable.from([big.subarray(0, 100_000), big.subarray(100_000)]), PROTO);
     expect(chunked.status).toBe(413);
@@ -223,6 +235,7 @@ describe('OTLP/HTTP failures', () => {
       const res = await post(receiver.url, '/v1/traces', body, headers);
       expect(res.status, JSON.stringify(headers)).toBe(415);
       expect(statusOf(res).message).toMatch(/unsupported Content-Type/);
+      expect(statusOf(res).reason).toBe('FS_ERR_OTLP_MEDIA_TYPE');
     }
     const br = await post(receiver.url, '/v1/traces', body, { ...PROTO, 'content-encoding': 'br' });
     expect(br.status).toBe(415);
@@ -234,6 +247,7 @@ describe('OTLP/HTTP failures', () => {
       const res = await post(receiver.url, '/v1/traces', '', JSON_TYPE, method);
       expect(res.status, method).toBe(405);
       expect(res.headers.allow).toBe('POST');
+      expect(statusOf(res).reason).toBe('FS_ERR_OTLP_METHOD');
     }
   });
 
@@ -242,6 +256,7 @@ describe('OTLP/HTTP failures', () => {
       const res = await post(receiver.url, path, '{}', JSON_TYPE);
       expect(res.status, path).toBe(404);
       expect(statusOf(res).message).toMatch(/\/v1\/traces and \/v1\/metrics/);
+      expect(statusOf(res).reason).toBe('FS_ERR_OTLP_NOT_FOUND');
     }
   });
 
@@ -251,6 +266,7 @@ describe('OTLP/HTTP failures', () => {
     expect(none.status).toBe(401);
     expect(none.headers['www-authenticate']).toBe('Bearer');
     expect(statusOf(none).code).toBe(16);
+    expect(statusOf(none).reason).toBe('FS_ERR_OTLP_UNAUTHENTICATED');
     expect((await post(secured.url, '/v1/traces', body, { ...PROTO, authorization: 'Bearer wrong!' })).status).toBe(401);
     expect((await post(secured.url, '/v1/traces', body, { ...PROTO, authorization: 'Bearer s3cret' })).status).toBe(200);
   });
@@ -268,6 +284,7 @@ describe('push-back under pressure', () => {
       expect(second.status).toBe(429);
       expect(second.headers['retry-after']).toBe('1');
       expect(statusOf(second).message).toMatch(/write queue is full/);
+      expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
       rx.ingest.queue.resume();
       expect((await first).status).toBe(200);
       expect(rx.store.db.prepare('SELECT count(*) FROM spans').pluck().get()).toBe(6);

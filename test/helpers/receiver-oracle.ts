@@ -84,7 +84,9 @@ message ExportMetricsServiceRequest { repeated ResourceMetrics resource_metrics 
 message ExportMetricsPartialSuccess { int64 rejected_data_points = 1; string error_message = 2; }
 message ExportMetricsServiceResponse { ExportMetricsPartialSuccess partial_success = 1; }
 
-message RpcStatus { int32 code = 1; string message = 2; }
+message RpcStatus { int32 code = 1; string message = 2; repeated AnyMessage details = 3; }
+message AnyMessage { string type_url = 1; bytes value = 2; }
+message ErrorInfo { string reason = 1; string domain = 2; }
 `;
 
 const root = protobuf.parse(PROTO, { keepCase: false }).root;
@@ -96,6 +98,7 @@ export const Oracle = {
   MetricsRequest: t('ExportMetricsServiceRequest'),
   MetricsResponse: t('ExportMetricsServiceResponse'),
   Status: t('RpcStatus'),
+  ErrorInfo: t('ErrorInfo'),
   Span: t('Span'),
   ScopeSpans: t('ScopeSpans'),
   Resource: t('Resource'),
