@@ -101,8 +101,11 @@ export class ChildGroup {
     return child.exited;
   }
 
-  async stopAll(graceMs = 10_000): Promise<void> {
-    await Promise.all([...this.children].map((c) => this.stop(c, 'SIGTERM', graceMs)));
+  /** Stop every child; `last` (the receiver) only once the others are gone, so their final
+   *  exports still find it listening. */
+  async stopAll(graceMs = 10_000, last?: RunningChild): Promise<void> {
+    await Promise.all([...this.children].filter((c) => c !== last).map((c) => this.stop(c, 'SIGTERM', graceMs)));
+    if (last !== undefined) await this.stop(last, 'SIGTERM', graceMs);
   }
 
   get running(): number {

@@ -1,17 +1,19 @@
 // `firstspan demo`: the whole system on one machine, on embedded defaults.
 //
-//   receiver (in-process, fresh SQLite) ◀── OTLP ── shop + inventory (child process, OTel SDK)
-//        ▲                                               ▲
+//   firstspan receive (child, fresh SQLite) ◀── OTLP ── shop + inventory (child, OTel SDK)
+//        ▲                                                  ▲
 //        └──── OTLP ── firstspan run --otel (child) ── delay proxy (in-process, +N ms per new connection)
 //
 // Then the analyzer runs on the database: table to the terminal, HTML report to a file, and a
 // ground-truth line comparing the measured gap with the delay the proxy injected.
 //
-// The shop and the generator are child processes because that is how they run for real (their own
-// event loops, their own OTel SDKs, their own clocks); the receiver and the proxy are in-process
-// because the demo owns their lifetime and reads the store directly for its progress line.
-// Every child is registered in a ChildGroup and stopped on Ctrl-C, on error, and at the end; the
-// shop also watches its stdin, so it exits even if this process is killed outright.
+// The receiver, the shop and the generator are child processes because that is how they run for
+// real (their own event loops, SDKs and clocks). Only the delay proxy runs here, so its timers
+// share this event loop with nothing heavier than the once-a-second progress read: a receiver
+// committing batches in the same loop would make the injected delay late (or, with a stale loop
+// clock, early) by milliseconds. Every child is registered in a ChildGroup and stopped on Ctrl-C,
+// on error, and at the end (the receiver last, so the others' final exports still land); the shop
+// also watches its stdin, so it exits even if this process is killed outright.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes } from '../model/errors.ts';
-import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
+import { SpanStore } from '../model/store.ts';
 import { ChildGroup, type RunningChild } from './child-process.ts';
 import { checkConnectionGaps, describeCheck } from './connection-check.ts';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.ts';
@@ -62,16 +64,17 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
   const scriptPath = path.resolve(options.script === 'examples/ecommerce_shopper.ts' ? ROOT : io.cwd, options.script);
   const runId = `demo-${new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '')}-${randomBytes(3).toString('hex')}`;
   const children = new ChildGroup();
-  let receiver: RunningReceiver | undefined;
+  let receiver: RunningChild | undefined;
+  let reader: SpanStore | undefined;
   let proxy: DelayProxy | undefined;
   let progress: ProgressLine | undefined;
-  const startedAtMs = Date.now();
 
   const shutdown = async (): Promise<void> => {
     progress?.stop();
-    await children.stopAll();
+    await children.stopAll(15_000, receiver);
     await proxy?.close();
-    await receiver?.close();
+    reader?.close();
+    reader = undefined;
   };
   const interrupted = async (): Promise<number> => {
     say('\nfirstspan demo: interrupted; stopping everything it started…\n');
@@ -81,14 +84,26 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
   };
 
   try {
-    // 1. The receiver, in-process.
-    receiver = await startReceiver({ db: dbPath, port: 0, host: '127.0.0.1', grpcPort: false, quiet: true });
-    const store = receiver.store;
-    say(`receiver   ${receiver.url}  → ${dbPath}\n`);
-    if (io.signal.aborted) return await interrupted();
+    // 1. The receiver: `firstspan receive` on a free port, as a user would run it.
+    receiver = children.start({
+      name: 'firstspan receive',
+      command: NODE,
+      args: [BIN, 'receive', '--port', '0', '--host', '127.0.0.1', '--no-grpc', '--db', dbPath],
+      cwd: io.cwd,
+      env: childEnv(io.env, {}),
+      readyPattern: /listening on (http:\/\/\S+)/,
+      onStderrLine: (line) => say(`receiver: ${line}\n`),
+    });
+    const receiverUrl = (await abortable(receiver.ready, io.signal))[1] as string;
+    // A read-only view of the same file (WAL lets it read while the receiver writes): progress
+    // and the ground-truth check. rowid only grows, so max(rowid) counts spans without a scan.
+    reader = SpanStore.open(dbPath, { readonly: true });
+    const lastRowid = reader.db.prepare('SELECT coalesce(max(rowid), 0) FROM spans').pluck();
+    const firstRowid = lastRowid.get() as number;
+    say(`receiver   ${receiverUrl}  → ${dbPath}\n`);
 
     // 2. The shop (shop + inventory services), exporting straight to the receiver.
-    const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
+    const otlp = { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' };
     const shop: RunningChild = children.start({
       name: 'the demo shop',
       command: NODE,
@@ -111,7 +126,6 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     say(`proxy      ${target}  (+${options.connectDelayMs} ms on every new connection)\n`);
 
     // 4. The load test, through the real CLI.
-    const countSince = store.db.prepare('SELECT count(*) FROM spans WHERE received_at_ms >= ?').pluck();
     const generatorOut: string[] = [];
     say(`load       ${path.relative(io.cwd, scriptPath) || scriptPath}: ${options.users} users for ${options.runTimeMs / 1000}s, run id ${runId}\n\n`);
     const generator = children.start({
@@ -132,7 +146,7 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
       elapsedMs: Date.now() - loadStartedAtMs,
       runTimeMs: options.runTimeMs,
       users: options.users,
-      spans: countSince.get(startedAtMs) as number,
+      spans: (lastRowid.get() as number) - firstRowid,
       connections: proxy?.connections ?? 0,
     }));
     progress.start();
@@ -146,17 +160,20 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     }
 
     // 5. Flush: the generator flushed before it exited; the shop flushes on SIGTERM and exits only
-    //    once its exporter has been answered, and the receiver answers 200 only after a commit.
+    //    once its exporter has been answered; the receiver answers 200 only after a commit, and on
+    //    SIGTERM finishes in-flight requests and closes the database.
     const shopCode = await children.stop(shop, 'SIGTERM', 15_000);
     if (shopCode !== 0) say(`firstspan demo: the shop exited with code ${shopCode}; some of its spans may be missing\n`);
     await proxy.close();
-    const byService = store.db
-      .prepare('SELECT service_name AS service, count(*) AS spans FROM spans WHERE received_at_ms >= ? GROUP BY service_name ORDER BY service_name')
-      .all(startedAtMs) as { service: string; spans: number }[];
+    const receiverCode = await children.stop(receiver, 'SIGTERM', 30_000);
+    if (receiverCode !== 0) say(`firstspan demo: the receiver exited with code ${receiverCode}\n`);
+    const byService = reader.db
+      .prepare('SELECT service_name AS service, count(*) AS spans FROM spans WHERE rowid > ? GROUP BY service_name ORDER BY service_name')
+      .all(firstRowid) as { service: string; spans: number }[];
     say(`spans stored: ${byService.map((s) => `${s.service} ${s.spans}`).join(', ') || 'none'}\n`);
-    const check = checkConnectionGaps(store.db, runId);
-    await receiver.close();
-    receiver = undefined;
+    const check = checkConnectionGaps(reader.db, runId);
+    reader.close();
+    reader = undefined;
 
     // 6. Analyse this run: the table to stdout, the HTML report (and JSON on request) to files.
     //    The ground-truth lines come last, and also when the analyzer fails.
@@ -176,7 +193,7 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     throw error;
   } finally {
     progress?.stop();
-    if (children.running > 0 || receiver !== undefined) await shutdown();
+    if (children.running > 0 || reader !== undefined) await shutdown();
   }
 }
 
