@@ -3,6 +3,7 @@
 // the exit code (0 all requests fine, 1 some failed, 2 bad usage).
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { cpuUsage, resourceUsage } from 'node:process';
 import { Problems } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { envValue } from '../cli/io.ts';
@@ -116,6 +117,8 @@ async function runHere(
     onTick: live ? (row, elapsed, n) => io.stderr.write(`\r\x1b[2K${statusLine(elapsed, n, row, stats.total)}`) : undefined,
   });
   holder.runner = runner;
+  // The generator's own CPU is part of the result: a saturated generator measures itself.
+  const cpuAtStart = cpuUsage();
   const startedAt = new Date();
   const stopReason = await runner.run();
   const endedAt = new Date();
@@ -138,6 +141,8 @@ async function runHere(
     );
     if (t.warning !== undefined) io.stderr.write(`firstspan run: warning: ${t.warning}\n`);
   }
+  const cpu = cpuUsage(cpuAtStart);
+  summary.usage = { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: resourceUsage().maxRSS * 1024 };
   if (stats.overflowed) io.stderr.write('firstspan run: warning: more than 1000 request names; name requests by template with { name }\n');
   const table = renderTable(summary);
   if (options.json) {

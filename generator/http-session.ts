@@ -52,9 +52,16 @@ export interface RequestOutcome {
   errorType?: string;
 }
 
+/** Where a request goes, parsed once per origin. */
+export interface Origin {
+  origin: string;
+  hostname: string;
+  port: number;
+}
+
 /** Receives every request: telemetry starts its span in begin, stats and span end in finish. */
 export interface RequestObserver {
-  begin(method: string, name: string, url: URL, start: number): RequestHandle;
+  begin(method: string, name: string, origin: Origin, path: string, start: number): RequestHandle;
 }
 export interface RequestHandle {
   /** Headers to inject (traceparent). */
@@ -64,25 +71,51 @@ export interface RequestHandle {
 
 export class Response {
   readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: Buffer;
-  readonly url: string;
   /** The network error when no response arrived (status 0). */
   readonly error: Error | undefined;
+  readonly url: string;
   /** Response time in milliseconds, to the last byte. */
   readonly elapsedMs: number;
+  #rawHeaders: Buffer[] | undefined;
+  #headers: Record<string, string | string[]> | undefined;
+  #chunks: Buffer[];
+  #body: Buffer | undefined;
   #verdict: { failure?: string } | undefined;
   #settle: ((failure: string | undefined) => void) | undefined;
 
-  constructor(init: { status: number; headers: Response['headers']; body: Buffer; url: string; error?: Error; elapsedMs: number }) {
+  constructor(init: { status: number; rawHeaders: Buffer[] | undefined; chunks: Buffer[]; url: string; error?: Error; elapsedMs: number }) {
     this.status = init.status;
-    this.headers = init.headers;
-    this.body = init.body;
+    this.#rawHeaders = init.rawHeaders;
+    this.#chunks = init.chunks;
     this.url = init.url;
     this.error = init.error;
     this.elapsedMs = init.elapsedMs;
   }
 
+  /** Response headers, names in lower case (parsed on first use: most scripts never look). */
+  get headers(): Record<string, string | string[]> {
+    if (this.#headers === undefined) {
+      const headers: Record<string, string | string[]> = {};
+      const raw = this.#rawHeaders ?? [];
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        const key = (raw[i] as Buffer).toString('latin1').toLowerCase();
+        const value = (raw[i + 1] as Buffer).toString('latin1');
+        const prev = headers[key];
+        headers[key] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+      }
+      this.#headers = headers;
+      this.#rawHeaders = undefined;
+    }
+    return this.#headers;
+  }
+  /** The whole body (always read to the end before the response is handed over). */
+  get body(): Buffer {
+    if (this.#body === undefined) {
+      this.#body = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks);
+      this.#chunks = [];
+    }
+    return this.#body;
+  }
   get ok(): boolean {
     return this.error === undefined && this.status > 0 && this.status < 400;
   }
@@ -135,8 +168,6 @@ function errorTypeOf(error: Error): string {
 export interface SessionOptions {
   baseUrl: string;
   observer: RequestObserver;
-  /** Aborted when the user stops: in-flight requests end and are not counted. */
-  signal: AbortSignal;
   connectionPerRequest?: boolean;
   rejectUnauthorized?: boolean;
 }
@@ -144,6 +175,14 @@ export interface SessionOptions {
 interface Connection {
   client: Client;
   connector: TimedConnector;
+  target: Origin;
+}
+
+interface RawResult {
+  status: number;
+  rawHeaders: Buffer[] | undefined;
+  chunks: Buffer[];
+  error: Error | undefined;
 }
 
 export class HttpSession {
@@ -152,16 +191,15 @@ export class HttpSession {
   readonly #connections = new Map<string, Connection>();
   /** Responses waiting for a catchResponse verdict; settled by default when the task ends. */
   readonly #pending = new Set<Response>();
+  /** Bumped by abort(): a request that fails from an older generation was stopped, not failed. */
+  #generation = 0;
   /** Close each request's connection after its response (the user's default). */
   connectionPerRequest: boolean;
-  /** @internal aborted when the user stops; replaced by the runner for onStop. */
-  signal: AbortSignal;
 
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#base = new URL(options.baseUrl);
     this.connectionPerRequest = options.connectionPerRequest ?? false;
-    this.signal = options.signal;
   }
 
   get(path: string, options?: RequestOptions): Promise<Response> {
@@ -185,48 +223,75 @@ export class HttpSession {
 
   async request(method: string, path: string, options: RequestOptions = {}): Promise<Response> {
     method = method.toUpperCase();
-    const url = new URL(path, this.#base);
-    if (options.params !== undefined) {
-      for (const [key, value] of Object.entries(options.params)) url.searchParams.append(key, String(value));
+    // Fast path for the common case, a path on the user's host: no URL object per request.
+    let origin: string;
+    let requestPath: string;
+    if (path.startsWith('/') && !path.startsWith('//') && options.params === undefined) {
+      origin = this.#base.origin;
+      requestPath = path;
+    } else {
+      const url = new URL(path, this.#base);
+      if (options.params !== undefined) {
+        for (const [key, value] of Object.entries(options.params)) url.searchParams.append(key, String(value));
+      }
+      origin = url.origin;
+      requestPath = url.pathname + url.search;
     }
-    const name = options.name ?? url.pathname;
-    const headers: Record<string, string> = { ...options.headers };
+    const q = requestPath.indexOf('?');
+    const name = options.name ?? (q < 0 ? requestPath : requestPath.slice(0, q));
+    let headers: Record<string, string> | undefined = options.headers === undefined ? undefined : { ...options.headers };
     let body: string | Uint8Array | undefined = options.body;
     if (options.json !== undefined) {
       body = JSON.stringify(options.json);
+      headers ??= {};
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
     }
-    const connection = this.#connection(url.origin);
+    const connection = this.#connection(origin);
+    const generation = this.#generation;
     const marks: RequestMarks = { start: performance.now() };
-    const handle = this.#options.observer.begin(method, name, url, marks.start);
-    if (handle.headers !== undefined) Object.assign(headers, handle.headers);
+    const handle = this.#options.observer.begin(method, name, connection.target, requestPath, marks.start);
+    if (handle.headers !== undefined) headers = headers === undefined ? handle.headers : Object.assign(headers, handle.headers);
     const timeout = options.timeout ?? 60_000;
-
-    let status = 0;
-    let responseHeaders: Response['headers'] = {};
-    let payload: Buffer = EMPTY;
-    let error: Error | undefined;
-    try {
-      const result = await withRequestMarks(marks, () =>
-        connection.client.request({
-          method: method as 'GET',
-          path: url.pathname + url.search,
-          headers,
-          body,
-          signal: this.signal,
-          reset: options.newConnection ?? this.connectionPerRequest,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-        }),
+    const result = await new Promise<RawResult>((resolve) => {
+      const raw: RawResult = { status: 0, rawHeaders: undefined, chunks: [], error: undefined };
+      // undici's own handler interface: no Readable stream and no promise per request.
+      const handler = {
+        onConnect() {},
+        onHeaders(status: number, rawHeaders: Buffer[]) {
+          raw.status = status;
+          raw.rawHeaders = rawHeaders;
+          return true;
+        },
+        onData(chunk: Buffer) {
+          raw.chunks.push(chunk);
+          return true;
+        },
+        onComplete() {
+          resolve(raw);
+        },
+        onError(error: Error) {
+          raw.error = error;
+          resolve(raw);
+        },
+      };
+      withRequestMarks(marks, () =>
+        connection.client.dispatch(
+          {
+            method: method as 'GET',
+            path: requestPath,
+            headers,
+            body,
+            reset: options.newConnection ?? this.connectionPerRequest,
+            headersTimeout: timeout,
+            bodyTimeout: timeout,
+          },
+          handler,
+        ),
       );
-      status = result.statusCode;
-      responseHeaders = result.headers;
-      payload = Buffer.from(await result.body.arrayBuffer());
-    } catch (caught) {
-      error = caught instanceof Error ? caught : new Error(String(caught));
-    }
+    });
     const end = performance.now();
-    if (error !== undefined && this.signal.aborted) {
+    const { status, error } = result;
+    if (error !== undefined && generation !== this.#generation) {
       // The user was stopped mid-request: not a failure of the target, not counted.
       throw new UserStopped();
     }
@@ -237,19 +302,22 @@ export class HttpSession {
         marks.connection = latest;
       }
     }
-    const response = new Response({ status, headers: responseHeaders, body: payload, url: url.href, error, elapsedMs: end - marks.start });
+    const url = origin + requestPath;
+    const response = new Response({ status, rawHeaders: result.rawHeaders, chunks: result.chunks, url, error, elapsedMs: end - marks.start });
+    let contentLength = 0;
+    for (const chunk of result.chunks) contentLength += chunk.length;
     const outcome: RequestOutcome = {
       method,
       name,
-      url: url.href,
-      serverAddress: url.hostname,
-      serverPort: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+      url,
+      serverAddress: connection.target.hostname,
+      serverPort: connection.target.port,
       start: marks.start,
       end,
       phases: tilePhases(marks, end),
       reused: marks.connection !== undefined ? false : marks.headersSent !== undefined ? true : undefined,
       status,
-      contentLength: payload.length,
+      contentLength,
     };
     const settle = (failure: string | undefined): void => {
       if (failure !== undefined) {
@@ -272,7 +340,19 @@ export class HttpSession {
 
   /** Apply the default verdict to catchResponse responses the task left undecided. */
   settlePending(): void {
+    if (this.#pending.size === 0) return;
     for (const response of [...this.#pending]) response._settleDefault();
+  }
+
+  /**
+   * Stop the user: in-flight requests end (and are not counted) and connections close. The
+   * session stays usable: onStop's requests open a new connection.
+   */
+  abort(): void {
+    this.#generation += 1;
+    const clients = [...this.#connections.values()];
+    this.#connections.clear();
+    for (const { client } of clients) void client.destroy().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -288,14 +368,13 @@ export class HttpSession {
       const client = new Client(origin, { connect: connector as never, pipelining: 1 });
       // A connection error with no request waiting must not become an unhandled 'error'.
       client.on('connectionError', () => undefined);
-      connection = { client, connector };
+      const url = new URL(origin);
+      connection = { client, connector, target: { origin, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) } };
       this.#connections.set(origin, connection);
     }
     return connection;
   }
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** Thrown into a task when its user is being stopped: the runner swallows it. */
 export class UserStopped extends Error {

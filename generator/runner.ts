@@ -227,8 +227,8 @@ export class Runner {
   #observer(userClass: string): RequestObserver {
     const { stats, telemetry } = this.#o;
     return {
-      begin(method, name, url, start) {
-        const traced = telemetry?.begin(method, name, url, start, userClass);
+      begin(method, name, origin, path, start) {
+        const traced = telemetry?.begin(method, name, origin, path, start, userClass);
         return {
           headers: traced?.headers,
           finish(outcome) {
@@ -250,10 +250,12 @@ export class Runner {
     user.client = new HttpSession({
       baseUrl: host,
       observer: this.#observer(slot.cls.name),
-      signal,
       connectionPerRequest: o.connectionPerRequest ?? false,
       rejectUnauthorized: o.rejectUnauthorized ?? true,
     });
+    // Stopping a user ends its in-flight requests (they are not counted) and closes its connections.
+    const abortRequests = (): void => user.client.abort();
+    signal.addEventListener('abort', abortRequests, { once: true });
     const totalWeight = slot.cls.tasks.reduce((s, t) => s + t.weight, 0);
     const fail = (name: string, started: number, error: unknown): void => {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -295,17 +297,20 @@ export class Runner {
         } catch (error) {
           fail('waitTime', taskEndedAt, error);
         }
-        await sleep(wait * 1000, AbortSignal.any([signal, this.#stopController.signal]));
+        if (wait > 0) await sleep(wait * 1000, AbortSignal.any([signal, this.#stopController.signal]));
         if (this.#stopping) break;
       }
-      // As in Locust, a stopped user still runs onStop (log out, say), with its own time bound.
+      // As in Locust, a stopped user still runs onStop (log out, say), with its own time bound; a
+      // stop that arrives now must not cut it short.
+      signal.removeEventListener('abort', abortRequests);
       const stoppingAt = performance.now();
-      const onStopSignal = AbortSignal.timeout(ON_STOP_TIMEOUT_MS);
-      user.client.signal = onStopSignal;
+      const bound = setTimeout(() => user.client.abort(), ON_STOP_TIMEOUT_MS);
       try {
         await user.onStop();
       } catch (error) {
-        if (!isStop(error, onStopSignal)) fail('onStop', stoppingAt, error);
+        if (!(error instanceof UserStopped)) fail('onStop', stoppingAt, error);
+      } finally {
+        clearTimeout(bound);
       }
       user.client.settlePending();
     } finally {

@@ -24,6 +24,8 @@ export interface RunSummary {
   peakUsers: number;
   stats: RequestStats;
   telemetry?: TelemetryReport;
+  /** The generator's own cost: CPU from the first user to the last flushed span, peak RSS. */
+  usage?: { cpuSeconds: number; maxRssBytes: number };
 }
 
 /** Locust's PERCENTILES_TO_REPORT. */
@@ -123,6 +125,7 @@ export function summaryJson(s: RunSummary) {
     failures: [...s.stats.failures.values()],
     exceptions: [...s.stats.exceptions.values()],
     telemetry: s.telemetry ?? null,
+    generator: s.usage ?? null,
   };
 }
 

@@ -5,14 +5,14 @@
 // Spans get explicit start and end times derived from the same monotonic marks as the phases, so
 // the phase attributes add up to the span's duration (to the nanosecond rounding). Export is
 // counted: every ended span is exported, failed, or dropped, and the run says how many of each.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type HrTime, type Span } from '@opentelemetry/api';
-import { W3CTraceContextPropagator, ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type HrTime, type Span } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { Histogram } from '@opentelemetry/api';
 import { Attr, Metric, PHASES, Resource } from '../model/attributes.ts';
-import type { RequestOutcome } from './http-session.ts';
+import type { Origin, RequestOutcome } from './http-session.ts';
 import type { TelemetryConfig } from './telemetry-config.ts';
 import type { TelemetryReport } from './stats-report.ts';
 
@@ -92,7 +92,6 @@ export class Telemetry {
   readonly #processor: CountingProcessor;
   readonly #tracer;
   readonly #duration: Histogram;
-  readonly #propagator = new W3CTraceContextPropagator();
   readonly #runId: string;
   readonly #config: TelemetryConfig;
   #metricsError: string | undefined;
@@ -163,7 +162,7 @@ export class Telemetry {
   }
 
   /** Start the CLIENT span of a request at `start` (performance.now()); returns it and the headers to send. */
-  begin(method: string, name: string, url: URL, start: number, userClass: string): { span: Span; headers: Record<string, string>; startTime: HrTime } {
+  begin(method: string, name: string, origin: Origin, path: string, start: number, userClass: string): { span: Span; headers: Record<string, string>; startTime: HrTime } {
     const startTime = hrTime(performance.timeOrigin + start);
     const span = this.#tracer.startSpan(
       `${method} ${name}`,
@@ -173,9 +172,9 @@ export class Telemetry {
         root: true,
         attributes: {
           [Attr.HTTP_METHOD]: method,
-          [Attr.URL_FULL]: url.href,
-          [Attr.SERVER_ADDRESS]: url.hostname,
-          [Attr.SERVER_PORT]: Number(url.port) || (url.protocol === 'https:' ? 443 : 80),
+          [Attr.URL_FULL]: origin.origin + path,
+          [Attr.SERVER_ADDRESS]: origin.hostname,
+          [Attr.SERVER_PORT]: origin.port,
           [Attr.REQUEST_NAME]: name,
           [Attr.USER_CLASS]: userClass,
           [Attr.RUN_ID]: this.#runId,
@@ -183,12 +182,11 @@ export class Telemetry {
       },
       ROOT_CONTEXT,
     );
-    const headers: Record<string, string> = {};
-    this.#propagator.inject(trace.setSpan(ROOT_CONTEXT, span), headers, {
-      set: (carrier, key, value) => {
-        (carrier as Record<string, string>)[key] = value;
-      },
-    });
+    // W3C trace context, version 00: https://www.w3.org/TR/trace-context/#traceparent-header
+    // Built directly (what W3CTraceContextPropagator.inject writes for a root span with no
+    // tracestate), as it runs once per request.
+    const sc = span.spanContext();
+    const headers = { traceparent: `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags === 1 ? '01' : '00'}` };
     return { span, headers, startTime };
   }
 
@@ -204,13 +202,20 @@ export class Telemetry {
     }
     span.setAttributes(attributes);
     span.end(addNanos(startTime, Math.round((outcome.end - outcome.start) * 1e6)));
-    const metricAttributes: Attributes = {
-      [Attr.REQUEST_NAME]: outcome.name,
-      [Attr.HTTP_METHOD]: outcome.method,
-      [Attr.HTTP_STATUS]: outcome.status,
-    };
-    if (outcome.errorType !== undefined) metricAttributes[Attr.ERROR_TYPE] = outcome.errorType;
-    this.#duration.record(outcome.end - outcome.start, metricAttributes);
+    this.#duration.record(outcome.end - outcome.start, this.#metricAttributes(outcome));
+  }
+
+  /** One attribute object per (name, method, status, error type), reused for every record. */
+  readonly #attributeSets = new Map<string, Attributes>();
+  #metricAttributes(outcome: RequestOutcome): Attributes {
+    const key = `${outcome.name}\u0000${outcome.method}\u0000${outcome.status}\u0000${outcome.errorType ?? ''}`;
+    let attributes = this.#attributeSets.get(key);
+    if (attributes === undefined) {
+      attributes = { [Attr.REQUEST_NAME]: outcome.name, [Attr.HTTP_METHOD]: outcome.method, [Attr.HTTP_STATUS]: outcome.status };
+      if (outcome.errorType !== undefined) attributes[Attr.ERROR_TYPE] = outcome.errorType;
+      this.#attributeSets.set(key, attributes);
+    }
+    return attributes;
   }
 
   /**

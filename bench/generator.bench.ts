@@ -1,0 +1,267 @@
+// `npm run bench:generator` — what one core of the generator buys, traced and untraced, next to
+// autocannon measured in the same run against the same target; and what an idle user costs.
+//
+// - Target: nginx from Debian's packages when installed (one worker, keep-alive without limit,
+//   `return 200`), else the smallest Node keep-alive server in its own process.
+// - Traced runs export every span over OTLP/HTTP protobuf to a real `firstspan receive` in another
+//   process; the spans that reached its SQLite file are counted, so dropped spans cannot hide.
+// - CPU and peak RSS come from the kernel's rusage of each tool (GNU time), from process start to
+//   exit; the generator also reports its own CPU from first user to last flushed span, which
+//   leaves out start-up (loading TypeScript and the OTel SDK), and that is the figure compared.
+// - The tools run on core 0, target and receiver on core 1 (taskset), when taskset exists.
+// - Idle users: 10,000 users that each made one request (so each holds its keep-alive
+//   connection) and now wait; RSS against a 1-user run of the same script.
+//
+// Env: GEN_BENCH_SECONDS (default 8), GEN_BENCH_USERS (default 20), GEN_BENCH_IDLE_USERS (10000).
+import Database from 'better-sqlite3';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = path.join(ROOT, 'bin/firstspan.js');
+const SECONDS = Number(process.env.GEN_BENCH_SECONDS ?? 8);
+const USERS = Number(process.env.GEN_BENCH_USERS ?? 20);
+const IDLE_USERS = Number(process.env.GEN_BENCH_IDLE_USERS ?? 10_000);
+const TIME = '/usr/bin/time';
+const HAVE_TIME = existsSync(TIME);
+const TASKSET = ['/usr/bin/taskset', '/bin/taskset'].find((p) => existsSync(p));
+const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p));
+const work = mkdtempSync(path.join(os.tmpdir(), 'firstspan-genbench-'));
+const children: ChildProcess[] = [];
+
+function pinned(core: number, argv: string[]): string[] {
+  return TASKSET !== undefined && os.cpus().length > 1 ? [TASKSET, '-c', String(core), ...argv] : argv;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function waitForPort(port: number, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function startTarget(): Promise<{ url: string; kind: string }> {
+  const port = await freePort();
+  if (NGINX !== undefined) {
+    const conf = path.join(work, 'nginx.conf');
+    writeFileSync(
+      conf,
+      `daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
+events { worker_connections 16384; }
+http { access_log off; keepalive_requests 100000000; keepalive_timeout 600s;
+  client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
+  server { listen 127.0.0.1:${port}; location / { return 200 "ok"; } } }
+`,
+    );
+    const argv = pinned(1, [NGINX, '-c', conf, '-p', work]);
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' });
+    children.push(child);
+    try {
+      await waitForPort(port);
+      return { url: `http://127.0.0.1:${port}`, kind: 'nginx (1 worker)' };
+    } catch {
+      child.kill();
+    }
+  }
+  const program = `require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.end('ok')); }).listen(${port}, '127.0.0.1');`;
+  const argv = pinned(1, [process.execPath, '-e', program]);
+  children.push(spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' }));
+  await waitForPort(port);
+  return { url: `http://127.0.0.1:${port}`, kind: 'node:http server' };
+}
+
+async function startReceiver(db: string): Promise<string> {
+  const argv = pinned(1, [process.execPath, BIN, 'receive', '--port', '0', '--grpc-port', '0', '--db', db]);
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.on('exit', () => reject(new Error(`receiver exited: ${out}`)));
+  });
+}
+
+interface Measured {
+  stdout: string;
+  cpuSeconds: number;
+  maxRssKb: number;
+  wallSeconds: number;
+}
+
+/** Run a command to its end under GNU time; rusage from the kernel. */
+function measure(argv: string[], env: Record<string, string> = {}): Promise<Measured> {
+  const timeFile = path.join(work, `time-${Math.random().toString(16).slice(2)}`);
+  const full = HAVE_TIME ? [TIME, '-o', timeFile, '-f', '%U %S %M', ...argv] : argv;
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(full[0] as string, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), (SECONDS + 60) * 1000);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code !== 0 && code !== 1) return reject(new Error(`${argv.join(' ')} exited ${code}\n${stderr}`));
+      const [user, sys, rss] = HAVE_TIME ? readFileSync(timeFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number) : [0, 0, 0];
+      resolve({ stdout, cpuSeconds: (user ?? 0) + (sys ?? 0), maxRssKb: rss ?? 0, wallSeconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+const TIGHT = `import { HttpUser, task } from 'firstspan';
+export class Tight extends HttpUser { @task async get() { await this.client.get('/'); } }
+`;
+// Idle users: one task, then a one-hour wait. WITH_CONNECTION's task made one request, so the user
+// holds its keep-alive connection (undici closes it after 4 s idle; RSS is read before that).
+const IDLE = `import { HttpUser, task, constant } from 'firstspan';
+export class Idle extends HttpUser {
+  override waitTime = constant(3600);
+  @task async once() {}
+}
+`;
+const IDLE_WITH_CONNECTION = `import { HttpUser, task, constant } from 'firstspan';
+export class Idle extends HttpUser {
+  override waitTime = constant(3600);
+  @task async once() { await this.client.get('/'); }
+}
+`;
+
+interface GeneratorSummary {
+  total: { count: number; failures: number };
+  telemetry: { spansExported: number; spansDropped: number; spansFailed: number } | null;
+  generator: { cpuSeconds: number; maxRssBytes: number };
+}
+
+async function runGenerator(url: string, otel: { endpoint: string } | undefined, runId: string) {
+  const script = path.join(work, 'tight.ts');
+  writeFileSync(script, TIGHT);
+  const argv = pinned(0, [process.execPath, BIN, 'run', script, '--host', url, '-u', String(USERS), '-r', '10000', '-t', `${SECONDS}s`, '--json', '--run-id', runId, ...(otel ? ['--otel'] : [])]);
+  const m = await measure(argv, otel ? { OTEL_EXPORTER_OTLP_ENDPOINT: otel.endpoint } : {});
+  const summary = JSON.parse(m.stdout) as GeneratorSummary;
+  return { ...m, summary };
+}
+
+async function runAutocannon(url: string) {
+  const program = `const ac = require(${JSON.stringify(path.join(ROOT, 'node_modules/autocannon'))});
+const t0 = process.cpuUsage();
+ac({ url: ${JSON.stringify(url)}, connections: ${USERS}, duration: ${SECONDS} }, (err, r) => {
+  if (err) throw err;
+  const c = process.cpuUsage(t0);
+  console.log(JSON.stringify({ requests: r.requests.total, errors: r.errors + r.non2xx, cpuSeconds: (c.user + c.system) / 1e6 }));
+});`;
+  const m = await measure(pinned(0, [process.execPath, '-e', program]));
+  return { ...m, summary: JSON.parse(m.stdout) as { requests: number; errors: number; cpuSeconds: number } };
+}
+
+/** RSS of a generator once `users` users each made their request and wait. */
+async function idleRss(url: string, users: number, source: string): Promise<{ rssKb: number; requests: number }> {
+  const script = path.join(work, 'idle.ts');
+  writeFileSync(script, source);
+  const child = spawn(process.execPath, [BIN, 'run', script, '--host', url, '-u', String(users), '-r', '100000', '--only-summary', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  // Wait until the RSS stops growing (all users spawned, requests done), bounded.
+  let last = 0;
+  let stable = 0;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && stable < 2) {
+    await new Promise((r) => setTimeout(r, 700));
+    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    stable = Math.abs(rss - last) < 256 ? stable + 1 : 0;
+    last = rss;
+  }
+  const exited = new Promise((r) => child.on('exit', r));
+  child.kill('SIGINT');
+  await exited;
+  const summary = JSON.parse(stdout) as GeneratorSummary;
+  return { rssKb: last, requests: summary.total.count };
+}
+
+function countSpans(db: string, runId: string): number {
+  const d = new Database(db, { readonly: true });
+  try {
+    return (d.prepare('SELECT count(*) AS n FROM spans WHERE run_id = ?').get(runId) as { n: number }).n;
+  } finally {
+    d.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const target = await startTarget();
+  const db = path.join(work, 'bench.db');
+  const receiver = await startReceiver(db);
+  console.log(`target: ${target.kind} at ${target.url}; receiver ${receiver}; ${USERS} users/connections, ${SECONDS} s each; pinned: ${TASKSET ? 'yes' : 'no'}`);
+
+  const ac = await runAutocannon(target.url);
+  const plain = await runGenerator(target.url, undefined, 'bench-plain');
+  const traced = await runGenerator(target.url, { endpoint: receiver }, 'bench-traced');
+  // The receiver commits before it answers, and the generator flushed before it exited.
+  const stored = countSpans(db, 'bench-traced');
+
+  const rows = [
+    { tool: 'autocannon', requests: ac.summary.requests, cpu: ac.summary.cpuSeconds, processCpu: ac.cpuSeconds, rss: ac.maxRssKb },
+    { tool: 'firstspan run', requests: plain.summary.total.count, cpu: plain.summary.generator.cpuSeconds, processCpu: plain.cpuSeconds, rss: plain.maxRssKb },
+    { tool: 'firstspan run --otel', requests: traced.summary.total.count, cpu: traced.summary.generator.cpuSeconds, processCpu: traced.cpuSeconds, rss: traced.maxRssKb },
+  ];
+  console.log('\ntool                   requests   req/s   CPU s (run)  req per CPU-s   CPU s (process)  peak RSS MB');
+  for (const r of rows) {
+    console.log(
+      `${r.tool.padEnd(22)} ${String(r.requests).padStart(8)} ${(r.requests / SECONDS).toFixed(0).padStart(7)} ${r.cpu.toFixed(2).padStart(12)} ${(r.requests / r.cpu).toFixed(0).padStart(14)} ${r.processCpu.toFixed(2).padStart(16)} ${(r.rss / 1024).toFixed(0).padStart(12)}`,
+    );
+  }
+  const acRate = ac.summary.requests / ac.summary.cpuSeconds;
+  const tracedRate = traced.summary.total.count / traced.summary.generator.cpuSeconds;
+  const t = traced.summary.telemetry;
+  console.log(`\ntraced spans: ${t?.spansExported} exported, ${t?.spansFailed} failed, ${t?.spansDropped} dropped; ${stored} in the receiver's SQLite`);
+  console.log(`traced / autocannon per CPU-second: ${(tracedRate / acRate).toFixed(2)} (target >= 0.5)`);
+  console.log(`untraced / autocannon per CPU-second: ${(plain.summary.total.count / plain.summary.generator.cpuSeconds / acRate).toFixed(2)}`);
+
+  console.log('');
+  for (const [label, source] of [
+    ['idle users (waiting, no connection)', IDLE],
+    ['idle users holding a keep-alive connection', IDLE_WITH_CONNECTION],
+  ] as const) {
+    const one = await idleRss(target.url, 1, source);
+    const many = await idleRss(target.url, IDLE_USERS, source);
+    const perUser = ((many.rssKb - one.rssKb) * 1024) / (IDLE_USERS - 1);
+    console.log(
+      `${label}: RSS ${(one.rssKb / 1024).toFixed(1)} MB with 1 user, ${(many.rssKb / 1024).toFixed(1)} MB with ${IDLE_USERS} (${many.requests} requests): ${(perUser / 1024).toFixed(2)} KB per user (target <= 10 KB)`,
+    );
+  }
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 300));
+  rmSync(work, { recursive: true, force: true });
+}
