@@ -12,6 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
+import { runCli } from './helpers/cli.ts';
 import { CONFIG_DIR, otelcolMissing, startCollector, type RunningCollector } from './helpers/otelcol.ts';
 
 if (otelcolMissing) console.warn(`collector gateway test skipped: ${otelcolMissing}`);
@@ -88,5 +89,14 @@ describe.skipIf(otelcolMissing !== undefined)('Collector gateway: load-balancing
   it('uses both shards', () => {
     // 300 trace ids hashed onto two back-ends: an empty shard would mean no balancing at all.
     for (const counts of perShard) expect(counts.size).toBeGreaterThan(TRACES / 10);
+  });
+
+  it('the analyzer reads the shards as one run and pairs every root', async () => {
+    const result = await runCli(['analyze', '--db', path.join(dir, 'a.db'), '--db', path.join(dir, 'b.db'), '--format', 'json'], { timeoutMs: 60_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { runs: { runId: string; rootSpans: number; matched: number }[] };
+    const run = report.runs.find((r) => r.runId === RUN_ID);
+    expect(run?.rootSpans).toBe(TRACES);
+    expect(run?.matched).toBe(TRACES);
   });
 });
