@@ -1,0 +1,214 @@
+// The generator's pure parts: phase tiling, wait times, flags, OTEL_* resolution, task discovery,
+// and the renderers over stats built here.
+import { describe, expect, it } from 'vitest';
+import { Problems } from '../cli/args.ts';
+import { tilePhases, type ConnectionMarks } from '../generator/connection-timing.ts';
+import { RequestStats } from '../generator/request-stats.ts';
+import { generateRunId, parseRunArgs, share } from '../generator/run-options.ts';
+import { collectTasks } from '../generator/script-loader.ts';
+import { failuresCsv, historyCsv, renderTable, statsCsv, summaryJson, type RunSummary } from '../generator/stats-report.ts';
+import { resolveTelemetryConfig } from '../generator/telemetry-config.ts';
+import { HttpUser, task, type UserClass } from '../generator/user-model.ts';
+import { between, constant, constantPacing, constantThroughput } from '../generator/wait-time.ts';
+
+const conn = (c: Partial<ConnectionMarks>): ConnectionMarks => ({ start: 0, claimed: true, secure: false, lookup: false, ...c });
+
+describe('tilePhases', () => {
+  it('splits a request that opened a TLS connection into consecutive phases that add up to the whole', () => {
+    const marks = {
+      start: 100,
+      connection: conn({ start: 101, lookupEnd: 103, tcpEnd: 106, tlsEnd: 110, secure: true, lookup: true }),
+      headersSent: 110.5,
+      bodySent: 111,
+      responseHeaders: 131,
+    };
+    const p = tilePhases(marks, 140);
+    expect(p).toEqual({ blocked: 1.5, dns: 2, connect: 3, tls: 4, sending: 0.5, waiting: 20, receiving: 9 });
+    expect(Object.values(p).reduce((a, b) => a + b, 0)).toBe(40);
+  });
+
+  it('gives a reused connection no set-up phases', () => {
+    const p = tilePhases({ start: 0, headersSent: 0.25, bodySent: 0.5, responseHeaders: 5 }, 6);
+    expect(p).toEqual({ blocked: 0.25, dns: 0, connect: 0, tls: 0, sending: 0.25, waiting: 4.5, receiving: 1 });
+  });
+
+  it('leaves the rest of a failed request in the phase it was in', () => {
+    // Refused while connecting (IP literal: no DNS).
+    expect(tilePhases({ start: 0, connection: conn({ start: 1 }) }, 3)).toMatchObject({ blocked: 1, connect: 2, waiting: 0 });
+    // DNS never answered.
+    expect(tilePhases({ start: 0, connection: conn({ start: 0, lookup: true }) }, 5)).toMatchObject({ dns: 5, connect: 0 });
+    // Timed out waiting for the response.
+    expect(tilePhases({ start: 0, headersSent: 1, bodySent: 1 }, 60)).toMatchObject({ blocked: 1, waiting: 59, receiving: 0 });
+    // TLS handshake failed.
+    expect(tilePhases({ start: 0, connection: conn({ start: 0, tcpEnd: 1, secure: true }) }, 4)).toMatchObject({ connect: 1, tls: 3 });
+  });
+
+  it('never yields a negative phase when marks come out of order', () => {
+    const p = tilePhases({ start: 10, headersSent: 9, bodySent: 12, responseHeaders: 11 }, 13);
+    for (const v of Object.values(p)) expect(v).toBeGreaterThanOrEqual(0);
+    expect(Object.values(p).reduce((a, b) => a + b, 0)).toBeCloseTo(3, 10);
+  });
+});
+
+describe('wait times', () => {
+  it('between, constant, constantPacing and constantThroughput', () => {
+    const state = { taskStartedAt: 1000, taskEndedAt: 1300 };
+    for (let i = 0; i < 100; i++) {
+      const w = between(1, 2)(state);
+      expect(w).toBeGreaterThanOrEqual(1);
+      expect(w).toBeLessThanOrEqual(2);
+    }
+    expect(constant(3)(state)).toBe(3);
+    expect(constantPacing(1)(state)).toBeCloseTo(0.7, 10);
+    expect(constantPacing(0.2)(state)).toBe(0);
+    expect(constantThroughput(2)(state)).toBeCloseTo(0.2, 10);
+    expect(() => between(2, 1)).toThrow(RangeError);
+    expect(() => constantThroughput(0)).toThrow(RangeError);
+  });
+});
+
+describe('run flags', () => {
+  it('parses Locust names and reports every problem at once', () => {
+    const ok = parseRunArgs(['s.ts', '-u', '10', '-r', '2.5', '-t', '1m30s', '-i', '100', '--host', 'http://x:8080/', '--otel', '--run-id', 'r1', '--csv', 'out/a']);
+    expect('options' in ok && ok.options).toMatchObject({ script: 's.ts', users: 10, spawnRate: 2.5, runTimeMs: 90_000, iterations: 100, host: 'http://x:8080', otel: true, runId: 'r1', csv: 'out/a' });
+    const bad = parseRunArgs(['-u', 'lots', '--run-id', 'has space', '--worker-index', '1']);
+    expect('problems' in bad).toBe(true);
+    if ('problems' in bad) {
+      expect(bad.problems.list).toHaveLength(4);
+      expect(bad.problems.list.join('\n')).toMatch(/script to run is missing[\s\S]*-u\/--users[\s\S]*--run-id[\s\S]*go together/);
+    }
+  });
+
+  it('splits users between workers and generates sortable run ids', () => {
+    expect([0, 1, 2].map((i) => share(10, i, 3))).toEqual([4, 3, 3]);
+    expect([0, 1, 2].reduce((s, i) => s + share(7, i, 3), 0)).toBe(7);
+    expect(generateRunId(new Date('2026-01-02T03:04:05Z'))).toMatch(/^20260102-030405-[0-9a-f]{6}$/);
+  });
+});
+
+describe('OTEL_* resolution', () => {
+  it('follows the OTLP exporter spec for endpoints, protocol, headers and service name', () => {
+    const problems = new Problems();
+    const c = resolveTelemetryConfig(
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:9/custom',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20abc,x-a=1',
+        OTEL_EXPORTER_OTLP_TRACES_HEADERS: 'x-a=2',
+        OTEL_RESOURCE_ATTRIBUTES: 'service.name=ignored,deployment.environment=ci',
+        OTEL_SERVICE_NAME: 'loadgen',
+        OTEL_BSP_MAX_QUEUE_SIZE: '',
+      },
+      problems,
+    );
+    expect(problems.list).toEqual([]);
+    expect(c).toMatchObject({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      metricsUrl: 'http://m:9/custom',
+      protocol: 'http/json',
+      tracesHeaders: { authorization: 'Bearer abc', 'x-a': '2' },
+      metricsHeaders: { authorization: 'Bearer abc', 'x-a': '1' },
+      serviceName: 'loadgen',
+      resourceAttributes: { 'deployment.environment': 'ci' },
+      maxQueueSize: 262_144,
+    });
+    const d = resolveTelemetryConfig({}, new Problems());
+    expect(d).toMatchObject({ tracesUrl: 'http://localhost:4318/v1/traces', protocol: 'http/protobuf', serviceName: 'firstspan' });
+  });
+
+  it('rejects grpc, unknown protocols, bad URLs and bad numbers, all at once', () => {
+    const problems = new Problems();
+    resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'localhost:4318', OTEL_BSP_MAX_QUEUE_SIZE: '-3', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, problems);
+    const text = problems.list.join('\n');
+    expect(text).toContain('grpc is not supported');
+    expect(text).toContain('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL');
+    expect(text).toContain('OTEL_BSP_MAX_QUEUE_SIZE must be a positive integer');
+    expect(text).toContain('OTEL_EXPORTER_OTLP_HEADERS must be key=value');
+  });
+});
+
+describe('task discovery', () => {
+  it('finds @task methods with weights, inherited ones included', () => {
+    // Decorator syntax itself runs through tsx in the CLI tests; vitest's transform keeps it as
+    // is, so the decorators are applied by hand here, as the compiled code does.
+    const method = { kind: 'method' } as ClassMethodDecoratorContext;
+    class Base extends HttpUser {
+      async browse(): Promise<void> {}
+      helper(): void {}
+    }
+    class Shopper extends Base {
+      async buy(): Promise<void> {}
+    }
+    task(2)(Base.prototype.browse, method);
+    task(Shopper.prototype.buy, method);
+    const tasks = collectTasks(Shopper as unknown as UserClass, 'x.ts');
+    expect(tasks.map((t) => [t.name, t.weight]).sort()).toEqual([
+      ['browse', 2],
+      ['buy', 1],
+    ]);
+  });
+
+  it('reads static tasks as names, functions, [name, weight] pairs or an object', () => {
+    class A extends HttpUser {
+      static override tasks: typeof HttpUser.tasks = ['a', ['b', 3]];
+      a(): void {}
+      b(): void {}
+    }
+    expect(collectTasks(A as unknown as UserClass, 'x.js').map((t) => [t.name, t.weight])).toEqual([
+      ['a', 1],
+      ['b', 3],
+    ]);
+    class B extends HttpUser {
+      static override tasks = { go: 5 };
+      go(): void {}
+    }
+    expect(collectTasks(B as unknown as UserClass, 'x.js')).toMatchObject([{ name: 'go', weight: 5 }]);
+    class C extends HttpUser {
+      static override tasks = ['nope'];
+    }
+    expect(() => collectTasks(C as unknown as UserClass, 'x.js')).toThrow(/'nope', which is not a method/);
+    expect(() => task(0)).toThrow(RangeError);
+  });
+});
+
+describe('renderers', () => {
+  function summary(): RunSummary {
+    const stats = new RequestStats();
+    for (let i = 1; i <= 100; i++) stats.record('GET', '/product/{id}', i, 10, undefined);
+    stats.record('POST', '/cart', 5, 0, 'HTTP 500');
+    stats.record('POST', '/cart', 7, 0, 'HTTP 500');
+    stats.record('POST', '/cart, "quoted"', 1, 0, undefined);
+    stats.tick(3, 1_700_000_000);
+    return { runId: 'r', service: 'firstspan', startedAt: new Date(0), endedAt: new Date(10_000), stopReason: 'run-time', peakUsers: 3, stats };
+  }
+
+  it('computes Locust figures from the HDR histograms', () => {
+    const json = summaryJson(summary());
+    const product = json.requests.find((r) => r.name === '/product/{id}');
+    expect(product).toMatchObject({ count: 100, failures: 0, minMs: 1, maxMs: 100, averageMs: 50.5, requestsPerSecond: 10, averageContentSize: 10 });
+    // HDR with 3 significant digits: within 0.1% of the exact percentile.
+    for (const [value, exact] of [
+      [product?.medianMs, 50],
+      [product?.p90Ms, 90],
+      [product?.p99Ms, 99],
+    ] as const) {
+      expect(Math.abs((value ?? 0) - exact) / exact).toBeLessThan(0.001);
+    }
+    expect(json.total).toMatchObject({ count: 103, failures: 2 });
+    expect(json.failures).toEqual([{ method: 'POST', name: '/cart', error: 'HTTP 500', occurrences: 2 }]);
+  });
+
+  it('writes CSV with quoting, and a table with the aggregate row', () => {
+    const s = summary();
+    const csv = statsCsv(s).trim().split('\n');
+    expect(csv[2]).toMatch(/^POST,"\/cart, ""quoted""",1,0,/);
+    expect(csv[4]).toMatch(/^,Aggregated,103,2,/);
+    expect(failuresCsv(s)).toBe('Method,Name,Error,Occurrences\nPOST,/cart,HTTP 500,2\n');
+    expect(historyCsv(s.stats.history).trim().split('\n')[1]).toMatch(/^1700000000,3,,Aggregated,103,2,/);
+    const table = renderTable(s);
+    expect(table).toMatch(/^POST\s+\/cart\s+2\s+2\(100\.00%\)/m);
+    expect(table).toMatch(/^\s+Aggregated\s+103\s+2\(1\.94%\)/m);
+    expect(table).toContain('Error report');
+  });
+});
