@@ -4,7 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli } from './helpers/cli.ts';
+import { fileURLToPath } from 'node:url';
 import { tempDir, writeScript, type Summary } from './helpers/generator-harness.ts';
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 import { startTargetService, type TargetService } from './helpers/target-service.ts';
 
 let target: TargetService;
@@ -228,6 +231,17 @@ describe('connections per user', () => {
     const r2 = await runCli(['run', file, '--host', target.url, '-u', '2', '-r', '100', '-i', '5', '--connection-per-request'], { cwd: dir });
     expect(r2.code, r2.stderr).toBe(0);
     expect(target.connections - before2).toBe(10);
+  });
+});
+
+describe('the shipped example', () => {
+  it('runs examples/ecommerce_shopper.ts (imports firstspan through the package exports) as the seed describes', async () => {
+    const example = path.join(REPO_ROOT, 'examples', 'ecommerce_shopper.ts');
+    const r = await runCli(['run', example, '--host', target.url, '-u', '2', '-r', '100', '-i', '2', '--json'], { cwd: REPO_ROOT });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Summary;
+    const counts = Object.fromEntries(s.requests.map((e) => [`${e.method} ${e.name}`, e.count]));
+    expect(counts).toEqual({ 'POST /authenticate': 2, 'GET /product/{product_id}': 8, 'POST /cart/add': 8, 'POST /checkout/confirm': 2 });
   });
 });
 

@@ -142,3 +142,51 @@ describe('delay proxy ground truth', () => {
     }
   });
 });
+
+describe('no silent loss', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('warns when the collector is unreachable, counts the spans it could not export, and still succeeds', async () => {
+    const script = writeScript(stack.dir, 'down.ts', `import { HttpUser, task } from 'firstspan';\nexport class U extends HttpUser { @task async t() { await this.client.get('/x'); } }\n`);
+    const result = await runCli(['run', script, '--host', stack.target.url, '-i', '20', '--otel', '--json'], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_TIMEOUT: '2000' },
+      cwd: stack.dir,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Summary;
+    expect(summary.total.count).toBe(20);
+    const t = summary.telemetry!;
+    expect(t.spansEnded).toBe(20);
+    expect(t.spansExported).toBe(0);
+    expect(t.spansFailed + t.spansDropped).toBe(20);
+    expect(t.warning).toMatch(/export failed|did not confirm/);
+    expect(result.stderr).toMatch(/spans 0 exported, \d+ failed, \d+ dropped \(of 20\)/);
+    expect(result.stderr).toContain('warning:');
+  });
+
+  it('counts spans the queue dropped, and everything it did not drop reaches the receiver', async () => {
+    const script = writeScript(stack.dir, 'burst.ts', `import { HttpUser, task } from 'firstspan';\nexport class B extends HttpUser { @task async t() { await this.client.get('/burst'); } }\n`);
+    // A collector slow to accept: the first export waits 1.5 s for its connection while the
+    // 8-span queue overflows; later exports reuse the connection.
+    const receiverPort = Number(new URL(stack.receiver.url).port);
+    const slow = await startDelayProxy({ target: { host: '127.0.0.1', port: receiverPort }, connectDelayMs: 1500 });
+    const result = await runCli(['run', script, '--host', stack.target.url, '-u', '4', '-r', '100', '-i', '400', '--otel', '--run-id', 'tiny-queue', '--json'], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${slow.port}`, OTEL_BSP_MAX_QUEUE_SIZE: '8', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '8' },
+      cwd: stack.dir,
+    }).finally(() => slow.close());
+    expect(result.code, result.stderr).toBe(0);
+    const t = (JSON.parse(result.stdout) as Summary).telemetry!;
+    expect(t.spansEnded).toBe(400);
+    expect(t.spansDropped).toBeGreaterThan(0);
+    expect(t.spansExported + t.spansFailed + t.spansDropped).toBe(400);
+    const stored = storedSpans(stack.receiver, 'run_id = ? AND kind = ?', 'tiny-queue', SPAN_KIND.CLIENT);
+    expect(stored).toHaveLength(t.spansExported);
+    expect(result.stderr).toContain(`${t.spansDropped} dropped (of 400)`);
+  });
+});
