@@ -8,13 +8,17 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages: chromium for the HTML report test, docker-compose to validate docker-compose.yml.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "install-test-peers: installing Debian's chromium"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-      || echo "install-test-peers: chromium could not be installed; the HTML report test will skip"
+    echo "install-test-peers: installing Debian's ${missing[*]}"
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null) \
+      || echo "install-test-peers: could not install ${missing[*]}; the tests that need them will skip"
   else
-    echo "install-test-peers: no chromium and no root apt-get; the HTML report test will skip"
+    echo "install-test-peers: missing ${missing[*]} and no root apt-get; the tests that need them will skip"
   fi
 fi
 
