@@ -5,7 +5,6 @@
 // Ground truth comes from three independent witnesses: Locust's own request counts (`--json`),
 // the proxy's count of new connections, and the SQLite file read with plain SQL. The analyzer's
 // JSON is held to all three.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
 import { locustAvailability, summarize } from './helpers/locust-peer.ts';
@@ -20,9 +19,6 @@ const SEED_SPAN_NAMES = ['GET /product/{product_id}', 'POST /authenticate', 'POS
 
 const locust = locustAvailability();
 if (!locust.ok) console.warn(`[locust-interop] skipped: ${locust.detail}`);
-// Interim, until the analyzer lands: its command is still the placeholder that says so.
-const analyzerMissing = readFileSync(new URL('../analyzer/command.ts', import.meta.url), 'utf8').includes('not available in this build yet');
-if (analyzerMissing) console.warn('[locust-interop] analyzer step skipped: `firstspan analyze` is still a placeholder in analyzer/command.ts');
 
 interface Stats {
   p50: number;
@@ -173,7 +169,7 @@ describe.skipIf(!locust.ok)(`real Locust --otel (${locust.detail}) → firstspan
       expect(median).toBeLessThan(CONNECT_DELAY_MS / 4);
     });
 
-    it.skipIf(analyzerMissing)('firstspan analyze finds the Locust run without a run id, pairs every root with the shop span, and reports the gap', async () => {
+    it('firstspan analyze finds the Locust run without a run id, pairs every root with the shop span, and reports the gap', async () => {
       const result = await runCli(['analyze', '--db', scenario.db, '--format', 'json'], { timeoutMs: 60_000 });
       expect(result.code, result.stderr).toBe(0);
       const report = JSON.parse(result.stdout) as { schemaVersion: number; runs: Run[] };
