@@ -12,6 +12,7 @@ import { RequestStats } from './request-stats.ts';
 import { checkHost, generateRunId, parseRunArgs, RUN_USAGE, share, type RunOptions } from './run-options.ts';
 import { Runner } from './runner.ts';
 import { loadScript } from './script-loader.ts';
+import { workerReport } from './processes.ts';
 import { exceptionsCsv, failuresCsv, historyCsv, renderTable, statsCsv, statusLine, summaryJson, type RunSummary } from './stats-report.ts';
 import { resolveTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
 import type { Telemetry } from './telemetry.ts';
@@ -144,6 +145,16 @@ async function runHere(
   const cpu = cpuUsage(cpuAtStart);
   summary.usage = { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: resourceUsage().maxRSS * 1024 };
   if (stats.overflowed) io.stderr.write('firstspan run: warning: more than 1000 request names; name requests by template with { name }\n');
+  if (options.workerReport) {
+    io.stdout.write(JSON.stringify(workerReport(summary)) + '\n');
+    return stats.total.failures > 0 ? ExitCodes.REQUEST_FAILURES : ExitCodes.OK;
+  }
+  return report(summary, options, io);
+}
+
+/** Print the table or JSON, write the CSV files, return the exit code. */
+export async function report(summary: RunSummary, options: RunOptions, io: CommandIO): Promise<number> {
+  const { stats, runId, stopReason } = summary;
   const table = renderTable(summary);
   if (options.json) {
     io.stderr.write(table);

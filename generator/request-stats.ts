@@ -183,3 +183,101 @@ export class RequestStats {
     return [...this.entries.values()].sort((a, b) => a.name.localeCompare(b.name) || a.method.localeCompare(b.method));
   }
 }
+
+/** An entry in a form another process can send: the exact sums plus the encoded histogram. */
+export interface EntryWire {
+  method: string;
+  name: string;
+  count: number;
+  failures: number;
+  totalMs: number;
+  minMs: number;
+  maxMs: number;
+  contentBytes: number;
+  histogram: string;
+}
+
+export function entryToWire(e: EntryStats): EntryWire {
+  return {
+    method: e.method,
+    name: e.name,
+    count: e.count,
+    failures: e.failures,
+    totalMs: e.totalMs,
+    minMs: e.count === 0 ? 0 : e.minMs,
+    maxMs: e.maxMs,
+    contentBytes: e.contentBytes,
+    histogram: hdr.encodeIntoCompressedBase64(e.histogram),
+  };
+}
+
+/** Everything a worker process reports, enough to merge exactly (HDR histograms add up). */
+export interface StatsWire {
+  entries: EntryWire[];
+  failures: FailureEntry[];
+  exceptions: ExceptionEntry[];
+  history: HistoryRow[];
+}
+
+export function statsToWire(stats: RequestStats): StatsWire {
+  return {
+    entries: [...stats.entries.values()].map(entryToWire),
+    failures: [...stats.failures.values()],
+    exceptions: [...stats.exceptions.values()],
+    history: stats.history,
+  };
+}
+
+/** Add a worker's stats into `into`. History rows of the same second are summed; their
+ *  percentile columns keep the highest worker's value (an upper bound, documented). */
+export function mergeWire(into: RequestStats, wire: StatsWire): void {
+  for (const w of wire.entries) {
+    const other = new EntryStats(w.method, w.name);
+    other.count = w.count;
+    other.failures = w.failures;
+    other.totalMs = w.totalMs;
+    other.minMs = w.count === 0 ? Number.POSITIVE_INFINITY : w.minMs;
+    other.maxMs = w.maxMs;
+    other.contentBytes = w.contentBytes;
+    other.histogram.add(hdr.decodeFromCompressedBase64(w.histogram));
+    const key = `${w.method} ${w.name}`;
+    let entry = into.entries.get(key);
+    if (entry === undefined) {
+      entry = new EntryStats(w.method, w.name);
+      into.entries.set(key, entry);
+    }
+    entry.merge(other);
+    into.total.merge(other);
+  }
+  for (const f of wire.failures) {
+    const key = `${f.method}\u0000${f.name}\u0000${f.error}`;
+    const mine = into.failures.get(key);
+    if (mine === undefined) into.failures.set(key, { ...f });
+    else mine.occurrences += f.occurrences;
+  }
+  for (const e of wire.exceptions) {
+    const mine = into.exceptions.get(e.message);
+    if (mine === undefined) into.exceptions.set(e.message, { ...e });
+    else mine.count += e.count;
+  }
+  for (const row of wire.history) {
+    const mine = into.history.find((r) => r.timestamp === row.timestamp);
+    if (mine === undefined) {
+      into.history.push(structuredClone(row));
+      continue;
+    }
+    mine.users += row.users;
+    mine.requestsPerSecond += row.requestsPerSecond;
+    mine.failuresPerSecond += row.failuresPerSecond;
+    const a = mine.total;
+    const b = row.total;
+    const count = a.count + b.count;
+    a.averageMs = count === 0 ? 0 : (a.averageMs * a.count + b.averageMs * b.count) / count;
+    a.averageContentSize = count === 0 ? 0 : (a.averageContentSize * a.count + b.averageContentSize * b.count) / count;
+    a.minMs = a.count === 0 ? b.minMs : b.count === 0 ? a.minMs : Math.min(a.minMs, b.minMs);
+    a.count = count;
+    a.failures += b.failures;
+    for (const k of ['p50', 'p66', 'p75', 'p80', 'p90', 'p95', 'p98', 'p99', 'p999', 'p9999', 'p100', 'medianMs', 'maxMs'] as const) a[k] = Math.max(a[k], b[k]);
+  }
+  into.history.sort((x, y) => x.timestamp - y.timestamp);
+}

@@ -19,6 +19,8 @@ export const RUN_FLAGS: OptionSpec = {
   processes: { type: 'string' },
   'worker-index': { type: 'string' },
   'worker-count': { type: 'string' },
+  // Internal: a worker of --processes prints its mergeable stats as one JSON line, nothing else.
+  'worker-report': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -72,6 +74,7 @@ export interface RunOptions {
   processes: number | undefined;
   workerIndex: number | undefined;
   workerCount: number | undefined;
+  workerReport: boolean;
 }
 
 export type ParsedRun = { help: true } | { options: RunOptions } | { problems: Problems };
@@ -148,6 +151,7 @@ export function parseRunArgs(argv: string[]): ParsedRun {
       processes,
       workerIndex,
       workerCount,
+      workerReport: v['worker-report'] === true,
     },
   };
 }

@@ -79,6 +79,37 @@ describe('generator --otel against an instrumented target', () => {
   });
 });
 
+describe('--processes', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('splits users and iterations between processes under one run id and merges their stats', async () => {
+    const script = writeScript(stack.dir, 'split.ts', `import { HttpUser, task } from 'firstspan';\nexport class S extends HttpUser { @task async t() { await this.client.get('/split'); } }\n`);
+    const result = await runCli(['run', script, '--host', stack.target.url, '-u', '4', '-r', '100', '-i', '41', '--processes', '2', '--otel', '--run-id', 'two-procs', '--json'], {
+      env: stack.otelEnv,
+      cwd: stack.dir,
+    });
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as Summary;
+    expect(summary.runId).toBe('two-procs');
+    expect(summary.total.count).toBe(41);
+    expect(summary.peakUsers).toBe(4);
+    expect(summary.telemetry).toMatchObject({ spansEnded: 41, spansExported: 41 });
+    expect(result.stderr).toContain('[worker 0]');
+    expect(result.stderr).toContain('[worker 1]');
+    const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'two-procs');
+    expect(clients).toHaveLength(41);
+    // Two processes, two resources (service.instance.id differs), one run.
+    const resources = stack.receiver.store.db.prepare('SELECT count(DISTINCT resource_id) AS n FROM spans WHERE run_id = ?').get('two-procs') as { n: number };
+    expect(resources.n).toBe(2);
+  });
+});
+
 describe('delay proxy ground truth', () => {
   let stack: Stack;
   beforeAll(async () => {
