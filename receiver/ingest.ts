@@ -28,7 +28,9 @@ export type ExportOutcome =
 
 export interface IngestOptions {
   maxPendingItems?: number;
+  /** Default: 256 MiB, and at least 4 × maxBodyBytes so one largest request always fits. */
   maxInflightBytes?: number;
+  maxBodyBytes?: number;
 }
 
 export interface IngestCounters {
@@ -60,7 +62,8 @@ export class Ingest {
   constructor(store: SpanStore, options: IngestOptions = {}) {
     this.store = store;
     this.queue = new WriteQueue(store, options.maxPendingItems ?? DEFAULT_MAX_PENDING_ITEMS);
-    this.maxInflightBytes = options.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES;
+    this.maxInflightBytes =
+      options.maxInflightBytes ?? Math.max(DEFAULT_MAX_INFLIGHT_BYTES, 4 * (options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES));
   }
 
   get isClosing(): boolean {
@@ -73,6 +76,19 @@ export class Ingest {
    */
   reserve(bytes: number): boolean {
     if (this.inflightBytes > 0 && this.inflightBytes + bytes > this.maxInflightBytes) {
+      this.counters.pushedBack += 1;
+      return false;
+    }
+    this.inflightBytes += bytes;
+    return true;
+  }
+
+  /**
+   * Take `bytes` more for a body already being read, which holds `own` bytes so far; false when the
+   * budget is spent by others (a request alone in flight may always grow, up to the body limit).
+   */
+  grow(bytes: number, own: number): boolean {
+    if (this.inflightBytes > own && this.inflightBytes + bytes > this.maxInflightBytes) {
       this.counters.pushedBack += 1;
       return false;
     }

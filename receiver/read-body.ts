@@ -10,6 +10,8 @@ export const BodyErrorKind = {
   BAD_ENCODING: 'bad_encoding',
   UNSUPPORTED_ENCODING: 'unsupported_encoding',
   ABORTED: 'aborted',
+  /** The receiver's budget of bytes in flight ran out while this body was arriving. */
+  BUSY: 'busy',
 } as const;
 export type BodyErrorKind = (typeof BodyErrorKind)[keyof typeof BodyErrorKind];
 
@@ -31,7 +33,21 @@ export function supportedEncoding(header: string | undefined): 'identity' | 'gzi
   return undefined;
 }
 
-export function readBody(stream: Readable, encoding: 'identity' | 'gzip' | 'deflate', limit: number): Promise<Buffer> {
+/**
+ * Memory held by one body: `reserved` bytes are already counted against the receiver's in-flight
+ * budget; `grow` asks for more when the decoded body outgrows them (chunked or compressed bodies).
+ */
+export interface BodyBudget {
+  reserved: number;
+  grow: (bytes: number, own: number) => boolean;
+}
+
+export function readBody(
+  stream: Readable,
+  encoding: 'identity' | 'gzip' | 'deflate',
+  limit: number,
+  budget?: BodyBudget,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let wire = 0;
@@ -61,8 +77,15 @@ export function readBody(stream: Readable, encoding: 'identity' | 'gzip' | 'defl
 
     const onOutput = (chunk: Buffer): void => {
       decoded += chunk.length;
-      if (decoded > limit) fail(tooLarge());
-      else chunks.push(chunk);
+      if (decoded > limit) return fail(tooLarge());
+      if (budget !== undefined && decoded > budget.reserved) {
+        const more = Math.max(decoded - budget.reserved, 64 * 1024);
+        if (!budget.grow(more, budget.reserved)) {
+          return fail(new BodyError(BodyErrorKind.BUSY, 'too many request bytes in flight; retry later'));
+        }
+        budget.reserved += more;
+      }
+      chunks.push(chunk);
     };
 
     const onData = (chunk: Buffer): void => {

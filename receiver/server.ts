@@ -119,19 +119,25 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
       return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, `request body of ${declared} bytes is larger than the limit of ${maxBodyBytes} bytes`, R.TOO_LARGE);
     }
-    const reserved = Number.isFinite(declared) ? declared : 0;
-    if (!ingest.reserve(reserved)) {
+    // Reserve the declared size before reading; chunked and compressed bodies grow the
+    // reservation as they decode (read-body.ts), so bytes in flight stay within the budget.
+    const budget = { reserved: Number.isFinite(declared) ? declared : 0, grow: (n: number, own: number) => ingest.grow(n, own) };
+    if (!ingest.reserve(budget.reserved)) {
       void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
       return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, 'too many request bytes in flight; retry later', R.BUSY);
     }
     try {
       let body: Buffer;
       try {
-        body = await readBody(request.raw, encoding, maxBodyBytes);
+        body = await readBody(request.raw, encoding, maxBodyBytes, budget);
       } catch (error) {
         if (!(error instanceof BodyError)) throw error;
         if (error.kind === BodyErrorKind.TOO_LARGE) {
-              return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, error.message, R.TOO_LARGE);
+          return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, error.message, R.TOO_LARGE);
+        }
+        if (error.kind === BodyErrorKind.BUSY) {
+          void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+          return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, error.message, R.BUSY);
         }
         return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, error.message, R.DECODE);
       }
@@ -149,7 +155,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
           return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, outcome.message, R.UNAVAILABLE);
       }
     } finally {
-      ingest.release(reserved);
+      ingest.release(budget.reserved);
     }
   }
 

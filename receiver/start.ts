@@ -33,7 +33,7 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const store = SpanStore.open(options.db);
-  const ingest = new Ingest(store, options);
+  const ingest = new Ingest(store, { ...options, maxBodyBytes });
   const app = buildReceiver({ ingest, token: options.token, maxBodyBytes, logger: options.quiet === false });
   const grpcServer =
     options.grpcPort === undefined || options.grpcPort === false

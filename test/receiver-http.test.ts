@@ -294,6 +294,31 @@ describe('push-back under pressure', () => {
     }
   });
 
+  it('503 when a chunked body outgrows the bytes-in-flight budget while it arrives', async () => {
+    const rx = await startReceiver({ db: join(dir, 'chunked.db'), port: 0, maxInflightBytes: 30_000 });
+    try {
+      rx.ingest.queue.pause();
+      const held = tracesProtobuf(Array.from({ length: 150 }, () => oracleSpan()));
+      expect(held.length).toBeLessThan(30_000);
+      const first = post(rx.url, '/v1/traces', held, PROTO);
+      while (rx.ingest.queue.stats().pendingRequests < 1) await new Promise((r) => setTimeout(r, 5));
+      // No Content-Length: nothing to reserve up front, so the budget is checked as bytes arrive.
+      const big = tracesProtobuf(Array.from({ length: 500 }, () => oracleSpan()));
+      const chunks = Array.from({ length: Math.ceil(big.length / 16_384) }, (_, i) => big.subarray(i * 16_384, (i + 1) * 16_384));
+      const second = await post(rx.url, '/v1/traces', Readable.from(chunks), PROTO);
+      expect(second.status).toBe(503);
+      expect(second.headers['retry-after']).toBe('1');
+      expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
+      rx.ingest.queue.resume();
+      expect((await first).status).toBe(200);
+      // With the budget free again, the same chunked body is taken.
+      expect((await post(rx.url, '/v1/traces', Readable.from(chunks), PROTO)).status).toBe(200);
+    } finally {
+      rx.ingest.queue.resume();
+      await rx.close();
+    }
+  });
+
   it('503 with Retry-After when too many request bytes are in flight', async () => {
     const rx = await startReceiver({ db: join(dir, 'inflight.db'), port: 0, maxInflightBytes: 1000 });
     try {
