@@ -340,7 +340,7 @@ function renderTable(rows: Row[], notes: string[]): string {
   }
   for (const r of rows) if (r.note) out.push(`note: ${r.tool}${r.traced ? ' traced' : ''}: ${r.note}`);
   for (const n of notes) out.push(`note: ${n}`);
-  out.push(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, ${new Date().toISOString()}`);
+  out.push(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}, ${new Date().toISOString()}`);
   return out.join('\n');
 }
 
