@@ -11,7 +11,7 @@ import { EndpointAccumulator, RunAccumulator, type Oddities } from './pair-spans
 import {
   backgroundRows,
   countDuplicateRoots,
-  pairRows,
+  feedPairs,
   readResourceServices,
   readRootGroups,
   readServices,
@@ -143,7 +143,9 @@ function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], optio
     acc.odd.duplicateRootSpans += countDuplicateRoots(shard, selector);
     const services = readResourceServices(shard);
     const progress = options.progress;
-    acc.consume(pairRows(shard, selector), services, shard.index, progress ? (n) => progress(run.label, n, run.rootsInShards) : undefined);
+    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, n, run.rootsInShards) : undefined);
+    feedPairs(shard, selector, acc.row);
+    acc.endShard();
   }
 
   const offsets = new Map<string, OffsetEstimate>();
@@ -224,7 +226,7 @@ function background(shards: Shard[], run: RunWindow, generators: string[], offse
   for (const service of services) {
     const shift = BigInt(Math.round((offsets.get(service)?.offsetMs ?? 0) * 1e6));
     for (const shard of shards) {
-      for (const [durationNs, name] of backgroundRows(shard, service, generators, run.startNs + shift, run.endNs + shift)) {
+      for (const [durationNs, name] of backgroundRows(shard, service, run.startNs + shift, run.endNs + shift)) {
         perService.set(service, (perService.get(service) ?? 0) + 1);
         if (durationNs >= 0) digest.record(durationNs);
         if (names.size < 1000 || names.has(name)) names.set(name, (names.get(name) ?? 0) + 1);

@@ -86,48 +86,79 @@ export class RunAccumulator {
 
   constructor(readonly topN = 10) {}
 
-  /** Consume one shard's pair rows; `services` maps the shard's resource ids to service names. */
-  consume(rows: Iterable<PairRow>, services: Map<number, string>, shard: number, onProgress?: (roots: number) => void): void {
-    let current: PairRow | null = null;
-    let children = 0;
-    let badChildren = 0;
-    let serverNs = 0;
-    let t2 = 0;
-    let t3 = 0;
-    let childResource = 0;
-    const flush = (): void => {
-      if (current === null) return;
-      this.finishRoot(current, children, badChildren, serverNs, t2, t3, services.get(childResource) ?? '?', shard);
-      if (onProgress !== undefined && (this.rootSpans & 0xffff) === 0) onProgress(this.rootSpans);
-    };
-    for (const row of rows) {
-      if (current === null || row[P.ROOT] !== current[P.ROOT]) {
-        flush();
-        current = row;
-        children = 0;
-        badChildren = 0;
-        serverNs = 0;
-      }
-      const res = row[P.SERVER_RESOURCE];
-      if (res === null) continue;
-      const dur = row[P.SERVER_NS] as number;
-      const rel = row[P.SERVER_REL_START_NS] as number;
-      if (dur < 0) {
-        badChildren += 1;
-        continue;
-      }
-      if (children === 0) {
-        t2 = rel;
-        t3 = rel + dur;
-        childResource = res;
-      } else {
-        if (rel < t2) t2 = rel;
-        if (rel + dur > t3) t3 = rel + dur;
-      }
-      children += 1;
-      serverNs += dur;
+  // State of the root whose rows are being read (a root's rows are adjacent).
+  private current: PairRow | null = null;
+  private children = 0;
+  private badChildren = 0;
+  private serverNs = 0;
+  private t2 = 0;
+  private t3 = 0;
+  private childResource = 0;
+  private services = new Map<number, string>();
+  private shard = 0;
+  private onProgress: ((roots: number) => void) | undefined;
+
+  /** Before a shard's rows: its resource ids → service names, its index, a progress callback. */
+  startShard(services: Map<number, string>, shard: number, onProgress?: (roots: number) => void): void {
+    this.services = services;
+    this.shard = shard;
+    this.onProgress = onProgress;
+    this.current = null;
+  }
+
+  /**
+   * One pair row, columns as read-spans.ts P (called by SQLite itself, through a function, for
+   * each row of the pairing join: no row object crosses into JavaScript).
+   */
+  readonly row = (
+    root: number, endpoint: string, flags: number, clientNs: number, second: number,
+    sentMs: number | null, waitingMs: number | null, blockedMs: number | null, setupMs: number | null,
+    receivingMs: number | null, serverResource: number | null, serverRelNs: number | null, serverNs: number | null,
+  ): null => {
+    if (this.current === null || root !== this.current[P.ROOT]) {
+      this.flush();
+      this.current = [root, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, null, null, null];
+      this.children = 0;
+      this.badChildren = 0;
+      this.serverNs = 0;
     }
-    flush();
+    if (serverResource === null) return null;
+    const dur = serverNs as number;
+    const rel = serverRelNs as number;
+    if (dur < 0) {
+      this.badChildren += 1;
+      return null;
+    }
+    if (this.children === 0) {
+      this.t2 = rel;
+      this.t3 = rel + dur;
+      this.childResource = serverResource;
+    } else {
+      if (rel < this.t2) this.t2 = rel;
+      if (rel + dur > this.t3) this.t3 = rel + dur;
+    }
+    this.children += 1;
+    this.serverNs += dur;
+    return null;
+  };
+
+  /** After a shard's rows. */
+  endShard(): void {
+    this.flush();
+    this.current = null;
+  }
+
+  private flush(): void {
+    if (this.current === null) return;
+    this.finishRoot(this.current, this.children, this.badChildren, this.serverNs, this.t2, this.t3, this.services.get(this.childResource) ?? '?', this.shard);
+    if (this.onProgress !== undefined && (this.rootSpans & 0xffff) === 0) this.onProgress(this.rootSpans);
+  }
+
+  /** Consume pair rows from an iterator (the same as SQLite calling `row`). */
+  consume(rows: Iterable<PairRow>, services: Map<number, string>, shard: number, onProgress?: (roots: number) => void): void {
+    this.startShard(services, shard, onProgress);
+    for (const r of rows) this.row(...r);
+    this.endShard();
   }
 
   private endpoint(name: string): EndpointAccumulator {
