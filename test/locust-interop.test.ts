@@ -212,4 +212,47 @@ describe.skipIf(!locust.ok)(`real Locust --otel (${locust.detail}) → firstspan
       expect(run.total.gapMs.p50).toBeLessThan(CONNECT_DELAY_MS);
     });
   });
+
+  describe('two Locust runs into one database, neither with a run id', () => {
+    const PAUSE_MS = 3000;
+    let scenario: ScenarioResult;
+
+    beforeAll(async () => {
+      scenario = await runLocustScenario({ protocol: 'http/protobuf', users: 2, runTime: '2s', connectDelayMs: 0, runs: 2, pauseMs: PAUSE_MS });
+    }, 150_000);
+    afterAll(() => scenario?.cleanup());
+
+    async function locustRuns(args: string[]): Promise<Run[]> {
+      const result = await runCli(['analyze', '--db', scenario.db, '--format', 'json', ...args], { timeoutMs: 60_000 });
+      expect(result.code, result.stderr).toBe(0);
+      return (JSON.parse(result.stdout) as { runs: Run[] }).runs.filter((r) => r.service === 'locust');
+    }
+
+    it('an idle gap shorter than the pause splits them into the two runs, each with exactly its own requests', async () => {
+      const roots = groundTruth(scenario.spans).roots.sort((a, b) => (a.startNs < b.startNs ? -1 : 1));
+      // Ground truth: the two Locust processes' spans, told apart by the one long pause.
+      let cut = 1;
+      for (let i = 1; i < roots.length; i++) {
+        const pause = (roots[i] as StoredSpan).startNs - (roots[i - 1] as StoredSpan).startNs;
+        if (pause > (roots[cut] as StoredSpan).startNs - (roots[cut - 1] as StoredSpan).startNs) cut = i;
+      }
+      const parts = [roots.slice(0, cut), roots.slice(cut)];
+      // Each part holds what that Locust process counted (plus at most one cut-off span per user).
+      scenario.locustRuns.forEach((run, i) => {
+        const completed = (parts[i] ?? []).filter((s) => s.attributes['http.status_code'] !== undefined);
+        expect(completed.length).toBe(summarize(run.stats).requests);
+      });
+
+      const runs = (await locustRuns(['--idle-gap', '1s'])).sort((a, b) => a.start.localeCompare(b.start));
+      expect(runs.map((r) => r.rootSpans)).toEqual(parts.map((p) => p.length));
+      expect(runs.every((r) => (r.runId ?? null) === null)).toBe(true);
+      expect(Date.parse((runs[0] as Run).end)).toBeLessThan(Date.parse((runs[1] as Run).start));
+    });
+
+    it('with the default idle gap (30 s) they are one run', async () => {
+      const runs = await locustRuns([]);
+      expect(runs).toHaveLength(1);
+      expect(runs[0]?.rootSpans).toBe(groundTruth(scenario.spans).roots.length);
+    });
+  });
 });

@@ -19,6 +19,10 @@ export interface ScenarioOptions {
   users: number;
   runTime: string;
   connectDelayMs: number;
+  /** Run Locust this many times, one after another, into the same database (default 1). */
+  runs?: number;
+  /** Pause between those runs, after one Locust process exits and before the next starts. */
+  pauseMs?: number;
 }
 
 /** One stored span, as the test reads it back (nanoseconds exact, as bigint). */
@@ -41,7 +45,10 @@ export interface StoredSpan {
 export interface ScenarioResult {
   dir: string;
   db: string;
+  /** The first (usually only) Locust run. */
   locust: LocustRunResult;
+  /** Every Locust run, in order. */
+  locustRuns: LocustRunResult[];
   /** New connections the proxy accepted: each one's first request waited connectDelayMs. */
   proxyConnections: number;
   shopExit: string;
@@ -66,19 +73,26 @@ export async function runLocustScenario(options: ScenarioOptions): Promise<Scena
     });
     if (options.protocol === 'grpc' && receiver.grpcUrl === undefined) throw new Error('receiver started without its gRPC listener');
     const endpoint = options.protocol === 'grpc' ? `http://${receiver.grpcUrl ?? ''}` : receiver.url;
-    const locust = await runLocust({
-      locustfile: LOCUSTFILES.mockTarget,
-      host: `http://127.0.0.1:${proxy.port}`,
-      users: options.users,
-      // Spawn every user at once, so each user's first (connection-opening) request starts before
-      // any user's second one.
-      spawnRate: options.users * 10,
-      runTime: options.runTime,
-      otel: { endpoint, protocol: options.protocol },
-      // Metrics every second, so the run's metric points arrive too (Locust's default is 60 s).
-      env: { OTEL_METRIC_EXPORT_INTERVAL: '1000' },
-      timeoutMs: 90_000,
-    });
+    const locustRuns: LocustRunResult[] = [];
+    for (let i = 0; i < (options.runs ?? 1); i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 0));
+      locustRuns.push(
+        await runLocust({
+          locustfile: LOCUSTFILES.mockTarget,
+          host: `http://127.0.0.1:${proxy.port}`,
+          users: options.users,
+          // Spawn every user at once, so each user's first (connection-opening) request starts
+          // before any user's second one.
+          spawnRate: options.users * 10,
+          runTime: options.runTime,
+          otel: { endpoint, protocol: options.protocol },
+          // Metrics every second, so the run's metric points arrive too (Locust's default is 60 s).
+          env: { OTEL_METRIC_EXPORT_INTERVAL: '1000' },
+          timeoutMs: 90_000,
+        }),
+      );
+    }
+    const locust = locustRuns[0] as LocustRunResult;
     const proxyConnections = proxy.connections;
     // Locust flushed its spans at exit (the SDK's atexit shutdown); the shop flushes on SIGTERM.
     const shopExit = await shop.stop();
@@ -86,7 +100,7 @@ export async function runLocustScenario(options: ScenarioOptions): Promise<Scena
     await proxy.close();
     proxy = undefined;
     await receiver.close();
-    return { dir, db, locust, proxyConnections, shopExit, spans: readSpans(db), metrics: readMetricNames(db), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    return { dir, db, locust, locustRuns, proxyConnections, shopExit, spans: readSpans(db), metrics: readMetricNames(db), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (error) {
     await shop?.stop();
     await proxy?.close();
