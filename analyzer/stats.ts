@@ -1,11 +1,11 @@
-// Latency distributions that merge: exact while small, an HDR histogram once large.
+// Latency distributions that merge: exact while small, an HDR-style histogram once large.
 //
 // Small runs (and tests) get exact percentiles: the values themselves are kept, in nanoseconds,
-// up to a limit. Past it the values spill into an HDR histogram (hdr-histogram-js, microsecond
-// unit, 3 significant digits: at most 0.1% off), so memory stays bounded whatever the run size.
+// up to a limit. Past it the values spill into a log-linear histogram (log-histogram.ts,
+// microsecond unit, 3 significant digits: at most 0.1% off), so memory stays bounded.
 // Count, sum (mean) and max are always exact. Digests merge (endpoints into the total, shards and
 // seconds into one), which is what lets several shard files analyse as one.
-import { build, type Histogram } from 'hdr-histogram-js';
+import { LogHistogram } from './log-histogram.ts';
 
 export interface Stats {
   p50: number;
@@ -20,8 +20,8 @@ export const EMPTY_STATS: Stats = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
 export interface DigestOptions {
   /** Values kept exactly before spilling into the histogram. */
   exactLimit: number;
-  /** HDR significant digits once spilled. */
-  digits: 1 | 2 | 3 | 4 | 5;
+  /** Significant digits once spilled: 3 (0.1%) or 2 (0.8%). */
+  digits: 2 | 3;
 }
 
 const DEFAULTS: DigestOptions = { exactLimit: 20_000, digits: 3 };
@@ -31,7 +31,7 @@ export class Digest {
   sumNs = 0;
   maxNs = 0;
   private exact: Float64Array | null;
-  private hist: Histogram | null = null;
+  private hist: LogHistogram | null = null;
   private readonly options: DigestOptions;
 
   constructor(options: Partial<DigestOptions> = {}) {
@@ -53,27 +53,20 @@ export class Digest {
       }
       if (this.exact !== null) this.exact[this.count] = ns;
     }
-    if (this.hist !== null) this.hist.recordValue(Math.round(ns / 1000));
+    if (this.hist !== null) this.hist.record(Math.round(ns / 1000));
     this.count += 1;
     this.sumNs += ns;
     if (ns > this.maxNs) this.maxNs = ns;
   }
 
-  private newHistogram(): Histogram {
-    return build({
-      bitBucketSize: 32,
-      numberOfSignificantValueDigits: this.options.digits,
-      autoResize: true,
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: 2,
-      useWebAssembly: false,
-    });
+  private newHistogram(): LogHistogram {
+    return new LogHistogram(this.options.digits === 3 ? 11 : 8);
   }
 
   private spill(): void {
     const hist = this.newHistogram();
     const exact = this.exact as Float64Array;
-    for (let i = 0; i < this.count; i++) hist.recordValue(Math.round((exact[i] as number) / 1000));
+    for (let i = 0; i < this.count; i++) hist.record(Math.round((exact[i] as number) / 1000));
     this.exact = null;
     this.hist = hist;
   }
@@ -85,11 +78,11 @@ export class Digest {
       return;
     }
     if (this.exact !== null) this.spill();
-    const hist = this.hist as Histogram;
+    const hist = this.hist as LogHistogram;
     if (other.hist !== null) {
-      hist.add(other.hist);
+      hist.merge(other.hist);
     } else if (other.exact !== null) {
-      for (let i = 0; i < other.count; i++) hist.recordValue(Math.round((other.exact[i] as number) / 1000));
+      for (let i = 0; i < other.count; i++) hist.record(Math.round((other.exact[i] as number) / 1000));
     }
     this.count += other.count;
     this.sumNs += other.sumNs;
@@ -104,8 +97,8 @@ export class Digest {
       const rank = Math.min(this.count, Math.max(1, Math.ceil((p / 100) * this.count)));
       return sorted[rank - 1] as number;
     }
-    // HDR reports the highest value equivalent to the bucket; never above the exact max.
-    return Math.min((this.hist as Histogram).getValueAtPercentile(p) * 1000, this.maxNs);
+    // The histogram reports the highest value of the bucket; never above the exact max.
+    return Math.min((this.hist as LogHistogram).percentile(p) * 1000, this.maxNs);
   }
 
   get exactPercentiles(): boolean {

@@ -1,0 +1,83 @@
+// A mergeable log-linear histogram of non-negative integers (HDR histogram's bucket layout):
+// values below 2^subBits are counted exactly; above, each power of two is split into 2^(subBits-1)
+// equal sub-buckets, so a recorded value is known to within 2^-(subBits-1) of itself
+// (subBits 11 ≈ 3 significant digits, 0.1%; subBits 8 ≈ 2 digits, 0.8%).
+//
+// Why not hdr-histogram-js, which the first version used: the analyzer records six values per
+// root/server pair, and the bench showed that library's general-purpose recordValue taking a
+// quarter of the analysis time. This does the same bucketing with two shifts and a typed array.
+
+const TWO_POW_31 = 2 ** 31;
+
+export class LogHistogram {
+  private counts: Uint32Array;
+  private readonly sub: number;
+  private readonly half: number;
+  private readonly halfBits: number;
+  total = 0;
+
+  constructor(readonly subBits = 11) {
+    this.sub = 2 ** subBits;
+    this.halfBits = subBits - 1;
+    this.half = 2 ** this.halfBits;
+    this.counts = new Uint32Array(Math.min(this.sub, 256));
+  }
+
+  indexOf(v: number): number {
+    if (v < this.sub) return v;
+    // e: how far v must be shifted right to land in [half, sub).
+    const e = v < TWO_POW_31 ? 31 - Math.clz32(v) - this.halfBits : Math.floor(Math.log2(v)) - this.halfBits;
+    const m = v < TWO_POW_31 ? v >>> e : Math.floor(v / 2 ** e);
+    return this.sub + (e - 1) * this.half + (m - this.half);
+  }
+
+  /** Highest value that lands in bucket `index`. */
+  highestOf(index: number): number {
+    if (index < this.sub) return index;
+    const k = index - this.sub;
+    const e = Math.floor(k / this.half) + 1;
+    const m = (k % this.half) + this.half;
+    return (m + 1) * 2 ** e - 1;
+  }
+
+  record(value: number, count = 1): void {
+    const v = value < 0 ? 0 : Math.floor(value);
+    const i = this.indexOf(v);
+    if (i >= this.counts.length) {
+      let size = this.counts.length * 2;
+      while (size <= i) size *= 2;
+      const grown = new Uint32Array(size);
+      grown.set(this.counts);
+      this.counts = grown;
+    }
+    this.counts[i] = (this.counts[i] as number) + count;
+    this.total += count;
+  }
+
+  merge(other: LogHistogram): void {
+    if (other.subBits !== this.subBits) throw new Error('cannot merge histograms of different precision');
+    const oc = other.counts;
+    for (let i = 0; i < oc.length; i++) {
+      const c = oc[i] as number;
+      if (c !== 0) {
+        if (i >= this.counts.length) this.record(other.highestOf(i), c);
+        else {
+          this.counts[i] = (this.counts[i] as number) + c;
+          this.total += c;
+        }
+      }
+    }
+  }
+
+  /** Nearest-rank percentile, as the highest value of the bucket it falls in. */
+  percentile(p: number): number {
+    if (this.total === 0) return 0;
+    const rank = Math.min(this.total, Math.max(1, Math.ceil((p / 100) * this.total)));
+    let seen = 0;
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i] as number;
+      if (seen >= rank) return this.highestOf(i);
+    }
+    return this.highestOf(this.counts.length - 1);
+  }
+}
