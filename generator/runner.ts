@@ -184,7 +184,8 @@ export class Runner {
         u.abort.abort();
       }
       if (this.#users.length >= this.#target) budget = Math.min(budget, 1);
-      await sleep(step(), this.#stopController.signal);
+      // At the target there is nothing to do until the shape changes it (checked every second).
+      await sleep(this.#users.length === this.#target ? 1000 : step(), this.#stopController.signal);
     }
   }
 

@@ -98,7 +98,7 @@ export function resolveTelemetryConfig(env: CommandIO['env'], problems: Problems
     serviceName: envValue(env, 'OTEL_SERVICE_NAME') ?? resourceAttributes['service.name'] ?? 'firstspan',
     resourceAttributes,
     maxQueueSize,
-    maxExportBatchSize: Math.min(positiveInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 4096, problems), maxQueueSize),
+    maxExportBatchSize: Math.min(positiveInt(env, 'OTEL_BSP_MAX_EXPORT_BATCH_SIZE', 512, problems), maxQueueSize),
     scheduledDelayMillis: positiveInt(env, 'OTEL_BSP_SCHEDULE_DELAY', 1000, problems),
     metricExportIntervalMillis: positiveInt(env, 'OTEL_METRIC_EXPORT_INTERVAL', 5000, problems),
   };
