@@ -98,13 +98,14 @@ export function decodeMetricsJson(text: string): DecodedMetrics {
 // ---- raw text → JSON with exact big integers ----
 
 function parseRoot(text: string): Json {
+  // An empty body is an empty request, as it is in protobuf (and an empty request gets success).
+  if (text.trim() === '') return {};
   let parsed: unknown;
   try {
     parsed = JSON.parse(quoteLongIntegers(text));
   } catch (error) {
     throw new DecodeError(`invalid JSON: ${(error as Error).message}`);
   }
-  if (text.trim() === '') return {};
   return object(parsed, 'request');
 }
 

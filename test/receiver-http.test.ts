@@ -66,6 +66,8 @@ describe('OTLP/HTTP success', () => {
     expect(j.status).toBe(200);
     expect(j.headers['content-type']).toBe('application/json');
     expect(JSON.parse(j.body.toString())).toEqual({});
+    const blank = await post(receiver.url, '/v1/metrics', '', JSON_TYPE);
+    expect(blank.status).toBe(200);
   });
 
   it('decodes gzip, zlib deflate and raw deflate bodies', async () => {
