@@ -66,6 +66,9 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
       cwd: io.cwd,
       env: io.env as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Own process group: a terminal's Ctrl-C reaches the parent only, which forwards exactly one
+      // SIGINT (a second one would make a worker leave without its report).
+      detached: true,
     });
     children.push(child);
     let stdout = '';
