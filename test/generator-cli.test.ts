@@ -161,6 +161,28 @@ describe('scripts', () => {
     expect(s.failures[0]?.error).toContain('ECONNREFUSED');
   });
 
+  it('counts a hanging response (timeout) and a reset connection as failures and goes on', async () => {
+    const file = script(
+      'faults.ts',
+      `import { HttpUser, task } from 'firstspan';
+       export class Faulty extends HttpUser {
+         @task async t() {
+           await this.client.get('/slow?hang=1', { name: '/hang', timeout: 300 });
+           await this.client.get('/boom?reset=1', { name: '/reset' });
+           await this.client.get('/fine-after');
+         }
+       }`,
+    );
+    const r = await runCli(['run', file, '--host', target.url, '-i', '2', '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(1);
+    const s = JSON.parse(r.stdout) as Summary;
+    const byName = Object.fromEntries(s.requests.map((e) => [e.name, e]));
+    expect(byName['/hang']).toMatchObject({ count: 2, failures: 2 });
+    expect(byName['/reset']).toMatchObject({ count: 2, failures: 2 });
+    expect(byName['/fine-after']).toMatchObject({ count: 2, failures: 0 });
+    expect(s.failures.find((f) => f.name === '/hang')?.error).toContain('UND_ERR_HEADERS_TIMEOUT');
+  });
+
   it('runs onStart and onStop once per user and follows a load shape until it returns null', async () => {
     const file = script(
       'shape.ts',
