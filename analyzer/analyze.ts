@@ -2,16 +2,23 @@
 // children (one pass per shard), estimate the clock offsets, split the gaps, count background
 // traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
 // Report value; rendering is elsewhere (render-*.ts) and never sits inside the measuring loop.
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
 import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
 import type { PhasesMs } from './gap-breakdown.ts';
-import { EndpointAccumulator, RunAccumulator, type Oddities } from './pair-spans.ts';
+import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
+import type { PairJob } from './pair-worker.ts';
 import {
   backgroundRows,
   countDuplicateRoots,
+  countRoots,
   feedPairs,
+  rootStartAt,
   readResourceServices,
   readRootGroups,
   readServices,
@@ -111,6 +118,10 @@ export interface AnalyzeOptions extends RunFilter {
   topN: number;
   /** Called now and then while pair rows are read, with roots read so far in the run. */
   progress?: (run: string, roots: number, expected: number) => void;
+  /** Worker threads for large runs (default: the machine's cores, at most 4; 1 = none). */
+  threads?: number;
+  /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
+  parallelMinRoots?: number;
 }
 
 /** The runs in the shards (after filters), without analysing them. */
@@ -119,7 +130,7 @@ export function listRuns(shards: Shard[], options: AnalyzeOptions): RunWindow[] 
   return filterRuns(findRuns(groups, options.idleGapNs), options);
 }
 
-export function analyze(shards: Shard[], options: AnalyzeOptions): Report {
+export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise<Report> {
   const all = findRuns(
     shards.map((s) => readRootGroups(s, options.idleGapNs)),
     options.idleGapNs,
@@ -128,24 +139,55 @@ export function analyze(shards: Shard[], options: AnalyzeOptions): Report {
   // Every service with load-test roots is a generator, whether or not its runs are analysed now:
   // its spans are never a server's background traffic.
   const generators = [...new Set(all.map((r) => r.service))];
+  // One run at a time: a run's worker threads already use the cores.
+  const reports: RunReport[] = [];
+  for (const run of runs) reports.push(await analyzeRun(shards, run, generators, options));
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: new Date().toISOString(),
     databases: shards.map((s) => s.path),
-    runs: runs.map((run) => analyzeRun(shards, run, generators, options)),
+    runs: reports,
   };
 }
 
-function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], options: AnalyzeOptions): RunReport {
+async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], options: AnalyzeOptions): Promise<RunReport> {
   const acc = new RunAccumulator(options.topN);
-  const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs };
+  const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs, originNs: run.startNs };
+  const threads = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
+  const progress = options.progress;
+  let readElsewhere = 0;
   for (const shard of shards) {
     acc.odd.duplicateRootSpans += countDuplicateRoots(shard, selector);
+    const roots = threads > 1 ? countRoots(shard, selector) : 0;
+    if (threads > 1 && roots >= (options.parallelMinRoots ?? 100_000)) {
+      // Split the shard's part of the run into equal slices of roots by start time (the root
+      // index gives the boundaries), pair each in a worker thread, merge the states.
+      const bounds: bigint[] = [selector.startNs];
+      for (let k = 1; k < threads; k++) bounds.push(rootStartAt(shard, selector, Math.floor((roots * k) / threads)));
+      const slices: Array<typeof selector> = [];
+      for (let k = 0; k < threads; k++) {
+        const from = bounds[k] as bigint;
+        const to = k + 1 < threads ? (bounds[k + 1] as bigint) - 1n : selector.lastStartNs;
+        if (to >= from) slices.push({ ...selector, startNs: from, lastStartNs: to });
+      }
+      const done = new Array<number>(slices.length).fill(0);
+      const snapshots = await Promise.all(
+        slices.map((slice, k) =>
+          runPairWorker({ paths: shards.map((s) => s.path), shardIndex: shard.index, selector: slice, topN: options.topN }, (n) => {
+            done[k] = n;
+            progress?.(run.label, readElsewhere + done.reduce((a, b) => a + b, 0), run.rootsInShards);
+          }),
+        ),
+      );
+      for (const snap of snapshots) acc.absorb(snap);
+      readElsewhere += roots;
+      continue;
+    }
     const services = readResourceServices(shard);
-    const progress = options.progress;
-    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, n, run.rootsInShards) : undefined);
+    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, readElsewhere + n, run.rootsInShards) : undefined);
     feedPairs(shard, selector, acc.row);
     acc.endShard();
+    readElsewhere = acc.rootSpans;
   }
 
   const offsets = new Map<string, OffsetEstimate>();
@@ -192,6 +234,39 @@ function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], optio
         return w === undefined ? [] : [w];
       }),
   };
+}
+
+// Worker threads run TypeScript through tsx, registered in the thread before the worker module
+// loads. Both are resolved here, from this file, so it works from any working directory.
+const require = createRequire(import.meta.url);
+const WORKER_BOOT = `
+const { workerData } = require('node:worker_threads');
+import(workerData.tsx)
+  .then((api) => { (api.register ?? api.default.register)(); return import(workerData.entry); });
+`;
+
+function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promise<RunSnapshot> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(WORKER_BOOT, {
+      eval: true,
+      workerData: {
+        job,
+        // The ESM build of tsx's API (require.resolve finds the CommonJS one, which cannot register here).
+        tsx: pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href,
+        entry: new URL('./pair-worker.ts', import.meta.url).href,
+      },
+    });
+    let result: RunSnapshot | undefined;
+    worker.on('message', (m: { progress?: number } | RunSnapshot) => {
+      if ('progress' in m && typeof m.progress === 'number') onProgress(m.progress);
+      else result = m as RunSnapshot;
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      if (result !== undefined) resolve(result);
+      else reject(new Error(`pairing worker exited with code ${code} before sending its result`));
+    });
+  });
 }
 
 function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {

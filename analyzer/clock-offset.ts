@@ -77,6 +77,11 @@ export class OffsetEstimator {
     }
   }
 
+  /** Give a structured-cloned estimator (from a worker thread) its methods back. */
+  static revive(data: OffsetEstimator): OffsetEstimator {
+    return Object.setPrototypeOf(data, OffsetEstimator.prototype) as OffsetEstimator;
+  }
+
   merge(other: OffsetEstimator): void {
     for (let i = 0; i < other.delay.length; i++) this.offer(other.theta[i] as number, other.delay[i] as number);
     this.samples += other.samples;

@@ -33,6 +33,7 @@ waited and what the server saw, per run and endpoint. With no filter every run i
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
   --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
+  --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
   --quiet              no progress on stderr
   -h, --help           this help
 
@@ -73,6 +74,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
     top: { type: 'string' },
+    threads: { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -108,6 +110,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     else thresholds.push({ source: `coverage>=${minCoverage}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
   }
   const top = numberFlag(problems, '--top', v.top as string | undefined, { min: 0, integer: true }) ?? 10;
+  const threads = numberFlag(problems, '--threads', v.threads as string | undefined, { min: 1, integer: true });
   const fromNs = parseIso(problems, '--from', v.from as string | undefined);
   const toNs = parseIso(problems, '--to', v.to as string | undefined);
   if (fromNs !== undefined && toNs !== undefined && toNs < fromNs) problems.add('--to must not be before --from');
@@ -116,6 +119,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     return { exit: ExitCodes.USAGE };
   }
   const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top };
+  if (threads !== undefined) options.threads = threads;
   if (v.service !== undefined) options.service = v.service as string;
   if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
   if (fromNs !== undefined) options.fromNs = fromNs;
@@ -178,7 +182,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       return ExitCodes.OK;
     }
     if (!config.quiet) config.options.progress = progressReporter(io);
-    const report = analyze(shards, config.options);
+    const report = await analyze(shards, config.options);
     if (io.stderr.isTTY && !config.quiet) io.stderr.write('\r\u001b[K');
     if (report.runs.length === 0) {
       io.stderr.write(

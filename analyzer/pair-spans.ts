@@ -36,6 +36,16 @@ export class EndpointAccumulator {
   readonly breakdown = new BreakdownAccumulator();
   constructor(readonly name: string) {}
 
+  /** Give a structured-cloned accumulator (from a worker thread) its methods back. */
+  static revive(data: EndpointAccumulator): EndpointAccumulator {
+    Object.setPrototypeOf(data, EndpointAccumulator.prototype);
+    Digest.revive(data.client);
+    Digest.revive(data.server);
+    Digest.revive(data.gap);
+    Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
+    return data;
+  }
+
   merge(o: EndpointAccumulator): void {
     this.count += o.count;
     this.matched += o.matched;
@@ -67,6 +77,15 @@ export interface GapCandidate {
   endpoint: string;
 }
 
+export interface RunSnapshot {
+  endpoints: EndpointAccumulator[];
+  offsets: OffsetEstimator[];
+  timeline: TimelineAccumulator;
+  odd: Oddities;
+  rootSpans: number;
+  top: GapCandidate[];
+}
+
 export class RunAccumulator {
   readonly endpoints = new Map<string, EndpointAccumulator>();
   readonly offsets = new Map<string, OffsetEstimator>();
@@ -85,6 +104,38 @@ export class RunAccumulator {
   readonly top: GapCandidate[] = [];
 
   constructor(readonly topN = 10) {}
+
+  /** The mergeable state, as plain data a worker thread can post (see absorb). */
+  snapshot(): RunSnapshot {
+    return {
+      endpoints: [...this.endpoints.values()],
+      offsets: [...this.offsets.values()],
+      timeline: this.timeline,
+      odd: this.odd,
+      rootSpans: this.rootSpans,
+      top: this.top,
+    };
+  }
+
+  /** Merge another accumulator's snapshot (from a worker thread: structured-cloned) into this one. */
+  absorb(s: RunSnapshot): void {
+    for (const data of s.endpoints) {
+      const ep = EndpointAccumulator.revive(data);
+      const mine = this.endpoints.get(ep.name);
+      if (mine === undefined) this.endpoints.set(ep.name, ep);
+      else mine.merge(ep);
+    }
+    for (const data of s.offsets) {
+      const est = OffsetEstimator.revive(data);
+      const mine = this.offsets.get(est.service);
+      if (mine === undefined) this.offsets.set(est.service, est);
+      else mine.merge(est);
+    }
+    this.timeline.merge(TimelineAccumulator.revive(s.timeline));
+    for (const k of Object.keys(this.odd) as Array<keyof Oddities>) this.odd[k] += s.odd[k];
+    this.rootSpans += s.rootSpans;
+    for (const c of s.top) this.keepTop(c.gapNs, c.shard, c.rowid, c.endpoint);
+  }
 
   // State of the root whose rows are being read (a root's rows are adjacent).
   private current: PairRow | null = null;

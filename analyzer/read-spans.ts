@@ -134,6 +134,8 @@ export interface RunSelector {
   startNs: bigint;
   /** The last root start of the run (roots are selected by start time). */
   lastStartNs: bigint;
+  /** The run's start: second 0 of the timeline (a slice of a run keeps its run's origin). */
+  originNs: bigint;
 }
 
 const PAIR_COLUMNS = `r.rowid,
@@ -141,7 +143,7 @@ const PAIR_COLUMNS = `r.rowid,
            AND substr(r.name, 1, length(r.http_method) + 1) = r.http_method || ' '
            THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END),
          (r.status_code = 2) | (coalesce(r.connection_reused, 2) << 1),
-         r.end_ns - r.start_ns, (r.start_ns - @start) / 1000000000,
+         r.end_ns - r.start_ns, (r.start_ns - @origin) / 1000000000,
          r.phase_blocked_ms + coalesce(r.phase_dns_ms, 0) + coalesce(r.phase_connect_ms, 0)
            + coalesce(r.phase_tls_ms, 0) + coalesce(r.phase_sending_ms, 0),
          r.phase_waiting_ms, r.phase_blocked_ms,
@@ -181,8 +183,10 @@ export function feedPairs(shard: Shard, run: RunSelector, sink: PairSink): numbe
   return pairStatement(shard, `sum(firstspan_pair(${PAIR_COLUMNS}) IS NULL)`).pluck().get(selectorParams(run)) as number;
 }
 
-function selectorParams(run: RunSelector): Record<string, unknown> {
-  return { start: run.startNs, service: run.service, runId: run.runId, last: run.lastStartNs };
+function selectorParams(run: RunSelector, withOrigin = true): Record<string, unknown> {
+  const params: Record<string, unknown> = { start: run.startNs, service: run.service, runId: run.runId, last: run.lastStartNs };
+  if (withOrigin) params.origin = run.originNs;
+  return params;
 }
 
 function pairStatement(shard: Shard, columns: string): Database.Statement {
@@ -200,6 +204,30 @@ function pairStatement(shard: Shard, columns: string): Database.Statement {
          AND r.start_ns >= @start AND r.start_ns <= @last ${dedupe}`,
     );
   return stmt;
+}
+
+/** Roots of the run in this shard (index-only). */
+export function countRoots(shard: Shard, run: RunSelector): number {
+  return shard.db
+    .prepare(
+      `SELECT count(*) FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service
+       AND r.run_id IS @runId AND r.start_ns >= @start AND r.start_ns <= @last`,
+    )
+    .pluck()
+    .get(selectorParams(run, false)) as number;
+}
+
+/** The start of the run's n-th root (0-based) in start order: a slice boundary for threads. */
+export function rootStartAt(shard: Shard, run: RunSelector, n: number): bigint {
+  const v = shard.db
+    .prepare(
+      `SELECT r.start_ns FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service
+       AND r.run_id IS @runId AND r.start_ns >= @start AND r.start_ns <= @last ORDER BY r.start_ns LIMIT 1 OFFSET @n`,
+    )
+    .pluck()
+    .safeIntegers()
+    .get({ ...selectorParams(run, false), n }) as bigint | undefined;
+  return v ?? run.lastStartNs;
 }
 
 /** Roots of the run that an earlier shard also holds (the same span delivered to two shards). */

@@ -39,6 +39,13 @@ export class Digest {
     this.exact = new Float64Array(Math.min(64, this.options.exactLimit));
   }
 
+  /** Give a structured-cloned Digest (from a worker thread) its methods back. */
+  static revive(data: Digest): Digest {
+    Object.setPrototypeOf(data, Digest.prototype);
+    if (data.hist !== null) Object.setPrototypeOf(data.hist, LogHistogram.prototype);
+    return data;
+  }
+
   /** Record one non-negative duration in nanoseconds. */
   record(ns: number): void {
     if (this.exact !== null) {

@@ -49,6 +49,17 @@ export class TimelineAccumulator {
     if (gapNs !== null) s.gap.record(gapNs);
   }
 
+  /** Give a structured-cloned accumulator (from a worker thread) its methods back. */
+  static revive(data: TimelineAccumulator): TimelineAccumulator {
+    Object.setPrototypeOf(data, TimelineAccumulator.prototype);
+    for (const s of data.seconds.values()) {
+      Digest.revive(s.client);
+      Digest.revive(s.server);
+      Digest.revive(s.gap);
+    }
+    return data;
+  }
+
   merge(other: TimelineAccumulator): void {
     for (const [second, o] of other.seconds) {
       const s = this.at(second);

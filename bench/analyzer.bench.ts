@@ -11,7 +11,7 @@
 // Targets (issue 4): at least 1 million spans/s and at most 500 MB.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -71,14 +71,14 @@ interface Measured {
 }
 
 /** Child-process mode: analyse (or run a reference) once and print the figures as JSON. */
-function measure(mode: string, path: string): void {
+async function measure(mode: string, path: string): Promise<void> {
   const t0 = performance.now();
   const u0 = process.cpuUsage();
   let roots = 0;
   let spans = 0;
-  if (mode === 'analyze') {
+  if (mode === 'analyze' || mode === 'analyze-1') {
     const shards = openShards([path]);
-    const report = analyze(shards, { idleGapNs: 30_000_000_000n, topN: 10 });
+    const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 10, threads: mode === 'analyze-1' ? 1 : undefined });
     closeShards(shards);
     for (const r of report.runs) {
       roots += r.rootSpans;
@@ -89,7 +89,7 @@ function measure(mode: string, path: string): void {
     const shards = openShards([path]);
     const shard = shards[0];
     if (shard === undefined) throw new Error('no shard');
-    for (const row of pairRows(shard, { service: 'firstspan', runId: 'run-1', startNs: 0n, lastStartNs: 1n << 62n })) {
+    for (const row of pairRows(shard, { service: 'firstspan', runId: 'run-1', startNs: 0n, lastStartNs: 1n << 62n, originNs: 0n })) {
       roots += 1;
       if (row[10] !== null) spans += 1;
     }
@@ -127,12 +127,12 @@ function runChild(mode: string, path: string): Measured {
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Measured;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { spans: { type: 'string' }, measure: { type: 'string' }, db: { type: 'string' }, rebuild: { type: 'boolean' } },
   });
   if (values.measure !== undefined && values.db !== undefined) {
-    measure(values.measure, values.db);
+    await measure(values.measure, values.db);
     return;
   }
   const spans = Number(values.spans ?? 10_000_000);
@@ -150,6 +150,7 @@ function main(): void {
   runChild('sqlite', path);
   const sqlite = runChild('sqlite', path);
   const iterate = runChild('iterate', path);
+  const single = runChild('analyze-1', path);
   const full = runChild('analyze', path);
   const line = (label: string, m: Measured): string =>
     `${label.padEnd(44)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s  ${(m.cpuMs / 1000).toFixed(2).padStart(7)} s  ${Math.round(m.spans / (m.wallMs / 1000)).toLocaleString('en-US').padStart(11)}  ${Math.round(m.spans / (m.cpuMs / 1000)).toLocaleString('en-US').padStart(11)}  ${m.maxRssMb.toFixed(0).padStart(6)} MB`;
@@ -157,10 +158,11 @@ function main(): void {
   console.log(`${''.padEnd(44)} ${'wall'.padStart(7)}    ${'CPU'.padStart(7)}    ${'spans/s'.padStart(11)}  ${'spans/CPU-s'.padStart(11)}  ${'peak RSS'.padStart(9)}`);
   console.log(line('reference: SQLite pairing join, count only', sqlite));
   console.log(line('reference: pair rows iterated in JS', iterate));
-  console.log(line('firstspan analyze (full analysis)', full));
+  console.log(line('firstspan analyze, one thread', single));
+  console.log(line(`firstspan analyze, ${Math.min(4, availableParallelism())} threads (default)`, full));
   console.log(
     `targets: >= 1,000,000 spans/s (${full.spans / (full.wallMs / 1000) >= 1e6 ? 'met' : 'NOT met'}), <= 500 MB peak RSS (${full.maxRssMb <= 500 ? 'met' : 'NOT met'})`,
   );
 }
 
-main();
+await main();

@@ -40,7 +40,7 @@ beforeAll(async () => {
   const shards = openShards([db]);
   try {
     htmlPath = join(dir, 'report.html');
-    writeFileSync(htmlPath, renderHtml(analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3 })));
+    writeFileSync(htmlPath, renderHtml(await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads: 1 })));
   } finally {
     closeShards(shards);
   }

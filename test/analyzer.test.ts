@@ -29,20 +29,20 @@ function endpoint(r: RunReport, name: string) {
   return ep;
 }
 
-function analyzeFiles(paths: string[]): Report {
+async function analyzeFiles(paths: string[], threads = 1): Promise<Report> {
   const shards = openShards(paths);
   try {
-    return analyze(shards, { idleGapNs: IDLE_30S, topN: 3 });
+    return await analyze(shards, { idleGapNs: IDLE_30S, topN: 3, threads, parallelMinRoots: 1 });
   } finally {
     closeShards(shards);
   }
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-analyzer-'));
   scenario = writeScenario(join(dir, 'a.db'), join(dir, 'b.db'));
-  one = analyzeFiles([join(dir, 'a.db')]);
-  two = analyzeFiles([join(dir, 'a.db'), join(dir, 'b.db')]);
+  one = await analyzeFiles([join(dir, 'a.db')]);
+  two = await analyzeFiles([join(dir, 'a.db'), join(dir, 'b.db')]);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -185,6 +185,18 @@ describe('analyzer on known traces', () => {
     expect(w?.spans.some((s) => s.service === 'inventory' && s.depth === 3)).toBe(true);
   });
 
+  it('gives the same figures when the runs are split across worker threads', async () => {
+    for (const [threads, paths] of [
+      [3, [join(dir, 'a.db')]],
+      [2, [join(dir, 'a.db'), join(dir, 'b.db')]],
+    ] as const) {
+      const split = await analyzeFiles([...paths], threads);
+      const whole = paths.length === 1 ? one : two;
+      const strip = (r: Report): unknown => r.runs.map((x) => ({ ...x, slowestTraces: x.slowestTraces.map((w) => w.traceId) }));
+      expect(strip(split)).toEqual(strip(whole));
+    }
+  });
+
   it('renders the table and CSV from the same figures', () => {
     const table = renderTable(one);
     expect(table).toContain(PRODUCT);
@@ -204,9 +216,9 @@ describe('analyzer on known traces', () => {
 describe('runs without a run id (real Locust)', () => {
   let report: Report;
   let truth: { gapsMs: number[][] };
-  beforeAll(() => {
+  beforeAll(async () => {
     truth = writeLocustRuns(join(dir, 'locust.db'));
-    report = analyzeFiles([join(dir, 'locust.db')]);
+    report = await analyzeFiles([join(dir, 'locust.db')]);
   });
 
   it('splits them by idle gaps and names endpoints from the span name', () => {
@@ -230,10 +242,10 @@ describe('runs without a run id (real Locust)', () => {
     expect(report.runs[0]?.clockOffsets[0]?.method).toBe('span bounds');
   });
 
-  it('merges the bursts into one run with a longer idle gap', () => {
+  it('merges the bursts into one run with a longer idle gap', async () => {
     const shards = openShards([join(dir, 'locust.db')]);
     try {
-      const merged = analyze(shards, { idleGapNs: 120_000_000_000n, topN: 0 });
+      const merged = await analyze(shards, { idleGapNs: 120_000_000_000n, topN: 0 });
       expect(merged.runs).toHaveLength(1);
       expect(merged.runs[0]?.rootSpans).toBe(12);
     } finally {
