@@ -4,7 +4,7 @@
 // them, measured in this same run, the raw better-sqlite3 insert rate of the same rows (prepared
 // INSERT in 512-row transactions: the ceiling) and the store's own insert path.
 //
-//   npm run bench:receiver            (env: BENCH_SECONDS=10 BENCH_CLIENTS=8)
+//   npm run bench:receiver            (env: BENCH_SECONDS=10 BENCH_CLIENTS=8 BENCH_DIR=/dev/shm to take the disk out)
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -224,7 +224,7 @@ function decodeRate(template: { body: Buffer; idOffsets: number[] }, batches: nu
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'firstspan-bench-rx-'));
+  const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'firstspan-bench-rx-'));
   try {
     const template = templateBatch();
     console.log(`firstspan receiver benchmark: ${CLIENTS} clients, protobuf batches of ${BATCH} spans (${(template.body.length / 1024).toFixed(0)} KiB), ${SECONDS}s`);
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`  receiver / raw ceiling = ${(rate / raw).toFixed(2)}   (target >= 0.50; target rate >= 150,000 spans/s)`);
     console.log(`  ${summary}`);
-    console.log(`  machine: ${cpus().length} cores, load average ${load}`);
+    console.log(`  machine: ${cpus().length} cores, load average ${load}; databases in ${dir}`);
     if (stored < http.acked) console.log('  WARNING: fewer rows than acknowledged spans');
   } finally {
     rmSync(dir, { recursive: true, force: true });
