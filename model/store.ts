@@ -79,10 +79,13 @@ CREATE INDEX IF NOT EXISTS spans_by_service_time ON spans (service_name, start_n
 -- The analyzer's paths, partial so each span pays for at most one of them. Load-test roots
 -- (trace-root CLIENT spans) by service, run and time; the trace ids of those roots (is this server
 -- span's trace a load test's?); SERVER spans by trace and parent, covering what pairing reads.
--- parent_span_id and kind are repeated as columns so SQLite sees the root indexes as covering.
+-- SERVER spans by service and time, for the background-traffic scan (index-only until a span
+-- turns out to be background). parent_span_id and kind are repeated as columns so SQLite sees
+-- these partial indexes as covering.
 CREATE INDEX IF NOT EXISTS spans_roots ON spans (service_name, run_id, start_ns, end_ns, parent_span_id, kind) WHERE parent_span_id IS NULL AND kind = 3;
 CREATE INDEX IF NOT EXISTS spans_root_traces ON spans (trace_id, parent_span_id, kind) WHERE parent_span_id IS NULL AND kind = 3;
 CREATE INDEX IF NOT EXISTS spans_server_children ON spans (trace_id, parent_span_id, service_name, resource_id, start_ns, end_ns) WHERE kind = 2;
+CREATE INDEX IF NOT EXISTS spans_servers_by_time ON spans (service_name, start_ns, end_ns, trace_id, kind) WHERE kind = 2;
 CREATE TABLE IF NOT EXISTS metric_points (
   resource_id   INTEGER NOT NULL REFERENCES resources(resource_id),
   service_name  TEXT NOT NULL,
