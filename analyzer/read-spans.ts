@@ -65,21 +65,20 @@ export interface RootGroup {
  * where a root starts more than the gap after every earlier root has ended.
  */
 export function readRootGroups(shard: Shard, idleGapNs: bigint): RootGroup[] {
-  const withRun = shard.db
+  // One pass over the root index: every (service, run id) group, the run-less ones included.
+  const all = shard.db
     .prepare(
       `SELECT service_name, run_id, count(*), min(start_ns), max(end_ns) FROM spans
-       WHERE ${ROOT} AND run_id IS NOT NULL GROUP BY service_name, run_id`,
+       WHERE ${ROOT} GROUP BY service_name, run_id`,
     )
     .raw()
     .safeIntegers();
   const groups: RootGroup[] = [];
-  for (const row of withRun.all() as Array<[string, string, bigint, bigint, bigint]>) {
-    groups.push({ service: row[0], runId: row[1], count: Number(row[2]), startNs: row[3], endNs: row[4] });
+  const servicesWithout: string[] = [];
+  for (const row of all.all() as Array<[string, string | null, bigint, bigint, bigint]>) {
+    if (row[1] === null) servicesWithout.push(row[0]);
+    else groups.push({ service: row[0], runId: row[1], count: Number(row[2]), startNs: row[3], endNs: row[4] });
   }
-  const servicesWithout = shard.db
-    .prepare(`SELECT DISTINCT service_name FROM spans WHERE ${ROOT} AND run_id IS NULL`)
-    .pluck()
-    .all() as string[];
   const segments = shard.db
     .prepare(
       `WITH r AS (

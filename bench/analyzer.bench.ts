@@ -21,7 +21,7 @@ import { closeShards, openShards, pairRows } from '../analyzer/read-spans.ts';
 import { SpanStore } from '../model/store.ts';
 import { TraceBuilder, usersMetric, type Phases } from '../test/helpers/analyzer-traces.ts';
 
-const BUILDER_VERSION = 3;
+const BUILDER_VERSION = 4;
 const ENDPOINTS = ['/product/{id}', '/cart/add', '/checkout/confirm', '/authenticate'];
 const RATE_PER_S = 2000;
 
