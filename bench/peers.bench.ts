@@ -10,7 +10,8 @@
 // runs the spans that reached the receiver's SQLite file are counted too: a traced request whose
 // span was dropped is reported, not hidden.
 //
-// Env knobs: PEERS_BENCH_SECONDS (default 10), PEERS_BENCH_USERS (default 10).
+// Env knobs: PEERS_BENCH_SECONDS (default 10), PEERS_BENCH_USERS (default 10),
+// PEERS_BENCH_ROUNDS (default 2; the table shows each tool's best round and lists every round).
 import Database from 'better-sqlite3';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { LOCUST_BIN, LOCUSTFILES, locustArgs, locustAvailability, locustEnv, REP
 
 const SECONDS = Number(process.env.PEERS_BENCH_SECONDS ?? 10);
 const USERS = Number(process.env.PEERS_BENCH_USERS ?? 10);
+const ROUNDS = Number(process.env.PEERS_BENCH_ROUNDS ?? 2);
 const TIME = '/usr/bin/time';
 const FIRSTSPAN_SCRIPT = `${REPO_ROOT}test/fixtures/locust/tight_get.ts`;
 // The target: the smallest keep-alive HTTP server Node has, counting what it serves, with the
@@ -48,7 +50,13 @@ interface Row {
   maxRssMb: number;
   /** Requests and CPU inside the steady window (see steadyRate), when there was one. */
   steady?: { requests: number; cpuS: number };
+  /** Steady req per CPU-second of every round, in order (the row itself is the best round). */
+  allRounds?: number[];
   note?: string;
+}
+
+function steadyPerCpu(r: Row): number {
+  return r.steady ? r.steady.requests / r.steady.cpuS : NaN;
 }
 
 function startService(argv: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
@@ -239,64 +247,98 @@ async function main(): Promise<void> {
   );
   const otlp = receiver.match[1] as string;
   const timeoutMs = (SECONDS + 60) * 1000;
-  console.log(`peers bench: ${SECONDS} s per tool, ${USERS} users/connections, target ${targetUrl}, receiver ${otlp}${pin ? ', tools on core 0, target+receiver on core 1' : ''}`);
+  console.log(`peers bench: ${ROUNDS} rounds of ${SECONDS} s per tool, ${USERS} users/connections, target ${targetUrl}, receiver ${otlp}${pin ? ', tools on core 0, target+receiver on core 1' : ''}`);
 
   type Measured = Awaited<ReturnType<typeof measured>>;
-  const record = (tool: string, traced: boolean, requests: number, r: Measured, spans?: number, note?: string): void => {
-    const steady = steadyRate(r.samples);
-    rows.push({ tool, traced, requests, spans, wallS: r.wallS, cpuS: r.cpuS, maxRssMb: r.maxRssMb, steady, note });
-    const line = rows[rows.length - 1] as Row;
-    console.log(`  ${tool}${traced ? ' traced' : ''}: ${requests} requests, ${r.cpuS.toFixed(2)} CPU-s` + (steady ? `, steady ${(steady.requests / steady.cpuS).toFixed(0)} req/CPU-s` : '') + (line.spans !== undefined ? `, ${line.spans} spans stored` : ''));
-  };
-  try {
+  interface Tool {
+    name: string;
+    traced: boolean;
+    /** service.name of its spans, when traced. */
+    spanService?: string;
+    /** Runs the tool once; returns the rusage and samples, and the tool's own request count. */
+    run(): Promise<{ r: Measured; requests: number; note?: string }>;
+  }
+  const tools: Tool[] = [
     // autocannon: the ceiling, no tracing. Single-threaded, same connection count.
     {
-      const r = await measured(
-        [process.execPath, `${REPO_ROOT}node_modules/autocannon/autocannon.js`, '-c', String(USERS), '-d', String(SECONDS), '--json', `${targetUrl}/`],
-        cleanOtelEnv({}),
-        timeoutMs,
-        countUrl,
-      );
-      const result = JSON.parse(r.stdout) as { '2xx': number; non2xx: number };
-      record('autocannon 8', false, result['2xx'] + result.non2xx, r);
-    }
-
-    // firstspan run, traced (spans to the receiver over OTLP/HTTP protobuf, its default) and not.
-    for (const traced of [true, false]) {
-      const r = await measured(
-        [process.execPath, `${REPO_ROOT}bin/firstspan.js`, 'run', FIRSTSPAN_SCRIPT, '--host', targetUrl, '-u', String(USERS), '-r', String(USERS * 10), '-t', `${SECONDS}s`, '--headless', '--json', ...(traced ? ['--otel'] : [])],
-        cleanOtelEnv(traced ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: 'firstspan-bench' } : {}),
-        timeoutMs,
-        countUrl,
-      );
-      if (r.code !== 0) throw new Error(`firstspan run exited ${r.code}:\n${r.stderr.slice(-3000)}`);
-      record('firstspan run', traced, firstspanRequests(r.stdout), r, traced ? await settledSpanCount(db, 'firstspan-bench') : undefined);
-    }
-
-    // Real Locust, HttpUser, traced (--otel, http/protobuf to the same receiver) and not.
-    const locust = locustAvailability();
-    if (!locust.ok) {
-      notes.push(`Locust rows missing: ${locust.detail}`);
-    } else {
-      for (const traced of [true, false]) {
-        const options = {
-          locustfile: LOCUSTFILES.tightGet,
-          host: targetUrl,
-          users: USERS,
-          spawnRate: USERS * 10,
-          runTime: `${SECONDS}s`,
-          otel: traced ? { endpoint: otlp, protocol: 'http/protobuf' as const } : undefined,
+      name: 'autocannon 8',
+      traced: false,
+      async run() {
+        const r = await measured(
+          [process.execPath, `${REPO_ROOT}node_modules/autocannon/autocannon.js`, '-c', String(USERS), '-d', String(SECONDS), '--json', `${targetUrl}/`],
+          cleanOtelEnv({}),
           timeoutMs,
-        };
-        const r = await measured([LOCUST_BIN, ...locustArgs(options)], locustEnv(options), timeoutMs, countUrl);
-        const stats = JSON.parse(r.stdout) as LocustStat[];
-        record(
-          locust.detail.replace('locust', 'Locust'),
-          traced,
-          summarize(stats).requests,
-          r,
-          traced ? await settledSpanCount(db, 'locust') : undefined,
-          /CPU usage above/.test(r.stderr) ? 'Locust warned: CPU above 90%' : undefined,
+          countUrl,
+        );
+        const result = JSON.parse(r.stdout) as { '2xx': number; non2xx: number };
+        return { r, requests: result['2xx'] + result.non2xx };
+      },
+    },
+  ];
+  // firstspan run, traced (spans to the receiver over OTLP/HTTP protobuf, its default) and not.
+  for (const traced of [true, false]) {
+    tools.push({
+      name: 'firstspan run',
+      traced,
+      spanService: traced ? 'firstspan-bench' : undefined,
+      async run() {
+        const r = await measured(
+          [process.execPath, `${REPO_ROOT}bin/firstspan.js`, 'run', FIRSTSPAN_SCRIPT, '--host', targetUrl, '-u', String(USERS), '-r', String(USERS * 10), '-t', `${SECONDS}s`, '--headless', '--json', ...(traced ? ['--otel'] : [])],
+          cleanOtelEnv(traced ? { OTEL_EXPORTER_OTLP_ENDPOINT: otlp, OTEL_SERVICE_NAME: 'firstspan-bench' } : {}),
+          timeoutMs,
+          countUrl,
+        );
+        if (r.code !== 0) throw new Error(`firstspan run exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+        return { r, requests: firstspanRequests(r.stdout) };
+      },
+    });
+  }
+  // Real Locust, HttpUser, traced (--otel, http/protobuf to the same receiver) and not.
+  const locust = locustAvailability();
+  if (!locust.ok) notes.push(`Locust rows missing: ${locust.detail}`);
+  else {
+    for (const traced of [true, false]) {
+      const options = {
+        locustfile: LOCUSTFILES.tightGet,
+        host: targetUrl,
+        users: USERS,
+        spawnRate: USERS * 10,
+        runTime: `${SECONDS}s`,
+        otel: traced ? { endpoint: otlp, protocol: 'http/protobuf' as const } : undefined,
+        timeoutMs,
+      };
+      tools.push({
+        name: locust.detail.replace('locust', 'Locust'),
+        traced,
+        spanService: traced ? 'locust' : undefined,
+        async run() {
+          const r = await measured([LOCUST_BIN, ...locustArgs(options)], locustEnv(options), timeoutMs, countUrl);
+          return {
+            r,
+            requests: summarize(JSON.parse(r.stdout) as LocustStat[]).requests,
+            note: /CPU usage above/.test(r.stderr) ? 'Locust warned: CPU above 90%' : undefined,
+          };
+        },
+      });
+    }
+  }
+
+  // Rounds interleave the tools, so a burst of outside load hits one round of each rather than
+  // every round of one; each tool's best round goes in the table, every round's figure beside it.
+  const rounds = new Map<Tool, Row[]>(tools.map((t) => [t, []]));
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const tool of tools) {
+        // Spans of this round = what the receiver holds for the tool's service now, minus before.
+        const before = tool.spanService === undefined ? 0 : countSpans(db, tool.spanService);
+        const { r, requests, note } = await tool.run();
+        const spans = tool.spanService === undefined ? undefined : (await settledSpanCount(db, tool.spanService)) - before;
+        const row: Row = { tool: tool.name, traced: tool.traced, requests, spans, wallS: r.wallS, cpuS: r.cpuS, maxRssMb: r.maxRssMb, steady: steadyRate(r.samples), note };
+        rounds.get(tool)?.push(row);
+        console.log(
+          `  round ${round}: ${tool.name}${tool.traced ? ' traced' : ''}: ${requests} requests, ${r.cpuS.toFixed(2)} CPU-s` +
+            (row.steady ? `, steady ${(row.steady.requests / row.steady.cpuS).toFixed(0)} req/CPU-s` : '') +
+            (spans !== undefined ? `, ${spans} spans stored` : ''),
         );
       }
     }
@@ -305,17 +347,21 @@ async function main(): Promise<void> {
     await stopService(target.child);
     rmSync(dir, { recursive: true, force: true });
   }
+  for (const runs of rounds.values()) {
+    const best = [...runs].sort((a, b) => steadyPerCpu(b) - steadyPerCpu(a))[0];
+    if (best) rows.push({ ...best, allRounds: runs.map((r) => steadyPerCpu(r)) });
+  }
   console.log('');
   console.log(renderTable(rows, notes));
 }
 
 function renderTable(rows: Row[], notes: string[]): string {
   const whole = (r: Row): number => r.requests / r.cpuS;
-  const steady = (r: Row): number => (r.steady ? r.steady.requests / r.steady.cpuS : NaN);
+  const steady = steadyPerCpu;
   const locustTraced = rows.find((r) => r.tool.startsWith('Locust') && r.traced);
   const autocannon = rows.find((r) => r.tool.startsWith('autocannon'));
   const ratio = (a: number, b: number | undefined): string => (b === undefined || !Number.isFinite(a / b) ? '–' : (a / b).toFixed(2));
-  const header = ['tool', 'traced', 'requests', 'spans stored', 'wall s', 'CPU s', 'req per CPU-s (whole run)', 'req per CPU-s (steady)', '× Locust traced (steady)', '÷ autocannon (steady)', 'peak RSS MB'];
+  const header = ['tool', 'traced', 'requests', 'spans stored', 'wall s', 'CPU s', 'req per CPU-s (whole run)', 'req per CPU-s (steady)', '× Locust traced (steady)', '÷ autocannon (steady)', 'peak RSS MB', 'every round (steady req per CPU-s)'];
   const lines = rows.map((r) => [
     r.tool,
     r.traced ? 'yes' : 'no',
@@ -328,6 +374,7 @@ function renderTable(rows: Row[], notes: string[]): string {
     ratio(steady(r), locustTraced && steady(locustTraced)),
     ratio(steady(r), autocannon && steady(autocannon)),
     r.maxRssMb.toFixed(0),
+    (r.allRounds ?? []).map((n) => n.toFixed(0)).join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
