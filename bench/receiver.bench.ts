@@ -161,7 +161,7 @@ async function driveHttp(url: string, template: { body: Buffer; idOffsets: numbe
 }
 
 /** The ceiling: the same rows, pre-built, through one prepared INSERT in 512-row transactions. */
-function rawInsertRate(dir: string, template: { body: Buffer; idOffsets: number[] }, batches: number, tag: string) {
+function rawInsertRate(dir: string, template: { body: Buffer; idOffsets: number[] }, batches: number, tag: string, group: number) {
   const file = join(dir, `raw-${tag}.db`);
   const store = SpanStore.open(file); // same schema and indexes
   store.close();
@@ -178,7 +178,7 @@ function rawInsertRate(dir: string, template: { body: Buffer; idOffsets: number[
     for (const r of rows) insert.run(r);
   });
   const t0 = performance.now();
-  for (const rows of rowsPerBatch) tx(rows);
+  for (let i = 0; i < rowsPerBatch.length; i += group) tx(rowsPerBatch.slice(i, i + group).flat());
   const seconds = (performance.now() - t0) / 1000;
   db.close();
   return (batches * BATCH) / seconds;
@@ -228,19 +228,25 @@ async function main(): Promise<void> {
   try {
     const template = templateBatch();
     console.log(`firstspan receiver benchmark: ${CLIENTS} clients, protobuf batches of ${BATCH} spans (${(template.body.length / 1024).toFixed(0)} KiB), ${SECONDS}s`);
-    const batches = 400;
-    // The machine is shared: measure the ceiling before and after the HTTP run and keep the higher.
-    const rawBefore = rawInsertRate(dir, template, batches, 'before');
     const rx = await startReceiverProcess(join(dir, 'http.db'));
     const http = await driveHttp(rx.url, template);
     const rss = peakRssMiB(rx.pid);
     const summary = await rx.stop();
-    const stored = new Database(join(dir, 'http.db'), { readonly: true }).prepare('SELECT count(*) FROM spans').pluck().get() as number;
+    const check = new Database(join(dir, 'http.db'), { readonly: true });
+    const stored = check.prepare('SELECT count(*) FROM spans').pluck().get() as number;
+    check.close();
 
-    const rawAfter = rawInsertRate(dir, template, batches, 'after');
-    const raw = Math.max(rawBefore, rawAfter);
-    const storePath = storeInsertRate(dir, template, batches);
-    const decode = decodeRate(template, batches);
+    // The same number of rows as the receiver committed, into the same schema, twice (the machine
+    // is shared: keep the better run): in 512-row transactions (one per request), and in
+    // transactions as large as the receiver's group commits averaged.
+    const batches = Math.max(50, Math.min(600, Math.round(http.acked / BATCH)));
+    const commits = Number(/(\d+) commits/.exec(summary)?.[1] ?? NaN);
+    const group = Number.isFinite(commits) && commits > 0 ? Math.max(1, Math.round(http.requests / commits)) : 1;
+    const raw512 = Math.max(rawInsertRate(dir, template, batches, 'a', 1), rawInsertRate(dir, template, batches, 'b', 1));
+    const rawGroup = Math.max(rawInsertRate(dir, template, batches, 'c', group), rawInsertRate(dir, template, batches, 'd', group));
+    const raw = Math.max(raw512, rawGroup);
+    const storePath = storeInsertRate(dir, template, Math.min(batches, 200));
+    const decode = decodeRate(template, Math.min(batches, 200));
     const rate = http.acked / http.seconds;
     const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 
@@ -251,11 +257,12 @@ async function main(): Promise<void> {
     console.log(`  receiver peak RSS      ${rss.toFixed(0)} MiB`);
     console.log(`  rows in the database   ${fmt(stored)} (acknowledged ${fmt(http.acked)})`);
     console.log('  reference, same run, same rows:');
-    console.log(`  raw better-sqlite3     ${fmt(raw).padStart(10)} rows/s   (prepared INSERT, 512-row transactions: the ceiling; before ${fmt(rawBefore)}, after ${fmt(rawAfter)})`);
+    console.log(`  raw better-sqlite3     ${fmt(raw512).padStart(10)} rows/s   (prepared INSERT of pre-built rows, ${BATCH}-row transactions, ${fmt(batches * BATCH)} rows)`);
+    console.log(`  raw better-sqlite3     ${fmt(rawGroup).padStart(10)} rows/s   (same, ${group * BATCH}-row transactions = the receiver's average group commit of ${group} requests)`);
     console.log(`  store.insertTraces     ${fmt(storePath).padStart(10)} spans/s  (row building + JSON + insert, no HTTP/decoding)`);
     console.log(`  protobuf decode only   ${fmt(decode).padStart(10)} spans/s`);
     console.log('');
-    console.log(`  receiver / raw ceiling = ${(rate / raw).toFixed(2)}   (target >= 0.50; target rate >= 150,000 spans/s)`);
+    console.log(`  receiver / raw ceiling = ${(rate / raw).toFixed(2)}   (ceiling = the better raw rate; target >= 0.50; target rate >= 150,000 spans/s)`);
     console.log(`  ${summary}`);
     console.log(`  machine: ${cpus().length} cores, load average ${load}; databases in ${dir}`);
     if (stored < http.acked) console.log('  WARNING: fewer rows than acknowledged spans');

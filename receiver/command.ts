@@ -111,9 +111,10 @@ export async function receiveCommand(argv: string[], io: CommandIO): Promise<num
   });
   const c = receiver.ingest.counters;
   await receiver.close();
+  const q = receiver.ingest.queue.stats();
   io.stderr.write(
     `firstspan receiver stopped: ${c.stored} stored, ${c.duplicates} duplicates ignored, ${c.rejected} rejected, ` +
-      `${c.invalidRequests} undecodable requests, ${c.pushedBack} pushed back\n`,
+      `${c.invalidRequests} undecodable requests, ${c.pushedBack} pushed back, ${q.commits} commits\n`,
   );
   return ExitCodes.OK;
 }
