@@ -40,6 +40,39 @@ class CountingExporter implements SpanExporter {
   }
 }
 
+/**
+ * At most `limit` exports in flight; the rest wait their turn. The BatchSpanProcessor flushes its
+ * whole queue at once on shutdown (one export per batch, all concurrent) and the OTLP exporter
+ * rejects exports past its concurrency limit ("Concurrent export limit reached"), which would lose
+ * the end of a busy run. Queued here, every batch gets sent.
+ */
+class OrderlyExporter implements SpanExporter {
+  readonly #waiting: Array<() => void> = [];
+  #running = 0;
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly limit: number,
+  ) {}
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    const start = (): void => {
+      this.#running += 1;
+      this.inner.export(spans, (result) => {
+        this.#running -= 1;
+        this.#waiting.shift()?.();
+        done(result);
+      });
+    };
+    if (this.#running < this.limit) start();
+    else this.#waiting.push(start);
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
 class CountingProcessor implements SpanProcessor {
   ended = 0;
   constructor(private readonly inner: SpanProcessor) {}
@@ -66,6 +99,9 @@ function describe(error: unknown): string {
   }
   return String(error);
 }
+
+/** Span exports in flight at once (a BatchSpanProcessor sends one at a time while it runs). */
+const EXPORTS_IN_FLIGHT = 4;
 
 /** Milliseconds since the epoch (fractional) → OTel HrTime. */
 function hrTime(epochMs: number): HrTime {
@@ -111,11 +147,13 @@ export class Telemetry {
     );
     this.#exporter = new CountingExporter(exporter);
     this.#processor = new CountingProcessor(
-      new BatchSpanProcessor(this.#exporter, {
+      new BatchSpanProcessor(new OrderlyExporter(this.#exporter, EXPORTS_IN_FLIGHT), {
         maxQueueSize: config.maxQueueSize,
         maxExportBatchSize: config.maxExportBatchSize,
         scheduledDelayMillis: config.scheduledDelayMillis,
-        exportTimeoutMillis: config.timeoutMillis,
+        // Includes the time a batch waits for its turn in OrderlyExporter at shutdown; what is
+        // not confirmed within the shutdown bound is reported as dropped.
+        exportTimeoutMillis: config.timeoutMillis * 6,
       }),
     );
     this.#provider = new BasicTracerProvider({ resource, spanProcessors: [this.#processor] });
@@ -149,7 +187,8 @@ export class Telemetry {
 
   static async create(options: TelemetryOptions): Promise<Telemetry> {
     const { config } = options;
-    const common = { timeoutMillis: config.timeoutMillis };
+    // The exporter's own limit stays above ours, so it never refuses a batch.
+    const common = { timeoutMillis: config.timeoutMillis, concurrencyLimit: EXPORTS_IN_FLIGHT * 4 };
     const traces =
       config.protocol === 'http/json'
         ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ ...common, url: config.tracesUrl, headers: config.tracesHeaders })

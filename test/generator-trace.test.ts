@@ -201,6 +201,22 @@ describe('no silent loss', () => {
     expect(result.stderr).toContain('warning:');
   });
 
+  it('exports a large backlog at the end of the run in full, not past the exporter concurrency limit', async () => {
+    const script = writeScript(stack.dir, 'backlog.ts', `import { HttpUser, task } from 'firstspan';\nexport class K extends HttpUser { @task async t() { await this.client.get('/backlog'); } }\n`);
+    // The collector holds each new connection 1 s, so most spans are still queued when the run
+    // ends; in batches of 4 that is far more batches than the OTLP exporter takes at once (30).
+    const receiverPort = Number(new URL(stack.receiver.url).port);
+    const slow = await startDelayProxy({ target: { host: '127.0.0.1', port: receiverPort }, connectDelayMs: 1000 });
+    const result = await runCli(['run', script, '--host', stack.target.url, '-u', '4', '-r', '100', '-i', '400', '--otel', '--run-id', 'backlog', '--json'], {
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${slow.port}`, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '4' },
+      cwd: stack.dir,
+    }).finally(() => slow.close());
+    expect(result.code, result.stderr).toBe(0);
+    const t = (JSON.parse(result.stdout) as Summary).telemetry!;
+    expect(t).toMatchObject({ spansEnded: 400, spansExported: 400, spansFailed: 0, spansDropped: 0 });
+    expect(storedSpans(stack.receiver, 'run_id = ? AND kind = ?', 'backlog', SPAN_KIND.CLIENT)).toHaveLength(400);
+  });
+
   it('counts spans the queue dropped, and everything it did not drop reaches the receiver', async () => {
     const script = writeScript(stack.dir, 'burst.ts', `import { HttpUser, task } from 'firstspan';\nexport class B extends HttpUser { @task async t() { await this.client.get('/burst'); } }\n`);
     // A collector slow to accept: the first export waits 1.5 s for its connection while the
