@@ -258,17 +258,24 @@ export class Telemetry {
   }
 
   /**
-   * Flush and shut down, bounded in time: an unreachable collector costs at most `boundMs`, and
-   * whatever was not confirmed by then is reported as dropped, never silently lost.
+   * Flush and shut down. A collector that keeps confirming batches is waited for however long the
+   * backlog takes; one that stops answering costs at most `stallMs` without progress, and whatever
+   * was not confirmed by then is reported as dropped, never silently lost.
    */
-  async shutdown(boundMs = this.#config.timeoutMillis + 5000): Promise<TelemetryReport> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), boundMs);
-    });
-    const work = Promise.allSettled([this.#provider.shutdown(), this.#meters.shutdown()]);
-    const result = await Promise.race([work, timeout]);
-    clearTimeout(timer);
+  async shutdown(stallMs = this.#config.timeoutMillis + 5000): Promise<TelemetryReport> {
+    const work = Promise.allSettled([this.#provider.shutdown(), this.#meters.shutdown()]).then(() => 'done' as const);
+    let result: 'done' | 'stalled' = 'stalled';
+    let confirmed = -1;
+    while (this.#exporter.exported + this.#exporter.failed !== confirmed) {
+      confirmed = this.#exporter.exported + this.#exporter.failed;
+      let timer: NodeJS.Timeout | undefined;
+      const stall = new Promise<'stalled'>((resolve) => {
+        timer = setTimeout(() => resolve('stalled'), stallMs);
+      });
+      result = await Promise.race([work, stall]);
+      clearTimeout(timer);
+      if (result === 'done') break;
+    }
     const ended = this.#processor.ended;
     const { exported, failed } = this.#exporter;
     const report: TelemetryReport = {
@@ -281,7 +288,7 @@ export class Telemetry {
     };
     const problems: string[] = [];
     if (this.#exporter.lastError !== undefined) problems.push(`span export failed: ${this.#exporter.lastError}`);
-    if (result === 'timeout') problems.push(`the collector did not confirm every span within ${boundMs} ms`);
+    if (result === 'stalled') problems.push(`the collector confirmed nothing for ${stallMs} ms; gave up on the rest`);
     if (this.#metricsError !== undefined) problems.push(`metric export failed: ${this.#metricsError}`);
     if (problems.length > 0) report.warning = problems.join('; ');
     return report;
