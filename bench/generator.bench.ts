@@ -218,7 +218,7 @@ async function main(): Promise<void> {
   const target = await startTarget();
   const db = path.join(work, 'bench.db');
   const receiver = await startReceiver(db);
-  console.log(`target: ${target.kind} at ${target.url}; receiver ${receiver}; ${USERS} users/connections, ${SECONDS} s each; pinned: ${TASKSET ? 'yes' : 'no'}`);
+  console.log(`target: ${target.kind} at ${target.url}; receiver ${receiver}; ${USERS} users/connections, ${SECONDS} s each; pinned: ${TASKSET ? 'yes' : 'no'}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
   const ac = await runAutocannon(target.url);
   const plain = await runGenerator(target.url, undefined, 'bench-plain');
