@@ -76,6 +76,12 @@ describe('firstspan receive', () => {
     }
   });
 
+  it('exits 2 naming the database when it cannot be opened', async () => {
+    const result = await runCli(['receive', '--port', '0', '--no-grpc', '--db', join(dir, 'no-such-dir', 'x.db')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/no-such-dir.*FS_ERR_STORE_OPEN/s);
+  });
+
   it('prints help', async () => {
     const result = await runCli(['receive', '--help']);
     expect(result.code).toBe(0);
