@@ -2,8 +2,9 @@
 // as opentelemetry-proto docs/specification.md ("OTLP/HTTP Response") says, with a google.rpc.Status
 // body in the request's encoding. buildReceiver() never listens (fastify's testing guide);
 // start.ts does. Order of checks per request: path (404) → method (405) → bearer token (401) →
-// Content-Type (415) → Content-Encoding (415) → room to read (503) → size (413) → decoding (400) →
-// room in the write queue (429) → commit → 200.
+// Content-Type (415) → Content-Encoding (415) → declared size (413) → room to read (503) → size
+// and room while reading and decompressing (413 / 503) → decoding (400) → room in the write queue
+// (429) → commit → 200.
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SpanStore } from '../model/store.ts';
