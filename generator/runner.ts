@@ -247,13 +247,13 @@ export class Runner {
   #observer(userClass: string): RequestObserver {
     const { stats, telemetry } = this.#o;
     return {
-      begin(method, name, origin, path, start) {
-        const traced = telemetry?.begin(method, name, origin, path, start, userClass);
+      begin() {
+        const traced = telemetry?.begin();
         return {
           headers: traced?.headers,
           finish(outcome) {
             stats.record(outcome.method, outcome.name, outcome.end - outcome.start, outcome.contentLength, outcome.failure);
-            if (traced !== undefined) telemetry?.finish(traced.span, traced.startTime, outcome);
+            if (traced !== undefined) telemetry?.finish(traced, userClass, outcome);
           },
         };
       },

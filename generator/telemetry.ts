@@ -5,14 +5,16 @@
 // Spans get explicit start and end times derived from the same monotonic marks as the phases, so
 // the phase attributes add up to the span's duration (to the nanosecond rounding). Export is
 // counted: every ended span is exported, failed, or dropped, and the run says how many of each.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, type Attributes, type HrTime, type Span } from '@opentelemetry/api';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type ReadableSpan, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { randomFillSync } from 'node:crypto';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext, type SpanStatus } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult, type InstrumentationScope } from '@opentelemetry/core';
+import { defaultResource, resourceFromAttributes, type Resource as OtelResource } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { Histogram } from '@opentelemetry/api';
-import { Attr, Metric, PHASES, Resource } from '../model/attributes.ts';
-import type { Origin, RequestOutcome } from './http-session.ts';
+import { Attr, Metric, Resource } from '../model/attributes.ts';
+import type { RequestOutcome } from './http-session.ts';
 import type { TelemetryConfig } from './telemetry-config.ts';
 import type { TelemetryReport } from './stats-report.ts';
 
@@ -73,24 +75,6 @@ class OrderlyExporter implements SpanExporter {
   }
 }
 
-class CountingProcessor implements SpanProcessor {
-  ended = 0;
-  constructor(private readonly inner: SpanProcessor) {}
-  onStart(span: Parameters<SpanProcessor['onStart']>[0], context: Parameters<SpanProcessor['onStart']>[1]): void {
-    this.inner.onStart(span, context);
-  }
-  onEnd(span: ReadableSpan): void {
-    this.ended += 1;
-    this.inner.onEnd(span);
-  }
-  shutdown(): Promise<void> {
-    return this.inner.shutdown();
-  }
-  forceFlush(): Promise<void> {
-    return this.inner.forceFlush();
-  }
-}
-
 function describe(error: unknown): string {
   if (error instanceof Error) {
     const cause = (error as { cause?: unknown }).cause;
@@ -113,6 +97,88 @@ function addNanos([s, ns]: HrTime, nanos: number): HrTime {
   return [s + Math.floor(total / 1e9), total % 1e9];
 }
 
+/**
+ * Trace and span ids from one pool of random bytes, refilled 1,024 requests at a time: one
+ * `randomFillSync` call per refill instead of per id. W3C ids are random hex, never all zeros.
+ */
+class IdPool {
+  static readonly #PER_REQUEST = 24; // 16-byte trace id + 8-byte span id
+  readonly #bytes = Buffer.allocUnsafe(IdPool.#PER_REQUEST * 1024);
+  #offset = this.#bytes.length;
+  next(): { traceId: string; spanId: string } {
+    for (;;) {
+      if (this.#offset === this.#bytes.length) {
+        randomFillSync(this.#bytes);
+        this.#offset = 0;
+      }
+      const at = this.#offset;
+      this.#offset += IdPool.#PER_REQUEST;
+      const traceId = this.#bytes.toString('hex', at, at + 16);
+      const spanId = this.#bytes.toString('hex', at + 16, at + 24);
+      if (traceId !== INVALID_TRACE_ID && spanId !== INVALID_SPAN_ID) return { traceId, spanId };
+    }
+  }
+}
+const INVALID_TRACE_ID = '0'.repeat(32);
+const INVALID_SPAN_ID = '0'.repeat(16);
+
+/** A request in flight: its span context (also sent as `traceparent`) until the span is built. */
+export interface TracedRequest {
+  headers: { traceparent: string };
+  context: SpanContext;
+}
+
+const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
+const NO_LINKS: [] = [];
+const NO_EVENTS: TimedEvent[] = [];
+
+/**
+ * The finished CLIENT span of one request, built in one go when the request completes: every time
+ * and attribute is known then, so there is nothing to start, mutate or validate first (the
+ * SDK's Tracer would check each attribute and keep a live span per request). What every span of
+ * a run shares (kind, resource, scope, the empty links and events) lives on the prototype.
+ */
+class RequestSpan implements ReadableSpan {
+  constructor(
+    readonly name: string,
+    readonly context: SpanContext,
+    readonly startTime: HrTime,
+    readonly endTime: HrTime,
+    readonly duration: HrTime,
+    readonly status: SpanStatus,
+    readonly attributes: Attributes,
+    readonly resource: OtelResource,
+    readonly instrumentationScope: InstrumentationScope,
+  ) {}
+  spanContext(): SpanContext {
+    return this.context;
+  }
+  get kind(): SpanKind {
+    return SpanKind.CLIENT;
+  }
+  get parentSpanContext(): undefined {
+    return undefined;
+  }
+  get links(): [] {
+    return NO_LINKS;
+  }
+  get events(): TimedEvent[] {
+    return NO_EVENTS;
+  }
+  get ended(): boolean {
+    return true;
+  }
+  get droppedAttributesCount(): number {
+    return 0;
+  }
+  get droppedEventsCount(): number {
+    return 0;
+  }
+  get droppedLinksCount(): number {
+    return 0;
+  }
+}
+
 export interface TelemetryOptions {
   config: TelemetryConfig;
   runId: string;
@@ -122,11 +188,14 @@ export interface TelemetryOptions {
 }
 
 export class Telemetry {
-  readonly #provider: BasicTracerProvider;
   readonly #meters: MeterProvider;
   readonly #exporter: CountingExporter;
-  readonly #processor: CountingProcessor;
-  readonly #tracer;
+  readonly #processor: BatchSpanProcessor;
+  readonly #resource: OtelResource;
+  readonly #scope: InstrumentationScope;
+  readonly #ids = new IdPool();
+  /** Spans handed to the batch processor; those it neither exported nor failed were dropped. */
+  #ended = 0;
   readonly #duration: Histogram;
   readonly #runId: string;
   readonly #config: TelemetryConfig;
@@ -146,18 +215,17 @@ export class Telemetry {
       }),
     );
     this.#exporter = new CountingExporter(exporter);
-    this.#processor = new CountingProcessor(
-      new BatchSpanProcessor(new OrderlyExporter(this.#exporter, EXPORTS_IN_FLIGHT), {
-        maxQueueSize: config.maxQueueSize,
-        maxExportBatchSize: config.maxExportBatchSize,
-        scheduledDelayMillis: config.scheduledDelayMillis,
-        // Includes the time a batch waits for its turn in OrderlyExporter at shutdown; what is
-        // not confirmed within the shutdown bound is reported as dropped.
-        exportTimeoutMillis: config.timeoutMillis * 6,
-      }),
-    );
-    this.#provider = new BasicTracerProvider({ resource, spanProcessors: [this.#processor] });
-    this.#tracer = this.#provider.getTracer('firstspan', options.version);
+    this.#processor = new BatchSpanProcessor(new OrderlyExporter(this.#exporter, EXPORTS_IN_FLIGHT), {
+      maxQueueSize: config.maxQueueSize,
+      maxExportBatchSize: config.maxExportBatchSize,
+      scheduledDelayMillis: config.scheduledDelayMillis,
+      // Includes the time a batch waits for its turn in OrderlyExporter at shutdown; what is
+      // not confirmed within the shutdown bound is reported as dropped.
+      exportTimeoutMillis: config.timeoutMillis * 6,
+    });
+    this.#resource = resource;
+    // One object for the run: the OTLP serializer groups spans by scope identity.
+    this.#scope = { name: 'firstspan', version: options.version };
     const reader = new PeriodicExportingMetricReader({
       exporter: {
         export: (metrics, done) =>
@@ -200,47 +268,59 @@ export class Telemetry {
     return new Telemetry(options, traces, metrics);
   }
 
-  /** Start the CLIENT span of a request at `start` (performance.now()); returns it and the headers to send. */
-  begin(method: string, name: string, origin: Origin, path: string, start: number, userClass: string): { span: Span; headers: Record<string, string>; startTime: HrTime } {
-    const startTime = hrTime(performance.timeOrigin + start);
-    const span = this.#tracer.startSpan(
-      `${method} ${name}`,
-      {
-        kind: SpanKind.CLIENT,
-        startTime,
-        root: true,
-        attributes: {
-          [Attr.HTTP_METHOD]: method,
-          [Attr.URL_FULL]: origin.origin + path,
-          [Attr.SERVER_ADDRESS]: origin.hostname,
-          [Attr.SERVER_PORT]: origin.port,
-          [Attr.REQUEST_NAME]: name,
-          [Attr.USER_CLASS]: userClass,
-          [Attr.RUN_ID]: this.#runId,
-        },
-      },
-      ROOT_CONTEXT,
-    );
-    // W3C trace context, version 00: https://www.w3.org/TR/trace-context/#traceparent-header
-    // Built directly (what W3CTraceContextPropagator.inject writes for a root span with no
-    // tracestate), as it runs once per request.
-    const sc = span.spanContext();
-    const headers = { traceparent: `00-${sc.traceId}-${sc.spanId}-${sc.traceFlags === 1 ? '01' : '00'}` };
-    return { span, headers, startTime };
+  /** Ids for a request about to start, and the `traceparent` header that carries them. */
+  begin(): TracedRequest {
+    const { traceId, spanId } = this.#ids.next();
+    // W3C trace context, version 00, sampled: https://www.w3.org/TR/trace-context/#traceparent-header
+    // (what W3CTraceContextPropagator.inject writes for a root span with no tracestate).
+    return { headers: { traceparent: `00-${traceId}-${spanId}-01` }, context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false } };
   }
 
-  /** End the span exactly `end - start` after its start, with the phases and the outcome. */
-  finish(span: Span, startTime: HrTime, outcome: RequestOutcome): void {
-    const attributes: Attributes = {};
-    for (const [phase, key] of PHASES) attributes[key] = outcome.phases[phase];
+  /**
+   * The request's span, from its start to exactly `end - start` later (the same marks as the
+   * phases), handed to the batch processor; and its duration in the histogram.
+   */
+  finish(traced: TracedRequest, userClass: string, outcome: RequestOutcome): void {
+    const startTime = hrTime(performance.timeOrigin + outcome.start);
+    const nanos = Math.round((outcome.end - outcome.start) * 1e6);
+    const { phases } = outcome;
+    // One literal, so every span's attributes share a hidden class; optional ones follow.
+    const attributes: Attributes = {
+      [Attr.HTTP_METHOD]: outcome.method,
+      [Attr.URL_FULL]: outcome.url,
+      [Attr.SERVER_ADDRESS]: outcome.serverAddress,
+      [Attr.SERVER_PORT]: outcome.serverPort,
+      [Attr.REQUEST_NAME]: outcome.name,
+      [Attr.USER_CLASS]: userClass,
+      [Attr.RUN_ID]: this.#runId,
+      [Attr.PHASE_BLOCKED]: phases.blocked,
+      [Attr.PHASE_DNS]: phases.dns,
+      [Attr.PHASE_CONNECT]: phases.connect,
+      [Attr.PHASE_TLS]: phases.tls,
+      [Attr.PHASE_SENDING]: phases.sending,
+      [Attr.PHASE_WAITING]: phases.waiting,
+      [Attr.PHASE_RECEIVING]: phases.receiving,
+    };
     if (outcome.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = outcome.reused;
     if (outcome.status > 0) attributes[Attr.HTTP_STATUS] = outcome.status;
+    let status = UNSET;
     if (outcome.errorType !== undefined) {
       attributes[Attr.ERROR_TYPE] = outcome.errorType;
-      span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.failure ?? '' });
+      status = { code: SpanStatusCode.ERROR, message: outcome.failure ?? '' };
     }
-    span.setAttributes(attributes);
-    span.end(addNanos(startTime, Math.round((outcome.end - outcome.start) * 1e6)));
+    const span = new RequestSpan(
+      `${outcome.method} ${outcome.name}`,
+      traced.context,
+      startTime,
+      addNanos(startTime, nanos),
+      [Math.floor(nanos / 1e9), nanos % 1e9],
+      status,
+      attributes,
+      this.#resource,
+      this.#scope,
+    );
+    this.#ended += 1;
+    this.#processor.onEnd(span);
     this.#duration.record(outcome.end - outcome.start, this.#metricAttributes(outcome));
   }
 
@@ -263,7 +343,7 @@ export class Telemetry {
    * was not confirmed by then is reported as dropped, never silently lost.
    */
   async shutdown(stallMs = this.#config.timeoutMillis + 5000): Promise<TelemetryReport> {
-    const work = Promise.allSettled([this.#provider.shutdown(), this.#meters.shutdown()]).then(() => 'done' as const);
+    const work = Promise.allSettled([this.#processor.shutdown(), this.#meters.shutdown()]).then(() => 'done' as const);
     let result: 'done' | 'stalled' = 'stalled';
     let confirmed = -1;
     while (this.#exporter.exported + this.#exporter.failed !== confirmed) {
@@ -276,7 +356,7 @@ export class Telemetry {
       clearTimeout(timer);
       if (result === 'done') break;
     }
-    const ended = this.#processor.ended;
+    const ended = this.#ended;
     const { exported, failed } = this.#exporter;
     const report: TelemetryReport = {
       endpoint: this.#config.tracesUrl,
