@@ -11,11 +11,11 @@ import { ExportResultCode, type ExportResult, type InstrumentationScope } from '
 import { defaultResource, resourceFromAttributes, type Resource as OtelResource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { TimedEvent } from '@opentelemetry/sdk-trace-base';
-import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { Histogram } from '@opentelemetry/api';
+import { AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { Attr, Metric, Resource } from '../model/attributes.ts';
 import type { RequestOutcome } from './http-session.ts';
 import type { TelemetryConfig } from './telemetry-config.ts';
+import { DurationHistogram } from './telemetry-duration.ts';
 import type { TelemetryReport } from './stats-report.ts';
 
 /** Counts what the exporter confirmed; the rest of the ended spans were dropped. */
@@ -196,7 +196,7 @@ export class Telemetry {
   readonly #ids = new IdPool();
   /** Spans handed to the batch processor; those it neither exported nor failed were dropped. */
   #ended = 0;
-  readonly #duration: Histogram;
+  readonly #durations: DurationHistogram;
   readonly #runId: string;
   readonly #config: TelemetryConfig;
   #metricsError: string | undefined;
@@ -226,6 +226,7 @@ export class Telemetry {
     this.#resource = resource;
     // One object for the run: the OTLP serializer groups spans by scope identity.
     this.#scope = { name: 'firstspan', version: options.version };
+    this.#durations = new DurationHistogram(this.#scope, metricExporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE);
     const reader = new PeriodicExportingMetricReader({
       exporter: {
         export: (metrics, done) =>
@@ -239,14 +240,11 @@ export class Telemetry {
       } as PushMetricExporter,
       exportIntervalMillis: config.metricExportIntervalMillis,
       exportTimeoutMillis: Math.min(config.timeoutMillis, config.metricExportIntervalMillis),
+      // The request-duration histogram, aggregated by us (see telemetry-duration.ts).
+      metricProducers: [this.#durations],
     });
     this.#meters = new MeterProvider({ resource, readers: [reader] });
     const meter = this.#meters.getMeter('firstspan', options.version);
-    this.#duration = meter.createHistogram(Metric.REQUEST_DURATION, {
-      unit: 'ms',
-      description: 'Time from the start of a request to its last response byte',
-      advice: { explicitBucketBoundaries: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000] },
-    });
     const users = meter.createObservableGauge(Metric.ACTIVE_USERS, { unit: '{user}', description: 'Virtual users running' });
     users.addCallback((result) => {
       for (const [userClass, count] of options.activeUsers()) result.observe(count, { [Attr.USER_CLASS]: userClass });
@@ -321,20 +319,7 @@ export class Telemetry {
     );
     this.#ended += 1;
     this.#processor.onEnd(span);
-    this.#duration.record(outcome.end - outcome.start, this.#metricAttributes(outcome));
-  }
-
-  /** One attribute object per (name, method, status, error type), reused for every record. */
-  readonly #attributeSets = new Map<string, Attributes>();
-  #metricAttributes(outcome: RequestOutcome): Attributes {
-    const key = `${outcome.name}\u0000${outcome.method}\u0000${outcome.status}\u0000${outcome.errorType ?? ''}`;
-    let attributes = this.#attributeSets.get(key);
-    if (attributes === undefined) {
-      attributes = { [Attr.REQUEST_NAME]: outcome.name, [Attr.HTTP_METHOD]: outcome.method, [Attr.HTTP_STATUS]: outcome.status };
-      if (outcome.errorType !== undefined) attributes[Attr.ERROR_TYPE] = outcome.errorType;
-      this.#attributeSets.set(key, attributes);
-    }
-    return attributes;
+    this.#durations.record(outcome.end - outcome.start, outcome);
   }
 
   /**

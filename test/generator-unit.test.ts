@@ -7,7 +7,9 @@ import { RequestStats } from '../generator/request-stats.ts';
 import { generateRunId, parseRunArgs, share } from '../generator/run-options.ts';
 import { collectTasks } from '../generator/script-loader.ts';
 import { failuresCsv, historyCsv, renderTable, statsCsv, summaryJson, type RunSummary } from '../generator/stats-report.ts';
+import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { resolveTelemetryConfig } from '../generator/telemetry-config.ts';
+import { DURATION_BOUNDARIES, DurationHistogram, type DurationKey } from '../generator/telemetry-duration.ts';
 import { HttpUser, task, type UserClass } from '../generator/user-model.ts';
 import { between, constant, constantPacing, constantThroughput } from '../generator/wait-time.ts';
 
@@ -210,5 +212,68 @@ describe('renderers', () => {
     expect(table).toMatch(/^POST\s+\/cart\s+2\s+2\(100\.00%\)/m);
     expect(table).toMatch(/^\s+Aggregated\s+103\s+2\(1\.94%\)/m);
     expect(table).toContain('Error report');
+  });
+});
+
+describe('DurationHistogram', () => {
+  const scope = { name: 'firstspan', version: 't' };
+  const points = (h: DurationHistogram, now?: number) => {
+    const metrics = h.snapshot(now).resourceMetrics.scopeMetrics[0]?.metrics ?? [];
+    return (metrics[0] as HistogramMetricData | undefined)?.dataPoints ?? [];
+  };
+
+  it('exports the same buckets, count, sum, min and max per attribute set as the SDK histogram fed the same values', async () => {
+    const reader = new PeriodicExportingMetricReader({ exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE), exportIntervalMillis: 3_600_000 });
+    const provider = new MeterProvider({ readers: [reader] });
+    const sdk = provider.getMeter('reference').createHistogram('d', { advice: { explicitBucketBoundaries: DURATION_BOUNDARIES } });
+    const ours = new DurationHistogram(scope);
+    const ok: DurationKey = { name: '/a', method: 'GET', status: 200 };
+    const failed: DurationKey = { name: '/a', method: 'GET', status: 0, errorType: 'ECONNREFUSED' };
+    // Values on, just past and between boundaries, past the last one, and a NaN (ignored by both).
+    const values: Array<[number, DurationKey]> = [0.3, 1, 1.0001, 2, 4.9, 5, 7, 25, 26, 999, 30000, 30001, 12.5, Number.NaN].map((v, i) => [v, i % 3 === 0 ? failed : ok]);
+    for (const [v, key] of values) {
+      ours.record(v, key);
+      const attributes: Record<string, string | number> = { 'firstspan.request.name': key.name, 'http.request.method': key.method, 'http.response.status_code': key.status };
+      if (key.errorType !== undefined) attributes['error.type'] = key.errorType;
+      sdk.record(v, attributes);
+    }
+    const { resourceMetrics } = await reader.collect();
+    await provider.shutdown();
+    const reference = (resourceMetrics.scopeMetrics[0]?.metrics[0] as HistogramMetricData).dataPoints;
+    const mine = points(ours);
+    expect(mine).toHaveLength(2);
+    const byAttributes = (ps: typeof mine) => new Map(ps.map((p) => [JSON.stringify(Object.entries(p.attributes).sort()), p.value]));
+    const expected = byAttributes(reference);
+    for (const [attributes, value] of byAttributes(mine)) {
+      const sdkValue = expected.get(attributes);
+      expect(sdkValue, attributes).toBeDefined();
+      expect(value.buckets).toEqual(sdkValue?.buckets);
+      expect(value.count).toBe(sdkValue?.count);
+      expect(value.sum).toBeCloseTo(sdkValue?.sum ?? Number.NaN, 9);
+      expect(value.min).toBe(sdkValue?.min);
+      expect(value.max).toBe(sdkValue?.max);
+    }
+  });
+
+  it('is cumulative by default; in delta mode each export holds only what came since the last', () => {
+    const key: DurationKey = { name: '/', method: 'GET', status: 200 };
+    const cumulative = new DurationHistogram(scope, AggregationTemporality.CUMULATIVE, 1_000);
+    const delta = new DurationHistogram(scope, AggregationTemporality.DELTA, 1_000);
+    for (const h of [cumulative, delta]) {
+      h.record(3, key);
+      h.record(40, key);
+    }
+    expect(points(cumulative, 2_000)[0]?.value.count).toBe(2);
+    expect(points(delta, 2_000)[0]?.value.count).toBe(2);
+    for (const h of [cumulative, delta]) h.record(0.5, key);
+    const c = points(cumulative, 3_000)[0];
+    const d = points(delta, 3_000)[0];
+    expect(c?.value).toMatchObject({ count: 3, min: 0.5, max: 40 });
+    expect(c?.startTime).toEqual([1, 0]);
+    expect(d?.value).toMatchObject({ count: 1, min: 0.5, max: 0.5, sum: 0.5 });
+    expect(d?.startTime).toEqual([2, 0]);
+    expect(d?.endTime).toEqual([3, 0]);
+    // Nothing new: a delta export has no point at all, as the SDK's would.
+    expect(points(delta, 4_000)).toHaveLength(0);
   });
 });
