@@ -10,6 +10,7 @@ import { failuresCsv, historyCsv, renderTable, statsCsv, summaryJson, type RunSu
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type HistogramMetricData } from '@opentelemetry/sdk-metrics';
 import { resolveTelemetryConfig } from '../generator/telemetry-config.ts';
 import { DURATION_BOUNDARIES, DurationHistogram, type DurationKey } from '../generator/telemetry-duration.ts';
+import { Telemetry } from '../generator/telemetry.ts';
 import { HttpUser, task, type UserClass } from '../generator/user-model.ts';
 import { between, constant, constantPacing, constantThroughput } from '../generator/wait-time.ts';
 
@@ -275,5 +276,30 @@ describe('DurationHistogram', () => {
     expect(d?.endTime).toEqual([3, 0]);
     // Nothing new: a delta export has no point at all, as the SDK's would.
     expect(points(delta, 4_000)).toHaveLength(0);
+  });
+});
+
+describe('Telemetry.begin', () => {
+  it('gives every request its own W3C traceparent, also across refills of the random id pool', async () => {
+    const problems = new Problems();
+    // Nothing listens on port 9: no span is ended here, and the metric flush at shutdown just fails.
+    const config = resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_EXPORTER_OTLP_TIMEOUT: '1000' }, problems);
+    const telemetry = await Telemetry.create({ config, runId: 'ids', version: 't', activeUsers: () => new Map() });
+    try {
+      const traceIds = new Set<string>();
+      const spanIds = new Set<string>();
+      const n = 5000; // several pools of 1,024
+      for (let i = 0; i < n; i++) {
+        const { headers, context } = telemetry.begin();
+        expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+        expect(headers.traceparent).toBe(`00-${context.traceId}-${context.spanId}-01`);
+        traceIds.add(context.traceId);
+        spanIds.add(context.spanId);
+      }
+      expect(traceIds.size).toBe(n);
+      expect(spanIds.size).toBe(n);
+    } finally {
+      await telemetry.shutdown(1000);
+    }
   });
 });
