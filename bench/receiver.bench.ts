@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import { SpanStore } from '../model/store.ts';
+import { applyWriterPragmas, SpanStore } from '../model/store.ts';
 import { decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
 import { encodeWith, Oracle } from '../test/helpers/receiver-oracle.ts';
 
@@ -166,8 +166,7 @@ function rawInsertRate(dir: string, template: { body: Buffer; idOffsets: number[
   const store = SpanStore.open(file); // same schema and indexes
   store.close();
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  applyWriterPragmas(db); // the same settings as the receiver's store, so the ratio is honest
   const columns = (db.prepare('PRAGMA table_info(spans)').all() as { name: string }[]).map((c) => c.name);
   // Build the exact rows the store would write, outside the timed loop.
   const rowsPerBatch: unknown[][][] = [];

@@ -114,7 +114,8 @@ export async function receiveCommand(argv: string[], io: CommandIO): Promise<num
   const q = receiver.ingest.queue.stats();
   io.stderr.write(
     `firstspan receiver stopped: ${c.stored} stored, ${c.duplicates} duplicates ignored, ${c.rejected} rejected, ` +
-      `${c.invalidRequests} undecodable requests, ${c.pushedBack} pushed back, ${q.commits} commits\n`,
+      `${c.invalidRequests} undecodable requests, ${c.pushedBack} pushed back, ${q.commits} commits` +
+      `${c.logRecordsNotStored > 0 ? `, ${c.logRecordsNotStored} log records not stored` : ''}\n`,
   );
   return ExitCodes.OK;
 }

@@ -1,4 +1,5 @@
-// The OTLP/gRPC listener (default port 4317): TraceService/Export and MetricsService/Export,
+// The OTLP/gRPC listener (default port 4317): TraceService/Export and MetricsService/Export (and
+// LogsService/Export, answered with a partial success: logs are not stored),
 // served with @grpc/grpc-js through identity (de)serializers, so the request bytes go to the same
 // hand-written decoder, limits, write queue and store as OTLP/HTTP. Failures use the gRPC codes the
 // OTLP spec names: INVALID_ARGUMENT for bad data (not retried), UNAVAILABLE when pushed back or
@@ -12,6 +13,7 @@ import { encodeExportResponseProtobuf, type Signal } from './responses.ts';
 export const GRPC_METHODS: Record<Signal, string> = {
   traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
   metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
 };
 
 const identity = (b: Buffer): Buffer => b;
@@ -42,7 +44,7 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
     'grpc.max_send_message_length': 4 * 1024 * 1024,
   });
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
-  for (const signal of ['traces', 'metrics'] as const) {
+  for (const signal of ['traces', 'metrics', 'logs'] as const) {
     const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
       if (expected !== undefined) {
         const given = call.metadata.get('authorization')[0];

@@ -3,6 +3,7 @@
 // Both listeners map the same outcomes to their own status codes, so limits, decoding and storage
 // cannot drift apart between the two protocols.
 import type { SpanStore } from '../model/store.ts';
+import { countLogRecordsJson, countLogRecordsProtobuf, LOGS_NOT_STORED } from './decode-logs.ts';
 import { decodeMetricsJson, decodeTracesJson } from './decode-json.ts';
 import { decodeMetricsProtobuf, decodeTracesProtobuf, type DecodedMetrics, type DecodedTraces } from './decode-protobuf.ts';
 import { DecodeError } from './protobuf-reader.ts';
@@ -41,6 +42,8 @@ export interface IngestCounters {
   invalidRequests: number;
   pushedBack: number;
   storeFailures: number;
+  /** Log records received and refused (partial success): firstspan does not store logs. */
+  logRecordsNotStored: number;
 }
 
 export class Ingest {
@@ -55,6 +58,7 @@ export class Ingest {
     invalidRequests: 0,
     pushedBack: 0,
     storeFailures: 0,
+    logRecordsNotStored: 0,
   };
   private inflightBytes = 0;
   private closing = false;
@@ -104,6 +108,7 @@ export class Ingest {
   async export(signal: Signal, format: BodyFormat, body: Buffer): Promise<ExportOutcome> {
     this.counters.requests += 1;
     if (this.closing) return { kind: 'unavailable', message: 'the receiver is shutting down; retry later' };
+    if (signal === 'logs') return this.refuseLogs(format, body);
     let decoded: DecodedTraces | DecodedMetrics;
     try {
       decoded = decode(signal, format, body);
@@ -142,6 +147,27 @@ export class Ingest {
     }
   }
 
+  /**
+   * Logs are accepted on the wire and refused by content: every record is reported as rejected
+   * in a partial success, so exporters stop neither with errors nor with retries.
+   */
+  private refuseLogs(format: BodyFormat, body: Buffer): ExportOutcome {
+    let count: number;
+    try {
+      count = format === 'protobuf' ? countLogRecordsProtobuf(body) : countLogRecordsJson(jsonText(body));
+    } catch (error) {
+      if (error instanceof DecodeError || error instanceof RangeError) {
+        this.counters.invalidRequests += 1;
+        const what = format === 'json' ? 'OTLP/JSON' : 'OTLP protobuf';
+        return { kind: 'invalid', message: `cannot decode the ${what} logs request: ${error.message}` };
+      }
+      throw error;
+    }
+    this.counters.logRecordsNotStored += count;
+    const message = count === 0 ? '' : `${LOGS_NOT_STORED} (${count} rejected)`;
+    return { kind: 'ok', stored: 0, duplicates: 0, rejected: count, message };
+  }
+
   /** Refuse new requests and wait until every queued request is committed. */
   async close(): Promise<void> {
     this.closing = true;
@@ -151,7 +177,11 @@ export class Ingest {
 
 function decode(signal: Signal, format: BodyFormat, body: Buffer): DecodedTraces | DecodedMetrics {
   if (format === 'protobuf') return signal === 'traces' ? decodeTracesProtobuf(body) : decodeMetricsProtobuf(body);
-  let text = body.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const text = jsonText(body);
   return signal === 'traces' ? decodeTracesJson(text) : decodeMetricsJson(text);
+}
+
+function jsonText(body: Buffer): string {
+  const text = body.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -1,7 +1,8 @@
 // Response bodies, in the encoding of the request (opentelemetry-proto specification.md: "The
 // server MUST use the same Content-Type in the response as it received in the request").
 // - success: Export{Trace,Metrics}ServiceResponse, partial_success set only when something was
-//   rejected (field 1: { rejected_spans|rejected_data_points = 1 (int64), error_message = 2 })
+//   rejected (field 1: { rejected_spans|rejected_data_points|rejected_log_records = 1 (int64),
+//   error_message = 2 })
 // - failure: google.rpc.Status { code = 1 (int32), message = 2 (string) }
 
 import { ErrorCodes } from '../model/errors.ts';
@@ -44,7 +45,8 @@ export const GrpcCode = {
   UNAUTHENTICATED: 16,
 } as const;
 
-export type Signal = 'traces' | 'metrics';
+/** Logs are accepted and refused by partial success (decode-logs.ts): never stored. */
+export type Signal = 'traces' | 'metrics' | 'logs';
 
 /** The protobuf ExportServiceResponse body; both signals share the same wire shape. */
 export function encodeExportResponseProtobuf(rejected: number, message: string): Buffer {
@@ -55,7 +57,7 @@ export function encodeExportResponseProtobuf(rejected: number, message: string):
 
 export function encodeExportResponseJson(signal: Signal, rejected: number, message: string): string {
   if (rejected === 0 && message === '') return '{}';
-  const key = signal === 'traces' ? 'rejectedSpans' : 'rejectedDataPoints';
+  const key = signal === 'traces' ? 'rejectedSpans' : signal === 'metrics' ? 'rejectedDataPoints' : 'rejectedLogRecords';
   // int64 in OTLP JSON is a decimal string.
   return JSON.stringify({ partialSuccess: { [key]: String(rejected), errorMessage: message } });
 }

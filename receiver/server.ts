@@ -1,4 +1,5 @@
-// The OTLP/HTTP listener: fastify routes for POST /v1/traces and /v1/metrics, each failure answered
+// The OTLP/HTTP listener: fastify routes for POST /v1/traces and /v1/metrics (and /v1/logs, answered
+// with a partial success that stores nothing: decode-logs.ts), each failure answered
 // as opentelemetry-proto docs/specification.md ("OTLP/HTTP Response") says, with a google.rpc.Status
 // body in the request's encoding. buildReceiver() never listens (fastify's testing guide);
 // start.ts does. Order of checks per request: path (404) → method (405) → bearer token (401) →
@@ -33,7 +34,7 @@ export interface ReceiverOptions extends IngestOptions {
   logger?: boolean;
 }
 
-export const PATHS: Record<Signal, string> = { traces: '/v1/traces', metrics: '/v1/metrics' };
+export const PATHS: Record<Signal, string> = { traces: '/v1/traces', metrics: '/v1/metrics', logs: '/v1/logs' };
 const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 /** The request's body format from its Content-Type (parameters such as charset are fine). */
@@ -62,7 +63,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
-  for (const signal of ['traces', 'metrics'] as const) {
+  for (const signal of ['traces', 'metrics', 'logs'] as const) {
     app.post(PATHS[signal], (request, reply) => handleExport(signal, request, reply));
     app.route({
       method: [...OTHER_METHODS],
@@ -80,7 +81,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       formatOf(request.headers['content-type']),
       404,
       GrpcCode.NOT_FOUND,
-      `no such path ${request.url.split('?', 1)[0]}; OTLP/HTTP paths are ${PATHS.traces} and ${PATHS.metrics}`,
+      `no such path ${request.url.split('?', 1)[0]}; OTLP/HTTP paths are ${PATHS.traces} and ${PATHS.metrics} (and ${PATHS.logs}, not stored)`,
       R.NOT_FOUND,
     ),
   );

@@ -90,8 +90,8 @@ describe('OTLP/gRPC', () => {
     expect(result.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
   });
 
-  it('UNIMPLEMENTED for a service it does not serve (logs)', async () => {
-    const result = await call(receiver.grpcUrl!, '/opentelemetry.proto.collector.logs.v1.LogsService/Export', Buffer.alloc(0));
+  it('UNIMPLEMENTED for a service it does not serve (profiles)', async () => {
+    const result = await call(receiver.grpcUrl!, '/opentelemetry.proto.collector.profiles.v1development.ProfilesService/Export', Buffer.alloc(0));
     expect(result.error?.code).toBe(grpc.status.UNIMPLEMENTED);
   });
 

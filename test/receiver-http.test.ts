@@ -254,7 +254,7 @@ describe('OTLP/HTTP failures', () => {
   });
 
   it('404 for unknown paths, with a Status naming the real ones', async () => {
-    for (const path of ['/v1/logs', '/', '/v1/traces/extra']) {
+    for (const path of ['/v1/profiles', '/', '/v1/traces/extra']) {
       const res = await post(receiver.url, path, '{}', JSON_TYPE);
       expect(res.status, path).toBe(404);
       expect(statusOf(res).message).toMatch(/\/v1\/traces and \/v1\/metrics/);
