@@ -259,32 +259,23 @@ export function readResourceServices(shard: Shard): Map<number, string> {
 /**
  * SERVER spans of `service` starting inside [fromNs, toNs] (that service's clock) whose trace does
  * not start at a load-test root, in this shard or another: background traffic. Returns their
- * durations in ns and names, in start order.
+ * durations in ns and names.
  */
 export function backgroundRows(shard: Shard, service: string, fromNs: bigint, toNs: bigint): IterableIterator<[number, string]> {
   // A trace-root CLIENT span is a load-test root by definition (its service is a generator), so
-  // no service list is needed. The background trace ids come from a merge, not from one index
-  // probe per server span: both partial indexes are ordered by trace id, and a compound EXCEPT
-  // with ORDER BY makes SQLite walk them side by side (MERGE (EXCEPT) in the plan). Only the
-  // spans of the traces it yields are then read, through the server-children index.
-  const roots = ['', ...shard.others.map((n) => `${n}.`)]
-    .map(
-      (schema) => `EXCEPT SELECT r.trace_id FROM ${schema}spans r INDEXED BY spans_root_traces
-         WHERE r.parent_span_id IS NULL AND r.kind = ${SpanKind.CLIENT}`,
-    )
-    .join(' ');
+  // the probe needs no service list and can use the store's partial index of root trace ids.
+  const probe = (schema: string): string =>
+    `NOT EXISTS (SELECT 1 FROM ${schema}spans r WHERE r.trace_id = s.trace_id AND r.parent_span_id IS NULL
+       AND r.kind = ${SpanKind.CLIENT})`;
+  const probes = ['', ...shard.others.map((n) => `${n}.`)].map(probe).join(' AND ');
   return shard.db
     .prepare(
-      `SELECT s.end_ns - s.start_ns, s.name FROM spans s INDEXED BY spans_server_children
-       WHERE s.service_name = @service AND s.start_ns >= @from AND s.start_ns <= @to AND s.kind = ${SpanKind.SERVER}
-         AND s.trace_id IN (
-           SELECT x.trace_id FROM spans x INDEXED BY spans_server_children
-           WHERE x.kind = ${SpanKind.SERVER} AND x.service_name = @service AND x.start_ns >= @from AND x.start_ns <= @to
-           ${roots} ORDER BY 1)
-       ORDER BY s.start_ns, s.end_ns, s.trace_id, s.rowid`,
+      `SELECT s.end_ns - s.start_ns, s.name FROM spans s
+       WHERE s.service_name = ? AND s.start_ns >= ? AND s.start_ns <= ? AND s.kind = ${SpanKind.SERVER}
+         AND ${probes}`,
     )
     .raw()
-    .iterate({ service, from: fromNs, to: toNs }) as IterableIterator<[number, string]>;
+    .iterate(service, fromNs, toNs) as IterableIterator<[number, string]>;
 }
 
 export interface TraceSpanRow {
