@@ -11,6 +11,11 @@ export class DecodeError extends Error {
   }
 }
 
+/** Node's Buffer has utf8Slice (same result as toString('utf8', start, end)); @types/node omits it. */
+interface Utf8Sliceable {
+  utf8Slice(start: number, end: number): string;
+}
+
 export const WireType = { VARINT: 0, I64: 1, LEN: 2, SGROUP: 3, EGROUP: 4, I32: 5 } as const;
 
 export class ProtobufReader {
@@ -143,7 +148,9 @@ export class ProtobufReader {
 
   string(end: number): string {
     const stop = this.lengthEnd(end);
-    const s = this.buf.toString('utf8', this.pos, stop);
+    // Buffer#utf8Slice is what toString('utf8', …) ends up calling, minus its argument checks and
+    // encoding lookup: attribute keys and values are most of a span's strings, read per span.
+    const s = (this.buf as unknown as Utf8Sliceable).utf8Slice(this.pos, stop);
     this.pos = stop;
     return s;
   }
