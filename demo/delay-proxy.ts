@@ -6,7 +6,12 @@
 // `accept()` returns, so the client's `connect` event fires at once. What this proxy delays is the
 // moment the connection becomes useful (the first byte reaches the target), which is what a slow
 // connection set-up (a far-away edge, a TLS terminator, a congested SYN queue) costs a user.
+// Over plain TCP that moment is after the client's connect event, so the hold shows up as time to
+// first byte. With `tls`, the proxy terminates TLS and answers the ClientHello only after the
+// hold: the client's handshake cannot finish before that, so the hold lands inside its connection
+// set-up (the TLS phase), where a slow set-up really belongs.
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface DelayProxyOptions {
   target: { host: string; port: number };
@@ -15,6 +20,8 @@ export interface DelayProxyOptions {
   /** Port to listen on; 0 (the default) picks a free one. */
   port?: number;
   host?: string;
+  /** Terminate TLS with this PEM key and certificate after the hold; plaintext goes to the target. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export interface DelayProxy {
@@ -29,6 +36,7 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
   const host = options.host ?? '127.0.0.1';
   const open = new Set<net.Socket>();
   let connections = 0;
+  const secureContext = options.tls === undefined ? undefined : tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     connections += 1;
     open.add(client);
@@ -47,6 +55,9 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     // request is intact when piping starts.
     const timer = setTimeout(() => {
       if (client.destroyed) return;
+      // The ClientHello waits in the kernel buffer until now; answering it is what ends the
+      // client's handshake, so nothing before this point can let the client's TLS phase finish.
+      const downstream = secureContext === undefined ? client : terminateTls(client, secureContext, closeBoth);
       upstream = net.connect({ host: options.target.host, port: options.target.port });
       upstream.setNoDelay(true);
       open.add(upstream);
@@ -56,8 +67,8 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
         client.destroy();
       });
       upstream.once('connect', () => {
-        client.pipe(upstream as net.Socket);
-        (upstream as net.Socket).pipe(client);
+        downstream.pipe(upstream as net.Socket);
+        (upstream as net.Socket).pipe(downstream);
         client.resume();
       });
     }, options.connectDelayMs);
@@ -80,4 +91,12 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
         server.close(() => resolve());
       }),
   };
+}
+
+/** Wrap an accepted (paused) socket as the server side of a TLS connection. */
+function terminateTls(client: net.Socket, secureContext: tls.SecureContext, closeBoth: () => void): tls.TLSSocket {
+  const secure = new tls.TLSSocket(client, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+  secure.on('error', closeBoth);
+  secure.on('close', closeBoth);
+  return secure;
 }

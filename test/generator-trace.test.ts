@@ -2,10 +2,15 @@
 // receiver, the target (real OTel SDK) continues each trace, and the stored ids prove the parent
 // link; the phases tile each client span; the delay proxy's known delay lands in exactly the
 // requests that opened a connection.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDelayProxy } from '../demo/delay-proxy.ts';
 import { runCli } from './helpers/cli.ts';
 import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+
+// Throwaway self-signed certificate for 127.0.0.1/localhost (see demo/fixtures/README.md).
+const TEST_CERT = new URL('../demo/fixtures/localhost-cert.pem', import.meta.url);
+const TEST_KEY = new URL('../demo/fixtures/localhost-key.pem', import.meta.url);
 
 const SHOP = `
 import { HttpUser, task, constant } from 'firstspan';
@@ -167,6 +172,82 @@ describe('delay proxy ground truth', () => {
         expect(c.phases.connect).toBe(0);
         expect(c.phases.dns).toBe(0);
         expect(c.phases.waiting, `${c.name} reused its connection yet waited ${c.phases.waiting} ms`).toBeLessThan(DELAY);
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('delay proxy ground truth over TLS', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(async () => {
+    await stack.close();
+  });
+
+  it('puts the known connection delay in the TLS phase of exactly the requests that opened a connection', async () => {
+    const DELAY = 400;
+    // The proxy answers the ClientHello only after the hold, so the client's handshake (our
+    // connector's TLS phase) carries it, not the time to first byte as over plain TCP.
+    const proxy = await startDelayProxy({
+      target: { host: '127.0.0.1', port: stack.target.port },
+      connectDelayMs: DELAY,
+      tls: { key: readFileSync(TEST_KEY), cert: readFileSync(TEST_CERT) },
+    });
+    try {
+      const script = writeScript(
+        stack.dir,
+        'tls-proxy.ts',
+        `import { HttpUser, task } from 'firstspan';
+         export class Visitor extends HttpUser {
+           @task async page() {
+             await this.client.get('/page');
+             await this.client.get('/fresh', { newConnection: true });
+             await this.client.get('/after-fresh');
+           }
+         }`,
+      );
+      const host = `https://127.0.0.1:${proxy.port}`;
+      const result = await runCli(['run', script, '--host', host, '--insecure', '-u', '2', '-r', '100', '-i', '4', '--otel', '--run-id', 'tls-proxy', '--json'], {
+        env: stack.otelEnv,
+        cwd: stack.dir,
+      });
+      expect(result.code, result.stderr).toBe(0);
+      await stack.target.close();
+      const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'tls-proxy');
+      expect(clients).toHaveLength(12);
+      const opened = clients.filter((c) => c.connectionReused === 0);
+      const reused = clients.filter((c) => c.connectionReused === 1);
+      expect(opened).toHaveLength(proxy.connections);
+      expect(opened).toHaveLength(2 + 4);
+      expect(reused).toHaveLength(12 - 6);
+      expect(new Set(opened.map((c) => c.name))).toEqual(new Set(['GET /page', 'GET /after-fresh']));
+      const tlsMs: number[] = [];
+      for (const c of opened) {
+        expect(c.attributes['url.full']?.stringValue).toMatch(new RegExp(`^${host}/`));
+        expect(c.phases.tls, `${c.name} opened a connection`).toBeGreaterThanOrEqual(DELAY - 1);
+        tlsMs.push(c.phases.tls!);
+        expect(Math.abs(phaseSum(c) - durationMs(c))).toBeLessThan(1);
+      }
+      console.log(`TLS phase of connection-opening requests behind a ${DELAY} ms TLS proxy: ${tlsMs.map((t) => t.toFixed(1)).join(', ')} ms`);
+      for (const c of reused) {
+        expect(c.phases.tls).toBe(0);
+        expect(c.phases.connect).toBe(0);
+        expect(c.phases.dns).toBe(0);
+        expect(Math.abs(phaseSum(c) - durationMs(c))).toBeLessThan(1);
+      }
+      // Plaintext behind the proxy still carries the trace context: the target's SERVER span is
+      // the child of each CLIENT span.
+      const servers = storedSpans(stack.receiver, 'kind = ? AND service_name = ?', SPAN_KIND.SERVER, 'target-service');
+      expect(servers).toHaveLength(12);
+      const serverByParent = new Map(servers.map((s) => [s.parentSpanId, s]));
+      for (const c of clients) {
+        const server = serverByParent.get(c.spanId);
+        expect(server, `server child of ${c.name} ${c.spanId}`).toBeDefined();
+        expect(server?.traceId).toBe(c.traceId);
       }
     } finally {
       await proxy.close();
