@@ -15,7 +15,7 @@
 // on error, and at the end (the receiver last, so the others' final exports still land); the shop
 // also watches its stdin, so it exits even if this process is killed outright.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,9 @@ const NODE = process.execPath;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin', 'firstspan.js');
 const SHOP = path.join(ROOT, 'examples', 'shop', 'main.ts');
+/** Throwaway self-signed certificate for 127.0.0.1/localhost (demo/fixtures/README.md). */
+const TEST_CERT = path.join(ROOT, 'demo', 'fixtures', 'localhost-cert.pem');
+const TEST_KEY = path.join(ROOT, 'demo', 'fixtures', 'localhost-key.pem');
 
 /** The children get the caller's environment minus every OTEL_* variable, then exactly ours:
  *  a user's vendor settings (the seed's OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, say) must not send the
@@ -118,12 +121,14 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     say(`shop       ${shopUrl.origin}  (services shop + inventory, ${options.shopLatencyMs} ms of work per request)\n`);
 
     // 3. The delay proxy in front of the shop: the known, injected connection set-up cost.
+    //    With --tls it holds before answering the ClientHello, so the hold lands in the TLS phase.
     proxy = await startDelayProxy({
       target: { host: shopUrl.hostname, port: Number(shopUrl.port) },
       connectDelayMs: options.connectDelayMs,
+      ...(options.tls ? { tls: { key: readFileSync(TEST_KEY), cert: readFileSync(TEST_CERT) } } : {}),
     });
-    const target = `http://127.0.0.1:${proxy.port}`;
-    say(`proxy      ${target}  (+${options.connectDelayMs} ms on every new connection)\n`);
+    const target = `${options.tls ? 'https' : 'http'}://127.0.0.1:${proxy.port}`;
+    say(`proxy      ${target}  (+${options.connectDelayMs} ms on every new connection${options.tls ? ', before the TLS handshake completes' : ''})\n`);
 
     // 4. The load test, through the real CLI.
     const generatorOut: string[] = [];
@@ -135,6 +140,8 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
         BIN, 'run', scriptPath, '--host', target,
         '-u', String(options.users), '-r', String(options.spawnRate), '-t', `${options.runTimeMs / 1000}s`,
         '--headless', '--otel', '--run-id', runId,
+        // The proxy's certificate is a self-signed test one.
+        ...(options.tls ? ['--insecure'] : []),
       ],
       cwd: io.cwd,
       env: childEnv(io.env, { ...otlp, OTEL_SERVICE_NAME: 'firstspan', NO_COLOR: '1' }),

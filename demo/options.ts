@@ -15,6 +15,9 @@ export interface DemoOptions {
   /** Also write the analyzer's JSON here (CI, tests). */
   json: string | undefined;
   script: string;
+  /** Put the proxy's hold inside the TLS handshake: the proxy terminates TLS (throwaway test
+   *  certificate) and the generator talks https to it with --insecure. */
+  tls: boolean;
 }
 
 export const DEMO_HELP = `Usage: firstspan demo [options]
@@ -34,6 +37,9 @@ Options:
   --out FILE             the HTML report (default firstspan-report.html)
   --json FILE            also write the analyzer's JSON report
   --script FILE          load-test script (default examples/ecommerce_shopper.ts)
+  --tls                  the proxy speaks TLS (throwaway localhost certificate) and holds each new
+                         connection before answering the handshake, so the delay shows in the
+                         generator's tls phase instead of time to first byte
   -h, --help             this text
 
 Ctrl-C stops the load and every process the demo started.
@@ -50,6 +56,7 @@ export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true }
     out: { type: 'string' },
     json: { type: 'string' },
     script: { type: 'string' },
+    tls: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   const problems = new Problems();
@@ -85,6 +92,7 @@ export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true }
     out: str('out') ?? 'firstspan-report.html',
     json: str('json'),
     script: str('script') ?? 'examples/ecommerce_shopper.ts',
+    tls: v.tls === true,
   };
   if (parsed.positionals.length > 0) problems.add(`unexpected argument '${parsed.positionals[0]}'`);
   return problems.empty ? options : { problems };

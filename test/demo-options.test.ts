@@ -24,6 +24,11 @@ describe('demo options', () => {
     });
   });
 
+  it('keeps the proxy plain TCP unless --tls asks for the TLS one', () => {
+    expect(resolveDemoOptions([])).toMatchObject({ tls: false });
+    expect(resolveDemoOptions(['--tls'])).toMatchObject({ tls: true });
+  });
+
   it('reports every bad flag at once', () => {
     const result = resolveDemoOptions(['--users', '0', '--run-time', 'soon', '--connect-delay=-5ms']);
     expect('problems' in result && result.problems.list).toHaveLength(3);
