@@ -53,7 +53,19 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     });
     // Bytes the client sends meanwhile stay in the kernel buffer (the socket is paused), so the
     // request is intact when piping starts.
-    const timer = setTimeout(() => {
+    // libuv times a timer from the loop's cached clock, which is stale if the loop was busy when
+    // the connection arrived, so a plain setTimeout can fire early in real time. Re-arm for the
+    // remainder until the hold has really lasted connectDelayMs.
+    const acceptedAt = performance.now();
+    let timer: NodeJS.Timeout;
+    const hold = (ms: number, then: () => void): void => {
+      timer = setTimeout(() => {
+        const left = options.connectDelayMs - (performance.now() - acceptedAt);
+        if (left > 0) hold(left, then);
+        else then();
+      }, ms);
+    };
+    hold(options.connectDelayMs, () => {
       if (client.destroyed) return;
       // The ClientHello waits in the kernel buffer until now; answering it is what ends the
       // client's handshake, so nothing before this point can let the client's TLS phase finish.
@@ -71,7 +83,7 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
         (upstream as net.Socket).pipe(downstream);
         client.resume();
       });
-    }, options.connectDelayMs);
+    });
     client.once('close', () => clearTimeout(timer));
   });
   await new Promise<void>((resolve, reject) => {
