@@ -400,3 +400,11 @@ function waterfall(
     spans: out,
   };
 }
+
+/**
+ * A server span outside its client span on the raw clocks is what a clock offset between the two
+ * hosts looks like, not broken data: it is reported beside the offset estimate instead.
+ */
+export function explainedByOffset(run: RunReport, oddity: string): boolean {
+  return oddity === 'serverOutsideClientSpan' && run.clockOffsets.length > 0;
+}

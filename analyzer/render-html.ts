@@ -3,7 +3,7 @@
 // where the gap went, and a waterfall of each trace with the largest gaps (root span with its
 // connection phases, the server span, its downstream children) on the generator's clock.
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
-import type { EndpointReport, Report, RunReport, Waterfall } from './analyze.ts';
+import { explainedByOffset, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import type { TimelinePoint } from './timeline.ts';
 
@@ -262,8 +262,13 @@ function runSection(run: RunReport, index: number): string {
   const offsets = run.clockOffsets
     .map((o) => `<li>${esc(o.service)}: ${o.offsetMs >= 0 ? '+' : ''}${o.offsetMs.toFixed(3)} ms (from ${o.trusted} of ${o.samples} pairs, delay ≤ ${o.delayMs.toFixed(3)} ms, ${o.method})</li>`)
     .join('');
+  const outside = run.oddities.serverOutsideClientSpan;
+  const offsetNote =
+    offsets && outside > 0
+      ? `<p>${outside} server spans lie outside their client span on the raw clocks: the offset above accounts for that.</p>`
+      : '';
   const odd = Object.entries(run.oddities)
-    .filter(([, n]) => n > 0)
+    .filter(([name, n]) => n > 0 && !explainedByOffset(run, name))
     .map(([k, n]) => `<li>${esc(k)}: ${n}</li>`)
     .join('');
   const bg = run.background;
@@ -281,7 +286,7 @@ function runSection(run: RunReport, index: number): string {
 <h3>Endpoints</h3>${endpointTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
-${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>` : ''}
+${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNote}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}
 ${odd ? `<h3>Odd data</h3><ul>${odd}</ul>` : ''}
 <h3>Traces with the largest gaps</h3>

@@ -1,6 +1,6 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
-import type { EndpointReport, Report, RunReport } from './analyze.ts';
+import { explainedByOffset, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
 function ms(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -90,6 +90,10 @@ export function renderRun(run: RunReport): string {
         `  ${printable(o.service)}: ${sign}${o.offsetMs.toFixed(3)} ms from ${o.trusted} of ${o.samples} pairs (delay ≤ ${o.delayMs.toFixed(3)} ms, ${o.method})\n`,
       );
     }
+    const outside = run.oddities.serverOutsideClientSpan;
+    if (outside > 0) {
+      out.push(`  ${outside} server spans lie outside their client span on the raw clocks: the offset above accounts for that\n`);
+    }
   }
   if (run.background.count > 0) {
     const b = run.background;
@@ -102,7 +106,7 @@ export function renderRun(run: RunReport): string {
           .join(', ')}\n`,
     );
   }
-  const odd = Object.entries(run.oddities).filter(([, n]) => n > 0);
+  const odd = Object.entries(run.oddities).filter(([name, n]) => n > 0 && !explainedByOffset(run, name));
   const multi = run.total.multipleServerChildren;
   if (odd.length > 0 || multi > 0) {
     out.push('\nOdd data (counted, kept out of the figures where it would distort them):\n');
@@ -115,3 +119,4 @@ export function renderRun(run: RunReport): string {
 export function renderTable(report: Report): string {
   return report.runs.map(renderRun).join('\n');
 }
+

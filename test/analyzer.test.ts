@@ -203,6 +203,13 @@ describe('analyzer on known traces', () => {
     expect(table).toContain('Aggregated');
     expect(table).toContain('Where the gap went');
     expect(table).toMatch(/shop: \+300\d\.\d{3} ms|shop: \+2999\.\d{3} ms/);
+    // Server spans outside their client span on raw clocks are the offset at work, said beside it,
+    // while real odd data (a root ending before it starts) stays under "Odd data".
+    const outside = run(one).oddities.serverOutsideClientSpan;
+    const offsetSection = table.slice(table.indexOf('Clock offsets'));
+    expect(offsetSection).toContain(`${outside} server spans lie outside their client span on the raw clocks`);
+    expect(table).not.toContain('serverOutsideClientSpan:');
+    expect(table).toMatch(/Odd data[^]*clientEndBeforeStart: 1/);
     const csv = renderCsv(one).trim().split('\r\n');
     expect(csv[0]).toBe(CSV_COLUMNS.join(','));
     expect(csv).toHaveLength(1 + 3 + 1);
