@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDelayProxy } from '../demo/delay-proxy.ts';
 import { runCli } from './helpers/cli.ts';
-import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type StoredSpan, type Summary } from './helpers/generator-harness.ts';
 
 // Throwaway self-signed certificate for 127.0.0.1/localhost (see demo/fixtures/README.md).
 const TEST_CERT = new URL('../demo/fixtures/localhost-cert.pem', import.meta.url);
@@ -115,6 +115,41 @@ describe('--processes', () => {
   });
 });
 
+/**
+ * Two users, four iterations each of /page, /fresh (on a new connection) and /after-fresh, run by
+ * the real binary through a delay proxy: 12 client spans, new and reused connections interleaved.
+ */
+async function runThroughProxy(
+  stack: Stack,
+  runId: string,
+  hostArgs: string[],
+): Promise<{ clients: StoredSpan[]; opened: StoredSpan[]; reused: StoredSpan[] }> {
+  const script = writeScript(
+    stack.dir,
+    `${runId}.ts`,
+    `import { HttpUser, task } from 'firstspan';
+     export class Visitor extends HttpUser {
+       @task async page() {
+         await this.client.get('/page');
+         // Every third request asks for a new connection, so new and reused ones interleave.
+         await this.client.get('/fresh', { newConnection: true });
+         await this.client.get('/after-fresh');
+       }
+     }`,
+  );
+  const result = await runCli(['run', script, ...hostArgs, '-u', '2', '-r', '100', '-i', '4', '--otel', '--run-id', runId, '--json'], {
+    env: stack.otelEnv,
+    cwd: stack.dir,
+  });
+  expect(result.code, result.stderr).toBe(0);
+  const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, runId);
+  return {
+    clients,
+    opened: clients.filter((c) => c.connectionReused === 0),
+    reused: clients.filter((c) => c.connectionReused === 1),
+  };
+}
+
 describe('delay proxy ground truth', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -129,28 +164,11 @@ describe('delay proxy ground truth', () => {
     const DELAY = 600;
     const proxy = await startDelayProxy({ target: { host: '127.0.0.1', port: stack.target.port }, connectDelayMs: DELAY });
     try {
-      const script = writeScript(
-        stack.dir,
-        'proxy.ts',
-        `import { HttpUser, task } from 'firstspan';
-         export class Visitor extends HttpUser {
-           @task async page() {
-             await this.client.get('/page');
-             // Every third request asks for a new connection, so new and reused ones interleave.
-             await this.client.get('/fresh', { newConnection: true });
-             await this.client.get('/after-fresh');
-           }
-         }`,
-      );
-      const result = await runCli(['run', script, '--host', `http://127.0.0.1:${proxy.port}`, '-u', '2', '-r', '100', '-i', '4', '--otel', '--run-id', 'proxy-test', '--json'], {
-        env: stack.otelEnv,
-        cwd: stack.dir,
-      });
-      expect(result.code, result.stderr).toBe(0);
-      const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'proxy-test');
+      const { clients, opened, reused } = await runThroughProxy(stack, 'proxy-test', [
+        '--host',
+        `http://127.0.0.1:${proxy.port}`,
+      ]);
       expect(clients).toHaveLength(12);
-      const opened = clients.filter((c) => c.connectionReused === 0);
-      const reused = clients.filter((c) => c.connectionReused === 1);
       // Each connection the proxy accepted was opened by exactly one request.
       expect(opened).toHaveLength(proxy.connections);
       expect(opened.length + reused.length).toBe(12);
@@ -198,29 +216,10 @@ describe('delay proxy ground truth over TLS', () => {
       tls: { key: readFileSync(TEST_KEY), cert: readFileSync(TEST_CERT) },
     });
     try {
-      const script = writeScript(
-        stack.dir,
-        'tls-proxy.ts',
-        `import { HttpUser, task } from 'firstspan';
-         export class Visitor extends HttpUser {
-           @task async page() {
-             await this.client.get('/page');
-             await this.client.get('/fresh', { newConnection: true });
-             await this.client.get('/after-fresh');
-           }
-         }`,
-      );
       const host = `https://127.0.0.1:${proxy.port}`;
-      const result = await runCli(['run', script, '--host', host, '--insecure', '-u', '2', '-r', '100', '-i', '4', '--otel', '--run-id', 'tls-proxy', '--json'], {
-        env: stack.otelEnv,
-        cwd: stack.dir,
-      });
-      expect(result.code, result.stderr).toBe(0);
+      const { clients, opened, reused } = await runThroughProxy(stack, 'tls-proxy', ['--host', host, '--insecure']);
       await stack.target.close();
-      const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'tls-proxy');
       expect(clients).toHaveLength(12);
-      const opened = clients.filter((c) => c.connectionReused === 0);
-      const reused = clients.filter((c) => c.connectionReused === 1);
       expect(opened).toHaveLength(proxy.connections);
       expect(opened).toHaveLength(2 + 4);
       expect(reused).toHaveLength(12 - 6);
