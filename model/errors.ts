@@ -21,6 +21,8 @@ export const ErrorCodes = {
   STORE_OPEN: 'FS_ERR_STORE_OPEN',
   /** A load-test script that cannot be loaded or defines no user class. */
   SCRIPT_LOAD: 'FS_ERR_SCRIPT_LOAD',
+  /** The kernel-level TCP handshake hold could not be set up (not Linux, not root, no NFQUEUE). */
+  HANDSHAKE_HOLD: 'FS_ERR_HANDSHAKE_HOLD',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
