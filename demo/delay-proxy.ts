@@ -9,9 +9,12 @@
 // Over plain TCP that moment is after the client's connect event, so the hold shows up as time to
 // first byte. With `tls`, the proxy terminates TLS and answers the ClientHello only after the
 // hold: the client's handshake cannot finish before that, so the hold lands inside its connection
-// set-up (the TLS phase), where a slow set-up really belongs.
+// set-up (the TLS phase), where a slow set-up really belongs. With `holdHandshake`, the hold moves
+// into the kernel (demo/handshake-hold.ts: each SYN to the proxy's port waits in an NFQUEUE queue),
+// so it lands in the client's TCP connect phase itself; Linux and root only.
 import net from 'node:net';
 import tls from 'node:tls';
+import { startHandshakeHold, type HandshakeHold } from './handshake-hold.ts';
 
 export interface DelayProxyOptions {
   target: { host: string; port: number };
@@ -22,6 +25,8 @@ export interface DelayProxyOptions {
   host?: string;
   /** Terminate TLS with this PEM key and certificate after the hold; plaintext goes to the target. */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Hold each connection's SYN in the kernel instead of holding the accepted connection. */
+  holdHandshake?: boolean;
 }
 
 export interface DelayProxy {
@@ -29,7 +34,8 @@ export interface DelayProxy {
   host: string;
   /** Number of client connections accepted so far. */
   readonly connections: number;
-  close(): Promise<void>;
+  /** Resolves, with handshake holding on, with the number of SYNs the kernel hold delayed. */
+  close(): Promise<{ handshakesHeld?: number }>;
 }
 
 export async function startDelayProxy(options: DelayProxyOptions): Promise<DelayProxy> {
@@ -37,6 +43,8 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
   const open = new Set<net.Socket>();
   let connections = 0;
   const secureContext = options.tls === undefined ? undefined : tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert });
+  // In handshake mode the kernel did the holding before the connection was accepted.
+  const userSpaceHoldMs = options.holdHandshake === true ? 0 : options.connectDelayMs;
   const server = net.createServer({ pauseOnConnect: true }, (client) => {
     connections += 1;
     open.add(client);
@@ -60,12 +68,12 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     let timer: NodeJS.Timeout;
     const hold = (ms: number, then: () => void): void => {
       timer = setTimeout(() => {
-        const left = options.connectDelayMs - (performance.now() - acceptedAt);
+        const left = userSpaceHoldMs - (performance.now() - acceptedAt);
         if (left > 0) hold(left, then);
         else then();
       }, ms);
     };
-    hold(options.connectDelayMs, () => {
+    hold(userSpaceHoldMs, () => {
       if (client.destroyed) return;
       // The ClientHello waits in the kernel buffer until now; answering it is what ends the
       // client's handshake, so nothing before this point can let the client's TLS phase finish.
@@ -91,17 +99,29 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const address = server.address() as net.AddressInfo;
+  let handshakeHold: HandshakeHold | undefined;
+  if (options.holdHandshake === true) {
+    try {
+      handshakeHold = await startHandshakeHold({ port: address.port, host, delayMs: options.connectDelayMs });
+    } catch (error) {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
+  }
   return {
     port: address.port,
     host,
     get connections() {
       return connections;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      const handshakesHeld = await handshakeHold?.stop();
+      await new Promise<void>((resolve) => {
         for (const socket of open) socket.destroy();
         server.close(() => resolve());
-      }),
+      });
+      return handshakesHeld === undefined ? {} : { handshakesHeld };
+    },
   };
 }
 

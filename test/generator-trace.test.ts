@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDelayProxy } from '../demo/delay-proxy.ts';
 import { runCli } from './helpers/cli.ts';
-import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type StoredSpan, type Summary } from './helpers/generator-harness.ts';
+import { PROXY_SCENARIO_OPENED, PROXY_SCENARIO_OPENERS, PROXY_SCENARIO_REQUESTS, runThroughProxy } from './helpers/proxy-scenario.ts';
+import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
 
 // Throwaway self-signed certificate for 127.0.0.1/localhost (see demo/fixtures/README.md).
 const TEST_CERT = new URL('../demo/fixtures/localhost-cert.pem', import.meta.url);
@@ -115,41 +116,6 @@ describe('--processes', () => {
   });
 });
 
-/**
- * Two users, four iterations each of /page, /fresh (on a new connection) and /after-fresh, run by
- * the real binary through a delay proxy: 12 client spans, new and reused connections interleaved.
- */
-async function runThroughProxy(
-  stack: Stack,
-  runId: string,
-  hostArgs: string[],
-): Promise<{ clients: StoredSpan[]; opened: StoredSpan[]; reused: StoredSpan[] }> {
-  const script = writeScript(
-    stack.dir,
-    `${runId}.ts`,
-    `import { HttpUser, task } from 'firstspan';
-     export class Visitor extends HttpUser {
-       @task async page() {
-         await this.client.get('/page');
-         // Every third request asks for a new connection, so new and reused ones interleave.
-         await this.client.get('/fresh', { newConnection: true });
-         await this.client.get('/after-fresh');
-       }
-     }`,
-  );
-  const result = await runCli(['run', script, ...hostArgs, '-u', '2', '-r', '100', '-i', '4', '--otel', '--run-id', runId, '--json'], {
-    env: stack.otelEnv,
-    cwd: stack.dir,
-  });
-  expect(result.code, result.stderr).toBe(0);
-  const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, runId);
-  return {
-    clients,
-    opened: clients.filter((c) => c.connectionReused === 0),
-    reused: clients.filter((c) => c.connectionReused === 1),
-  };
-}
-
 describe('delay proxy ground truth', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -168,14 +134,13 @@ describe('delay proxy ground truth', () => {
         '--host',
         `http://127.0.0.1:${proxy.port}`,
       ]);
-      expect(clients).toHaveLength(12);
+      expect(clients).toHaveLength(PROXY_SCENARIO_REQUESTS);
       // Each connection the proxy accepted was opened by exactly one request.
       expect(opened).toHaveLength(proxy.connections);
-      expect(opened.length + reused.length).toBe(12);
-      // Per user and iteration: /page (first only) and /after-fresh open one.
-      expect(opened).toHaveLength(2 + 4);
+      expect(opened.length + reused.length).toBe(PROXY_SCENARIO_REQUESTS);
       // Per user: first /page opens one; each /fresh closes its connection, so the next request opens one.
-      expect(new Set(opened.map((c) => c.name))).toEqual(new Set(['GET /page', 'GET /after-fresh']));
+      expect(opened).toHaveLength(PROXY_SCENARIO_OPENED);
+      expect(new Set(opened.map((c) => c.name))).toEqual(new Set(PROXY_SCENARIO_OPENERS));
       for (const c of opened) {
         // The proxy holds a new connection before the first byte reaches the target. TCP connect
         // itself completes in the kernel, so the hold shows between the connection attempt and the
@@ -219,11 +184,11 @@ describe('delay proxy ground truth over TLS', () => {
       const host = `https://127.0.0.1:${proxy.port}`;
       const { clients, opened, reused } = await runThroughProxy(stack, 'tls-proxy', ['--host', host, '--insecure']);
       await stack.target.close();
-      expect(clients).toHaveLength(12);
+      expect(clients).toHaveLength(PROXY_SCENARIO_REQUESTS);
       expect(opened).toHaveLength(proxy.connections);
-      expect(opened).toHaveLength(2 + 4);
-      expect(reused).toHaveLength(12 - 6);
-      expect(new Set(opened.map((c) => c.name))).toEqual(new Set(['GET /page', 'GET /after-fresh']));
+      expect(opened).toHaveLength(PROXY_SCENARIO_OPENED);
+      expect(reused).toHaveLength(PROXY_SCENARIO_REQUESTS - PROXY_SCENARIO_OPENED);
+      expect(new Set(opened.map((c) => c.name))).toEqual(new Set(PROXY_SCENARIO_OPENERS));
       const tlsMs: number[] = [];
       for (const c of opened) {
         expect(c.attributes['url.full']?.stringValue).toMatch(new RegExp(`^${host}/`));
