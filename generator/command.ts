@@ -79,7 +79,8 @@ async function runHere(
   const users = share(options.users, index, count);
   const spawnRate = options.spawnRate / count;
   const iterations = options.iterations === undefined ? undefined : share(options.iterations, index, count);
-  const stats = new RequestStats();
+  // A worker of --processes also keeps each second's histogram delta, for the parent's exact merge.
+  const stats = new RequestStats({ historyWire: options.workerReport });
   const holder: { runner?: Runner } = {};
   let telemetry: Telemetry | undefined;
   if (telemetryConfig !== undefined) {
@@ -112,7 +113,8 @@ async function runHere(
     stats,
     telemetry,
     signal: io.signal,
-    userIdBase: index * Math.max(1, users),
+    userIdBase: index,
+    userIdStride: count,
     connectionPerRequest: options.connectionPerRequest,
     rejectUnauthorized: !options.insecure,
     onTick: live ? (row, elapsed, n) => io.stderr.write(`\r\x1b[2K${statusLine(elapsed, n, row, stats.total)}`) : undefined,

@@ -1,12 +1,13 @@
 // --processes N: N generator processes on this machine (Locust's --processes), each running its
 // share of the users as --worker-index I --worker-count N under one run id, each exporting its own
-// spans. The parent merges their stats exactly (HDR histograms add up) and reports as one run.
+// spans. The parent merges their stats exactly (HDR histograms add up), the per-second history
+// included, and reports as one run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execPath } from 'node:process';
 import { fileURLToPath } from 'node:url';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes } from '../model/errors.ts';
-import { mergeWire, RequestStats, statsToWire, type StatsWire } from './request-stats.ts';
+import { mergeWorkers, statsToWire, type StatsWire } from './request-stats.ts';
 import type { RunOptions } from './run-options.ts';
 import type { RunSummary, TelemetryReport } from './stats-report.ts';
 import { report } from './command.ts';
@@ -88,7 +89,6 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
   io.signal.addEventListener('abort', onAbort, { once: true });
   const results = await Promise.all(finished);
   io.signal.removeEventListener('abort', onAbort);
-  const stats = new RequestStats();
   const reports: WorkerReport[] = [];
   for (const [i, r] of results.entries()) {
     const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -98,8 +98,8 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
     }
     const w = JSON.parse(line) as WorkerReport;
     reports.push(w);
-    mergeWire(stats, w.stats);
   }
+  const stats = mergeWorkers(reports.map((r) => r.stats));
   const first = reports[0] as WorkerReport;
   const telemetry = reports.every((r) => r.telemetry === null)
     ? undefined

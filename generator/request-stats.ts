@@ -119,16 +119,30 @@ export function snapshot(e: EntryStats): EntrySnapshot {
   };
 }
 
+export interface RequestStatsOptions {
+  /** Keep, for each history row, what a parent process needs to merge it exactly (a worker of
+   *  --processes sets this; a single process has no use for it). */
+  historyWire?: boolean;
+}
+
 export class RequestStats {
   readonly entries = new Map<string, EntryStats>();
   readonly total = new EntryStats('', 'Aggregated');
   readonly failures = new Map<string, FailureEntry>();
   readonly exceptions = new Map<string, ExceptionEntry>();
   readonly history: HistoryRow[] = [];
+  /** The history in mergeable form; filled only with the historyWire option. */
+  readonly historyWire: HistoryWire[] = [];
   /** Set once the name limit was hit, so the command can warn. */
   overflowed = false;
   #lastCount = 0;
   #lastFailures = 0;
+  /** The aggregate's histogram as of the previous tick (historyWire only). */
+  readonly #previous: hdr.Histogram | undefined;
+
+  constructor(options: RequestStatsOptions = {}) {
+    this.#previous = options.historyWire === true ? newHistogram() : undefined;
+  }
 
   record(method: string, name: string, ms: number, contentLength: number, failure: string | undefined): void {
     let key = `${method} ${name}`;
@@ -176,6 +190,26 @@ export class RequestStats {
     this.#lastCount = this.total.count;
     this.#lastFailures = this.total.failures;
     this.history.push(row);
+    if (this.#previous !== undefined) {
+      // The second's own response times, as a histogram: what the aggregate gained since the last
+      // tick. Once a second, off the request path, so recording a request stays one histogram write.
+      const delta = newHistogram();
+      delta.add(this.total.histogram);
+      delta.subtract(this.#previous);
+      this.#previous.add(delta);
+      const t = this.total;
+      this.historyWire.push({
+        timestamp: row.timestamp,
+        users,
+        count: t.count,
+        failures: t.failures,
+        totalMs: t.totalMs,
+        minMs: t.count === 0 ? 0 : t.minMs,
+        maxMs: t.maxMs,
+        contentBytes: t.contentBytes,
+        histogramDelta: hdr.encodeIntoCompressedBase64(delta),
+      });
+    }
     return row;
   }
 
@@ -211,12 +245,28 @@ export function entryToWire(e: EntryStats): EntryWire {
   };
 }
 
+/** A history row as a worker sends it: the aggregate's exact sums at that moment (cumulative, as
+ *  in the row) and the response times recorded since the worker's previous row. Summing the
+ *  deltas rebuilds each worker's cumulative histogram at any second, so the parent's history
+ *  percentiles are those of one histogram holding every worker's requests, not a bound. */
+export interface HistoryWire {
+  timestamp: number;
+  users: number;
+  count: number;
+  failures: number;
+  totalMs: number;
+  minMs: number;
+  maxMs: number;
+  contentBytes: number;
+  histogramDelta: string;
+}
+
 /** Everything a worker process reports, enough to merge exactly (HDR histograms add up). */
 export interface StatsWire {
   entries: EntryWire[];
   failures: FailureEntry[];
   exceptions: ExceptionEntry[];
-  history: HistoryRow[];
+  history: HistoryWire[];
 }
 
 export function statsToWire(stats: RequestStats): StatsWire {
@@ -224,22 +274,34 @@ export function statsToWire(stats: RequestStats): StatsWire {
     entries: [...stats.entries.values()].map(entryToWire),
     failures: [...stats.failures.values()],
     exceptions: [...stats.exceptions.values()],
-    history: stats.history,
+    history: stats.historyWire,
   };
 }
 
-/** Add a worker's stats into `into`. History rows of the same second are summed; their
- *  percentile columns keep the highest worker's value (an upper bound, documented). */
-export function mergeWire(into: RequestStats, wire: StatsWire): void {
+/** The stats of several workers as one run: entries, failures and exceptions added up, and the
+ *  per-second history rebuilt from every worker's rows (see mergeHistories). */
+export function mergeWorkers(wires: StatsWire[]): RequestStats {
+  const into = new RequestStats();
+  for (const wire of wires) mergeTotals(into, wire);
+  into.history.push(...mergeHistories(wires.map((w) => w.history)));
+  return into;
+}
+
+function entryFromWire(w: EntryWire): EntryStats {
+  const e = new EntryStats(w.method, w.name);
+  e.count = w.count;
+  e.failures = w.failures;
+  e.totalMs = w.totalMs;
+  e.minMs = w.count === 0 ? Number.POSITIVE_INFINITY : w.minMs;
+  e.maxMs = w.maxMs;
+  e.contentBytes = w.contentBytes;
+  e.histogram.add(hdr.decodeFromCompressedBase64(w.histogram));
+  return e;
+}
+
+function mergeTotals(into: RequestStats, wire: StatsWire): void {
   for (const w of wire.entries) {
-    const other = new EntryStats(w.method, w.name);
-    other.count = w.count;
-    other.failures = w.failures;
-    other.totalMs = w.totalMs;
-    other.minMs = w.count === 0 ? Number.POSITIVE_INFINITY : w.minMs;
-    other.maxMs = w.maxMs;
-    other.contentBytes = w.contentBytes;
-    other.histogram.add(hdr.decodeFromCompressedBase64(w.histogram));
+    const other = entryFromWire(w);
     const key = `${w.method} ${w.name}`;
     let entry = into.entries.get(key);
     if (entry === undefined) {
@@ -260,24 +322,51 @@ export function mergeWire(into: RequestStats, wire: StatsWire): void {
     if (mine === undefined) into.exceptions.set(e.message, { ...e });
     else mine.count += e.count;
   }
-  for (const row of wire.history) {
-    const mine = into.history.find((r) => r.timestamp === row.timestamp);
-    if (mine === undefined) {
-      into.history.push(structuredClone(row));
-      continue;
+}
+
+/**
+ * One history for the whole run from each worker's rows. Workers tick on their own clocks, so a
+ * second may have a row from one worker and not from another: for every second that any worker
+ * reported, each worker counts with its latest row at or before it (its cumulative state then, 0
+ * before its first row). The merged histogram at that second is the sum of every worker's deltas
+ * up to it, so its percentiles are exact (to the histograms' 3 significant digits) for all the
+ * requests of all workers, exactly as a single process would have recorded them.
+ */
+export function mergeHistories(histories: HistoryWire[][]): HistoryRow[] {
+  const sorted = histories.map((rows) => [...rows].sort((a, b) => a.timestamp - b.timestamp));
+  const seconds = [...new Set(sorted.flat().map((r) => r.timestamp))].sort((a, b) => a - b);
+  const cursors = sorted.map(() => 0);
+  const latest: Array<HistoryWire | undefined> = sorted.map(() => undefined);
+  const merged = new EntryStats('', 'Aggregated');
+  const out: HistoryRow[] = [];
+  let lastCount = 0;
+  let lastFailures = 0;
+  for (const second of seconds) {
+    for (const [w, rows] of sorted.entries()) {
+      let i = cursors[w] as number;
+      for (; i < rows.length && (rows[i] as HistoryWire).timestamp <= second; i++) {
+        const row = rows[i] as HistoryWire;
+        merged.histogram.add(hdr.decodeFromCompressedBase64(row.histogramDelta));
+        latest[w] = row;
+      }
+      cursors[w] = i;
     }
-    mine.users += row.users;
-    mine.requestsPerSecond += row.requestsPerSecond;
-    mine.failuresPerSecond += row.failuresPerSecond;
-    const a = mine.total;
-    const b = row.total;
-    const count = a.count + b.count;
-    a.averageMs = count === 0 ? 0 : (a.averageMs * a.count + b.averageMs * b.count) / count;
-    a.averageContentSize = count === 0 ? 0 : (a.averageContentSize * a.count + b.averageContentSize * b.count) / count;
-    a.minMs = a.count === 0 ? b.minMs : b.count === 0 ? a.minMs : Math.min(a.minMs, b.minMs);
-    a.count = count;
-    a.failures += b.failures;
-    for (const k of ['p50', 'p66', 'p75', 'p80', 'p90', 'p95', 'p98', 'p99', 'p999', 'p9999', 'p100', 'medianMs', 'maxMs'] as const) a[k] = Math.max(a[k], b[k]);
+    const now = latest.filter((r): r is HistoryWire => r !== undefined);
+    merged.count = now.reduce((s, r) => s + r.count, 0);
+    merged.failures = now.reduce((s, r) => s + r.failures, 0);
+    merged.totalMs = now.reduce((s, r) => s + r.totalMs, 0);
+    merged.contentBytes = now.reduce((s, r) => s + r.contentBytes, 0);
+    merged.minMs = Math.min(Number.POSITIVE_INFINITY, ...now.filter((r) => r.count > 0).map((r) => r.minMs));
+    merged.maxMs = Math.max(0, ...now.map((r) => r.maxMs));
+    out.push({
+      timestamp: second,
+      users: now.reduce((s, r) => s + r.users, 0),
+      requestsPerSecond: merged.count - lastCount,
+      failuresPerSecond: merged.failures - lastFailures,
+      total: snapshot(merged),
+    });
+    lastCount = merged.count;
+    lastFailures = merged.failures;
   }
-  into.history.sort((x, y) => x.timestamp - y.timestamp);
+  return out;
 }

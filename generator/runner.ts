@@ -21,8 +21,10 @@ export interface RunnerOptions {
   stats: RequestStats;
   telemetry: Telemetry | undefined;
   signal: AbortSignal;
-  /** First user id (workers of a multi-process run number their users apart). */
+  /** Worker I of N numbers its users I, I+N, I+2N…: ids stay unique across the workers of one
+   *  run id however many users each one starts and replaces (a load shape can respawn). */
   userIdBase?: number;
+  userIdStride?: number;
   connectionPerRequest?: boolean;
   rejectUnauthorized?: boolean;
   /** Called every second with the new history row. */
@@ -72,6 +74,7 @@ export class Runner {
   readonly #users: UserSlot[] = [];
   readonly #classCounts = new Map<string, number>();
   #nextId: number;
+  readonly #idStride: number;
   #target = 0;
   #rate = 1;
   #stopping = false;
@@ -85,6 +88,7 @@ export class Runner {
   constructor(options: RunnerOptions) {
     this.#o = options;
     this.#nextId = options.userIdBase ?? 0;
+    this.#idStride = Math.max(1, options.userIdStride ?? 1);
     for (const c of options.script.userClasses) this.#classCounts.set(c.name, 0);
   }
 
@@ -230,7 +234,8 @@ export class Runner {
 
   #spawn(): void {
     const cls = this.#chooseClass();
-    const slot: UserSlot = { id: this.#nextId++, cls, abort: new AbortController(), done: Promise.resolve() };
+    const slot: UserSlot = { id: this.#nextId, cls, abort: new AbortController(), done: Promise.resolve() };
+    this.#nextId += this.#idStride;
     this.#users.push(slot);
     this.#classCounts.set(cls.name, (this.#classCounts.get(cls.name) ?? 0) + 1);
     this.peakUsers = Math.max(this.peakUsers, this.#users.length);

@@ -302,3 +302,44 @@ describe('reports', () => {
     expect(existsSync(`${prefix}_exceptions.csv`)).toBe(true);
   });
 });
+
+describe('--processes', () => {
+  it('merges the workers per-second history exactly: its last row is the final aggregate, not the slower worker', async () => {
+    // Worker 0's user makes three fast requests per iteration, worker 1's one request held 200 ms:
+    // 30 fast and 10 slow in all, so the merged median is a fast one while worker 1's own median is
+    // >= 200 ms (what taking the highest worker's percentile per second reported).
+    const file = script(
+      'by-worker.ts',
+      `import { HttpUser, task } from 'firstspan';
+       export class ByWorker extends HttpUser {
+         @task async t() {
+           if (this.context.userId % 2 === 0) for (let i = 0; i < 3; i++) await this.client.get('/fast');
+           else await this.client.get('/slow?delay=200', { name: '/slow' });
+         }
+       }`,
+    );
+    const prefix = path.join(dir, 'out', 'procs');
+    const r = await runCli(['run', file, '--host', target.url, '-u', '2', '-r', '100', '-i', '20', '--processes', '2', '--csv', prefix, '--json'], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Summary;
+    const counts = Object.fromEntries(s.requests.map((e) => [e.name, e.count]));
+    expect(counts).toEqual({ '/fast': 30, '/slow': 10 });
+
+    const aggregate = (readFileSync(`${prefix}_stats.csv`, 'utf8').trim().split('\n').pop() as string).split(',');
+    const history = readFileSync(`${prefix}_stats_history.csv`, 'utf8').trim().split('\n').slice(1).map((l) => l.split(','));
+    const last = history[history.length - 1] as string[];
+    // History columns: 6..16 percentiles 50%..100%, 17 total count, 18 failures, 19 median,
+    // 20 average, 21 min, 22 max. Stats columns: 2 count, 4 median, 5 average, 6 min, 7 max, 11..21 percentiles.
+    expect(last[17]).toBe('40');
+    expect(last.slice(6, 17)).toEqual(aggregate.slice(11, 22));
+    expect([last[19], last[21], last[22]]).toEqual([aggregate[4], aggregate[6], aggregate[7]]);
+    expect(Number(last[20])).toBeCloseTo(Number(aggregate[5]), 3);
+    expect(Number(last[6])).toBeLessThan(200); // merged median: a fast request
+    expect(Number(last[10])).toBeGreaterThanOrEqual(200); // p90: a slow one
+    // Every request lands in exactly one second's Requests/s, and the totals only grow.
+    expect(history.reduce((sum, row) => sum + Number(row[4]), 0)).toBe(40);
+    const totals = history.map((row) => Number(row[17]));
+    expect(totals).toEqual([...totals].sort((a, b) => a - b));
+    for (const row of history) expect(Number(row[1])).toBeLessThanOrEqual(2);
+  });
+});

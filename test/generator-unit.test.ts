@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Problems } from '../cli/args.ts';
 import { tilePhases, type ConnectionMarks } from '../generator/connection-timing.ts';
-import { RequestStats } from '../generator/request-stats.ts';
+import { mergeWorkers, RequestStats, snapshot, statsToWire } from '../generator/request-stats.ts';
 import { generateRunId, parseRunArgs, share } from '../generator/run-options.ts';
 import { collectTasks } from '../generator/script-loader.ts';
 import { failuresCsv, historyCsv, renderTable, statsCsv, summaryJson, type RunSummary } from '../generator/stats-report.ts';
@@ -213,6 +213,44 @@ describe('renderers', () => {
     expect(table).toMatch(/^POST\s+\/cart\s+2\s+2\(100\.00%\)/m);
     expect(table).toMatch(/^\s+Aggregated\s+103\s+2\(1\.94%\)/m);
     expect(table).toContain('Error report');
+  });
+});
+
+describe('merging the stats of --processes workers', () => {
+  it('rebuilds each second of the history from every worker, as one process recording all requests would have', () => {
+    // Worker A ticks at seconds 100 and 101, worker B at 101 and 103: at 100 only A has reported,
+    // at 103 A counts with its row of 101. The oracle records the same values in one RequestStats.
+    const a = new RequestStats({ historyWire: true });
+    const b = new RequestStats({ historyWire: true });
+    const oracle = new RequestStats();
+    const rec = (s: RequestStats, ms: number, fail?: string): void => {
+      s.record('GET', '/x', ms, 100, fail);
+      oracle.record('GET', '/x', ms, 100, fail);
+    };
+    for (let i = 1; i <= 50; i++) rec(a, i);
+    a.tick(2, 100.2);
+    const at100 = snapshot(oracle.total);
+    for (let i = 0; i < 10; i++) rec(a, 3);
+    for (let i = 0; i < 30; i++) rec(b, 400 + i, i < 3 ? 'HTTP 500' : undefined);
+    a.tick(2, 101.4);
+    b.tick(1, 101.9);
+    const at101 = snapshot(oracle.total);
+    for (let i = 0; i < 5; i++) rec(b, 900);
+    b.tick(0, 103.1);
+    a.tick(0, 101.99); // A's final row, still in second 101
+    const at103 = snapshot(oracle.total);
+
+    const merged = mergeWorkers([statsToWire(a), statsToWire(b)]);
+    expect(merged.history.map((r) => [r.timestamp, r.users, r.requestsPerSecond, r.failuresPerSecond])).toEqual([
+      [100, 2, 50, 0],
+      [101, 1, 40, 3],
+      [103, 0, 5, 0],
+    ]);
+    expect(merged.history.map((r) => r.total)).toEqual([at100, at101, at103]);
+    // The highest worker's median at 101 (B's, >= 400 ms) is not the run's median.
+    expect(merged.history[1]?.total.p50).toBeLessThan(400);
+    // The last row and the final aggregate are the same figures.
+    expect(merged.history[2]?.total).toEqual(snapshot(merged.total));
   });
 });
 
