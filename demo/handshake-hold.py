@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
-"""Hold every packet of one Linux NFQUEUE queue for a fixed time, then let it through.
+"""Hold every SYN sent to one TCP port for a fixed time, then let it through.
 
-The delay proxy's handshake mode queues each SYN sent to its port (an iptables NFQUEUE rule that
-demo/handshake-hold.ts installs); this program holds each queued SYN for --delay-ms and then
-accepts it, so the client's TCP connect takes that much longer: a slow handshake, made by the
-kernel's own TCP, with no qdisc (this runs where sch_netem is missing).
+The delay proxy's handshake mode (demo/handshake-hold.ts) runs this for its port. It adds an
+iptables rule that sends the port's SYNs to an NFQUEUE queue, holds each queued SYN for --delay-ms
+and then accepts it, so the client's TCP connect takes that much longer: a slow handshake, made by
+the kernel's own TCP, with no qdisc (this runs where sch_netem is missing). It removes the rule
+when it stops, however it is asked to; the rule's --queue-bypass lets SYNs through unheld if this
+program dies without removing it (SIGKILL).
 
 It is Python because Node cannot open netlink sockets; it uses the standard library only. The
 protocol (nfnetlink_queue) is spoken directly: bind the queue, ask for packet metadata only, and
 answer each packet id with an NF_ACCEPT verdict when its time is up.
 
-Output, one JSON object per line on stdout: {"ready": true} once the queue is bound, then
+Output, one JSON object per line on stdout: {"ready": true} once the queue and rule are in place, then
 {"held": N} when it stops (SIGTERM, SIGINT, or stdin closing). Errors go to stderr, exit 1.
 Needs CAP_NET_ADMIN in the current network namespace.
 """
 
 import argparse
+import errno
 import heapq
 import json
 import os
@@ -23,6 +26,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import time
 
@@ -54,7 +58,10 @@ class Queue:
     def __init__(self, number):
         self.number = number
         self.sequence = 0
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        try:
+            self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
+        except OSError as error:
+            raise OSError(error.errno, f'cannot open a netfilter netlink socket ({error.strerror}): this kernel lacks nfnetlink') from error
         self.sock.bind((0, 0))
 
     def send(self, msg_type, flags, attributes):
@@ -76,7 +83,14 @@ class Queue:
                 raise OSError(-error, f'{what} queue {self.number}: {os.strerror(-error)}')
 
     def bind(self):
-        self.configure('binding', [(NFQA_CFG_CMD, struct.pack('!BBH', NFQNL_CFG_CMD_BIND, 0, 0))])
+        try:
+            self.configure('binding', [(NFQA_CFG_CMD, struct.pack('!BBH', NFQNL_CFG_CMD_BIND, 0, 0))])
+        except OSError as error:
+            if error.errno != errno.EPERM:
+                raise
+            if os.geteuid() != 0:
+                raise OSError(error.errno, 'binding an NFQUEUE queue needs root (CAP_NET_ADMIN)') from error
+            raise OSError(error.errno, f'NFQUEUE queue {self.number} is bound by another program (another handshake hold on this port?)') from error
         # Metadata only: the verdict needs the packet id, never the payload.
         self.configure('configuring', [(NFQA_CFG_PARAMS, struct.pack('!IB', 0, NFQNL_COPY_META))])
 
@@ -108,50 +122,92 @@ class Queue:
         self.send(NFQNL_MSG_VERDICT, NLM_F_REQUEST, [(NFQA_VERDICT_HDR, struct.pack('!II', NF_ACCEPT, packet_id))])
 
 
-def run(queue_number, delay_s):
-    queue = Queue(queue_number)
-    queue.bind()
-    print(json.dumps({'ready': True}), flush=True)
-    stopping = []
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.append(True))
-    due = []  # (release time, packet id), soonest first
-    held = 0
-    watched = [queue.sock, sys.stdin]
-    while not stopping:
-        timeout = None if not due else max(0.0, due[0][0] - time.monotonic())
+class Rule:
+    """The iptables rule sending the port's SYNs to the queue. mangle PREROUTING sees both loopback
+    traffic (OUTPUT, lo, PREROUTING) and traffic from other hosts."""
+
+    def __init__(self, host, port, queue_number):
+        self.tool = 'ip6tables' if ':' in host else 'iptables'
+        destination = [] if host in ('0.0.0.0', '::') else ['-d', host]
+        self.spec = ['PREROUTING', '-t', 'mangle', '-p', 'tcp', *destination, '--dport', str(port), '--syn',
+                     '-j', 'NFQUEUE', '--queue-num', str(queue_number), '--queue-bypass']
+
+    def change(self, action):
+        # -w: wait for the xtables lock rather than fail while another rule change is under way.
+        command = [self.tool, '-w', action, *self.spec]
         try:
-            readable, _, _ = select.select(watched, [], [], timeout)
-        except InterruptedError:
-            continue
-        if sys.stdin in readable and not sys.stdin.buffer.read1(4096):
-            break  # the parent went away
-        if queue.sock in readable:
-            arrived = time.monotonic()
-            for packet_id in queue.packet_ids(queue.sock.recv(65536)):
-                heapq.heappush(due, (arrived + delay_s, packet_id))
-                held += 1
-        now = time.monotonic()
-        while due and due[0][0] <= now:
-            queue.accept(heapq.heappop(due)[1])
-    # Nothing stays queued: whatever was still held goes through now.
-    while due:
-        queue.accept(heapq.heappop(due)[1])
-    queue.unbind()
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
+        except FileNotFoundError as error:
+            raise OSError(f'{self.tool} not found: {error}') from error
+        if done.returncode != 0:
+            raise OSError(f'{" ".join(command)} failed: {done.stderr.strip()}')
+
+
+class Stop(Exception):
+    """Raised by the SIGTERM/SIGINT handler, so a blocking select() ends at once."""
+
+
+def stop(*_):
+    raise Stop()
+
+
+def run(host, port, delay_s):
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop)
+    # One queue per port: two holders never share a queue, and the number says whose it is.
+    queue = Queue(port)
+    queue.bind()
+    rule = Rule(host, port, port)
+    rule.change('-A')
+    try:
+        held = hold(queue, delay_s)
+    finally:
+        try:
+            rule.change('-D')
+        finally:
+            queue.unbind()
     print(json.dumps({'held': held}), flush=True)
 
 
-def main():
-    parser = argparse.ArgumentParser(description='Hold each packet of an NFQUEUE queue for a fixed time.')
-    parser.add_argument('--queue', type=int, required=True, help='NFQUEUE queue number (0-65535)')
-    parser.add_argument('--delay-ms', type=float, required=True, help='how long each packet is held')
-    args = parser.parse_args()
-    if not 0 <= args.queue <= 65535 or args.delay_ms < 0:
-        parser.error('--queue must be 0-65535 and --delay-ms at least 0')
+def hold(queue, delay_s):
+    print(json.dumps({'ready': True}), flush=True)
+    due = []  # (release time, packet id), soonest first
+    held = 0
+    watched = [queue.sock, sys.stdin]
     try:
-        run(args.queue, args.delay_ms / 1000)
+        while True:
+            timeout = None if not due else max(0.0, due[0][0] - time.monotonic())
+            readable, _, _ = select.select(watched, [], [], timeout)
+            if sys.stdin in readable and not sys.stdin.buffer.read1(4096):
+                break  # the parent went away
+            if queue.sock in readable:
+                arrived = time.monotonic()
+                for packet_id in queue.packet_ids(queue.sock.recv(65536)):
+                    heapq.heappush(due, (arrived + delay_s, packet_id))
+                    held += 1
+            now = time.monotonic()
+            while due and due[0][0] <= now:
+                queue.accept(heapq.heappop(due)[1])
+    except Stop:
+        pass
+    # Nothing stays queued: whatever was still held goes through now.
+    while due:
+        queue.accept(heapq.heappop(due)[1])
+    return held
+
+
+def main():
+    parser = argparse.ArgumentParser(description='Hold each SYN sent to a TCP port for a fixed time (Linux, root).')
+    parser.add_argument('--port', type=int, required=True, help='listening port whose SYNs are held (also the NFQUEUE number)')
+    parser.add_argument('--host', default='127.0.0.1', help='listening address (0.0.0.0 or :: for any)')
+    parser.add_argument('--delay-ms', type=float, required=True, help='how long each SYN is held')
+    args = parser.parse_args()
+    if not 1 <= args.port <= 65535 or args.delay_ms < 0:
+        parser.error('--port must be 1-65535 and --delay-ms at least 0')
+    try:
+        run(args.host, args.port, args.delay_ms / 1000)
     except OSError as error:
-        print(f'handshake-hold: {error}', file=sys.stderr)
+        print(f'handshake-hold: {error.strerror or error}', file=sys.stderr)
         sys.exit(1)
 
 

@@ -4,12 +4,12 @@
 // queue) really shows.
 //
 // A user-space proxy cannot do this (the kernel answers the SYN before `accept()`), and the usual
-// kernel tool, tc netem, is missing from some kernels. This uses what Linux firewalls have: an
-// iptables rule sends the port's SYNs to an NFQUEUE queue, and demo/handshake-hold.py holds each one
-// for the delay and then lets it through. Linux only, root (CAP_NET_ADMIN) only, and it changes the
-// firewall of the current network namespace: tests run it in a namespace they create themselves.
+// kernel tool, tc netem, is missing from some kernels. This uses what Linux firewalls have:
+// demo/handshake-hold.py adds an iptables rule that sends the port's SYNs to an NFQUEUE queue,
+// holds each one for the delay, lets it through, and removes the rule when it stops. Linux and
+// root (CAP_NET_ADMIN) only, and it changes the firewall of the current network namespace while it
+// runs: tests run it in a namespace they create themselves.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, FirstspanError } from '../model/errors.ts';
 
@@ -19,7 +19,7 @@ const READY_TIMEOUT_MS = 10_000;
 export interface HandshakeHoldOptions {
   /** The listening port whose incoming SYNs are held. */
   port: number;
-  /** The listening address; decides IPv4 or IPv6 rules, and narrows the rule unless unspecified. */
+  /** The listening address: decides iptables or ip6tables, and narrows the rule unless 0.0.0.0/::. */
   host: string;
   delayMs: number;
 }
@@ -42,103 +42,61 @@ export function handshakeHoldUnavailable(): string | undefined {
 export async function startHandshakeHold(options: HandshakeHoldOptions): Promise<HandshakeHold> {
   const unavailable = handshakeHoldUnavailable();
   if (unavailable !== undefined) throw new FirstspanError(ErrorCodes.HANDSHAKE_HOLD, unavailable);
-  // One queue per port: two proxies never share a queue, and the number says whose it is.
-  const queue = options.port;
-  const rule = ruleFor(options, queue);
-  const tool = net.isIPv6(options.host) ? 'ip6tables' : 'iptables';
-  // Rule first, then the holder: with --queue-bypass, SYNs pass unheld until the queue is bound,
-  // and the holder is ready only once it is.
-  runFirewall(tool, ['-A', ...rule]);
-  let holder: ChildProcess;
-  try {
-    holder = await startHolder(queue, options.delayMs);
-  } catch (error) {
-    runFirewall(tool, ['-D', ...rule], { quiet: true });
-    throw error;
-  }
+  const holder = await startHolder(options);
   let stopped: Promise<number> | undefined;
   return {
     stop() {
-      stopped ??= (async () => {
-        runFirewall(tool, ['-D', ...rule], { quiet: true });
-        return stopHolder(holder);
-      })();
+      stopped ??= stopHolder(holder);
       return stopped;
     },
   };
 }
 
-/**
- * The iptables rule (without -A/-D): SYNs to the port, in mangle PREROUTING, which both loopback
- * traffic (OUTPUT → lo → PREROUTING) and traffic from other hosts pass. --queue-bypass lets packets
- * through unheld whenever no holder is bound, so a crashed holder never blackholes the port.
- */
-function ruleFor(options: HandshakeHoldOptions, queue: number): string[] {
-  const unspecified = options.host === '0.0.0.0' || options.host === '::';
-  return [
-    'PREROUTING',
-    '-t',
-    'mangle',
-    '-p',
-    'tcp',
-    ...(unspecified ? [] : ['-d', options.host]),
-    '--dport',
-    String(options.port),
-    '--syn',
-    '-j',
-    'NFQUEUE',
-    '--queue-num',
-    String(queue),
-    '--queue-bypass',
-  ];
+interface Holder {
+  process: ChildProcess;
+  stderr(): string;
 }
 
-function runFirewall(tool: string, args: string[], opts: { quiet?: boolean } = {}): void {
-  // -w: wait for the xtables lock rather than fail when another rule change is under way.
-  const result = spawnSync(tool, ['-w', ...args], { encoding: 'utf8' });
-  if (opts.quiet === true) return;
-  if (result.error !== undefined || result.status !== 0) {
-    const why = result.error?.message ?? result.stderr.trim();
-    throw new FirstspanError(ErrorCodes.HANDSHAKE_HOLD, `could not add the firewall rule that holds the TCP handshake (${tool} ${args.join(' ')}): ${why}. It needs root and a kernel with iptables NFQUEUE support.`);
-  }
-}
-
-function startHolder(queue: number, delayMs: number): Promise<ChildProcess> {
-  // stdin stays a pipe: the holder exits when it closes, so it never outlives us.
-  const holder = spawn('python3', [HOLDER, '--queue', String(queue), '--delay-ms', String(delayMs)], { stdio: ['pipe', 'pipe', 'pipe'] });
+function startHolder(options: HandshakeHoldOptions): Promise<Holder> {
+  // The holder adds the firewall rule and removes it when it stops. Its stdin stays a pipe: it
+  // stops when that closes, so it never outlives us, even if we are killed outright.
+  const args = [HOLDER, '--port', String(options.port), '--host', options.host, '--delay-ms', String(options.delayMs)];
+  const holder = spawn('python3', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  holder.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4096)));
   return new Promise((resolve, reject) => {
     let stdout = '';
-    let stderr = '';
     const fail = (why: string): void => {
       clearTimeout(timer);
+      holder.off('close', onClose);
       holder.kill('SIGKILL');
-      reject(new FirstspanError(ErrorCodes.HANDSHAKE_HOLD, `the handshake holder (${HOLDER}) did not start: ${why}`));
+      reject(new FirstspanError(ErrorCodes.HANDSHAKE_HOLD, `could not hold the TCP handshake of port ${options.port}: ${why}`));
     };
+    const onClose = (code: number | null): void => fail(stderr.trim().replace(/^handshake-hold: /, '') || `${HOLDER} exited with code ${code}`);
     const timer = setTimeout(() => fail(`no ready line within ${READY_TIMEOUT_MS / 1000} s`), READY_TIMEOUT_MS);
-    holder.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     holder.stdout?.on('data', function onData(d: Buffer) {
       stdout += d.toString();
-      if (stdout.includes('"ready": true')) {
-        clearTimeout(timer);
-        holder.stdout?.off('data', onData);
-        resolve(holder);
-      }
+      if (!stdout.includes('"ready": true')) return;
+      clearTimeout(timer);
+      holder.stdout?.off('data', onData);
+      holder.off('close', onClose);
+      resolve({ process: holder, stderr: () => stderr });
     });
     holder.once('error', (error) => fail(error.message));
-    holder.once('exit', (code) => fail(stderr.trim() || `exited with code ${code}`));
+    holder.once('close', onClose);
   });
 }
 
-function stopHolder(holder: ChildProcess): Promise<number> {
+function stopHolder(holder: Holder): Promise<number> {
   return new Promise((resolve, reject) => {
     let stdout = '';
-    holder.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    holder.removeAllListeners('exit');
-    holder.once('close', () => {
+    holder.process.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    holder.process.once('close', () => {
       const held = /"held": (\d+)/.exec(stdout);
-      if (held === null) reject(new FirstspanError(ErrorCodes.HANDSHAKE_HOLD, 'the handshake holder stopped without saying how many SYNs it held'));
-      else resolve(Number(held[1]));
+      if (held !== null) resolve(Number(held[1]));
+      else reject(new FirstspanError(ErrorCodes.HANDSHAKE_HOLD, `the handshake holder stopped without saying how many SYNs it held: ${holder.stderr().trim() || 'no message'}`));
     });
-    holder.stdin?.end();
+    // Closing its stdin is how the holder is told to stop (it removes its rule first).
+    holder.process.stdin?.end();
   });
 }

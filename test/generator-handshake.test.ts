@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handshakeHoldUnavailable } from '../demo/handshake-hold.ts';
 import { collect } from './helpers/cli.ts';
-import type { HandshakeScenarioResult } from './helpers/handshake-hold-scenario.ts';
+import type { HandshakeScenarioResult, SecondHolderResult } from './helpers/handshake-hold-scenario.ts';
 import { createNetns, netnsUnavailable, type NetworkNamespace } from './helpers/netns.ts';
 import { PROXY_SCENARIO_OPENED, PROXY_SCENARIO_OPENERS, PROXY_SCENARIO_REQUESTS } from './helpers/proxy-scenario.ts';
 
@@ -25,18 +25,18 @@ describe.skipIf(unavailable !== undefined)('delay proxy holding the TCP handshak
     netns?.remove();
   });
 
-  async function runScenario(delayMs: number): Promise<HandshakeScenarioResult> {
-    const [command, ...args] = [...netns.exec, process.execPath, '--import', 'tsx', SCENARIO, String(delayMs)];
+  async function runScenario<T>(...scenarioArgs: string[]): Promise<T> {
+    const [command, ...args] = [...netns.exec, process.execPath, '--import', 'tsx', SCENARIO, ...scenarioArgs];
     const child = spawn(command!, args, { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
     const result = await collect(child, 90_000);
     expect(result.code, result.stderr).toBe(0);
-    return JSON.parse(result.stdout.trim().split('\n').pop()!) as HandshakeScenarioResult;
+    return JSON.parse(result.stdout.trim().split('\n').pop()!) as T;
   }
 
   it('shows the known delay in the connect phase of exactly the requests that opened a connection', async () => {
     // Well under the 1 s initial SYN retransmission timeout, so each connect is one held SYN.
     const DELAY = 300;
-    const r = await runScenario(DELAY);
+    const r = await runScenario<HandshakeScenarioResult>('ground-truth', String(DELAY));
     expect(r.clients).toHaveLength(PROXY_SCENARIO_REQUESTS);
     const opened = r.clients.filter((c) => c.reused === 0);
     const reused = r.clients.filter((c) => c.reused === 1);
@@ -64,5 +64,17 @@ describe.skipIf(unavailable !== undefined)('delay proxy holding the TCP handshak
     // The target continued every trace: each CLIENT span is the parent of one SERVER span.
     const serverByParent = new Map(r.serverParents.map((s) => [s.parentSpanId, s.traceId]));
     for (const c of r.clients) expect(serverByParent.get(c.spanId), `server child of ${c.name}`).toBe(c.traceId);
+    // Closing the proxy took its firewall rule away.
+    expect(r.rulesLeft).toEqual([]);
+  });
+
+  it('refuses a second hold on a held port with a clear error, and the first keeps holding', async () => {
+    const r = await runScenario<SecondHolderResult>('second-holder');
+    expect(r.secondCode).toBe('FS_ERR_HANDSHAKE_HOLD');
+    expect(r.secondMessage).toMatch(/could not hold the TCP handshake of port \d+: NFQUEUE queue \d+ is bound by another program/);
+    // The refused holder added no rule and unbound nothing: the next connection was held (200 ms).
+    expect(r.firstHeld).toBe(1);
+    expect(r.connectMs).toBeGreaterThanOrEqual(199);
+    expect(r.rulesLeft).toEqual([]);
   });
 });
