@@ -26,6 +26,7 @@ import { SpanStore } from '../model/store.ts';
 import { ChildGroup, type RunningChild } from './child-process.ts';
 import { checkConnectionGaps, describeCheck } from './connection-check.ts';
 import { startDelayProxy, type DelayProxy } from './delay-proxy.ts';
+import { handshakeHoldUnavailable } from './handshake-hold.ts';
 import { DEMO_HELP, resolveDemoOptions, type DemoOptions } from './options.ts';
 import { ProgressLine } from './progress.ts';
 
@@ -55,6 +56,12 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   }
   if ('problems' in resolved) {
     io.stderr.write(resolved.problems.format('demo'));
+    return ExitCodes.USAGE;
+  }
+  // Before anything starts: a handshake hold that cannot run here is a usage problem.
+  const cannotHold = resolved.holdHandshake ? handshakeHoldUnavailable() : undefined;
+  if (cannotHold !== undefined) {
+    io.stderr.write(`firstspan demo: --hold-handshake: ${cannotHold}; without it the delay shows as time to first byte, or use --tls\n`);
     return ExitCodes.USAGE;
   }
   return runDemo(resolved, io);
@@ -121,14 +128,17 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     say(`shop       ${shopUrl.origin}  (services shop + inventory, ${options.shopLatencyMs} ms of work per request)\n`);
 
     // 3. The delay proxy in front of the shop: the known, injected connection set-up cost.
-    //    With --tls it holds before answering the ClientHello, so the hold lands in the TLS phase.
+    //    With --tls it holds before answering the ClientHello, so the hold lands in the TLS phase;
+    //    with --hold-handshake the kernel holds each SYN, so it lands in the TCP connect phase.
     proxy = await startDelayProxy({
       target: { host: shopUrl.hostname, port: Number(shopUrl.port) },
       connectDelayMs: options.connectDelayMs,
+      holdHandshake: options.holdHandshake,
       ...(options.tls ? { tls: { key: readFileSync(TEST_KEY), cert: readFileSync(TEST_CERT) } } : {}),
     });
     const target = `${options.tls ? 'https' : 'http'}://127.0.0.1:${proxy.port}`;
-    say(`proxy      ${target}  (+${options.connectDelayMs} ms on every new connection${options.tls ? ', before the TLS handshake completes' : ''})\n`);
+    const where = options.holdHandshake ? ', in the TCP handshake (SYN held in the kernel)' : options.tls ? ', before the TLS handshake completes' : '';
+    say(`proxy      ${target}  (+${options.connectDelayMs} ms on every new connection${where})\n`);
 
     // 4. The load test, through the real CLI.
     const generatorOut: string[] = [];

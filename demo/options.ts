@@ -18,6 +18,8 @@ export interface DemoOptions {
   /** Put the proxy's hold inside the TLS handshake: the proxy terminates TLS (throwaway test
    *  certificate) and the generator talks https to it with --insecure. */
   tls: boolean;
+  /** Hold each new connection's SYN in the kernel (Linux, root): the delay shows in the connect phase. */
+  holdHandshake: boolean;
 }
 
 export const DEMO_HELP = `Usage: firstspan demo [options]
@@ -40,6 +42,9 @@ Options:
   --tls                  the proxy speaks TLS (throwaway localhost certificate) and holds each new
                          connection before answering the handshake, so the delay shows in the
                          generator's tls phase instead of time to first byte
+  --hold-handshake       hold each new connection's TCP handshake itself (each SYN waits in the
+                         kernel: Linux and root only, iptables NFQUEUE), so the delay shows in the
+                         generator's connect phase
   -h, --help             this text
 
 Ctrl-C stops the load and every process the demo started.
@@ -57,6 +62,7 @@ export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true }
     json: { type: 'string' },
     script: { type: 'string' },
     tls: { type: 'boolean' },
+    'hold-handshake': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
   const problems = new Problems();
@@ -93,6 +99,7 @@ export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true }
     json: str('json'),
     script: str('script') ?? 'examples/ecommerce_shopper.ts',
     tls: v.tls === true,
+    holdHandshake: v['hold-handshake'] === true,
   };
   if (parsed.positionals.length > 0) problems.add(`unexpected argument '${parsed.positionals[0]}'`);
   return problems.empty ? options : { problems };

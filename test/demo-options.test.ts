@@ -27,6 +27,8 @@ describe('demo options', () => {
   it('keeps the proxy plain TCP unless --tls asks for the TLS one', () => {
     expect(resolveDemoOptions([])).toMatchObject({ tls: false });
     expect(resolveDemoOptions(['--tls'])).toMatchObject({ tls: true });
+    expect(resolveDemoOptions([])).toMatchObject({ holdHandshake: false });
+    expect(resolveDemoOptions(['--hold-handshake'])).toMatchObject({ holdHandshake: true, tls: false });
   });
 
   it('reports every bad flag at once', () => {
