@@ -121,12 +121,18 @@ async function runHere(
   });
   holder.runner = runner;
   // The generator's own CPU is part of the result: a saturated generator measures itself.
+  // Said at once: a graceful stop can take a while (onStop runs, spans are flushed).
+  const onInterrupt = (): void => {
+    if (live) io.stderr.write('\r\x1b[2K');
+    io.stderr.write('firstspan run: interrupted: stopping users and flushing telemetry (Ctrl-C again to leave at once, exit 130)\n');
+  };
+  io.signal.addEventListener('abort', onInterrupt, { once: true });
   const cpuAtStart = cpuUsage();
   const startedAt = new Date();
   const stopReason = await runner.run();
   const endedAt = new Date();
+  io.signal.removeEventListener('abort', onInterrupt);
   if (live) io.stderr.write('\r\x1b[2K');
-  if (stopReason === 'interrupted') io.stderr.write('firstspan run: interrupted, stopping users and flushing telemetry\n');
   const summary: RunSummary = {
     runId,
     service: telemetryConfig?.serviceName ?? envValue(io.env, 'OTEL_SERVICE_NAME') ?? 'firstspan',

@@ -120,6 +120,34 @@ export function collectTasks(cls: UserClass, file: string): ScriptTask[] {
   return tasks;
 }
 
+/**
+ * Where a script that exports no user class went wrong, read from its source: classes that extend
+ * HttpUser but are not exported, and exported classes that extend something else, each with its
+ * file:line. A heuristic over the text (the module has loaded, so the text is valid), only used to
+ * make the error point somewhere.
+ */
+async function classesNotUsable(file: string): Promise<Array<{ where: string; why: string }>> {
+  let source: string;
+  try {
+    source = await readFile(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const found: Array<{ where: string; why: string }> = [];
+  const lines = source.split('\n');
+  for (const [i, line] of lines.entries()) {
+    const m = /^\s*(export\s+(?:default\s+)?)?class\s+([A-Za-z_$][\w$]*)(?:\s+extends\s+([\w$.]+))?/.exec(line);
+    if (m === null) continue;
+    const [, exported, name, base] = m;
+    const where = `${file}:${i + 1}`;
+    if (base === 'HttpUser' && exported === undefined) found.push({ where, why: `class ${name} extends HttpUser but is not exported: write export class ${name}` });
+    else if (exported !== undefined && base !== 'HttpUser' && base !== 'LoadTestShape') {
+      found.push({ where, why: `class ${name} is exported but extends ${base ?? 'nothing'}, not HttpUser (from 'firstspan')` });
+    }
+  }
+  return found;
+}
+
 export async function loadScript(scriptPath: string, cwd: string): Promise<LoadedScript> {
   const file = path.resolve(cwd, scriptPath);
   if (!existsSync(file)) throw new FirstspanError(ErrorCodes.SCRIPT_LOAD, `script not found: ${file}`);
@@ -157,9 +185,11 @@ export async function loadScript(scriptPath: string, cwd: string): Promise<Loade
     }
   }
   if (userClasses.length === 0) {
+    const near = await classesNotUsable(file);
     throw new FirstspanError(
       ErrorCodes.SCRIPT_LOAD,
-      `${file}: exports no user class; export a class that extends HttpUser (import { HttpUser, task } from 'firstspan')`,
+      `${file}: exports no user class; export a class that extends HttpUser (import { HttpUser, task } from 'firstspan')` +
+        near.map((c) => `\n  ${c.where}: ${c.why}`).join(''),
     );
   }
   if (userClasses.every((c) => c.weight === 0)) {

@@ -87,6 +87,13 @@ describe('exit codes through the real binary', () => {
     const none = await runCli(['run', script('none.ts', 'export const nothing = 1;\n'), '--host', target.url]);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('exports no user class');
+    // A class that would be one, but is not exported, is pointed at by file and line.
+    const hidden = script('hidden.ts', `import { HttpUser, task } from 'firstspan';\n\nclass Shopper extends HttpUser {\n  @task async t() {}\n}\nexport class Helper {}\n`);
+    const notExported = await runCli(['run', hidden, '--host', target.url]);
+    expect(notExported.code).toBe(2);
+    expect(notExported.stderr).toContain(`${hidden}: exports no user class`);
+    expect(notExported.stderr).toContain(`${hidden}:3: class Shopper extends HttpUser but is not exported`);
+    expect(notExported.stderr).toContain(`${hidden}:6: class Helper is exported but extends nothing`);
     const noTasks = await runCli(['run', script('notasks.ts', `import { HttpUser } from 'firstspan';\nexport class Idle extends HttpUser {}\n`), '--host', target.url]);
     expect(noTasks.code).toBe(2);
     expect(noTasks.stderr).toContain('user class Idle has no tasks');
