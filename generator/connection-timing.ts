@@ -88,63 +88,97 @@ interface ConnectOptions {
   servername?: string | null;
 }
 type ConnectCallback = (error: Error | null, socket: net.Socket | null) => void;
+type ConnectFunction = (options: ConnectOptions, callback: ConnectCallback) => net.Socket;
+
+/** undici's callback of each socket still being set up; deleted once it settles. */
+const settling = new WeakMap<net.Socket, ConnectCallback>();
+
+// The set-up listeners are module functions reading their socket from `this`, not closures per
+// socket: every idle user holds a connection, so anything kept per socket is paid 10,000 times
+// (and tsx's keepNames turns each named closure into a dictionary-mode function, 300 bytes more).
+function onLookup(this: net.Socket): void {
+  const marks = socketMarks.get(this);
+  if (marks !== undefined) marks.lookupEnd ??= performance.now();
+}
+function onConnect(this: net.Socket): void {
+  const marks = socketMarks.get(this);
+  if (marks === undefined) return;
+  marks.tcpEnd = performance.now();
+  if (!marks.secure) settle(this, null);
+}
+function onSecureConnect(this: net.Socket): void {
+  const marks = socketMarks.get(this);
+  if (marks !== undefined) marks.tlsEnd = performance.now();
+  settle(this, null);
+}
+function onSetupError(this: net.Socket, error: Error): void {
+  if (!settling.has(this)) return;
+  this.destroy();
+  settle(this, error);
+}
+
+/** Hand the socket (or the error) to undici once, and drop the set-up listeners. */
+function settle(socket: net.Socket, error: Error | null): void {
+  const callback = settling.get(socket);
+  if (callback === undefined) return;
+  settling.delete(socket);
+  socket.off('lookup', onLookup);
+  socket.off('connect', onConnect);
+  socket.off('secureConnect', onSecureConnect);
+  socket.off('error', onSetupError);
+  callback(error, error === null ? socket : null);
+}
 
 /**
  * undici `connect` function that times DNS, TCP and TLS of each socket it opens. A fresh
  * connection per call (no TLS session reuse across users: each virtual user is a new visitor).
+ * One per undici Client, so `latest` belongs to one user's connection.
  */
-export interface TimedConnector {
-  (options: ConnectOptions, callback: ConnectCallback): net.Socket;
+export class TimedConnector {
   /** The last socket this connector opened (or tried to): a request that failed before it was
    *  written claims it, so a refused connection shows up in the connect phase. */
-  latest: ConnectionMarks | undefined;
-}
+  latest: ConnectionMarks | undefined = undefined;
+  /** What undici calls (it calls it bare, not as a method). */
+  readonly connect: ConnectFunction;
+  readonly #rejectUnauthorized: boolean;
 
-export function timedConnector(tlsOptions: { rejectUnauthorized?: boolean } = {}): TimedConnector {
-  const connector = ((options: ConnectOptions, callback: ConnectCallback): net.Socket => {
+  constructor(tlsOptions: { rejectUnauthorized?: boolean } = {}) {
+    this.#rejectUnauthorized = tlsOptions.rejectUnauthorized ?? true;
+    // Assigned here rather than as a class field: a field arrow would get tsx's __name wrapper.
+    this.connect = (options, callback) => this.#open(options, callback);
+  }
+
+  #open(options: ConnectOptions, callback: ConnectCallback): net.Socket {
     const port = Number(options.port) || (options.protocol === 'https:' ? 443 : 80);
     const hostname = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
     const secure = options.protocol === 'https:';
-    const marks: ConnectionMarks = { start: performance.now(), claimed: false, secure, lookup: net.isIP(hostname) === 0 };
-    connector.latest = marks;
+    const lookup = net.isIP(hostname) === 0;
+    const marks: ConnectionMarks = { start: performance.now(), claimed: false, secure, lookup };
+    this.latest = marks;
     const socket = secure
       ? tls.connect({
           host: hostname,
           port,
-          servername: options.servername ?? (net.isIP(hostname) ? undefined : hostname),
+          servername: options.servername ?? (lookup ? hostname : undefined),
           ALPNProtocols: ['http/1.1'],
-          rejectUnauthorized: tlsOptions.rejectUnauthorized ?? true,
+          rejectUnauthorized: this.#rejectUnauthorized,
         })
       : net.connect({ host: hostname, port });
     socketMarks.set(socket, marks);
+    settling.set(socket, callback);
     socket.setNoDelay(true);
-    let done = false;
-    const finish = (error: Error | null): void => {
-      if (done) return;
-      done = true;
-      socket.off('error', onError);
-      callback(error, error === null ? socket : null);
-    };
-    const onError = (error: Error): void => {
-      socket.destroy();
-      finish(error);
-    };
-    socket.once('lookup', () => (marks.lookupEnd = performance.now()));
-    socket.once('connect', () => {
-      marks.tcpEnd = performance.now();
-      if (!secure) finish(null);
-    });
-    if (secure) {
-      socket.once('secureConnect', () => {
-        marks.tlsEnd = performance.now();
-        finish(null);
-      });
-    }
-    socket.on('error', onError);
+    // An IP literal is never looked up: no 'lookup' event would come to remove the listener.
+    if (lookup) socket.on('lookup', onLookup);
+    socket.on('connect', onConnect);
+    if (secure) socket.on('secureConnect', onSecureConnect);
+    socket.on('error', onSetupError);
     return socket;
-  }) as TimedConnector;
-  connector.latest = undefined;
-  return connector;
+  }
+}
+
+/** A connector for one undici Client. */
+export function timedConnector(tlsOptions: { rejectUnauthorized?: boolean } = {}): TimedConnector {
+  return new TimedConnector(tlsOptions);
 }
 
 export type Phases = Record<PhaseName, number>;

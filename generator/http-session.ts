@@ -9,7 +9,7 @@
 // Bodies are always read to the end: the time to the last byte is what the user waited for.
 import { Client } from 'undici';
 import type { Phases } from './connection-timing.ts';
-import { tilePhases, timedConnector, withRequestMarks, type RequestMarks, type TimedConnector } from './connection-timing.ts';
+import { TimedConnector, tilePhases, withRequestMarks, type RequestMarks } from './connection-timing.ts';
 
 export interface RequestOptions {
   /** Groups requests in stats and names the span (`/product/{id}`); defaults to the path. */
@@ -178,6 +178,26 @@ interface Connection {
   target: Origin;
 }
 
+/** An origin parsed once for every user: undici keeps the URL object it is given as it is. */
+interface ParsedOrigin {
+  url: URL;
+  target: Origin;
+}
+/** Bounded, so a script that wanders over many hosts does not grow it without end. */
+const parsedOrigins = new Map<string, ParsedOrigin>();
+const MAX_PARSED_ORIGINS = 1000;
+
+function parseOrigin(origin: string): ParsedOrigin {
+  let parsed = parsedOrigins.get(origin);
+  if (parsed === undefined) {
+    const url = new URL(origin);
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    parsed = { url, target: { origin: url.origin, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port } };
+    if (parsedOrigins.size < MAX_PARSED_ORIGINS) parsedOrigins.set(origin, parsed);
+  }
+  return parsed;
+}
+
 interface RawResult {
   status: number;
   rawHeaders: Buffer[] | undefined;
@@ -186,11 +206,15 @@ interface RawResult {
 }
 
 export class HttpSession {
+  // Per-user state is kept small and lazy: 10,000 idle users each hold one of these.
   readonly #options: SessionOptions;
   readonly #base: URL;
-  readonly #connections = new Map<string, Connection>();
+  /** The connection to the user's own host (nearly every request goes there). */
+  #home: Connection | undefined;
+  /** Connections to other origins (absolute URLs), made on first use. */
+  #elsewhere: Map<string, Connection> | undefined;
   /** Responses waiting for a catchResponse verdict; settled by default when the task ends. */
-  readonly #pending = new Set<Response>();
+  #pending: Set<Response> | undefined;
   /** Bumped by abort(): a request that fails from an older generation was stopped, not failed. */
   #generation = 0;
   /** Close each request's connection after its response (the user's default). */
@@ -198,7 +222,9 @@ export class HttpSession {
 
   constructor(options: SessionOptions) {
     this.#options = options;
-    this.#base = new URL(options.baseUrl);
+    // Shared with every session on the same host: the base is only read.
+    const base = new URL(options.baseUrl);
+    this.#base = base.pathname === '/' && base.search === '' && base.hash === '' ? parseOrigin(base.origin).url : base;
     this.connectionPerRequest = options.connectionPerRequest ?? false;
   }
 
@@ -319,28 +345,22 @@ export class HttpSession {
       status,
       contentLength,
     };
-    const settle = (failure: string | undefined): void => {
-      if (failure !== undefined) {
-        outcome.failure = failure;
-        outcome.errorType = error !== undefined ? errorTypeOf(error) : status >= 400 ? String(status) : 'check_failed';
-      }
-      handle.finish(outcome);
-    };
     if (options.catchResponse) {
+      const pending = (this.#pending ??= new Set());
       response._awaitVerdict((failure) => {
-        this.#pending.delete(response);
-        settle(failure);
+        pending.delete(response);
+        finishOutcome(handle, outcome, failure, error);
       });
-      this.#pending.add(response);
+      pending.add(response);
     } else {
-      settle(defaultFailure(response));
+      finishOutcome(handle, outcome, defaultFailure(response), error);
     }
     return response;
   }
 
   /** Apply the default verdict to catchResponse responses the task left undecided. */
   settlePending(): void {
-    if (this.#pending.size === 0) return;
+    if (this.#pending === undefined || this.#pending.size === 0) return;
     for (const response of [...this.#pending]) response._settleDefault();
   }
 
@@ -350,30 +370,47 @@ export class HttpSession {
    */
   abort(): void {
     this.#generation += 1;
-    const clients = [...this.#connections.values()];
-    this.#connections.clear();
-    for (const { client } of clients) void client.destroy().catch(() => undefined);
+    for (const { client } of this.#takeConnections()) void client.destroy().catch(() => undefined);
   }
 
   async close(): Promise<void> {
-    const clients = [...this.#connections.values()];
-    this.#connections.clear();
-    await Promise.all(clients.map(({ client }) => client.destroy().catch(() => undefined)));
+    await Promise.all(this.#takeConnections().map(({ client }) => client.destroy().catch(() => undefined)));
+  }
+
+  /** Forget every connection (the caller closes them): the next request opens a new one. */
+  #takeConnections(): Connection[] {
+    const connections = this.#elsewhere === undefined ? [] : [...this.#elsewhere.values()];
+    if (this.#home !== undefined) connections.push(this.#home);
+    this.#home = undefined;
+    this.#elsewhere = undefined;
+    return connections;
   }
 
   #connection(origin: string): Connection {
-    let connection = this.#connections.get(origin);
+    const home = origin === this.#base.origin;
+    let connection = home ? this.#home : this.#elsewhere?.get(origin);
     if (connection === undefined) {
-      const connector = timedConnector({ rejectUnauthorized: this.#options.rejectUnauthorized ?? true });
-      const client = new Client(origin, { connect: connector as never, pipelining: 1 });
-      // A connection error with no request waiting must not become an unhandled 'error'.
-      client.on('connectionError', () => undefined);
-      const url = new URL(origin);
-      connection = { client, connector, target: { origin, hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) } };
-      this.#connections.set(origin, connection);
+      const { url, target } = parseOrigin(origin);
+      const connector = new TimedConnector({ rejectUnauthorized: this.#options.rejectUnauthorized ?? true });
+      // No 'connectionError' listener: undici emits that event for information only (an
+      // unheard 'error' would throw, 'connectionError' does not), and a listener costs every user.
+      const client = new Client(url, { connect: connector.connect as never, pipelining: 1 });
+      connection = { client, connector, target };
+      if (home) this.#home = connection;
+      else (this.#elsewhere ??= new Map()).set(origin, connection);
     }
     return connection;
   }
+}
+
+/** Hand a request's outcome to its observer, with the verdict. A function, not a closure per
+ *  request (tsx's keepNames would make each closure a dictionary-mode function). */
+function finishOutcome(handle: RequestHandle, outcome: RequestOutcome, failure: string | undefined, error: Error | undefined): void {
+  if (failure !== undefined) {
+    outcome.failure = failure;
+    outcome.errorType = error !== undefined ? errorTypeOf(error) : outcome.status >= 400 ? String(outcome.status) : 'check_failed';
+  }
+  handle.finish(outcome);
 }
 
 /** Thrown into a task when its user is being stopped: the runner swallows it. */
