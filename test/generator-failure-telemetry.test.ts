@@ -1,0 +1,84 @@
+// What --otel records for requests that fail, through the real binary into a real receiver: the
+// span's error.type and ERROR status for an HTTP error, a verdict of catchResponse and a refused
+// connection (none for a success), and the request-duration histogram by name, method and status
+// beside the active-users gauge by user class.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.ts';
+import { SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(async () => {
+  await stack.close();
+});
+
+const STATUS_ERROR = 2;
+
+describe('--otel for failed requests', () => {
+  it('marks each failed span with error.type and ERROR status, and the duration histogram counts by name, method and status', async () => {
+    const file = writeScript(
+      stack.dir,
+      'failing.ts',
+      `import { HttpUser, task } from 'firstspan';
+       export class Failing extends HttpUser {
+         @task async t() {
+           await this.client.get('/ok');
+           await this.client.get('/missing?status=404', { name: '/missing' });
+           const judged = await this.client.get('/judged', { catchResponse: true });
+           judged.failure('wanted something else');
+           await this.client.get('http://127.0.0.1:9/down', { name: '/down' });
+         }
+       }`,
+    );
+    const r = await runCli(['run', file, '--host', stack.target.url, '-i', '2', '--otel', '--run-id', 'failed-spans', '--json'], { env: stack.otelEnv, cwd: stack.dir });
+    expect(r.code, r.stderr).toBe(1);
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(s.total).toMatchObject({ count: 8, failures: 6 });
+    expect(s.telemetry).toMatchObject({ spansEnded: 8, spansExported: 8 });
+
+    const spans = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'failed-spans');
+    expect(spans).toHaveLength(8);
+    const byName = (name: string) => spans.filter((x) => x.name === name);
+    const expected: Record<string, { errorType: string | undefined; status: number | undefined }> = {
+      'GET /ok': { errorType: undefined, status: 200 },
+      'GET /missing': { errorType: '404', status: 404 },
+      'GET /judged': { errorType: 'check_failed', status: 200 },
+      'GET /down': { errorType: 'ECONNREFUSED', status: undefined },
+    };
+    for (const [name, want] of Object.entries(expected)) {
+      const these = byName(name);
+      expect(these, name).toHaveLength(2);
+      for (const span of these) {
+        expect(span.attributes['error.type']?.stringValue, name).toBe(want.errorType);
+        expect(span.statusCode, name).toBe(want.errorType === undefined ? 0 : STATUS_ERROR);
+        const status = span.attributes['http.response.status_code']?.intValue;
+        expect(status === undefined ? undefined : Number(status), name).toBe(want.status);
+        expect(span.attributes['http.request.method']?.stringValue).toBe('GET');
+        expect(span.attributes['firstspan.user.class']?.stringValue).toBe('Failing');
+        expect(span.requestName).toBe(name.slice(4));
+      }
+    }
+
+    // Cumulative histogram: the last point of each series holds the whole run.
+    const points = stack.receiver.store.db
+      .prepare("SELECT metric_name, attributes, count, value, time_ns FROM metric_points WHERE run_id = ? ORDER BY time_ns")
+      .all('failed-spans') as Array<{ metric_name: string; attributes: string; count: number | null; value: number | null }>;
+    const series = new Map<string, number>();
+    for (const p of points.filter((x) => x.metric_name === 'firstspan.request.duration')) {
+      const a = JSON.parse(p.attributes) as Record<string, { stringValue?: string; intValue?: string | number }>;
+      const key = `${a['http.request.method']?.stringValue} ${a['firstspan.request.name']?.stringValue} ${a['http.response.status_code']?.intValue ?? '-'} ${a['error.type']?.stringValue ?? '-'}`;
+      series.set(key, p.count ?? 0);
+    }
+    expect(Object.fromEntries(series)).toEqual({
+      'GET /ok 200 -': 2,
+      'GET /missing 404 404': 2,
+      'GET /judged 200 check_failed': 2,
+      'GET /down 0 ECONNREFUSED': 2,
+    });
+    const users = points.filter((x) => x.metric_name === 'firstspan.users.active');
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.every((u) => (JSON.parse(u.attributes) as Record<string, { stringValue?: string }>)['firstspan.user.class']?.stringValue === 'Failing')).toBe(true);
+  });
+});
