@@ -7,11 +7,20 @@ import type { Problems } from '../cli/args.ts';
 export const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
+/**
+ * Who encodes http/protobuf span exports: firstspan's encoder for its own spans (the default,
+ * several times cheaper) or the OTel SDK's general serializer. Both go through the SDK's exporter.
+ */
+export const ENCODERS = ['firstspan', 'sdk'] as const;
+export type Encoder = (typeof ENCODERS)[number];
+
 export interface TelemetryConfig {
   tracesUrl: string;
   metricsUrl: string;
   protocol: Protocol;
   metricsProtocol: Protocol;
+  /** FIRSTSPAN_OTLP_ENCODER; http/json always uses the SDK's own exporter. */
+  encoder: Encoder;
   tracesHeaders: Record<string, string>;
   metricsHeaders: Record<string, string>;
   timeoutMillis: number;
@@ -49,6 +58,13 @@ function protocolOf(env: CommandIO['env'], signal: 'TRACES' | 'METRICS', problem
       : `${name} must be one of ${PROTOCOLS.join(', ')}, got '${raw}'`,
   );
   return 'http/protobuf';
+}
+
+function encoderOf(env: CommandIO['env'], problems: Problems): Encoder {
+  const raw = envValue(env, 'FIRSTSPAN_OTLP_ENCODER') ?? 'firstspan';
+  if ((ENCODERS as readonly string[]).includes(raw)) return raw as Encoder;
+  problems.add(`FIRSTSPAN_OTLP_ENCODER must be one of ${ENCODERS.join(', ')}, got '${raw}'`);
+  return 'firstspan';
 }
 
 /** `key=value,key2=value2` with percent-encoded values (W3C baggage format, as the spec says). */
@@ -91,6 +107,7 @@ export function resolveTelemetryConfig(env: CommandIO['env'], problems: Problems
     metricsUrl: signalUrl(env, 'METRICS', problems),
     protocol: protocolOf(env, 'TRACES', problems),
     metricsProtocol: protocolOf(env, 'METRICS', problems),
+    encoder: encoderOf(env, problems),
     tracesHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'), 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', problems) },
     metricsHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'), 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', problems) },
     timeoutMillis: positiveInt(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, problems),

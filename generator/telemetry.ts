@@ -179,6 +179,58 @@ class RequestSpan implements ReadableSpan {
   }
 }
 
+/**
+ * The CLIENT span of one finished request, from its start to exactly `end - start` later (the
+ * same marks as the phases), with every attribute docs/attributes.md lists for it.
+ */
+export function requestSpan(
+  context: SpanContext,
+  userClass: string,
+  runId: string,
+  outcome: RequestOutcome,
+  resource: OtelResource,
+  scope: InstrumentationScope,
+): ReadableSpan {
+  const startTime = hrTime(performance.timeOrigin + outcome.start);
+  const nanos = Math.round((outcome.end - outcome.start) * 1e6);
+  const { phases } = outcome;
+  // One literal, so every span's attributes share a hidden class; optional ones follow.
+  const attributes: Attributes = {
+    [Attr.HTTP_METHOD]: outcome.method,
+    [Attr.URL_FULL]: outcome.url,
+    [Attr.SERVER_ADDRESS]: outcome.serverAddress,
+    [Attr.SERVER_PORT]: outcome.serverPort,
+    [Attr.REQUEST_NAME]: outcome.name,
+    [Attr.USER_CLASS]: userClass,
+    [Attr.RUN_ID]: runId,
+    [Attr.PHASE_BLOCKED]: phases.blocked,
+    [Attr.PHASE_DNS]: phases.dns,
+    [Attr.PHASE_CONNECT]: phases.connect,
+    [Attr.PHASE_TLS]: phases.tls,
+    [Attr.PHASE_SENDING]: phases.sending,
+    [Attr.PHASE_WAITING]: phases.waiting,
+    [Attr.PHASE_RECEIVING]: phases.receiving,
+  };
+  if (outcome.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = outcome.reused;
+  if (outcome.status > 0) attributes[Attr.HTTP_STATUS] = outcome.status;
+  let status = UNSET;
+  if (outcome.errorType !== undefined) {
+    attributes[Attr.ERROR_TYPE] = outcome.errorType;
+    status = { code: SpanStatusCode.ERROR, message: outcome.failure ?? '' };
+  }
+  return new RequestSpan(
+    `${outcome.method} ${outcome.name}`,
+    context,
+    startTime,
+    addNanos(startTime, nanos),
+    [Math.floor(nanos / 1e9), nanos % 1e9],
+    status,
+    attributes,
+    resource,
+    scope,
+  );
+}
+
 export interface TelemetryOptions {
   config: TelemetryConfig;
   runId: string;
@@ -255,10 +307,13 @@ export class Telemetry {
     const { config } = options;
     // The exporter's own limit stays above ours, so it never refuses a batch.
     const common = { timeoutMillis: config.timeoutMillis, concurrencyLimit: EXPORTS_IN_FLIGHT * 4 };
+    const traceOptions = { ...common, url: config.tracesUrl, headers: config.tracesHeaders };
     const traces =
       config.protocol === 'http/json'
-        ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({ ...common, url: config.tracesUrl, headers: config.tracesHeaders })
-        : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter({ ...common, url: config.tracesUrl, headers: config.tracesHeaders });
+        ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(traceOptions)
+        : config.encoder === 'sdk'
+          ? new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(traceOptions)
+          : new (await import('./otlp-trace-exporter.ts')).FirstspanOtlpTraceExporter(traceOptions);
     const metrics =
       config.metricsProtocol === 'http/json'
         ? new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter({ ...common, url: config.metricsUrl, headers: config.metricsHeaders })
@@ -274,51 +329,10 @@ export class Telemetry {
     return { headers: { traceparent: `00-${traceId}-${spanId}-01` }, context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false } };
   }
 
-  /**
-   * The request's span, from its start to exactly `end - start` later (the same marks as the
-   * phases), handed to the batch processor; and its duration in the histogram.
-   */
+  /** The request's span, handed to the batch processor; and its duration in the histogram. */
   finish(traced: TracedRequest, userClass: string, outcome: RequestOutcome): void {
-    const startTime = hrTime(performance.timeOrigin + outcome.start);
-    const nanos = Math.round((outcome.end - outcome.start) * 1e6);
-    const { phases } = outcome;
-    // One literal, so every span's attributes share a hidden class; optional ones follow.
-    const attributes: Attributes = {
-      [Attr.HTTP_METHOD]: outcome.method,
-      [Attr.URL_FULL]: outcome.url,
-      [Attr.SERVER_ADDRESS]: outcome.serverAddress,
-      [Attr.SERVER_PORT]: outcome.serverPort,
-      [Attr.REQUEST_NAME]: outcome.name,
-      [Attr.USER_CLASS]: userClass,
-      [Attr.RUN_ID]: this.#runId,
-      [Attr.PHASE_BLOCKED]: phases.blocked,
-      [Attr.PHASE_DNS]: phases.dns,
-      [Attr.PHASE_CONNECT]: phases.connect,
-      [Attr.PHASE_TLS]: phases.tls,
-      [Attr.PHASE_SENDING]: phases.sending,
-      [Attr.PHASE_WAITING]: phases.waiting,
-      [Attr.PHASE_RECEIVING]: phases.receiving,
-    };
-    if (outcome.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = outcome.reused;
-    if (outcome.status > 0) attributes[Attr.HTTP_STATUS] = outcome.status;
-    let status = UNSET;
-    if (outcome.errorType !== undefined) {
-      attributes[Attr.ERROR_TYPE] = outcome.errorType;
-      status = { code: SpanStatusCode.ERROR, message: outcome.failure ?? '' };
-    }
-    const span = new RequestSpan(
-      `${outcome.method} ${outcome.name}`,
-      traced.context,
-      startTime,
-      addNanos(startTime, nanos),
-      [Math.floor(nanos / 1e9), nanos % 1e9],
-      status,
-      attributes,
-      this.#resource,
-      this.#scope,
-    );
     this.#ended += 1;
-    this.#processor.onEnd(span);
+    this.#processor.onEnd(requestSpan(traced.context, userClass, this.#runId, outcome, this.#resource, this.#scope));
     this.#durations.record(outcome.end - outcome.start, outcome);
   }
 
