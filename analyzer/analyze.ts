@@ -48,8 +48,19 @@ export interface EndpointReport {
   extraServerChildren: number;
   /** Roots that opened a new connection (connection_reused = false). */
   newConnections: number;
+  /**
+   * The gap split by what the request did with its connection: a connection's set-up cost shows
+   * as the difference. Roots without the connection attribute (real Locust) are in neither.
+   */
+  gapByConnection: { opened: ConnectionGap; reused: ConnectionGap };
   /** True while every percentile is computed from the exact values (false once HDR-binned). */
   exactPercentiles: boolean;
+}
+
+export interface ConnectionGap {
+  /** Matched roots with a gap. */
+  count: number;
+  gapMs: Stats;
 }
 
 export interface WaterfallSpan {
@@ -284,6 +295,10 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
     multipleServerChildren: ep.multipleChildren,
     extraServerChildren: ep.extraChildren,
     newConnections: ep.newConnections,
+    gapByConnection: {
+      opened: { count: ep.gapOpened.count, gapMs: ep.gapOpened.stats() },
+      reused: { count: ep.gapReused.count, gapMs: ep.gapReused.stats() },
+    },
     exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
   };
 }

@@ -33,6 +33,9 @@ export class EndpointAccumulator {
   readonly client = new Digest();
   readonly server = new Digest();
   readonly gap = new Digest();
+  /** The gap of the requests that opened a connection, and of those that reused one. */
+  readonly gapOpened = new Digest();
+  readonly gapReused = new Digest();
   readonly breakdown = new BreakdownAccumulator();
   constructor(readonly name: string) {}
 
@@ -42,6 +45,8 @@ export class EndpointAccumulator {
     Digest.revive(data.client);
     Digest.revive(data.server);
     Digest.revive(data.gap);
+    Digest.revive(data.gapOpened);
+    Digest.revive(data.gapReused);
     Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
     return data;
   }
@@ -56,6 +61,8 @@ export class EndpointAccumulator {
     this.client.merge(o.client);
     this.server.merge(o.server);
     this.gap.merge(o.gap);
+    this.gapOpened.merge(o.gapOpened);
+    this.gapReused.merge(o.gapReused);
     this.breakdown.merge(o.breakdown);
   }
 }
@@ -269,6 +276,10 @@ export class RunAccumulator {
     }
     const gapNs = clientNs - serverNs;
     ep.gap.record(gapNs);
+    // Spans without the attribute (real Locust) are in neither: only the total gap holds them.
+    const connection = flags >> 1;
+    if (connection === 0) ep.gapOpened.record(gapNs);
+    else if (connection === 1) ep.gapReused.record(gapNs);
     this.timeline.record(second, clientNs, serverNs, gapNs, error);
     this.keepTop(gapNs, shard, row[P.ROOT], ep.name);
 

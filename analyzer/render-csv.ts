@@ -20,6 +20,7 @@ export const CSV_COLUMNS = [
   'breakdown_basis',
   'multiple_server_children',
   'new_connections',
+  ...['opened', 'reused'].flatMap((c) => [`gap_${c}_count`, ...STATS.map((s) => `gap_${c}_${s}_ms`)]),
 ];
 
 function snake(name: string): string {
@@ -50,6 +51,7 @@ function row(run: Report['runs'][number], ep: EndpointReport): string {
     ep.phasesMs.basis,
     ep.multipleServerChildren,
     ep.newConnections,
+    ...[ep.gapByConnection.opened, ep.gapByConnection.reused].flatMap((c) => [c.count, ...STATS.map((s) => c.gapMs[s])]),
   ];
   return values.map(csvField).join(',');
 }

@@ -257,6 +257,18 @@ function endpointTable(run: RunReport): string {
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${run.endpoints.map((e) => row(e)).join('')}${row(run.total, 'total')}</tbody></table>`;
 }
 
+/** What a new connection costs: the gap of connection-opening requests next to reused ones. */
+function connectionTable(run: RunReport): string {
+  const { opened, reused } = run.total.gapByConnection;
+  if (opened.count + reused.count === 0) return '';
+  const cells = (c: EndpointReport['gapByConnection']['opened']): string =>
+    c.count === 0 ? `<td>0</td><td>–</td><td>–</td><td>–</td>` : `<td>${c.count}</td><td>${fmt(c.gapMs.p50)}</td><td>${fmt(c.gapMs.p99)}</td><td>${fmt(c.gapMs.mean)}</td>`;
+  const row = (ep: EndpointReport, cls = ''): string => `<tr class="${cls}"><td>${esc(ep.name)}</td>${cells(ep.gapByConnection.opened)}${cells(ep.gapByConnection.reused)}</tr>`;
+  const head = ['Endpoint', 'Opened', 'Gap p50', 'Gap p99', 'Gap mean', 'Reused', 'Gap p50', 'Gap p99', 'Gap mean'];
+  const rows = run.endpoints.filter((ep) => ep.gapByConnection.opened.count + ep.gapByConnection.reused.count > 0).map((ep) => row(ep));
+  return `<h3>Gap by connection <small>requests that opened a connection vs those that reused one, ms</small></h3><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}${row(run.total, 'total')}</tbody></table>`;
+}
+
 function runSection(run: RunReport, index: number): string {
   const t = run.total;
   const offsets = run.clockOffsets
@@ -286,6 +298,7 @@ function runSection(run: RunReport, index: number): string {
 <h3>Endpoints</h3>${endpointTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
+${connectionTable(run)}
 ${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNote}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}
 ${odd ? `<h3>Odd data</h3><ul>${odd}</ul>` : ''}

@@ -62,6 +62,12 @@ function breakdownRow(ep: EndpointReport): string[] {
   ];
 }
 
+function connectionRow(ep: EndpointReport): string[] {
+  const { opened, reused } = ep.gapByConnection;
+  const cells = (c: typeof opened): string[] => (c.count === 0 ? [String(c.count), '-', '-', '-'] : [String(c.count), ms(c.gapMs.p50), ms(c.gapMs.p99), ms(c.gapMs.mean)]);
+  return [printable(ep.name), ...cells(opened), ...cells(reused)];
+}
+
 export function renderRun(run: RunReport): string {
   const out: string[] = [];
   out.push(`Run ${printable(run.label, 80)}  service ${printable(run.service)}  ${run.start} → ${run.end} (${run.durationS.toFixed(1)} s)\n`);
@@ -82,6 +88,18 @@ export function renderRun(run: RunReport): string {
       1,
     ),
   );
+  // Only for generators that say whether each request opened its connection (firstspan does;
+  // Locust does not): what a new connection costs, endpoint by endpoint.
+  const { opened, reused } = run.total.gapByConnection;
+  if (opened.count + reused.count > 0) {
+    out.push('\nGap by connection (requests that opened a connection vs those that reused one; ms):\n');
+    out.push(
+      table(
+        ['Endpoint', 'Opened', 'Gap p50', 'p99', 'mean', 'Reused', 'Gap p50', 'p99', 'mean'],
+        [...run.endpoints.filter((ep) => ep.gapByConnection.opened.count + ep.gapByConnection.reused.count > 0).map(connectionRow), connectionRow(run.total)],
+      ),
+    );
+  }
   if (run.clockOffsets.length > 0) {
     out.push('\nClock offsets (server clock − generator clock, NTP-style from the pairs with the least delay):\n');
     for (const o of run.clockOffsets) {

@@ -78,6 +78,29 @@ describe('analyzer on known traces', () => {
     expect(ep.newConnections).toBe(4);
   });
 
+  it('splits the gap by connection: requests that opened one against those that reused one', () => {
+    const ep = endpoint(run(one), PRODUCT);
+    const opened = scenario.product.filter((p) => p.phases.connect > 0).map((p) => p.gapMs);
+    const reused = scenario.product.filter((p) => p.phases.connect === 0).map((p) => p.gapMs);
+    expect(opened).toHaveLength(4);
+    for (const [split, values] of [
+      [ep.gapByConnection.opened, opened],
+      [ep.gapByConnection.reused, reused],
+    ] as const) {
+      expect(split.count).toBe(values.length);
+      expect(split.gapMs.p50).toBeCloseTo(nearestRank(values, 50), 6);
+      expect(split.gapMs.max).toBeCloseTo(Math.max(...values), 6);
+      expect(split.gapMs.mean).toBeCloseTo(values.reduce((a, v) => a + v, 0) / values.length, 6);
+    }
+    // The connection's set-up (1 ms DNS + 25 ms connect) is the difference of the means.
+    expect(ep.gapByConnection.opened.gapMs.mean - ep.gapByConnection.reused.gapMs.mean).toBeGreaterThan(20);
+    // The run's total holds every endpoint's split.
+    const total = run(one).total.gapByConnection;
+    const all = run(one).endpoints.reduce((a, e) => a + e.gapByConnection.opened.count + e.gapByConnection.reused.count, 0);
+    expect(total.opened.count + total.reused.count).toBe(all);
+    expect(renderTable(one)).toMatch(/Gap by connection/);
+  });
+
   it('estimates the server clock offset within 1 ms of the injected 3 s', () => {
     const offsets = run(one).clockOffsets;
     const shop = offsets.find((o) => o.service === 'shop');
@@ -247,6 +270,10 @@ describe('runs without a run id (real Locust)', () => {
     expect(p?.afterServer).toBeCloseTo((p?.gap ?? 0) / 2, 5);
     expect(p?.explainedShare).toBe(0);
     expect(report.runs[0]?.clockOffsets[0]?.method).toBe('span bounds');
+    // Locust does not say whether a request opened its connection: no split, and no table for one.
+    expect(report.runs[0]?.total.gapByConnection.opened.count).toBe(0);
+    expect(report.runs[0]?.total.gapByConnection.reused.count).toBe(0);
+    expect(renderTable(report)).not.toMatch(/Gap by connection/);
   });
 
   it('merges the bursts into one run with a longer idle gap', async () => {
