@@ -22,7 +22,8 @@ export function parseFlags(argv: string[], options: OptionSpec, allowPositionals
 export class Problems {
   readonly list: string[] = [];
   add(message: string): void {
-    this.list.push(message);
+    // The same mistake found twice (one env variable read for traces and metrics) is listed once.
+    if (!this.list.includes(message)) this.list.push(message);
   }
   get empty(): boolean {
     return this.list.length === 0;
