@@ -30,6 +30,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
     return ExitCodes.OK;
   }
   if ('problems' in parsed) {
+    // The OTEL_* variables too, so one attempt lists every problem (flags and environment).
+    if (argv.includes('--otel')) resolveTelemetryConfig(io.env, parsed.problems);
     io.stderr.write(parsed.problems.format('run'));
     return ExitCodes.USAGE;
   }

@@ -61,6 +61,12 @@ describe('exit codes through the real binary', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('5 problems');
     for (const flag of ['-u/--users', '-r/--spawn-rate', '-t/--run-time', '-H/--host', '--worker-index']) expect(r.stderr).toContain(flag);
+    // Flags and OTEL_* variables in one list.
+    const withEnv = await runCli(['run', 'x.ts', '-u', 'many', '--otel'], { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon' } });
+    expect(withEnv.code).toBe(2);
+    expect(withEnv.stderr).toContain('2 problems'); // the protocol once, though traces and metrics both read it
+    expect(withEnv.stderr).toContain('-u/--users');
+    expect(withEnv.stderr).toContain('carrier-pigeon');
     const unknown = await runCli(['run', 'x.ts', '--bogus']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("Unknown option '--bogus'");
