@@ -65,9 +65,13 @@ function subscribe(): void {
     marks.headersSent = performance.now();
     marks.socket = socket;
     const connection = socketMarks.get(socket);
-    if (connection !== undefined && !connection.claimed) {
-      connection.claimed = true;
-      marks.connection = connection;
+    if (connection !== undefined) {
+      // Only the first request on a socket wants its set-up; the socket may stay open for long.
+      socketMarks.delete(socket);
+      if (!connection.claimed) {
+        connection.claimed = true;
+        marks.connection = connection;
+      }
     }
   });
   diagnosticsChannel.subscribe('undici:request:bodySent', (message) => {

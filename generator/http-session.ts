@@ -328,6 +328,8 @@ export class HttpSession {
         marks.connection = latest;
       }
     }
+    // A claimed set-up is of no further use; an idle user should not keep it.
+    if (connection.connector.latest?.claimed === true) connection.connector.latest = undefined;
     const url = origin + requestPath;
     const response = new Response({ status, rawHeaders: result.rawHeaders, chunks: result.chunks, url, error, elapsedMs: end - marks.start });
     let contentLength = 0;
