@@ -119,7 +119,12 @@ async function runHere(
     userIdStride: count,
     connectionPerRequest: options.connectionPerRequest,
     rejectUnauthorized: !options.insecure,
-    onTick: live ? (row, elapsed, n) => io.stderr.write(`\r\x1b[2K${statusLine(elapsed, n, row, stats.total)}`) : undefined,
+    onTick: live
+      ? (row, elapsed, n) => io.stderr.write(`\r\x1b[2K${statusLine(elapsed, n, row, stats.total)}`)
+      : options.workerReport
+        ? // A worker of --processes tells its parent how it is doing, for the parent's live line.
+          (_row, _elapsed, n) => io.stdout.write(JSON.stringify({ progress: { users: n, requests: stats.total.count, failures: stats.total.failures } }) + '\n')
+        : undefined,
   });
   holder.runner = runner;
   // The generator's own CPU is part of the result: a saturated generator measures itself.

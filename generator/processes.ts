@@ -9,7 +9,7 @@ import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { mergeWorkers, statsToWire, type StatsWire } from './request-stats.ts';
 import type { RunOptions } from './run-options.ts';
-import type { RunSummary, TelemetryReport } from './stats-report.ts';
+import { statusText, type RunSummary, type TelemetryReport } from './stats-report.ts';
 import { report } from './command.ts';
 
 const BIN = fileURLToPath(new URL('../bin/firstspan.js', import.meta.url));
@@ -62,6 +62,24 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
   const count = options.processes ?? 1;
   io.stderr.write(`firstspan run: run id ${runId} · ${count} processes, ${options.users} users in all\n`);
   const children: ChildProcess[] = [];
+  // The live line on a terminal: each worker reports its users and totals once a second on stdout.
+  const live = io.stderr.isTTY === true && !options.onlySummary && !options.json;
+  const progress = Array.from({ length: count }, () => ({ users: 0, requests: 0, failures: 0 }));
+  const startedAt = performance.now();
+  let lastRequests = 0;
+  let lineShown = false;
+  const clearLine = (): void => {
+    if (lineShown) io.stderr.write('\r\x1b[2K');
+    lineShown = false;
+  };
+  const ticker = live
+    ? setInterval(() => {
+        const sum = progress.reduce((s, p) => ({ users: s.users + p.users, requests: s.requests + p.requests, failures: s.failures + p.failures }), { users: 0, requests: 0, failures: 0 });
+        io.stderr.write(`\r\x1b[2K${statusText((performance.now() - startedAt) / 1000, sum.users, sum.requests - lastRequests, sum.requests, sum.failures)}`);
+        lastRequests = sum.requests;
+        lineShown = true;
+      }, 1000)
+    : undefined;
   const finished = Array.from({ length: count }, (_, index) => {
     const child = spawn(execPath, [BIN, ...workerArgs(argv, index, count, runId)], {
       cwd: io.cwd,
@@ -73,9 +91,23 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
     });
     children.push(child);
     let stdout = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    let pending = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      pending += d;
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('{"progress":')) progress[index] = (JSON.parse(line) as { progress: { users: number; requests: number; failures: number } }).progress;
+        else stdout += line + '\n';
+      }
+    });
+    child.stdout?.on('end', () => (stdout += pending));
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
-      for (const line of d.split('\n')) if (line.trim() !== '') io.stderr.write(`[worker ${index}] ${line}\n`);
+      for (const line of d.split('\n')) {
+        if (line.trim() === '') continue;
+        clearLine();
+        io.stderr.write(`[worker ${index}] ${line}\n`);
+      }
     });
     return new Promise<{ code: number | null; stdout: string }>((resolve) => {
       child.on('error', () => resolve({ code: ExitCodes.INTERNAL, stdout }));
@@ -89,6 +121,8 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
   io.signal.addEventListener('abort', onAbort, { once: true });
   const results = await Promise.all(finished);
   io.signal.removeEventListener('abort', onAbort);
+  if (ticker !== undefined) clearInterval(ticker);
+  clearLine();
   const reports: WorkerReport[] = [];
   for (const [i, r] of results.entries()) {
     const line = r.stdout.trim().split('\n').pop() ?? '';

@@ -244,8 +244,13 @@ export function exceptionsCsv(s: RunSummary): string {
 
 /** The live status line (no newline; the caller rewrites it in place). */
 export function statusLine(elapsedS: number, users: number, row: HistoryRow | undefined, total: EntryStats): string {
-  const fails = total.count === 0 ? 0 : (100 * total.failures) / total.count;
-  return `${formatElapsed(elapsedS)}  users ${users}  req/s ${row?.requestsPerSecond ?? 0}  requests ${total.count}  failures ${total.failures} (${fails.toFixed(1)}%)`;
+  return statusText(elapsedS, users, row?.requestsPerSecond ?? 0, total.count, total.failures);
+}
+
+/** The same line from plain figures (the --processes parent sums its workers'). */
+export function statusText(elapsedS: number, users: number, requestsPerSecond: number, requests: number, failures: number): string {
+  const fails = requests === 0 ? 0 : (100 * failures) / requests;
+  return `${formatElapsed(elapsedS)}  users ${users}  req/s ${requestsPerSecond}  requests ${requests}  failures ${failures} (${fails.toFixed(1)}%)`;
 }
 
 function formatElapsed(s: number): string {

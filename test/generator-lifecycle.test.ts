@@ -194,8 +194,8 @@ describe('live status line', () => {
 
   it.skipIf(!haveScript)('is rewritten in place on a terminal with elapsed, users, req/s and failures; --only-summary turns it off', async () => {
     const file = script('live.ts', `import { HttpUser, task, constant } from 'firstspan';\nexport class L extends HttpUser { override waitTime = constant(0.05); @task async t() { await this.client.get('/live'); await this.client.get('/live-missing?status=404', { name: '/live-missing' }); } }\n`);
-    const onTerminal = async (extra: string[]): Promise<string> => {
-      const command = [process.execPath, BIN, 'run', file, '--host', stack.target.url, '-u', '2', '-r', '100', '-t', '2500ms', ...extra].map((a) => `'${a}'`).join(' ');
+    const onTerminal = async (extra: string[], runTime = '3s'): Promise<string> => {
+      const command = [process.execPath, BIN, 'run', file, '--host', stack.target.url, '-u', '2', '-r', '100', '-t', runTime, ...extra].map((a) => `'${a}'`).join(' ');
       const r = await collect(spawnScript(command), 60_000);
       expect(r.code, r.stdout).toBe(1);
       return r.stdout;
@@ -208,7 +208,13 @@ describe('live status line', () => {
     expect(lines.some((l) => l[2] === '2' && Number(l[4]) > 0 && Number(l[5]) > 0), live).toBe(true);
     // The line is cleared before the table.
     expect(live).toMatch(/\r\x1b\[2K[^\r]*Type\s+Name/);
-    const quiet = await onTerminal(['--only-summary']);
+    // With --processes the parent shows the workers' figures summed (one user in each).
+    const parent = await onTerminal(['--processes', '2'], '4s');
+    const parentLines = [...parent.matchAll(/\r\x1b\[2K(\dm\d\ds {2}users (\d+) {2}req\/s (\d+) {2}requests (\d+) {2}failures (\d+) \(([\d.]+)%\))/g)];
+    expect(parentLines.some((l) => l[2] === '2' && Number(l[4]) > 0 && Number(l[5]) > 0), parent).toBe(true);
+    expect(parent).toMatch(/Aggregated/);
+    expect(parent).not.toContain('{"progress"');
+    const quiet = await onTerminal(['--only-summary'], '1500ms');
     expect(quiet).not.toMatch(/users \d+ {2}req\/s/);
     expect(quiet).toMatch(/Aggregated/);
   });
