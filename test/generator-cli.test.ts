@@ -124,7 +124,8 @@ describe('scripts', () => {
          async explode() { await this.client.get('/before-throw'); throw new TypeError('bad data'); }
        }`,
     );
-    const r = await runCli(['run', file, '--host', target.url, '-i', '40', '--json'], { cwd: dir });
+    const prefix = path.join(dir, 'out', 'throws');
+    const r = await runCli(['run', file, '--host', target.url, '-i', '40', '--json', '--csv', prefix], { cwd: dir });
     expect(r.code, r.stderr).toBe(1);
     const s = JSON.parse(r.stdout) as Summary;
     const task = s.requests.find((e) => e.method === 'TASK' && e.name === 'explode');
@@ -138,6 +139,12 @@ describe('scripts', () => {
     expect((fetched?.count ?? 0) + (before?.count ?? 0)).toBe(40);
     expect(before?.count).toBe(task?.count);
     expect(fetched?.failures).toBe(0);
+    // The CSV files say the same: the task's row and its exception with the traceback.
+    expect(readFileSync(`${prefix}_stats.csv`, 'utf8')).toMatch(new RegExp(`^TASK,explode,${task?.count},${task?.count},`, 'm'));
+    const exceptions = readFileSync(`${prefix}_exceptions.csv`, 'utf8');
+    expect(exceptions).toMatch(/^Count,Message,Traceback,Nodes\n/);
+    expect(exceptions).toMatch(new RegExp(`^${task?.count},TypeError: bad data,"TypeError: bad data\\n\\s+at `, 'm'));
+    expect(readFileSync(`${prefix}_failures.csv`, 'utf8')).toContain(`TASK,explode,TypeError: bad data,${task?.count}`);
   });
 
   it('lets catchResponse turn a 200 into a failure and a 404 into a success', async () => {

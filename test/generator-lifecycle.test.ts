@@ -157,6 +157,22 @@ describe('--worker-index / --worker-count', () => {
   });
 });
 
+describe('-r/--spawn-rate', () => {
+  it('starts users no faster than the spawn rate', async () => {
+    // At 1 user/s the spawner starts one user at once and at most one more each second after;
+    // the run ends at 1.5 s, before a third could start, however slow the machine (timers fire in
+    // order). Ignoring the rate would start all 5 at once.
+    const file = script('ramp.ts', `import { HttpUser, task, constant } from 'firstspan';\nexport class R extends HttpUser { override waitTime = constant(0.1); @task async t() { await this.client.get('/ramp'); } }\n`);
+    const r = await runCli(['run', file, '--host', stack.target.url, '-u', '5', '-r', '1', '-t', '1500ms', '--json'], { cwd: stack.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(s.peakUsers).toBeGreaterThanOrEqual(1);
+    expect(s.peakUsers).toBeLessThanOrEqual(2);
+    const fast = await runCli(['run', file, '--host', stack.target.url, '-u', '5', '-r', '1000', '-t', '1500ms', '--json'], { cwd: stack.dir });
+    expect((JSON.parse(fast.stdout) as Summary).peakUsers).toBe(5);
+  });
+});
+
 describe('user classes', () => {
   it('shares users between classes by weight, each on its own static host when --host is not given', async () => {
     const file = script(
