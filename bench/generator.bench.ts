@@ -2,7 +2,9 @@
 // autocannon measured in the same run against the same target; and what an idle user costs.
 //
 // - Target: nginx from Debian's packages when installed (one worker, keep-alive without limit,
-//   `return 200`), else the smallest Node keep-alive server in its own process.
+//   `return 200`), else the smallest Node keep-alive server in its own process. Both announce a
+//   600 s keep-alive (`Keep-Alive: timeout=600`): without it undici closes an idle connection
+//   after 4 s, and the idle users below would lose theirs before their RSS is read.
 // - Traced runs export every span over OTLP/HTTP protobuf to a real `firstspan receive` in another
 //   process; the spans that reached its SQLite file are counted, so dropped spans cannot hide.
 // - CPU and peak RSS come from the kernel's rusage of each tool (GNU time), from process start to
@@ -15,7 +17,7 @@
 // Env: GEN_BENCH_SECONDS (default 8), GEN_BENCH_USERS (default 20), GEN_BENCH_IDLE_USERS (10000).
 import Database from 'better-sqlite3';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -69,7 +71,7 @@ async function startTarget(): Promise<{ url: string; kind: string }> {
       conf,
       `daemon off; worker_processes 1; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
 events { worker_connections 16384; }
-http { access_log off; keepalive_requests 100000000; keepalive_timeout 600s;
+http { access_log off; keepalive_requests 100000000; keepalive_timeout 600s 600s;
   client_body_temp_path ${work}; proxy_temp_path ${work}; fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
   server { listen 127.0.0.1:${port}; location / { return 200 "ok"; } } }
 `,
@@ -84,7 +86,7 @@ http { access_log off; keepalive_requests 100000000; keepalive_timeout 600s;
       child.kill();
     }
   }
-  const program = `require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => r.end('ok')); }).listen(${port}, '127.0.0.1');`;
+  const program = `require('node:http').createServer({ keepAliveTimeout: 600000 }, (q, r) => { q.resume(); q.on('end', () => r.end('ok')); }).listen(${port}, '127.0.0.1');`;
   const argv = pinned(1, [process.execPath, '-e', program]);
   children.push(spawn(argv[0] as string, argv.slice(1), { stdio: 'ignore' }));
   await waitForPort(port);
@@ -138,7 +140,8 @@ const TIGHT = `import { HttpUser, task } from 'firstspan';
 export class Tight extends HttpUser { @task async get() { await this.client.get('/'); } }
 `;
 // Idle users: one task, then a one-hour wait. WITH_CONNECTION's task made one request, so the user
-// holds its keep-alive connection (undici closes it after 4 s idle; RSS is read before that).
+// holds its keep-alive connection (the target announces 600 s; the sockets still open are counted
+// when the RSS is read, so a figure without them cannot pass for one with them).
 const IDLE = `import { HttpUser, task, constant } from 'firstspan';
 export class Idle extends HttpUser {
   override waitTime = constant(3600);
@@ -180,7 +183,7 @@ ac({ url: ${JSON.stringify(url)}, connections: ${USERS}, duration: ${SECONDS} },
 }
 
 /** RSS of a generator once `users` users each made their request and wait. */
-async function idleRss(url: string, users: number, source: string): Promise<{ rssKb: number; requests: number }> {
+async function idleRss(url: string, users: number, source: string): Promise<{ rssKb: number; requests: number; sockets: number }> {
   const script = path.join(work, 'idle.ts');
   writeFileSync(script, source);
   const child = spawn(process.execPath, [BIN, 'run', script, '--host', url, '-u', String(users), '-r', '100000', '--only-summary', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -198,11 +201,25 @@ async function idleRss(url: string, users: number, source: string): Promise<{ rs
     stable = Math.abs(rss - last) < 256 ? stable + 1 : 0;
     last = rss;
   }
+  const sockets = openSockets(child.pid as number);
   const exited = new Promise((r) => child.on('exit', r));
   child.kill('SIGINT');
   await exited;
   const summary = JSON.parse(stdout) as GeneratorSummary;
-  return { rssKb: last, requests: summary.total.count };
+  return { rssKb: last, requests: summary.total.count, sockets };
+}
+
+/** Sockets a process holds open (its keep-alive connections, plus stdio pipes are not sockets). */
+function openSockets(pid: number): number {
+  let n = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n += 1;
+    } catch {
+      // closed while we looked
+    }
+  }
+  return n;
 }
 
 function countSpans(db: string, runId: string): number {
@@ -253,7 +270,7 @@ async function main(): Promise<void> {
     const many = await idleRss(target.url, IDLE_USERS, source);
     const perUser = ((many.rssKb - one.rssKb) * 1024) / (IDLE_USERS - 1);
     console.log(
-      `${label}: RSS ${(one.rssKb / 1024).toFixed(1)} MB with 1 user, ${(many.rssKb / 1024).toFixed(1)} MB with ${IDLE_USERS} (${many.requests} requests): ${(perUser / 1024).toFixed(2)} KB per user (target <= 10 KB)`,
+      `${label}: RSS ${(one.rssKb / 1024).toFixed(1)} MB with 1 user, ${(many.rssKb / 1024).toFixed(1)} MB with ${IDLE_USERS} (${many.requests} requests, ${many.sockets} sockets open): ${(perUser / 1024).toFixed(2)} KB per user (target <= 10 KB)`,
     );
   }
 }
