@@ -117,6 +117,7 @@ async function runHere(
     signal: io.signal,
     userIdBase: index,
     userIdStride: count,
+    shapeShare: { index, count },
     connectionPerRequest: options.connectionPerRequest,
     rejectUnauthorized: !options.insecure,
     onTick: live

@@ -7,6 +7,7 @@ import type { LoadedScript, LoadedUserClass, ScriptTask } from './script-loader.
 import type { RequestStats, HistoryRow } from './request-stats.ts';
 import type { Telemetry } from './telemetry.ts';
 import type { LoadTestShape } from './user-model.ts';
+import { share } from './run-options.ts';
 
 export interface RunnerOptions {
   script: LoadedScript;
@@ -25,6 +26,8 @@ export interface RunnerOptions {
    *  run id however many users each one starts and replaces (a load shape can respawn). */
   userIdBase?: number;
   userIdStride?: number;
+  /** This generator's share of a load shape's users and spawn rate (worker I of N runs share I). */
+  shapeShare?: { index: number; count: number };
   connectionPerRequest?: boolean;
   rejectUnauthorized?: boolean;
   /** Called every second with the new history row. */
@@ -146,7 +149,7 @@ export class Runner {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#stopReason = reason;
-    this.#stopController.abort();
+    this.#spawnerWake.abort();
     for (const wake of [...this.#sleepers]) wake();
     this.#stopResolve?.();
   }
@@ -165,8 +168,15 @@ export class Runner {
       return;
     }
     const [users, rate] = Array.isArray(tick) ? tick : [tick.users, tick.spawnRate];
-    this.#target = Math.max(0, Math.floor(users));
-    this.#rate = rate > 0 ? rate : 1;
+    // The shape speaks for the whole run: split between the generators as -u and -r are.
+    const { index, count } = this.#o.shapeShare ?? { index: 0, count: 1 };
+    const target = share(Math.max(0, Math.floor(users)), index, count);
+    const newRate = rate > 0 ? rate / count : 1 / count;
+    if (target !== this.#target || newRate !== this.#rate) {
+      this.#target = target;
+      this.#rate = newRate;
+      this.#spawnerWake.abort();
+    }
   }
 
   /** Bring the user count towards the target at the spawn rate, until the run stops. */
@@ -189,13 +199,17 @@ export class Runner {
         u.abort.abort();
       }
       if (this.#users.length >= this.#target) budget = Math.min(budget, 1);
-      // At the target there is nothing to do until the shape changes it (checked every second).
-      await sleep(this.#users.length === this.#target ? 1000 : step(), this.#stopController.signal);
+      // At the target there is nothing to do until the shape changes it, which wakes the spawner
+      // (a change waiting for the end of this sleep would apply up to a second late).
+      this.#spawnerWake = new AbortController();
+      await sleep(this.#users.length === this.#target ? 1000 : step(), this.#spawnerWake.signal);
     }
   }
 
-  /** Aborted when the run stops: wakes the spawner. */
-  readonly #stopController = new AbortController();
+  /** Aborted when a load shape changes the target or the rate, or the run stops: wakes the
+   *  spawner at once. */
+  #spawnerWake = new AbortController();
+
   /** Wake-up calls of users sleeping between tasks (cheaper per user than AbortSignal.any). */
   readonly #sleepers = new Set<() => void>();
 

@@ -213,12 +213,15 @@ describe('scripts', () => {
          override async onStop() { await this.client.post('/logout'); }
          @task async t() { await this.client.get('/work'); }
        }
+       // Steps by call (at the start, then once a second), so they do not hang on when ticks land;
+       // getRunTime() is read to prove it counts up.
        export class Steps extends LoadTestShape {
+         calls = 0;
          override tick() {
-           const t = this.getRunTime();
-           if (t < 1) return { users: 2, spawnRate: 100 };
-           if (t < 2) return [4, 100] as [number, number];
-           return null;
+           this.calls += 1;
+           if (this.calls === 1) return { users: 2, spawnRate: 100 };
+           if (this.calls <= 3) return [4, 100] as [number, number];
+           return this.getRunTime() > 0 ? null : { users: 0, spawnRate: 1 };
          }
        }`,
     );

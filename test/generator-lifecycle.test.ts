@@ -173,6 +173,38 @@ describe('-r/--spawn-rate', () => {
   });
 });
 
+describe('a load shape with --processes', () => {
+  it('splits the users the shape asks for between the workers, as -u is split', async () => {
+    const file = script(
+      'shape-procs.ts',
+      `import { HttpUser, LoadTestShape, task, constant } from 'firstspan';
+       export class Member extends HttpUser {
+         override waitTime = constant(0.05);
+         override async onStart() { await this.client.post('/shape-login'); }
+         @task async t() { await this.client.get('/shape-work'); }
+       }
+       // By call, not by time, so the steps do not depend on when the ticks land: called at the
+       // start, then once a second.
+       export class TwoSteps extends LoadTestShape {
+         calls = 0;
+         override tick() {
+           this.calls += 1;
+           if (this.calls === 1) return { users: 2, spawnRate: 100 };
+           if (this.calls <= 3) return [4, 100] as [number, number];
+           return null;
+         }
+       }`,
+    );
+    const r = await runCli(['run', file, '--host', stack.target.url, '--processes', '2', '--json'], { cwd: stack.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(s.stopReason).toBe('shape');
+    // Four users in all (two in each worker), not four in each.
+    expect(s.requests.find((e) => e.name === '/shape-login')?.count).toBe(4);
+    expect(s.peakUsers).toBe(4);
+  });
+});
+
 describe('user classes', () => {
   it('shares users between classes by weight, each on its own static host when --host is not given', async () => {
     const file = script(
