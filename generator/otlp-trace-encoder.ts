@@ -18,6 +18,8 @@
 import type { Attributes, AttributeValue, HrTime, SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { Attr } from '../model/attributes.ts';
+import { RequestSpan } from './otlp-request-span.ts';
 
 /** Wire types. */
 const VARINT = 0;
@@ -283,6 +285,48 @@ function varintSize(n: number): number {
 }
 
 /**
+ * A span attribute key, encoded once: the KeyValue.key field, and the whole KeyValue up to the
+ * value's last bytes for fixed-size values (a double's 8 bytes, a bool's 1), so such an attribute
+ * costs one copy and one write.
+ */
+interface SpanKey {
+  key: Uint8Array;
+  doublePrefix: Uint8Array;
+  boolPrefix: Uint8Array;
+}
+
+const T_SPAN_ATTRIBUTE = tag(SPAN_ATTRIBUTES, LEN);
+
+function spanKey(name: string): SpanKey {
+  const utf8 = Buffer.from(name, 'utf8');
+  // Short keys only (every firstspan key is): one-byte lengths throughout.
+  if (utf8.length + 14 >= 0x80) throw new Error(`attribute key too long for a precomputed prefix: ${name}`);
+  const key = Buffer.concat([Buffer.of(T_KEY_VALUE_KEY, utf8.length), utf8]);
+  // KeyValue = key field + value field (tag, length, AnyValue = tag + payload).
+  const prefix = (valueTag: number, payload: number): Uint8Array =>
+    Buffer.concat([Buffer.of(T_SPAN_ATTRIBUTE, key.length + 2 + 1 + payload), key, Buffer.of(T_KEY_VALUE_VALUE, 1 + payload, valueTag)]);
+  return { key, doublePrefix: prefix(T_ANY_DOUBLE, 8), boolPrefix: prefix(T_ANY_BOOL, 1) };
+}
+
+const K_HTTP_METHOD = spanKey(Attr.HTTP_METHOD);
+const K_URL_FULL = spanKey(Attr.URL_FULL);
+const K_SERVER_ADDRESS = spanKey(Attr.SERVER_ADDRESS);
+const K_SERVER_PORT = spanKey(Attr.SERVER_PORT);
+const K_REQUEST_NAME = spanKey(Attr.REQUEST_NAME);
+const K_USER_CLASS = spanKey(Attr.USER_CLASS);
+const K_RUN_ID = spanKey(Attr.RUN_ID);
+const K_PHASE_BLOCKED = spanKey(Attr.PHASE_BLOCKED);
+const K_PHASE_DNS = spanKey(Attr.PHASE_DNS);
+const K_PHASE_CONNECT = spanKey(Attr.PHASE_CONNECT);
+const K_PHASE_TLS = spanKey(Attr.PHASE_TLS);
+const K_PHASE_SENDING = spanKey(Attr.PHASE_SENDING);
+const K_PHASE_WAITING = spanKey(Attr.PHASE_WAITING);
+const K_PHASE_RECEIVING = spanKey(Attr.PHASE_RECEIVING);
+const K_CONNECTION_REUSED = spanKey(Attr.CONNECTION_REUSED);
+const K_HTTP_STATUS = spanKey(Attr.HTTP_STATUS);
+const K_ERROR_TYPE = spanKey(Attr.ERROR_TYPE);
+
+/**
  * Encodes ReadableSpans as one ExportTraceServiceRequest. One instance per exporter: its scratch
  * buffer is reused, and every call returns a fresh copy the transport may hold on to (it retries).
  */
@@ -328,7 +372,11 @@ export class OtlpTraceEncoder {
       }
       w.close(resourceSpans);
     }
-    return Buffer.from(w.buf.subarray(0, w.pos));
+    // A fresh copy (the transport keeps it for retries), not zero-filled first as Buffer.from
+    // would: every byte is overwritten.
+    const out = Buffer.allocUnsafe(w.pos);
+    out.set(w.buf.subarray(0, w.pos));
+    return out;
   }
 
   #span(span: ReadableSpan): void {
@@ -356,7 +404,8 @@ export class OtlpTraceEncoder {
     w.hrTime(span.startTime);
     w.byte(T_SPAN_END);
     w.hrTime(span.endTime);
-    this.#attributes(span.attributes, SPAN_ATTRIBUTES);
+    if (span instanceof RequestSpan) this.#requestAttributes(span);
+    else this.#attributes(span.attributes, SPAN_ATTRIBUTES);
     if (span.droppedAttributesCount > 0) {
       w.byte(T_SPAN_DROPPED_ATTRIBUTES);
       w.varint(span.droppedAttributesCount);
@@ -420,6 +469,72 @@ export class OtlpTraceEncoder {
     w.buf[w.pos++] = T_SPAN_FLAGS | 0x80;
     w.buf[w.pos++] = T_SPAN_FLAGS >>> 7;
     w.fixed32(flags(context.traceFlags, parent?.isRemote));
+  }
+
+  /**
+   * The generator's request span: the same attributes, in the same order, that
+   * `RequestSpan.attributes` lists, written from the outcome without building that object.
+   */
+  #requestAttributes(span: RequestSpan): void {
+    const { outcome } = span;
+    const { phases } = outcome;
+    this.#stringAttribute(K_HTTP_METHOD, outcome.method);
+    this.#stringAttribute(K_URL_FULL, outcome.url);
+    this.#stringAttribute(K_SERVER_ADDRESS, outcome.serverAddress);
+    this.#numberAttribute(K_SERVER_PORT, outcome.serverPort);
+    this.#stringAttribute(K_REQUEST_NAME, outcome.name);
+    this.#stringAttribute(K_USER_CLASS, span.userClass);
+    this.#stringAttribute(K_RUN_ID, span.runId);
+    this.#numberAttribute(K_PHASE_BLOCKED, phases.blocked);
+    this.#numberAttribute(K_PHASE_DNS, phases.dns);
+    this.#numberAttribute(K_PHASE_CONNECT, phases.connect);
+    this.#numberAttribute(K_PHASE_TLS, phases.tls);
+    this.#numberAttribute(K_PHASE_SENDING, phases.sending);
+    this.#numberAttribute(K_PHASE_WAITING, phases.waiting);
+    this.#numberAttribute(K_PHASE_RECEIVING, phases.receiving);
+    if (outcome.reused !== undefined) this.#boolAttribute(K_CONNECTION_REUSED, outcome.reused);
+    if (outcome.status > 0) this.#numberAttribute(K_HTTP_STATUS, outcome.status);
+    if (outcome.errorType !== undefined) this.#stringAttribute(K_ERROR_TYPE, outcome.errorType);
+  }
+
+  #stringAttribute(key: SpanKey, value: string): void {
+    const w = this.#w;
+    w.ensure(ROOM);
+    w.byte(T_SPAN_ATTRIBUTE);
+    const kv = w.open();
+    w.bytes(key.key);
+    w.byte(T_KEY_VALUE_VALUE);
+    const any = w.open();
+    w.byte(T_ANY_STRING);
+    w.string(value);
+    w.close(any);
+    w.close(kv);
+  }
+
+  /** int_value for an integer in int64 range, double_value otherwise (the SDK's rule). */
+  #numberAttribute(key: SpanKey, value: number): void {
+    const w = this.#w;
+    if (Number.isInteger(value) && value >= INT64_MIN && value < INT64_LIMIT) {
+      w.ensure(ROOM);
+      w.byte(T_SPAN_ATTRIBUTE);
+      const kv = w.open();
+      w.bytes(key.key);
+      w.byte(T_KEY_VALUE_VALUE);
+      const any = w.open();
+      w.byte(T_ANY_INT);
+      w.int64(value);
+      w.close(any);
+      w.close(kv);
+    } else {
+      w.bytes(key.doublePrefix);
+      w.double(value);
+    }
+  }
+
+  #boolAttribute(key: SpanKey, value: boolean): void {
+    const w = this.#w;
+    w.bytes(key.boolPrefix);
+    w.byte(value ? 1 : 0);
   }
 
   /** Repeated KeyValue under `field`. Keys whose value is null or undefined are left out. */

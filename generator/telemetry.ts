@@ -6,13 +6,13 @@
 // the phase attributes add up to the span's duration (to the nanosecond rounding). Export is
 // counted: every ended span is exported, failed, or dropped, and the run says how many of each.
 import { randomFillSync } from 'node:crypto';
-import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext, type SpanStatus } from '@opentelemetry/api';
+import { TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult, type InstrumentationScope } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes, type Resource as OtelResource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
-import type { TimedEvent } from '@opentelemetry/sdk-trace-base';
 import { AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { Attr, Metric, Resource } from '../model/attributes.ts';
+import { RequestSpan } from './otlp-request-span.ts';
 import type { RequestOutcome } from './http-session.ts';
 import type { TelemetryConfig } from './telemetry-config.ts';
 import { DurationHistogram } from './telemetry-duration.ts';
@@ -87,16 +87,6 @@ function describe(error: unknown): string {
 /** Span exports in flight at once (a BatchSpanProcessor sends one at a time while it runs). */
 const EXPORTS_IN_FLIGHT = 4;
 
-/** Milliseconds since the epoch (fractional) → OTel HrTime. */
-function hrTime(epochMs: number): HrTime {
-  const seconds = Math.floor(epochMs / 1000);
-  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
-}
-function addNanos([s, ns]: HrTime, nanos: number): HrTime {
-  const total = ns + nanos;
-  return [s + Math.floor(total / 1e9), total % 1e9];
-}
-
 /**
  * Trace and span ids from one pool of random bytes, refilled 1,024 requests at a time: one
  * `randomFillSync` call per refill instead of per id. W3C ids are random hex, never all zeros.
@@ -126,109 +116,6 @@ const INVALID_SPAN_ID = '0'.repeat(16);
 export interface TracedRequest {
   headers: { traceparent: string };
   context: SpanContext;
-}
-
-const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
-const NO_LINKS: [] = [];
-const NO_EVENTS: TimedEvent[] = [];
-
-/**
- * The finished CLIENT span of one request, built in one go when the request completes: every time
- * and attribute is known then, so there is nothing to start, mutate or validate first (the
- * SDK's Tracer would check each attribute and keep a live span per request). What every span of
- * a run shares (kind, resource, scope, the empty links and events) lives on the prototype.
- */
-class RequestSpan implements ReadableSpan {
-  constructor(
-    readonly name: string,
-    readonly context: SpanContext,
-    readonly startTime: HrTime,
-    readonly endTime: HrTime,
-    readonly duration: HrTime,
-    readonly status: SpanStatus,
-    readonly attributes: Attributes,
-    readonly resource: OtelResource,
-    readonly instrumentationScope: InstrumentationScope,
-  ) {}
-  spanContext(): SpanContext {
-    return this.context;
-  }
-  get kind(): SpanKind {
-    return SpanKind.CLIENT;
-  }
-  get parentSpanContext(): undefined {
-    return undefined;
-  }
-  get links(): [] {
-    return NO_LINKS;
-  }
-  get events(): TimedEvent[] {
-    return NO_EVENTS;
-  }
-  get ended(): boolean {
-    return true;
-  }
-  get droppedAttributesCount(): number {
-    return 0;
-  }
-  get droppedEventsCount(): number {
-    return 0;
-  }
-  get droppedLinksCount(): number {
-    return 0;
-  }
-}
-
-/**
- * The CLIENT span of one finished request, from its start to exactly `end - start` later (the
- * same marks as the phases), with every attribute docs/attributes.md lists for it.
- */
-export function requestSpan(
-  context: SpanContext,
-  userClass: string,
-  runId: string,
-  outcome: RequestOutcome,
-  resource: OtelResource,
-  scope: InstrumentationScope,
-): ReadableSpan {
-  const startTime = hrTime(performance.timeOrigin + outcome.start);
-  const nanos = Math.round((outcome.end - outcome.start) * 1e6);
-  const { phases } = outcome;
-  // One literal, so every span's attributes share a hidden class; optional ones follow.
-  const attributes: Attributes = {
-    [Attr.HTTP_METHOD]: outcome.method,
-    [Attr.URL_FULL]: outcome.url,
-    [Attr.SERVER_ADDRESS]: outcome.serverAddress,
-    [Attr.SERVER_PORT]: outcome.serverPort,
-    [Attr.REQUEST_NAME]: outcome.name,
-    [Attr.USER_CLASS]: userClass,
-    [Attr.RUN_ID]: runId,
-    [Attr.PHASE_BLOCKED]: phases.blocked,
-    [Attr.PHASE_DNS]: phases.dns,
-    [Attr.PHASE_CONNECT]: phases.connect,
-    [Attr.PHASE_TLS]: phases.tls,
-    [Attr.PHASE_SENDING]: phases.sending,
-    [Attr.PHASE_WAITING]: phases.waiting,
-    [Attr.PHASE_RECEIVING]: phases.receiving,
-  };
-  if (outcome.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = outcome.reused;
-  if (outcome.status > 0) attributes[Attr.HTTP_STATUS] = outcome.status;
-  let status = UNSET;
-  if (outcome.errorType !== undefined) {
-    attributes[Attr.ERROR_TYPE] = outcome.errorType;
-    status = { code: SpanStatusCode.ERROR, message: outcome.failure ?? '' };
-  }
-  return new RequestSpan(
-    `${outcome.method} ${outcome.name}`,
-    context,
-    startTime,
-    addNanos(startTime, nanos),
-    [Math.floor(nanos / 1e9), nanos % 1e9],
-    status,
-    attributes,
-    resource,
-    scope,
-  );
 }
 
 export interface TelemetryOptions {
@@ -332,7 +219,7 @@ export class Telemetry {
   /** The request's span, handed to the batch processor; and its duration in the histogram. */
   finish(traced: TracedRequest, userClass: string, outcome: RequestOutcome): void {
     this.#ended += 1;
-    this.#processor.onEnd(requestSpan(traced.context, userClass, this.#runId, outcome, this.#resource, this.#scope));
+    this.#processor.onEnd(new RequestSpan(traced.context, userClass, this.#runId, outcome, this.#resource, this.#scope));
     this.#durations.record(outcome.end - outcome.start, outcome);
   }
 

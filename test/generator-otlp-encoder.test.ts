@@ -15,7 +15,7 @@ import { Problems } from '../cli/args.ts';
 import { OtlpTraceEncoder } from '../generator/otlp-trace-encoder.ts';
 import { firstspanTraceSerializer } from '../generator/otlp-trace-exporter.ts';
 import { resolveTelemetryConfig } from '../generator/telemetry-config.ts';
-import { requestSpan } from '../generator/telemetry.ts';
+import { RequestSpan } from '../generator/otlp-request-span.ts';
 import type { RequestOutcome } from '../generator/http-session.ts';
 import { Attr } from '../model/attributes.ts';
 import { decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
@@ -53,16 +53,16 @@ function outcome(over: Partial<RequestOutcome>): RequestOutcome {
 /** The generator's spans: every attribute type and optional attribute it writes. */
 function generatorSpans(): ReadableSpan[] {
   return [
-    requestSpan(ctx('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331'), 'Shopper', 'run-1', outcome({}), resource, scope),
+    new RequestSpan(ctx('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331'), 'Shopper', 'run-1', outcome({}), resource, scope),
     // A connection-opening request whose phases are whole numbers (encoded as int_value).
-    requestSpan(ctx('ffffffffffffffffffffffffffffffff', '0000000000000001'), 'Shopper', 'run-1', outcome({ reused: false, phases: { blocked: 1, dns: 2, connect: 3, tls: 0, sending: 0, waiting: 7, receiving: 1 }, start: 0, end: 14 }), resource, scope),
+    new RequestSpan(ctx('ffffffffffffffffffffffffffffffff', '0000000000000001'), 'Shopper', 'run-1', outcome({ reused: false, phases: { blocked: 1, dns: 2, connect: 3, tls: 0, sending: 0, waiting: 7, receiving: 1 }, start: 0, end: 14 }), resource, scope),
     // A failed request with no response and no connection; a 500; a check that failed.
-    requestSpan(ctx('1234567890abcdef1234567890abcdef', 'abcdef0123456789'), 'Buyer ✓', 'run-1', outcome({ method: 'POST', name: '/cart/add', reused: undefined, status: 0, errorType: 'ECONNREFUSED', failure: 'connect ECONNREFUSED 127.0.0.1:8080' }), resource, scope),
-    requestSpan(ctx('fedcba9876543210fedcba9876543210', '1111111111111111'), 'Buyer ✓', 'run-1', outcome({ status: 500, errorType: '500', failure: 'HTTP 500' }), resource, scope),
-    requestSpan(ctx('00000000000000000000000000000001', '2222222222222222'), 'Shopper', 'run-1', outcome({ status: 200, errorType: 'check_failed', failure: '' }), resource, scope),
+    new RequestSpan(ctx('1234567890abcdef1234567890abcdef', 'abcdef0123456789'), 'Buyer ✓', 'run-1', outcome({ method: 'POST', name: '/cart/add', reused: undefined, status: 0, errorType: 'ECONNREFUSED', failure: 'connect ECONNREFUSED 127.0.0.1:8080' }), resource, scope),
+    new RequestSpan(ctx('fedcba9876543210fedcba9876543210', '1111111111111111'), 'Buyer ✓', 'run-1', outcome({ status: 500, errorType: '500', failure: 'HTTP 500' }), resource, scope),
+    new RequestSpan(ctx('00000000000000000000000000000001', '2222222222222222'), 'Shopper', 'run-1', outcome({ status: 200, errorType: 'check_failed', failure: '' }), resource, scope),
     // Non-ASCII, and strings long enough to need two- and three-byte lengths.
-    requestSpan(ctx('abababababababababababababababab', '3333333333333333'), 'Ünïcode 用户', 'run-1', outcome({ name: '/produkt/{ïd}', url: `http://127.0.0.1:8080/produkt/ü?q=${'x'.repeat(300)}` }), resource, scope),
-    requestSpan(ctx('cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd', '4444444444444444'), 'Shopper', 'run-1', outcome({ url: `http://127.0.0.1:8080/${'long/'.repeat(5000)}` }), resource, scope),
+    new RequestSpan(ctx('abababababababababababababababab', '3333333333333333'), 'Ünïcode 用户', 'run-1', outcome({ name: '/produkt/{ïd}', url: `http://127.0.0.1:8080/produkt/ü?q=${'x'.repeat(300)}` }), resource, scope),
+    new RequestSpan(ctx('cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd', '4444444444444444'), 'Shopper', 'run-1', outcome({ url: `http://127.0.0.1:8080/${'long/'.repeat(5000)}` }), resource, scope),
   ];
 }
 
