@@ -64,7 +64,7 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   }
   const runId = options.runId ?? generateRunId();
   if (options.processes !== undefined && options.processes > 1) {
-    return runProcesses(argv, options, runId, io);
+    return runProcesses(argv, options, runId, io, script.shape !== undefined);
   }
   return runHere(options, runId, script, telemetryConfig, io);
 }
@@ -96,7 +96,7 @@ async function runHere(
   }
   const worker = count > 1 ? ` · worker ${index + 1} of ${count}` : '';
   io.stderr.write(
-    `firstspan run: run id ${runId} · ${users} user${users === 1 ? '' : 's'} at ${Number(spawnRate.toFixed(3))}/s` +
+    `firstspan run: run id ${runId} · ${script.shape ? 'users as the shape says' : `${users} user${users === 1 ? '' : 's'} at ${Number(spawnRate.toFixed(3))}/s`}` +
       ` · ${script.userClasses.map((c) => c.name).join(', ')}${script.shape ? ` · shape ${script.shape.name}` : ''}` +
       ` · host ${options.host ?? script.userClasses.map((c) => c.host).join(', ')}${worker}\n` +
       (telemetryConfig !== undefined

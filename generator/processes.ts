@@ -58,9 +58,9 @@ function workerArgs(argv: string[], index: number, count: number, runId: string)
   return ['run', ...out, '--worker-index', String(index), '--worker-count', String(count), '--run-id', runId, '--worker-report'];
 }
 
-export async function runProcesses(argv: string[], options: RunOptions, runId: string, io: CommandIO): Promise<number> {
+export async function runProcesses(argv: string[], options: RunOptions, runId: string, io: CommandIO, shaped = false): Promise<number> {
   const count = options.processes ?? 1;
-  io.stderr.write(`firstspan run: run id ${runId} · ${count} processes, ${options.users} users in all\n`);
+  io.stderr.write(`firstspan run: run id ${runId} · ${count} processes, ${shaped ? 'users as the load shape says' : `${options.users} users in all`}\n`);
   const children: ChildProcess[] = [];
   // The live line on a terminal: each worker reports its users and totals once a second on stdout.
   const live = io.stderr.isTTY === true && !options.onlySummary && !options.json;

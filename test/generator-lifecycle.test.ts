@@ -199,6 +199,7 @@ describe('a load shape with --processes', () => {
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as Summary;
     expect(s.stopReason).toBe('shape');
+    expect(r.stderr).toContain('2 processes, users as the load shape says');
     // Four users in all (two in each worker), not four in each.
     expect(s.requests.find((e) => e.name === '/shape-login')?.count).toBe(4);
     expect(s.peakUsers).toBe(4);
