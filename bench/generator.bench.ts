@@ -7,6 +7,8 @@
 //   after 4 s, and the idle users below would lose theirs before their RSS is read.
 // - Traced runs export every span over OTLP/HTTP protobuf to a real `firstspan receive` in another
 //   process; the spans that reached its SQLite file are counted, so dropped spans cannot hide.
+//   Twice: with firstspan's encoder (the default) and with the SDK's serializer
+//   (FIRSTSPAN_OTLP_ENCODER=sdk); then the encoding alone, in this process, CPU per span for both.
 // - CPU and peak RSS come from the kernel's rusage of each tool (GNU time), from process start to
 //   exit; the generator also reports its own CPU from first user to last flushed span, which
 //   leaves out start-up (loading TypeScript and the OTel SDK), and that is the figure compared.
@@ -16,12 +18,17 @@
 //
 // Env: GEN_BENCH_SECONDS (default 8), GEN_BENCH_USERS (default 20), GEN_BENCH_IDLE_USERS (10000).
 import Database from 'better-sqlite3';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import { randomBytes } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { OtlpTraceEncoder } from '../generator/otlp-trace-encoder.ts';
+import { RequestSpan } from '../generator/otlp-request-span.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = path.join(ROOT, 'bin/firstspan.js');
@@ -161,11 +168,11 @@ interface GeneratorSummary {
   generator: { cpuSeconds: number; maxRssBytes: number };
 }
 
-async function runGenerator(url: string, otel: { endpoint: string } | undefined, runId: string) {
+async function runGenerator(url: string, otel: { endpoint: string; encoder?: 'sdk' } | undefined, runId: string) {
   const script = path.join(work, 'tight.ts');
   writeFileSync(script, TIGHT);
   const argv = pinned(0, [process.execPath, BIN, 'run', script, '--host', url, '-u', String(USERS), '-r', '10000', '-t', `${SECONDS}s`, '--json', '--run-id', runId, ...(otel ? ['--otel'] : [])]);
-  const m = await measure(argv, otel ? { OTEL_EXPORTER_OTLP_ENDPOINT: otel.endpoint } : {});
+  const m = await measure(argv, otel ? { OTEL_EXPORTER_OTLP_ENDPOINT: otel.endpoint, FIRSTSPAN_OTLP_ENCODER: otel.encoder ?? 'firstspan' } : {});
   const summary = JSON.parse(m.stdout) as GeneratorSummary;
   return { ...m, summary };
 }
@@ -222,6 +229,36 @@ function openSockets(pid: number): number {
   return n;
 }
 
+/**
+ * CPU per span of encoding a 512-span export request, firstspan's encoder against the SDK's
+ * serializer, for the generator's own spans (fresh ones each round, so the SDK path also pays for
+ * the attributes object it reads).
+ */
+function encoderCost(): { firstspan: number; sdk: number } {
+  const resource = defaultResource().merge(resourceFromAttributes({ 'service.name': 'firstspan', 'service.instance.id': crypto.randomUUID(), 'firstspan.run.id': 'bench' }));
+  const scope = { name: 'firstspan', version: '0.1.0' };
+  const batch = (): RequestSpan[] =>
+    Array.from({ length: 512 }, (_, i) => {
+      const ids = randomBytes(24).toString('hex');
+      const phases = { blocked: Math.random() * 0.1, dns: 0, connect: 0, tls: 0, sending: Math.random() * 0.05, waiting: Math.random(), receiving: Math.random() * 0.1 };
+      const outcome = { method: 'GET', name: '/', url: 'http://127.0.0.1:8080/', serverAddress: '127.0.0.1', serverPort: 8080, start: i, end: i + 0.7, phases, reused: true, status: 200, contentLength: 2 };
+      return new RequestSpan({ traceId: ids.slice(0, 32), spanId: ids.slice(32), traceFlags: 1, isRemote: false }, 'Tight', 'bench', outcome, resource, scope);
+    });
+  const encoder = new OtlpTraceEncoder();
+  const ways = { firstspan: (spans: RequestSpan[]) => encoder.encode(spans), sdk: (spans: RequestSpan[]) => ProtobufTraceSerializer.serializeRequest(spans) };
+  const best = { firstspan: Infinity, sdk: Infinity };
+  for (let round = 0; round < 20; round += 1) {
+    for (const way of ['firstspan', 'sdk'] as const) {
+      const batches = Array.from({ length: 10 }, batch);
+      const before = process.cpuUsage();
+      for (const spans of batches) ways[way](spans);
+      const used = process.cpuUsage(before);
+      best[way] = Math.min(best[way], (used.user + used.system) / (10 * 512));
+    }
+  }
+  return best;
+}
+
 function countSpans(db: string, runId: string): number {
   const d = new Database(db, { readonly: true });
   try {
@@ -240,6 +277,8 @@ async function main(): Promise<void> {
   const ac = await runAutocannon(target.url);
   const plain = await runGenerator(target.url, undefined, 'bench-plain');
   const traced = await runGenerator(target.url, { endpoint: receiver }, 'bench-traced');
+  // The same traced run with the OTel SDK's own protobuf serializer (FIRSTSPAN_OTLP_ENCODER=sdk).
+  const tracedSdk = await runGenerator(target.url, { endpoint: receiver, encoder: 'sdk' }, 'bench-traced-sdk');
   // The receiver commits before it answers, and the generator flushed before it exited.
   const stored = countSpans(db, 'bench-traced');
 
@@ -247,6 +286,7 @@ async function main(): Promise<void> {
     { tool: 'autocannon', requests: ac.summary.requests, cpu: ac.summary.cpuSeconds, processCpu: ac.cpuSeconds, rss: ac.maxRssKb },
     { tool: 'firstspan run', requests: plain.summary.total.count, cpu: plain.summary.generator.cpuSeconds, processCpu: plain.cpuSeconds, rss: plain.maxRssKb },
     { tool: 'firstspan run --otel', requests: traced.summary.total.count, cpu: traced.summary.generator.cpuSeconds, processCpu: traced.cpuSeconds, rss: traced.maxRssKb },
+    { tool: '  … SDK serializer', requests: tracedSdk.summary.total.count, cpu: tracedSdk.summary.generator.cpuSeconds, processCpu: tracedSdk.cpuSeconds, rss: tracedSdk.maxRssKb },
   ];
   console.log('\ntool                   requests   req/s   CPU s (run)  req per CPU-s   CPU s (process)  peak RSS MB');
   for (const r of rows) {
@@ -259,6 +299,12 @@ async function main(): Promise<void> {
   const t = traced.summary.telemetry;
   console.log(`\ntraced spans: ${t?.spansExported} exported, ${t?.spansFailed} failed, ${t?.spansDropped} dropped; ${stored} in the receiver's SQLite`);
   console.log(`traced / autocannon per CPU-second: ${(tracedRate / acRate).toFixed(2)} (target >= 0.5)`);
+  const ts = tracedSdk.summary.telemetry;
+  console.log(
+    `traced with the SDK serializer / autocannon per CPU-second: ${(tracedSdk.summary.total.count / tracedSdk.summary.generator.cpuSeconds / acRate).toFixed(2)} (${ts?.spansExported} exported, ${ts?.spansDropped} dropped; ${countSpans(db, 'bench-traced-sdk')} stored)`,
+  );
+  const encoding = encoderCost();
+  console.log(`span encoding, CPU per span (in-process, best of 20 rounds of 10 × 512): firstspan ${encoding.firstspan.toFixed(2)} µs, SDK serializer ${encoding.sdk.toFixed(2)} µs`);
   console.log(`untraced / autocannon per CPU-second: ${(plain.summary.total.count / plain.summary.generator.cpuSeconds / acRate).toFixed(2)}`);
 
   console.log('');
