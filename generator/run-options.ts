@@ -129,6 +129,10 @@ export function parseRunArgs(argv: string[]): ParsedRun {
   if (workerIndex !== undefined && workerCount !== undefined && workerIndex >= workerCount) {
     problems.add(`--worker-index must be below --worker-count (${workerCount}), got ${workerIndex}`);
   }
+  if (workerCount !== undefined && workerCount > 1 && runId === undefined) {
+    // Each generator would otherwise make up its own run id, and the run would be N runs.
+    problems.add('--worker-count needs --run-id ID, the same on every generator of the run');
+  }
   if (processes !== undefined && processes > 1 && workerCount !== undefined) {
     problems.add('--processes and --worker-index/--worker-count cannot be combined');
   }

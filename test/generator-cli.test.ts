@@ -59,8 +59,8 @@ describe('exit codes through the real binary', () => {
   it('2 for bad flags, listing every problem at once', async () => {
     const r = await runCli(['run', 'x.ts', '-u', 'many', '-r', '0', '-t', 'soon', '--host', 'ftp://x', '--worker-index', '3', '--worker-count', '2']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('5 problems');
-    for (const flag of ['-u/--users', '-r/--spawn-rate', '-t/--run-time', '-H/--host', '--worker-index']) expect(r.stderr).toContain(flag);
+    expect(r.stderr).toContain('6 problems');
+    for (const flag of ['-u/--users', '-r/--spawn-rate', '-t/--run-time', '-H/--host', '--worker-index', '--worker-count needs --run-id']) expect(r.stderr).toContain(flag);
     // Flags and OTEL_* variables in one list.
     const withEnv = await runCli(['run', 'x.ts', '-u', 'many', '--otel'], { env: { OTEL_EXPORTER_OTLP_PROTOCOL: 'carrier-pigeon' } });
     expect(withEnv.code).toBe(2);
