@@ -24,7 +24,7 @@ function script(name: string, source: string): string {
 
 /** Start a run, wait until the target has seen at least `requests` requests to `path` from
  *  each of the users `users` (by user id), send SIGINT. */
-async function interruptAfter(args: string[], path: string, requests: number, users: number[], env: Record<string, string> = {}): Promise<CliResult> {
+async function interruptAfter(args: string[], path: string, requests: number, users: number[], env: Record<string, string> = {}, signal: NodeJS.Signals = 'SIGINT'): Promise<CliResult> {
   const before = stack.target.requests.length;
   const child = spawnCli(args, env, stack.dir);
   const result = collect(child, 60_000);
@@ -37,7 +37,7 @@ async function interruptAfter(args: string[], path: string, requests: number, us
       }
     }, 20);
   });
-  child.kill('SIGINT');
+  child.kill(signal);
   return result;
 }
 
@@ -78,6 +78,15 @@ describe('Ctrl-C', () => {
     expect(s.peakUsers).toBe(4);
     expect(r.stderr).toMatch(/\[worker 0\][^\n]*interrupted/);
     expect(r.stderr).toMatch(/\[worker 1\][^\n]*interrupted/);
+  });
+
+  it('SIGTERM (a container stopping) is a graceful stop too, and a failed request still gives exit 1', async () => {
+    const file = script('sigterm.ts', FOREVER('/until-sigterm').replace("{ name: '/logout' }", "{ name: '/logout', params: { status: '500' } }"));
+    const r = await interruptAfter(['run', file, '--host', stack.target.url, '-u', '1', '--json'], '/until-sigterm', 3, [0], {}, 'SIGTERM');
+    expect(r.code, r.stderr).toBe(1);
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(s.stopReason).toBe('interrupted');
+    expect(s.requests.find((e) => e.name === '/logout')).toMatchObject({ count: 1, failures: 1 });
   });
 
   it('a second Ctrl-C leaves at once with exit code 130', async () => {
