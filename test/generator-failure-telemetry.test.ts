@@ -81,4 +81,22 @@ describe('--otel for failed requests', () => {
     expect(users.length).toBeGreaterThan(0);
     expect(users.every((u) => (JSON.parse(u.attributes) as Record<string, { stringValue?: string }>)['firstspan.user.class']?.stringValue === 'Failing')).toBe(true);
   });
+
+  it('exports over http/json when OTEL_EXPORTER_OTLP_PROTOCOL says so, under OTEL_SERVICE_NAME with OTEL_RESOURCE_ATTRIBUTES', async () => {
+    const file = writeScript(stack.dir, 'json-proto.ts', `import { HttpUser, task } from 'firstspan';\nexport class J extends HttpUser { @task async t() { await this.client.get('/json-proto'); } }\n`);
+    const env = { ...stack.otelEnv, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'shop-load', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment.name=test' };
+    const r = await runCli(['run', file, '--host', stack.target.url, '-i', '5', '--otel', '--run-id', 'json-proto', '--json'], { env, cwd: stack.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('(http/json)');
+    const s = JSON.parse(r.stdout) as Summary & { service: string };
+    expect(s.service).toBe('shop-load');
+    expect(s.telemetry).toMatchObject({ spansEnded: 5, spansExported: 5 });
+    const spans = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'json-proto');
+    expect(spans).toHaveLength(5);
+    expect(new Set(spans.map((x) => x.serviceName))).toEqual(new Set(['shop-load']));
+    const resource = stack.receiver.store.db
+      .prepare('SELECT r.attributes AS a FROM spans s JOIN resources r USING (resource_id) WHERE s.run_id = ? LIMIT 1')
+      .get('json-proto') as { a: string };
+    expect(JSON.parse(resource.a)).toMatchObject({ 'deployment.environment.name': { stringValue: 'test' } });
+  });
 });

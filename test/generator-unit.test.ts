@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Problems } from '../cli/args.ts';
 import { tilePhases, type ConnectionMarks } from '../generator/connection-timing.ts';
-import { mergeWorkers, RequestStats, snapshot, statsToWire } from '../generator/request-stats.ts';
+import { MAX_NAMES, mergeWorkers, OVERFLOW_NAME, RequestStats, snapshot, statsToWire } from '../generator/request-stats.ts';
 import { generateRunId, parseRunArgs, share } from '../generator/run-options.ts';
 import { collectTasks } from '../generator/script-loader.ts';
 import { failuresCsv, historyCsv, renderTable, statsCsv, summaryJson, type RunSummary } from '../generator/stats-report.ts';
@@ -213,6 +213,20 @@ describe('renderers', () => {
     expect(table).toMatch(/^POST\s+\/cart\s+2\s+2\(100\.00%\)/m);
     expect(table).toMatch(/^\s+Aggregated\s+103\s+2\(1\.94%\)/m);
     expect(table).toContain('Error report');
+  });
+});
+
+describe('request names', () => {
+  it('folds names past the limit into one entry and says so, keeping every request counted', () => {
+    const stats = new RequestStats();
+    for (let i = 0; i < MAX_NAMES + 5; i++) stats.record('GET', `/raw/${i}`, 1, 0, i % 2 === 0 ? undefined : 'HTTP 500');
+    stats.record('GET', '/raw/0', 1, 0, undefined); // an existing name still has its own entry
+    expect(stats.entries.size).toBe(MAX_NAMES + 1);
+    expect(stats.overflowed).toBe(true);
+    expect(stats.entries.get(`GET ${OVERFLOW_NAME}`)?.count).toBe(5);
+    expect(stats.entries.get('GET /raw/0')?.count).toBe(2);
+    expect(stats.total.count).toBe(MAX_NAMES + 6);
+    expect([...stats.failures.values()].find((f) => f.name === OVERFLOW_NAME)?.occurrences).toBe(2);
   });
 });
 
