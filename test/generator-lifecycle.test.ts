@@ -315,11 +315,12 @@ describe('the client API', () => {
     await new Promise<void>((resolve) => echo.close(() => resolve()));
   });
 
-  it('sends every method with json, body, headers and params; responses give status, headers, text() and json(); bodies are read', async () => {
+  it('sends every method (to --host over the class host) with json, body, headers and params; responses give status, headers, text() and json(); bodies are read', async () => {
     const file = script(
       'client-api.ts',
       `import { HttpUser, task } from 'firstspan';
        export class Api extends HttpUser {
+         static override host = 'http://127.0.0.1:9'; // nothing listens there: --host must win
          @task async t() {
            const check = (ok: boolean, r: { failure(reason: string): void }, why: string) => { if (!ok) r.failure(why); };
            const p = await this.client.post('/items', { json: { a: 1 }, catchResponse: true });
