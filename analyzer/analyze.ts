@@ -420,6 +420,25 @@ function waterfall(
  * A server span outside its client span on the raw clocks is what a clock offset between the two
  * hosts looks like, not broken data: it is reported beside the offset estimate instead.
  */
+/**
+ * What the clock offsets explain of the server spans lying outside their client span on the raw
+ * clocks: the rest (residual) still stick out once corrected — timestamp noise, not offset.
+ */
+export function offsetNote(run: RunReport): string | undefined {
+  const outside = run.oddities.serverOutsideClientSpan;
+  if (outside === 0 || run.clockOffsets.length === 0) return undefined;
+  const residual = run.clockOffsets.reduce((n, o) => n + o.residual.pairs, 0);
+  if (residual === 0) return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for all of them`;
+  return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for ${outside - residual}; ${residual} still do once corrected (timing noise in the span timestamps, which no offset removes)`;
+}
+
+/** One service's residual: how far its corrected server spans still stick out, or undefined if none do. */
+export function residualNote(o: OffsetEstimate): string | undefined {
+  const r = o.residual;
+  if (r.pairs === 0) return undefined;
+  return `${r.pairs} of ${o.samples} corrected server spans still stick out of their client span, by p50 ${r.p50Ms.toFixed(3)} ms, max ${r.maxMs.toFixed(3)} ms`;
+}
+
 export function explainedByOffset(run: RunReport, oddity: string): boolean {
   return oddity === 'serverOutsideClientSpan' && run.clockOffsets.length > 0;
 }

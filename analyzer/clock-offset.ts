@@ -12,6 +12,13 @@
 //
 // Samples are kept in a bounded max-heap keyed by δ, so memory does not grow with the run and two
 // estimators (two shards) merge by offering one's samples to the other.
+//
+// The estimator also checks its own result: each pair allows the offsets that put its server span
+// inside its client span, θ ∈ [t3 − client duration, t2]. Those bounds go into histograms (signed,
+// to 0.1 %), so once θ is known the residual counts the pairs that even the corrected clocks show
+// sticking out of their client span, and by how much: noise in the timestamps themselves (a span
+// end taken late by a busy event loop) or a clock running at another rate, which no offset removes.
+import { LogHistogram } from './log-histogram.ts';
 
 export const MAX_TRUSTED = 256;
 export const TRUSTED_SHARE = 0.05;
@@ -28,6 +35,8 @@ export interface OffsetEstimate {
   delayMs: number;
   /** 'phases': t1/t4 from the connection phases; 'span bounds': no phases, client start/end used. */
   method: 'phases' | 'span bounds';
+  /** Pairs whose server span lies outside its client span even with this offset removed, and by how much. */
+  residual: { pairs: number; p50Ms: number; maxMs: number };
 }
 
 export class OffsetEstimator {
@@ -36,8 +45,34 @@ export class OffsetEstimator {
   // Max-heap by delay: the root is the worst of the kept samples, replaced by anything better.
   private readonly delay: number[] = [];
   private readonly theta: number[] = [];
+  // Per pair, the lowest and highest offset that keep its server span inside its client span, as
+  // histograms of the non-negative values and of the negated negative ones.
+  private readonly lowAbove = new LogHistogram();
+  private readonly lowBelow = new LogHistogram();
+  private readonly highAbove = new LogHistogram();
+  private readonly highBelow = new LogHistogram();
 
   constructor(readonly service: string) {}
+
+  /** The offsets (ns) that would put one pair's server span inside its client span: [low, high]. */
+  addBounds(low: number, high: number): void {
+    if (low >= 0) this.lowAbove.record(low);
+    else this.lowBelow.record(-low);
+    if (high >= 0) this.highAbove.record(high);
+    else this.highBelow.record(-high);
+  }
+
+  /** How far (ns) each pair's server span sticks out of its client span with the offset θ (ns) removed. */
+  residualAt(theta: number): LogHistogram {
+    const excess = new LogHistogram();
+    // high < θ: the corrected server span starts before its client span.
+    this.highAbove.forEachBucket((v, n) => v < theta && excess.record(theta - v, n));
+    this.highBelow.forEachBucket((v, n) => -v < theta && excess.record(theta + v, n));
+    // low > θ: the corrected server span ends after its client span.
+    this.lowAbove.forEachBucket((v, n) => v > theta && excess.record(v - theta, n));
+    this.lowBelow.forEachBucket((v, n) => -v > theta && excess.record(-v - theta, n));
+    return excess;
+  }
 
   /** All four times in ns relative to the root's start (t2, t3 on the server's clock). */
   add(t1: number, t2: number, t3: number, t4: number, fromPhases: boolean): void {
@@ -79,11 +114,16 @@ export class OffsetEstimator {
 
   /** Give a structured-cloned estimator (from a worker thread) its methods back. */
   static revive(data: OffsetEstimator): OffsetEstimator {
+    for (const h of [data.lowAbove, data.lowBelow, data.highAbove, data.highBelow]) Object.setPrototypeOf(h, LogHistogram.prototype);
     return Object.setPrototypeOf(data, OffsetEstimator.prototype) as OffsetEstimator;
   }
 
   merge(other: OffsetEstimator): void {
     for (let i = 0; i < other.delay.length; i++) this.offer(other.theta[i] as number, other.delay[i] as number);
+    this.lowAbove.merge(other.lowAbove);
+    this.lowBelow.merge(other.lowBelow);
+    this.highAbove.merge(other.highAbove);
+    this.highBelow.merge(other.highBelow);
     this.samples += other.samples;
     this.withPhases += other.withPhases;
   }
@@ -96,6 +136,7 @@ export class OffsetEstimator {
     const thetas = trusted.map((i) => this.theta[i] as number).sort((a, b) => a - b);
     const mid = thetas.length >> 1;
     const median = thetas.length % 2 === 1 ? (thetas[mid] as number) : ((thetas[mid - 1] as number) + (thetas[mid] as number)) / 2;
+    const residual = this.residualAt(Math.round(median));
     return {
       service: this.service,
       offsetMs: Math.round(median) / 1e6,
@@ -103,6 +144,7 @@ export class OffsetEstimator {
       trusted: k,
       delayMs: Math.round(Math.max(0, this.delay[trusted[k - 1] as number] as number)) / 1e6,
       method: this.withPhases * 2 >= this.samples ? 'phases' : 'span bounds',
+      residual: { pairs: residual.total, p50Ms: residual.percentile(50) / 1e6, maxMs: residual.percentile(100) / 1e6 },
     };
   }
 }

@@ -69,6 +69,14 @@ export class LogHistogram {
     }
   }
 
+  /** Each non-empty bucket as (its highest value, its count), lowest first. */
+  forEachBucket(visit: (value: number, count: number) => void): void {
+    for (let i = 0; i < this.counts.length; i++) {
+      const c = this.counts[i] as number;
+      if (c !== 0) visit(this.highestOf(i), c);
+    }
+  }
+
   /** Nearest-rank percentile, as the highest value of the bucket it falls in. */
   percentile(p: number): number {
     if (this.total === 0) return 0;

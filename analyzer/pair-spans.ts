@@ -285,6 +285,7 @@ export class RunAccumulator {
 
     let estimator = this.offsets.get(service);
     if (estimator === undefined) this.offsets.set(service, (estimator = new OffsetEstimator(service)));
+    estimator.addBounds(t3 - clientNs, t2);
     const sentMs = row[P.SENT_MS];
     const waitingMs = row[P.WAITING_MS];
     if (sentMs !== null && waitingMs !== null) {

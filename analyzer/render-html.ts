@@ -3,7 +3,7 @@
 // where the gap went, and a waterfall of each trace with the largest gaps (root span with its
 // connection phases, the server span, its downstream children) on the generator's clock.
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
-import { explainedByOffset, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
+import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import type { TimelinePoint } from './timeline.ts';
 
@@ -272,13 +272,13 @@ function connectionTable(run: RunReport): string {
 function runSection(run: RunReport, index: number): string {
   const t = run.total;
   const offsets = run.clockOffsets
-    .map((o) => `<li>${esc(o.service)}: ${o.offsetMs >= 0 ? '+' : ''}${o.offsetMs.toFixed(3)} ms (from ${o.trusted} of ${o.samples} pairs, delay ≤ ${o.delayMs.toFixed(3)} ms, ${o.method})</li>`)
+    .map((o) => {
+      const residual = residualNote(o);
+      return `<li>${esc(o.service)}: ${o.offsetMs >= 0 ? '+' : ''}${o.offsetMs.toFixed(3)} ms (from ${o.trusted} of ${o.samples} pairs, delay ≤ ${o.delayMs.toFixed(3)} ms, ${o.method})${residual === undefined ? '' : `; ${esc(residual)}`}</li>`;
+    })
     .join('');
-  const outside = run.oddities.serverOutsideClientSpan;
-  const offsetNote =
-    offsets && outside > 0
-      ? `<p>${outside} server spans lie outside their client span on the raw clocks: the offset above accounts for that.</p>`
-      : '';
+  const note = offsetNote(run);
+  const offsetNoteHtml = offsets && note !== undefined ? `<p>${esc(note)}.</p>` : '';
   const odd = Object.entries(run.oddities)
     .filter(([name, n]) => n > 0 && !explainedByOffset(run, name))
     .map(([k, n]) => `<li>${esc(k)}: ${n}</li>`)
@@ -299,7 +299,7 @@ function runSection(run: RunReport, index: number): string {
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
 ${connectionTable(run)}
-${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNote}` : ''}
+${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNoteHtml}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}
 ${odd ? `<h3>Odd data</h3><ul>${odd}</ul>` : ''}
 <h3>Traces with the largest gaps</h3>

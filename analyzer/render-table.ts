@@ -1,6 +1,6 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
-import { explainedByOffset, type EndpointReport, type Report, type RunReport } from './analyze.ts';
+import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
 function ms(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -107,11 +107,11 @@ export function renderRun(run: RunReport): string {
       out.push(
         `  ${printable(o.service)}: ${sign}${o.offsetMs.toFixed(3)} ms from ${o.trusted} of ${o.samples} pairs (delay ≤ ${o.delayMs.toFixed(3)} ms, ${o.method})\n`,
       );
+      const residual = residualNote(o);
+      if (residual !== undefined) out.push(`    ${residual}\n`);
     }
-    const outside = run.oddities.serverOutsideClientSpan;
-    if (outside > 0) {
-      out.push(`  ${outside} server spans lie outside their client span on the raw clocks: the offset above accounts for that\n`);
-    }
+    const note = offsetNote(run);
+    if (note !== undefined) out.push(`  ${note}\n`);
   }
   if (run.background.count > 0) {
     const b = run.background;

@@ -112,6 +112,36 @@ describe('clock offset estimator', () => {
     a.merge(b);
     expect(a.estimate()).toEqual(one.estimate());
   });
+
+  it('measures how far server spans still stick out of their client spans once corrected', () => {
+    const est = new OffsetEstimator('s');
+    const ms = 1e6;
+    // Each pair allows the offsets [low, high] that put its server span inside its client span.
+    for (let i = 0; i < 10; i++) est.addBounds(-1 * ms, 1 * ms);
+    for (let i = 0; i < 3; i++) est.addBounds(0.5 * ms, 2 * ms);
+    for (let i = 0; i < 2; i++) est.addBounds(-3 * ms, -2 * ms);
+    const at = (thetaMs: number) => {
+      const h = est.residualAt(thetaMs * ms);
+      return { pairs: h.total, p50: h.percentile(50) / ms, max: h.percentile(100) / ms };
+    };
+    // Histogram buckets hold values to 0.1 %.
+    const near = (value: number, expected: number): void => expect(Math.abs(value - expected)).toBeLessThanOrEqual(expected * 0.002);
+    // θ = 0: the three end 0.5 ms after their client span, the two start 2 ms before theirs.
+    expect(at(0).pairs).toBe(5);
+    near(at(0).p50, 0.5);
+    near(at(0).max, 2);
+    expect(at(1.5).pairs).toBe(12);
+    near(at(1.5).p50, 0.5);
+    near(at(1.5).max, 3.5);
+    expect(at(-2.5).pairs).toBe(13);
+    near(at(-2.5).max, 3);
+    expect(at(0.75).pairs).toBe(2);
+    // Merged estimators carry their bounds along.
+    const other = new OffsetEstimator('s');
+    other.addBounds(5 * ms, 6 * ms);
+    est.merge(other);
+    expect(est.residualAt(0).total).toBe(6);
+  });
 });
 
 describe('threshold grammar', () => {

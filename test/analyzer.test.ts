@@ -111,6 +111,8 @@ describe('analyzer on known traces', () => {
     // Every raw server timestamp lay outside its client span: the symptom was seen and counted
     // (the 47 pairs with a gap, and the one whose server span outlasts its client span).
     expect(run(one).oddities.serverOutsideClientSpan).toBe(40 + 6 + 1 + 1);
+    // Every pair with a gap sits inside its client span once the offset is removed.
+    expect(shop?.residual).toEqual({ pairs: 0, p50Ms: 0, maxMs: 0 });
   });
 
   it('splits the gap into parts that add up to it, with the offset removed', () => {
