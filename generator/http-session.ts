@@ -198,11 +198,37 @@ function parseOrigin(origin: string): ParsedOrigin {
   return parsed;
 }
 
-interface RawResult {
-  status: number;
-  rawHeaders: Buffer[] | undefined;
-  chunks: Buffer[];
-  error: Error | undefined;
+/**
+ * Collects one response through undici's own handler interface: no Readable stream and no promise
+ * per request. A class, so a request allocates one object rather than an object of five closures.
+ */
+class ResponseCollector {
+  status = 0;
+  rawHeaders: Buffer[] | undefined = undefined;
+  chunks: Buffer[] = [];
+  error: Error | undefined = undefined;
+  readonly #done: (collector: ResponseCollector) => void;
+
+  constructor(done: (collector: ResponseCollector) => void) {
+    this.#done = done;
+  }
+  onConnect(): void {}
+  onHeaders(status: number, rawHeaders: Buffer[]): boolean {
+    this.status = status;
+    this.rawHeaders = rawHeaders;
+    return true;
+  }
+  onData(chunk: Buffer): boolean {
+    this.chunks.push(chunk);
+    return true;
+  }
+  onComplete(): void {
+    this.#done(this);
+  }
+  onError(error: Error): void {
+    this.error = error;
+    this.#done(this);
+  }
 }
 
 export class HttpSession {
@@ -278,28 +304,8 @@ export class HttpSession {
     const handle = this.#options.observer.begin(method, name, connection.target, requestPath, marks.start);
     if (handle.headers !== undefined) headers = headers === undefined ? handle.headers : Object.assign(headers, handle.headers);
     const timeout = options.timeout ?? 60_000;
-    const result = await new Promise<RawResult>((resolve) => {
-      const raw: RawResult = { status: 0, rawHeaders: undefined, chunks: [], error: undefined };
-      // undici's own handler interface: no Readable stream and no promise per request.
-      const handler = {
-        onConnect() {},
-        onHeaders(status: number, rawHeaders: Buffer[]) {
-          raw.status = status;
-          raw.rawHeaders = rawHeaders;
-          return true;
-        },
-        onData(chunk: Buffer) {
-          raw.chunks.push(chunk);
-          return true;
-        },
-        onComplete() {
-          resolve(raw);
-        },
-        onError(error: Error) {
-          raw.error = error;
-          resolve(raw);
-        },
-      };
+    const result = await new Promise<ResponseCollector>((resolve) => {
+      const handler = new ResponseCollector(resolve);
       withRequestMarks(marks, () =>
         connection.client.dispatch(
           {
