@@ -680,6 +680,12 @@ function flags(traceFlags: number, parentIsRemote: boolean | undefined): number 
 /** Spans by resource, then by scope (object identity, as the SDK's serializer groups them). */
 function group(spans: readonly ReadableSpan[]): Map<ReadableSpan['resource'], Map<InstrumentationScope, ReadableSpan[]>> {
   const out = new Map<ReadableSpan['resource'], Map<InstrumentationScope, ReadableSpan[]>>();
+  const first = spans[0];
+  if (first === undefined) return out;
+  // The generator's batches: one resource, one scope, so no per-span map work.
+  if (spans.every((span) => span.resource === first.resource && span.instrumentationScope === first.instrumentationScope)) {
+    return out.set(first.resource, new Map([[first.instrumentationScope, spans as ReadableSpan[]]]));
+  }
   for (const span of spans) {
     let scopes = out.get(span.resource);
     if (scopes === undefined) out.set(span.resource, (scopes = new Map()));
