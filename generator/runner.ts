@@ -123,6 +123,8 @@ export class Runner {
       this.#rate = o.spawnRate;
     }
     if (this.#target === 0 && shape === undefined) this.stop('no-users');
+    // A generator whose share of the iteration cap is 0 (-i 1 over two processes) has nothing to do.
+    if (o.iterations === 0) this.stop('iterations');
 
     const spawner = this.#spawnLoop();
     const ticker = setInterval(() => {
@@ -188,7 +190,8 @@ export class Runner {
       const now = performance.now();
       budget = Math.min(budget + ((now - last) / 1000) * this.#rate, Math.max(1, this.#rate));
       last = now;
-      while (!this.#stopping && budget >= 1 && this.#users.length < this.#target) {
+      // Once every capped iteration has started, a user that leaves is not replaced.
+      while (!this.#stopping && budget >= 1 && this.#users.length < this.#target && !this.#iterationsAllStarted()) {
         budget -= 1;
         this.#spawn();
       }
@@ -204,6 +207,10 @@ export class Runner {
       this.#spawnerWake = new AbortController();
       await sleep(this.#users.length === this.#target ? 1000 : step(), this.#spawnerWake.signal);
     }
+  }
+
+  #iterationsAllStarted(): boolean {
+    return this.#o.iterations !== undefined && this.#iterationsStarted >= this.#o.iterations;
   }
 
   /** Aborted when a load shape changes the target or the rate, or the run stops: wakes the

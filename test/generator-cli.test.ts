@@ -327,6 +327,15 @@ describe('reports', () => {
 });
 
 describe('--processes', () => {
+  it('ends a worker whose share of the iteration cap is 0 at once, instead of respawning users forever', async () => {
+    const file = script('one-iteration.ts', `import { HttpUser, task } from 'firstspan';\nexport class One extends HttpUser { @task async t() { await this.client.get('/one-iteration'); } }\n`);
+    const r = await runCli(['run', file, '--host', target.url, '-u', '2', '-i', '1', '--processes', '2', '--json'], { cwd: dir, timeoutMs: 30_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout) as Summary;
+    expect(s.stopReason).toBe('iterations');
+    expect(s.total.count).toBe(1);
+  });
+
   it('merges the workers per-second history exactly: its last row is the final aggregate, not the slower worker', async () => {
     // Worker 0's user makes three fast requests per iteration, worker 1's one request held 200 ms:
     // 30 fast and 10 slow in all, so the merged median is a fast one while worker 1's own median is
