@@ -3,11 +3,11 @@
 // known then, so there is nothing to start, mutate or validate first (the SDK's Tracer would check
 // each attribute and keep a live span per request).
 //
-// The span keeps the request's outcome rather than an attributes object: OtlpTraceEncoder writes
-// the attributes straight from it (the cheap path the generator uses by default), and `attributes`
-// builds the object only when someone asks — the SDK's own serializers (FIRSTSPAN_OTLP_ENCODER=sdk,
+// The span keeps the request's figures as fields rather than an attributes object:
+// OtlpTraceEncoder writes the attributes straight from them (the cheap path the generator uses by
+// default), and `attributes` builds the object only when someone asks — the SDK's own serializers (FIRSTSPAN_OTLP_ENCODER=sdk,
 // http/json). Both write the same attributes; test/generator-otlp-encoder.test.ts compares them.
-import { SpanKind, SpanStatusCode, type Attributes, type HrTime, type SpanContext, type SpanStatus } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext, type SpanStatus } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
@@ -18,75 +18,127 @@ const UNSET: SpanStatus = { code: SpanStatusCode.UNSET };
 const NO_LINKS: [] = [];
 const NO_EVENTS: TimedEvent[] = [];
 
-/** Milliseconds since the epoch (fractional) → OTel HrTime. */
-function hrTime(epochMs: number): HrTime {
-  const seconds = Math.floor(epochMs / 1000);
-  return [seconds, Math.round((epochMs - seconds * 1000) * 1e6)];
-}
-function addNanos([s, ns]: HrTime, nanos: number): HrTime {
-  const total = ns + nanos;
-  return [s + Math.floor(total / 1e9), total % 1e9];
-}
-
 /**
+ * The span keeps only numbers and the strings the request already had, in one object: a span
+ * waits in the batch queue long enough to survive young-generation collections, and every object
+ * it holds is then copied and promoted. The outcome, its phases object, the span context and the
+ * HrTime arrays are left to die young; what the SDK's ReadableSpan interface asks for is rebuilt
+ * from the fields when asked (the SDK's serializers ask; firstspan's encoder reads the fields).
  * What every span of a run shares (kind, the empty links and events, zero drop counts) lives on
- * the prototype. The outcome is the request's own, finished object: nothing changes it after the
- * request's handle gets it.
+ * the prototype.
  */
 export class RequestSpan implements ReadableSpan {
-  readonly name: string;
-  readonly startTime: HrTime;
-  readonly endTime: HrTime;
-  readonly duration: HrTime;
-  readonly status: SpanStatus;
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly method: string;
+  readonly requestName: string;
+  readonly url: string;
+  readonly serverAddress: string;
+  readonly serverPort: number;
+  readonly blocked: number;
+  readonly dns: number;
+  readonly connect: number;
+  readonly tls: number;
+  readonly sending: number;
+  readonly waiting: number;
+  readonly receiving: number;
+  readonly reused: boolean | undefined;
+  /** 0 when no response arrived. */
+  readonly httpStatus: number;
+  readonly errorType: string | undefined;
+  readonly failure: string | undefined;
+  /** Start, as epoch seconds and nanoseconds within that second. */
+  readonly startSeconds: number;
+  readonly startNanos: number;
+  /** From the start to exactly `end - start` later: the same marks as the phases. */
+  readonly durationNanos: number;
   #attributes: Attributes | undefined;
 
   constructor(
-    readonly context: SpanContext,
+    context: SpanContext,
     readonly userClass: string,
     readonly runId: string,
-    readonly outcome: RequestOutcome,
+    outcome: RequestOutcome,
     readonly resource: Resource,
     readonly instrumentationScope: InstrumentationScope,
   ) {
-    this.name = `${outcome.method} ${outcome.name}`;
-    // From the request's start to exactly `end - start` later: the same marks as the phases.
-    this.startTime = hrTime(performance.timeOrigin + outcome.start);
-    const nanos = Math.round((outcome.end - outcome.start) * 1e6);
-    this.endTime = addNanos(this.startTime, nanos);
-    this.duration = [Math.floor(nanos / 1e9), nanos % 1e9];
-    this.status = outcome.errorType !== undefined ? { code: SpanStatusCode.ERROR, message: outcome.failure ?? '' } : UNSET;
+    this.traceId = context.traceId;
+    this.spanId = context.spanId;
+    this.method = outcome.method;
+    this.requestName = outcome.name;
+    this.url = outcome.url;
+    this.serverAddress = outcome.serverAddress;
+    this.serverPort = outcome.serverPort;
+    const { phases } = outcome;
+    this.blocked = phases.blocked;
+    this.dns = phases.dns;
+    this.connect = phases.connect;
+    this.tls = phases.tls;
+    this.sending = phases.sending;
+    this.waiting = phases.waiting;
+    this.receiving = phases.receiving;
+    this.reused = outcome.reused;
+    this.httpStatus = outcome.status;
+    this.errorType = outcome.errorType;
+    this.failure = outcome.failure;
+    const epochMs = performance.timeOrigin + outcome.start;
+    this.startSeconds = Math.floor(epochMs / 1000);
+    this.startNanos = Math.round((epochMs - this.startSeconds * 1000) * 1e6);
+    this.durationNanos = Math.round((outcome.end - outcome.start) * 1e6);
+  }
+
+  /** End, as epoch seconds and nanoseconds within that second. */
+  get endSeconds(): number {
+    return this.startSeconds + Math.floor((this.startNanos + this.durationNanos) / 1e9);
+  }
+  get endNanos(): number {
+    return (this.startNanos + this.durationNanos) % 1e9;
+  }
+
+  get name(): string {
+    return `${this.method} ${this.requestName}`;
+  }
+  get startTime(): HrTime {
+    return [this.startSeconds, this.startNanos];
+  }
+  get endTime(): HrTime {
+    return [this.endSeconds, this.endNanos];
+  }
+  get duration(): HrTime {
+    return [Math.floor(this.durationNanos / 1e9), this.durationNanos % 1e9];
+  }
+  get status(): SpanStatus {
+    return this.errorType !== undefined ? { code: SpanStatusCode.ERROR, message: this.failure ?? '' } : UNSET;
   }
 
   /** Every attribute docs/attributes.md lists for a request span; optional ones when they apply. */
   get attributes(): Attributes {
     if (this.#attributes !== undefined) return this.#attributes;
-    const { outcome } = this;
-    const { phases } = outcome;
     const attributes: Attributes = {
-      [Attr.HTTP_METHOD]: outcome.method,
-      [Attr.URL_FULL]: outcome.url,
-      [Attr.SERVER_ADDRESS]: outcome.serverAddress,
-      [Attr.SERVER_PORT]: outcome.serverPort,
-      [Attr.REQUEST_NAME]: outcome.name,
+      [Attr.HTTP_METHOD]: this.method,
+      [Attr.URL_FULL]: this.url,
+      [Attr.SERVER_ADDRESS]: this.serverAddress,
+      [Attr.SERVER_PORT]: this.serverPort,
+      [Attr.REQUEST_NAME]: this.requestName,
       [Attr.USER_CLASS]: this.userClass,
       [Attr.RUN_ID]: this.runId,
-      [Attr.PHASE_BLOCKED]: phases.blocked,
-      [Attr.PHASE_DNS]: phases.dns,
-      [Attr.PHASE_CONNECT]: phases.connect,
-      [Attr.PHASE_TLS]: phases.tls,
-      [Attr.PHASE_SENDING]: phases.sending,
-      [Attr.PHASE_WAITING]: phases.waiting,
-      [Attr.PHASE_RECEIVING]: phases.receiving,
+      [Attr.PHASE_BLOCKED]: this.blocked,
+      [Attr.PHASE_DNS]: this.dns,
+      [Attr.PHASE_CONNECT]: this.connect,
+      [Attr.PHASE_TLS]: this.tls,
+      [Attr.PHASE_SENDING]: this.sending,
+      [Attr.PHASE_WAITING]: this.waiting,
+      [Attr.PHASE_RECEIVING]: this.receiving,
     };
-    if (outcome.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = outcome.reused;
-    if (outcome.status > 0) attributes[Attr.HTTP_STATUS] = outcome.status;
-    if (outcome.errorType !== undefined) attributes[Attr.ERROR_TYPE] = outcome.errorType;
+    if (this.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = this.reused;
+    if (this.httpStatus > 0) attributes[Attr.HTTP_STATUS] = this.httpStatus;
+    if (this.errorType !== undefined) attributes[Attr.ERROR_TYPE] = this.errorType;
     return (this.#attributes = attributes);
   }
 
+  /** Every request span is a sampled root span of its own trace. */
   spanContext(): SpanContext {
-    return this.context;
+    return { traceId: this.traceId, spanId: this.spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false };
   }
   get kind(): SpanKind {
     return SpanKind.CLIENT;

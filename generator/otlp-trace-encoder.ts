@@ -15,7 +15,7 @@
 // Field numbers are those of opentelemetry-proto: collector/trace/v1/trace_service.proto,
 // trace/v1/trace.proto, common/v1/common.proto, resource/v1/resource.proto.
 // Zero-valued scalar fields (dropped counts) are left out, as proto3 allows: they decode as 0.
-import type { Attributes, AttributeValue, HrTime, SpanContext } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type AttributeValue, type HrTime, type SpanContext } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Attr } from '../model/attributes.ts';
@@ -93,6 +93,7 @@ const IS_REMOTE = 0x200;
 
 /** API SpanKind (INTERNAL = 0 …) → OTLP SpanKind (UNSPECIFIED = 0, INTERNAL = 1 …). */
 const KIND_OFFSET = 1;
+const CLIENT_KIND = SpanKind.CLIENT + KIND_OFFSET;
 
 const INT64_MIN = -(2 ** 63);
 const INT64_LIMIT = 2 ** 63;
@@ -188,12 +189,15 @@ class Writer {
    * passes 2^53, so the product is built in 16-bit and 32-bit pieces that each stay exact.
    */
   hrTime(t: HrTime): void {
-    const seconds = t[0];
+    this.time(t[0], t[1]);
+  }
+
+  time(seconds: number, nanos: number): void {
     const secondsHigh = Math.floor(seconds / 0x10000);
     const secondsLow = seconds - secondsHigh * 0x10000;
     const upper = secondsHigh * 1e9; // × 2^16
     const upperHigh = Math.floor(upper / 0x10000); // × 2^32
-    const rest = (upper - upperHigh * 0x10000) * 0x10000 + secondsLow * 1e9 + t[1];
+    const rest = (upper - upperHigh * 0x10000) * 0x10000 + secondsLow * 1e9 + nanos;
     const carry = Math.floor(rest / 0x100000000);
     this.view.setUint32(this.pos, rest - carry * 0x100000000, true);
     this.view.setUint32(this.pos + 4, upperHigh + carry, true);
@@ -232,6 +236,35 @@ class Writer {
     this.ensure(10 + length + ROOM);
     this.varint(length);
     this.pos += this.buf.write(s, this.pos, 'utf8');
+  }
+
+  /** `${a} ${b}` as a length-prefixed string, without building it first when both are ASCII. */
+  string2(a: string, b: string): void {
+    const n = a.length + 1 + b.length;
+    if (n < 0x80) {
+      this.ensure(1 + n + ROOM);
+      const buf = this.buf;
+      const start = this.pos;
+      let at = start + 1;
+      let ascii = true;
+      for (let i = 0; i < a.length; i += 1) {
+        const c = a.charCodeAt(i);
+        ascii &&= c < 0x80;
+        buf[at++] = c;
+      }
+      buf[at++] = 0x20;
+      for (let i = 0; i < b.length; i += 1) {
+        const c = b.charCodeAt(i);
+        ascii &&= c < 0x80;
+        buf[at++] = c;
+      }
+      if (ascii) {
+        buf[start] = n;
+        this.pos = at;
+        return;
+      }
+    }
+    this.string(`${a} ${b}`);
   }
 
   /** 16 or 8 bytes from a W3C hex id, length-prefixed. */
@@ -380,6 +413,7 @@ export class OtlpTraceEncoder {
   }
 
   #span(span: ReadableSpan): void {
+    if (span instanceof RequestSpan) return this.#requestSpan(span);
     const w = this.#w;
     const context: SpanContext = span.spanContext();
     w.byte(T_SPAN_TRACE_ID);
@@ -404,8 +438,7 @@ export class OtlpTraceEncoder {
     w.hrTime(span.startTime);
     w.byte(T_SPAN_END);
     w.hrTime(span.endTime);
-    if (span instanceof RequestSpan) this.#requestAttributes(span);
-    else this.#attributes(span.attributes, SPAN_ATTRIBUTES);
+    this.#attributes(span.attributes, SPAN_ATTRIBUTES);
     if (span.droppedAttributesCount > 0) {
       w.byte(T_SPAN_DROPPED_ATTRIBUTES);
       w.varint(span.droppedAttributesCount);
@@ -472,29 +505,62 @@ export class OtlpTraceEncoder {
   }
 
   /**
-   * The generator's request span: the same attributes, in the same order, that
-   * `RequestSpan.attributes` lists, written from the outcome without building that object.
+   * The generator's request span, from its fields: the same fields and attributes (in the same
+   * order) that its ReadableSpan getters give the SDK's serializer, without building them.
    */
-  #requestAttributes(span: RequestSpan): void {
-    const { outcome } = span;
-    const { phases } = outcome;
-    this.#stringAttribute(K_HTTP_METHOD, outcome.method);
-    this.#stringAttribute(K_URL_FULL, outcome.url);
-    this.#stringAttribute(K_SERVER_ADDRESS, outcome.serverAddress);
-    this.#numberAttribute(K_SERVER_PORT, outcome.serverPort);
-    this.#stringAttribute(K_REQUEST_NAME, outcome.name);
+  #requestSpan(span: RequestSpan): void {
+    const w = this.#w;
+    w.ensure(ROOM);
+    w.byte(T_SPAN_TRACE_ID);
+    w.hexId(span.traceId);
+    w.byte(T_SPAN_SPAN_ID);
+    w.hexId(span.spanId);
+    w.byte(T_SPAN_NAME);
+    w.string2(span.method, span.requestName);
+    w.byte(T_SPAN_KIND);
+    w.byte(CLIENT_KIND);
+    w.byte(T_SPAN_START);
+    w.time(span.startSeconds, span.startNanos);
+    w.byte(T_SPAN_END);
+    w.time(span.endSeconds, span.endNanos);
+    this.#stringAttribute(K_HTTP_METHOD, span.method);
+    this.#stringAttribute(K_URL_FULL, span.url);
+    this.#stringAttribute(K_SERVER_ADDRESS, span.serverAddress);
+    this.#numberAttribute(K_SERVER_PORT, span.serverPort);
+    this.#stringAttribute(K_REQUEST_NAME, span.requestName);
     this.#stringAttribute(K_USER_CLASS, span.userClass);
     this.#stringAttribute(K_RUN_ID, span.runId);
-    this.#numberAttribute(K_PHASE_BLOCKED, phases.blocked);
-    this.#numberAttribute(K_PHASE_DNS, phases.dns);
-    this.#numberAttribute(K_PHASE_CONNECT, phases.connect);
-    this.#numberAttribute(K_PHASE_TLS, phases.tls);
-    this.#numberAttribute(K_PHASE_SENDING, phases.sending);
-    this.#numberAttribute(K_PHASE_WAITING, phases.waiting);
-    this.#numberAttribute(K_PHASE_RECEIVING, phases.receiving);
-    if (outcome.reused !== undefined) this.#boolAttribute(K_CONNECTION_REUSED, outcome.reused);
-    if (outcome.status > 0) this.#numberAttribute(K_HTTP_STATUS, outcome.status);
-    if (outcome.errorType !== undefined) this.#stringAttribute(K_ERROR_TYPE, outcome.errorType);
+    this.#numberAttribute(K_PHASE_BLOCKED, span.blocked);
+    this.#numberAttribute(K_PHASE_DNS, span.dns);
+    this.#numberAttribute(K_PHASE_CONNECT, span.connect);
+    this.#numberAttribute(K_PHASE_TLS, span.tls);
+    this.#numberAttribute(K_PHASE_SENDING, span.sending);
+    this.#numberAttribute(K_PHASE_WAITING, span.waiting);
+    this.#numberAttribute(K_PHASE_RECEIVING, span.receiving);
+    if (span.reused !== undefined) this.#boolAttribute(K_CONNECTION_REUSED, span.reused);
+    if (span.httpStatus > 0) this.#numberAttribute(K_HTTP_STATUS, span.httpStatus);
+    w.ensure(ROOM);
+    if (span.errorType !== undefined) {
+      this.#stringAttribute(K_ERROR_TYPE, span.errorType);
+      w.byte(T_SPAN_STATUS);
+      const status = w.open();
+      if (span.failure) {
+        w.byte(T_STATUS_MESSAGE);
+        w.string(span.failure);
+      }
+      w.byte(T_STATUS_CODE);
+      w.byte(SpanStatusCode.ERROR);
+      w.close(status);
+    } else {
+      // Status { code: UNSET }: the code field written as the SDK writes it.
+      w.byte(T_SPAN_STATUS);
+      w.byte(2);
+      w.byte(T_STATUS_CODE);
+      w.byte(SpanStatusCode.UNSET);
+    }
+    w.buf[w.pos++] = T_SPAN_FLAGS | 0x80;
+    w.buf[w.pos++] = T_SPAN_FLAGS >>> 7;
+    w.fixed32(flags(TraceFlags.SAMPLED, undefined));
   }
 
   #stringAttribute(key: SpanKey, value: string): void {
