@@ -57,9 +57,9 @@ describe.skipIf(unavailable !== undefined)('delay proxy holding the TCP handshak
     expect(new Set(opened.map((c) => c.name))).toEqual(new Set(PROXY_SCENARIO_OPENERS));
     for (const c of opened) {
       // The SYN left before the hold began and the connect event came after it ended: the whole
-      // delay is inside the connect phase. Nothing else in the request waited for it.
+      // delay is inside the connect phase, and not in the time to first byte as well.
       expect(c.phases.connect, `${c.name} opened a connection`).toBeGreaterThanOrEqual(DELAY - 1);
-      expect(c.phases.waiting, `${c.name} waited for its first byte`).toBeLessThan(DELAY / 2);
+      expect(c.phases.waiting, `${c.name} waited for its first byte`).toBeLessThan(DELAY);
       expect(c.phases.tls).toBe(0);
       expect(Math.abs(c.phaseSumMs - c.durationMs)).toBeLessThan(1);
     }
@@ -109,7 +109,7 @@ describe.skipIf(unavailable !== undefined)('delay proxy holding the TCP handshak
         expect(opened).toHaveLength(3);
         for (const r of opened) {
           expect(r.connect).toBeGreaterThanOrEqual(DELAY - 1);
-          expect(r.waiting).toBeLessThan(DELAY / 2);
+          expect(r.waiting).toBeLessThan(DELAY);
         }
         for (const r of rows.filter((row) => row.reused === 1)) expect(r.connect).toBe(0);
       } finally {
@@ -119,9 +119,10 @@ describe.skipIf(unavailable !== undefined)('delay proxy holding the TCP handshak
       const report = JSON.parse(readFileSync(json, 'utf8')) as { runs: Array<{ total: { phasesMs: { pairs: number; connectionSetup: number; beforeServer: number } } }> };
       const { pairs, connectionSetup, beforeServer } = report.runs[0]!.total.phasesMs;
       console.log(`analyzer gap breakdown over ${pairs} pairs: connection set-up mean ${connectionSetup.toFixed(2)} ms, before server ${beforeServer.toFixed(2)} ms`);
-      // Means over every pair: the three held handshakes are in connection set-up, whole.
+      // Means over every pair: the three held handshakes are in connection set-up, whole, and not
+      // in before-server (where the plain proxy's hold goes), which holds only loopback latency.
       expect(connectionSetup * pairs).toBeGreaterThanOrEqual(opened.length * (DELAY - 1));
-      expect(beforeServer * pairs).toBeLessThan(DELAY / 2);
+      expect(beforeServer * pairs).toBeLessThan((opened.length * DELAY) / 2);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
