@@ -4,7 +4,7 @@
 import { envValue, type CommandIO } from '../cli/io.ts';
 import type { Problems } from '../cli/args.ts';
 
-export const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export const PROTOCOLS = ['http/protobuf', 'http/json', 'grpc'] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 /**
@@ -19,7 +19,7 @@ export interface TelemetryConfig {
   metricsUrl: string;
   protocol: Protocol;
   metricsProtocol: Protocol;
-  /** FIRSTSPAN_OTLP_ENCODER; http/json always uses the SDK's own exporter. */
+  /** FIRSTSPAN_OTLP_ENCODER; http/json and grpc always use the SDK's own exporters. */
   encoder: Encoder;
   tracesHeaders: Record<string, string>;
   metricsHeaders: Record<string, string>;
@@ -33,12 +33,17 @@ export interface TelemetryConfig {
   metricExportIntervalMillis: number;
 }
 
-const DEFAULT_ENDPOINT = 'http://localhost:4318';
+const DEFAULT_HTTP_ENDPOINT = 'http://localhost:4318';
+const DEFAULT_GRPC_ENDPOINT = 'http://localhost:4317';
 
-function signalUrl(env: CommandIO['env'], signal: 'TRACES' | 'METRICS', problems: Problems): string {
+function signalUrl(env: CommandIO['env'], signal: 'TRACES' | 'METRICS', protocol: Protocol, problems: Problems): string {
   const specific = envValue(env, `OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`);
-  // The per-signal variable is used as it is; the generic one gets /v1/<signal> appended.
-  const url = specific ?? `${(envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT') ?? DEFAULT_ENDPOINT).replace(/\/+$/, '')}/v1/${signal.toLowerCase()}`;
+  const generic = envValue(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  // The per-signal variable is used as it is. Over HTTP the generic one gets /v1/<signal>
+  // appended; over gRPC it names the server, whose service names say the signal (exporter spec).
+  const url =
+    specific ??
+    (protocol === 'grpc' ? (generic ?? DEFAULT_GRPC_ENDPOINT) : `${(generic ?? DEFAULT_HTTP_ENDPOINT).replace(/\/+$/, '')}/v1/${signal.toLowerCase()}`);
   try {
     const parsed = new URL(url);
     if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('not http');
@@ -52,11 +57,7 @@ function protocolOf(env: CommandIO['env'], signal: 'TRACES' | 'METRICS', problem
   const name = envValue(env, `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`) !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const raw = envValue(env, name) ?? 'http/protobuf';
   if ((PROTOCOLS as readonly string[]).includes(raw)) return raw as Protocol;
-  problems.add(
-    raw === 'grpc'
-      ? `${name}=grpc is not supported by firstspan run; use http/protobuf (the default) or http/json — an OpenTelemetry Collector can forward to gRPC`
-      : `${name} must be one of ${PROTOCOLS.join(', ')}, got '${raw}'`,
-  );
+  problems.add(`${name} must be one of ${PROTOCOLS.join(', ')}, got '${raw}'`);
   return 'http/protobuf';
 }
 
@@ -102,11 +103,13 @@ export function resolveTelemetryConfig(env: CommandIO['env'], problems: Problems
   const resourceAttributes = parseKeyValues(envValue(env, 'OTEL_RESOURCE_ATTRIBUTES'), 'OTEL_RESOURCE_ATTRIBUTES', problems);
   const generic = parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_HEADERS'), 'OTEL_EXPORTER_OTLP_HEADERS', problems);
   const maxQueueSize = positiveInt(env, 'OTEL_BSP_MAX_QUEUE_SIZE', 262_144, problems);
+  const protocol = protocolOf(env, 'TRACES', problems);
+  const metricsProtocol = protocolOf(env, 'METRICS', problems);
   return {
-    tracesUrl: signalUrl(env, 'TRACES', problems),
-    metricsUrl: signalUrl(env, 'METRICS', problems),
-    protocol: protocolOf(env, 'TRACES', problems),
-    metricsProtocol: protocolOf(env, 'METRICS', problems),
+    tracesUrl: signalUrl(env, 'TRACES', protocol, problems),
+    metricsUrl: signalUrl(env, 'METRICS', metricsProtocol, problems),
+    protocol,
+    metricsProtocol,
     encoder: encoderOf(env, problems),
     tracesHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'), 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', problems) },
     metricsHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'), 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', problems) },

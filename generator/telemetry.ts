@@ -6,6 +6,7 @@
 // the phase attributes add up to the span's duration (to the nanosecond rounding). Export is
 // counted: every ended span is exported, failed, or dropped, and the run says how many of each.
 import { randomFillSync } from 'node:crypto';
+import type { Metadata } from '@grpc/grpc-js';
 import { TraceFlags, type SpanContext } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult, type InstrumentationScope } from '@opentelemetry/core';
 import { defaultResource, resourceFromAttributes, type Resource as OtelResource } from '@opentelemetry/resources';
@@ -73,6 +74,14 @@ class OrderlyExporter implements SpanExporter {
   forceFlush(): Promise<void> {
     return this.inner.forceFlush?.() ?? Promise.resolve();
   }
+}
+
+/** OTEL_EXPORTER_OTLP_*HEADERS as gRPC metadata (the gRPC exporters take metadata, not headers). */
+async function grpcMetadata(headers: Record<string, string>): Promise<Metadata> {
+  const { Metadata } = await import('@grpc/grpc-js');
+  const metadata = new Metadata();
+  for (const [key, value] of Object.entries(headers)) metadata.set(key, value);
+  return metadata;
 }
 
 function describe(error: unknown): string {
@@ -200,15 +209,20 @@ export class Telemetry {
     const common = { timeoutMillis: config.timeoutMillis, concurrencyLimit: EXPORTS_IN_FLIGHT * 4 };
     const traceOptions = { ...common, url: config.tracesUrl, headers: config.tracesHeaders };
     const traces =
-      config.protocol === 'http/json'
-        ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(traceOptions)
-        : config.encoder === 'sdk'
-          ? new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(traceOptions)
-          : new (await import('./otlp-trace-exporter.ts')).FirstspanOtlpTraceExporter(traceOptions);
+      config.protocol === 'grpc'
+        ? new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter({ ...common, url: config.tracesUrl, metadata: await grpcMetadata(config.tracesHeaders) })
+        : config.protocol === 'http/json'
+          ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(traceOptions)
+          : config.encoder === 'sdk'
+            ? new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(traceOptions)
+            : new (await import('./otlp-trace-exporter.ts')).FirstspanOtlpTraceExporter(traceOptions);
+    const metricOptions = { ...common, url: config.metricsUrl, headers: config.metricsHeaders };
     const metrics =
-      config.metricsProtocol === 'http/json'
-        ? new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter({ ...common, url: config.metricsUrl, headers: config.metricsHeaders })
-        : new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter({ ...common, url: config.metricsUrl, headers: config.metricsHeaders });
+      config.metricsProtocol === 'grpc'
+        ? new (await import('@opentelemetry/exporter-metrics-otlp-grpc')).OTLPMetricExporter({ ...common, url: config.metricsUrl, metadata: await grpcMetadata(config.metricsHeaders) })
+        : config.metricsProtocol === 'http/json'
+          ? new (await import('@opentelemetry/exporter-metrics-otlp-http')).OTLPMetricExporter(metricOptions)
+          : new (await import('@opentelemetry/exporter-metrics-otlp-proto')).OTLPMetricExporter(metricOptions);
     return new Telemetry(options, traces, metrics);
   }
 

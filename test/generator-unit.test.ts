@@ -120,11 +120,24 @@ describe('OTEL_* resolution', () => {
     expect(d).toMatchObject({ tracesUrl: 'http://localhost:4318/v1/traces', protocol: 'http/protobuf', serviceName: 'firstspan' });
   });
 
-  it('rejects grpc, unknown protocols, bad URLs and bad numbers, all at once', () => {
+  it('over gRPC, uses the endpoint as the server address (default port 4317), per signal', () => {
     const problems = new Problems();
-    resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'localhost:4318', OTEL_BSP_MAX_QUEUE_SIZE: '-3', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, problems);
+    const g = resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, problems);
+    expect(g).toMatchObject({ protocol: 'grpc', metricsProtocol: 'grpc', tracesUrl: 'http://localhost:4317', metricsUrl: 'http://localhost:4317' });
+    const mixed = resolveTelemetryConfig(
+      { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317', OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc', OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://m:4318/v1/metrics' },
+      problems,
+    );
+    // Traces over gRPC to the server as named; metrics keep http/protobuf and their own URL.
+    expect(mixed).toMatchObject({ protocol: 'grpc', tracesUrl: 'http://collector:4317', metricsProtocol: 'http/protobuf', metricsUrl: 'http://m:4318/v1/metrics' });
+    expect(problems.list).toEqual([]);
+  });
+
+  it('rejects unknown protocols, bad URLs and bad numbers, all at once', () => {
+    const problems = new Problems();
+    resolveTelemetryConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/xml', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'localhost:4318', OTEL_BSP_MAX_QUEUE_SIZE: '-3', OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }, problems);
     const text = problems.list.join('\n');
-    expect(text).toContain('grpc is not supported');
+    expect(text).toContain("OTEL_EXPORTER_OTLP_PROTOCOL must be one of http/protobuf, http/json, grpc, got 'http/xml'");
     expect(text).toContain('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT must be an http(s) URL');
     expect(text).toContain('OTEL_BSP_MAX_QUEUE_SIZE must be a positive integer');
     expect(text).toContain('OTEL_EXPORTER_OTLP_HEADERS must be key=value');

@@ -13,6 +13,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 export interface TargetOptions {
   /** OTLP/HTTP traces URL (…/v1/traces); no export without it. */
   otlpTracesUrl?: string;
+  /** Headers on the target's own OTLP exports (a receiver started with a token wants one). */
+  otlpHeaders?: Record<string, string>;
   serviceName?: string;
 }
 
@@ -41,7 +43,7 @@ export async function startTargetService(options: TargetOptions = {}): Promise<T
     spanProcessors:
       options.otlpTracesUrl === undefined
         ? []
-        : [new BatchSpanProcessor(new OTLPTraceExporter({ url: options.otlpTracesUrl }), { scheduledDelayMillis: 200, maxQueueSize: 100_000, maxExportBatchSize: 1000 })],
+        : [new BatchSpanProcessor(new OTLPTraceExporter({ url: options.otlpTracesUrl, headers: options.otlpHeaders }), { scheduledDelayMillis: 200, maxQueueSize: 100_000, maxExportBatchSize: 1000 })],
   });
   const tracer = provider.getTracer('target-service');
   const sockets = new Set<Socket>();
