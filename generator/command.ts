@@ -13,7 +13,7 @@ import { checkHost, generateRunId, parseRunArgs, RUN_USAGE, share, type RunOptio
 import { Runner } from './runner.ts';
 import { loadScript } from './script-loader.ts';
 import { workerReport } from './processes.ts';
-import { exceptionsCsv, failuresCsv, historyCsv, renderTable, statsCsv, statusLine, summaryJson, type RunSummary } from './stats-report.ts';
+import { exceptionsCsv, failuresCsv, historyCsv, notSampled, renderTable, statsCsv, statusLine, summaryJson, type RunSummary } from './stats-report.ts';
 import { resolveTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
 import type { Telemetry } from './telemetry.ts';
 import { runProcesses } from './processes.ts';
@@ -154,7 +154,7 @@ async function runHere(
     summary.telemetry = await telemetry.shutdown();
     const t = summary.telemetry;
     io.stderr.write(
-      `firstspan run: spans ${t.spansExported} exported, ${t.spansFailed} failed, ${t.spansDropped} dropped (of ${t.spansEnded}) → ${t.endpoint}\n`,
+      `firstspan run: spans ${t.spansExported} exported, ${t.spansFailed} failed, ${t.spansDropped} dropped (of ${t.spansEnded})${notSampled(t)} → ${t.endpoint}\n`,
     );
     if (t.warning !== undefined) io.stderr.write(`firstspan run: warning: ${t.warning}\n`);
   }

@@ -9,7 +9,7 @@ import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { mergeWorkers, statsToWire, type StatsWire } from './request-stats.ts';
 import type { RunOptions } from './run-options.ts';
-import { statusText, type RunSummary, type TelemetryReport } from './stats-report.ts';
+import { notSampled, statusText, type RunSummary, type TelemetryReport } from './stats-report.ts';
 import { report } from './command.ts';
 
 const BIN = fileURLToPath(new URL('../bin/firstspan.js', import.meta.url));
@@ -148,10 +148,11 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
             spansExported: sum.spansExported + t.spansExported,
             spansFailed: sum.spansFailed + t.spansFailed,
             spansDropped: sum.spansDropped + t.spansDropped,
+            spansNotSampled: sum.spansNotSampled + t.spansNotSampled,
             ...(t.warning !== undefined || sum.warning !== undefined ? { warning: [sum.warning, t.warning].filter(Boolean).join('; ') } : {}),
           };
         },
-        { endpoint: '', protocol: '', spansEnded: 0, spansExported: 0, spansFailed: 0, spansDropped: 0 },
+        { endpoint: '', protocol: '', spansEnded: 0, spansExported: 0, spansFailed: 0, spansDropped: 0, spansNotSampled: 0 },
       );
   const summary: RunSummary = {
     runId,
@@ -169,7 +170,7 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
   };
   if (telemetry !== undefined) {
     io.stderr.write(
-      `firstspan run: spans ${telemetry.spansExported} exported, ${telemetry.spansFailed} failed, ${telemetry.spansDropped} dropped (of ${telemetry.spansEnded}) in ${count} processes\n`,
+      `firstspan run: spans ${telemetry.spansExported} exported, ${telemetry.spansFailed} failed, ${telemetry.spansDropped} dropped (of ${telemetry.spansEnded})${notSampled(telemetry)} in ${count} processes\n`,
     );
   }
   return report(summary, options, io);

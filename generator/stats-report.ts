@@ -10,8 +10,15 @@ export interface TelemetryReport {
   spansExported: number;
   spansFailed: number;
   spansDropped: number;
+  /** Requests the sampler left untraced (OTEL_TRACES_SAMPLER): no span, by choice, not a loss. */
+  spansNotSampled: number;
   /** Why spans could not be exported, when some could not. */
   warning?: string;
+}
+
+/** ", N more not sampled" for the span line, when a sampler left requests untraced. */
+export function notSampled(t: TelemetryReport): string {
+  return t.spansNotSampled > 0 ? `, ${t.spansNotSampled} requests not sampled` : '';
 }
 
 export interface RunSummary {

@@ -19,6 +19,10 @@ export interface TelemetryConfig {
   metricsUrl: string;
   protocol: Protocol;
   metricsProtocol: Protocol;
+  /** Share of requests traced (OTEL_TRACES_SAMPLER/_ARG), 0..1; the rest carry an unsampled traceparent. */
+  sampleRatio: number;
+  /** The sampler as named in OTEL_TRACES_SAMPLER (for the run's report). */
+  sampler: string;
   /** FIRSTSPAN_OTLP_ENCODER; http/json and grpc always use the SDK's own exporters. */
   encoder: Encoder;
   tracesHeaders: Record<string, string>;
@@ -59,6 +63,27 @@ function protocolOf(env: CommandIO['env'], signal: 'TRACES' | 'METRICS', problem
   if ((PROTOCOLS as readonly string[]).includes(raw)) return raw as Protocol;
   problems.add(`${name} must be one of ${PROTOCOLS.join(', ')}, got '${raw}'`);
   return 'http/protobuf';
+}
+
+/**
+ * OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG (SDK environment spec). Every request span is a
+ * trace root, so the parent-based samplers act as their root sampler.
+ */
+function samplerOf(env: CommandIO['env'], problems: Problems): { sampler: string; sampleRatio: number } {
+  const sampler = envValue(env, 'OTEL_TRACES_SAMPLER') ?? 'parentbased_always_on';
+  const fixed: Record<string, number> = { always_on: 1, parentbased_always_on: 1, always_off: 0, parentbased_always_off: 0 };
+  if (sampler in fixed) return { sampler, sampleRatio: fixed[sampler] as number };
+  if (sampler !== 'traceidratio' && sampler !== 'parentbased_traceidratio') {
+    problems.add(`OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, got '${sampler}'`);
+    return { sampler, sampleRatio: 1 };
+  }
+  const raw = envValue(env, 'OTEL_TRACES_SAMPLER_ARG');
+  const ratio = raw === undefined ? 1 : Number(raw);
+  if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    problems.add(`OTEL_TRACES_SAMPLER_ARG must be a ratio from 0 to 1 for ${sampler}, got '${raw}'`);
+    return { sampler, sampleRatio: 1 };
+  }
+  return { sampler, sampleRatio: ratio };
 }
 
 function encoderOf(env: CommandIO['env'], problems: Problems): Encoder {
@@ -111,6 +136,7 @@ export function resolveTelemetryConfig(env: CommandIO['env'], problems: Problems
     protocol,
     metricsProtocol,
     encoder: encoderOf(env, problems),
+    ...samplerOf(env, problems),
     tracesHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_TRACES_HEADERS'), 'OTEL_EXPORTER_OTLP_TRACES_HEADERS', problems) },
     metricsHeaders: { ...generic, ...parseKeyValues(envValue(env, 'OTEL_EXPORTER_OTLP_METRICS_HEADERS'), 'OTEL_EXPORTER_OTLP_METRICS_HEADERS', problems) },
     timeoutMillis: positiveInt(env, 'OTEL_EXPORTER_OTLP_TIMEOUT', 10_000, problems),

@@ -148,6 +148,10 @@ export class Telemetry {
   readonly #ids = new IdPool();
   /** Spans handed to the batch processor; those it neither exported nor failed were dropped. */
   #ended = 0;
+  /** Requests the sampler left untraced. */
+  #notSampled = 0;
+  /** A trace id whose low 52 bits are below this is sampled (OTEL_TRACES_SAMPLER, traceidratio). */
+  readonly #sampleBelow: number;
   readonly #durations: DurationHistogram;
   readonly #runId: string;
   readonly #config: TelemetryConfig;
@@ -157,6 +161,7 @@ export class Telemetry {
     const { config } = options;
     this.#config = config;
     this.#runId = options.runId;
+    this.#sampleBelow = config.sampleRatio * 2 ** 52;
     const resource = defaultResource().merge(
       resourceFromAttributes({
         ...config.resourceAttributes,
@@ -229,15 +234,24 @@ export class Telemetry {
   /** Ids for a request about to start, and the `traceparent` header that carries them. */
   begin(): TracedRequest {
     const { traceId, spanId } = this.#ids.next();
-    // W3C trace context, version 00, sampled: https://www.w3.org/TR/trace-context/#traceparent-header
+    // Ratio sampling decided by the trace id's random low bits (the last 13 hex digits: 52 bits,
+    // exact in a double), as consistent-probability samplers do, so the decision travels with
+    // the id: an unsampled traceparent tells the target's parent-based sampler not to record.
+    const sampled = this.#sampleBelow >= 2 ** 52 || parseInt(traceId.slice(19), 16) < this.#sampleBelow;
+    // W3C trace context, version 00: https://www.w3.org/TR/trace-context/#traceparent-header
     // (what W3CTraceContextPropagator.inject writes for a root span with no tracestate).
-    return { headers: { traceparent: `00-${traceId}-${spanId}-01` }, context: { traceId, spanId, traceFlags: TraceFlags.SAMPLED, isRemote: false } };
+    return {
+      headers: { traceparent: `00-${traceId}-${spanId}-${sampled ? '01' : '00'}` },
+      context: { traceId, spanId, traceFlags: sampled ? TraceFlags.SAMPLED : TraceFlags.NONE, isRemote: false },
+    };
   }
 
-  /** The request's span, handed to the batch processor; and its duration in the histogram. */
+  /** The request's span (if sampled), handed to the batch processor; and its duration in the histogram, always. */
   finish(traced: TracedRequest, userClass: string, outcome: RequestOutcome): void {
-    this.#ended += 1;
-    this.#processor.onEnd(new RequestSpan(traced.context, userClass, this.#runId, outcome, this.#resource, this.#scope));
+    if (traced.context.traceFlags === TraceFlags.SAMPLED) {
+      this.#ended += 1;
+      this.#processor.onEnd(new RequestSpan(traced.context, userClass, this.#runId, outcome, this.#resource, this.#scope));
+    } else this.#notSampled += 1;
     this.#durations.record(outcome.end - outcome.start, outcome);
   }
 
@@ -269,6 +283,7 @@ export class Telemetry {
       spansExported: exported,
       spansFailed: failed,
       spansDropped: Math.max(0, ended - exported - failed),
+      spansNotSampled: this.#notSampled,
     };
     const problems: string[] = [];
     if (this.#exporter.lastError !== undefined) problems.push(`span export failed: ${this.#exporter.lastError}`);
