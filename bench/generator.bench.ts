@@ -8,7 +8,10 @@
 // - Traced runs export every span over OTLP/HTTP protobuf to a real `firstspan receive` in another
 //   process; the spans that reached its SQLite file are counted, so dropped spans cannot hide.
 //   Twice: with firstspan's encoder (the default) and with the SDK's serializer
-//   (FIRSTSPAN_OTLP_ENCODER=sdk); then the encoding alone, in this process, CPU per span for both.
+//   (FIRSTSPAN_OTLP_ENCODER=sdk); once more tracing one request in ten (OTEL_TRACES_SAMPLER=
+//   traceidratio, 0.1); once more into a do-nothing OTLP sink on the receiver's core (the
+//   generator's own tracing cost, without the receiver slowing the target that shares its core);
+//   then the encoding alone, in this process, CPU per span for both.
 // - CPU and peak RSS come from the kernel's rusage of each tool (GNU time), from process start to
 //   exit; the generator also reports its own CPU from first user to last flushed span, which
 //   leaves out start-up (loading TypeScript and the OTel SDK), and that is the figure compared.
@@ -115,6 +118,27 @@ async function startReceiver(db: string): Promise<string> {
   });
 }
 
+/**
+ * A do-nothing OTLP endpoint (answers 200 to every export, stores nothing) on the receiver's core:
+ * the traced run against it shows the generator's own tracing cost, without the receiver's
+ * decoding and SQLite work slowing the target that shares core 1.
+ */
+async function startSink(): Promise<string> {
+  const program = `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/x-protobuf' }); res.end(); }); }).listen(0, '127.0.0.1', function () { console.log('sink on http://127.0.0.1:' + this.address().port); });`;
+  const argv = pinned(1, [process.execPath, '-e', program]);
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /sink on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    child.on('exit', () => reject(new Error(`sink exited: ${out}`)));
+  });
+}
+
 interface Measured {
   stdout: string;
   cpuSeconds: number;
@@ -164,15 +188,16 @@ export class Idle extends HttpUser {
 
 interface GeneratorSummary {
   total: { count: number; failures: number };
-  telemetry: { spansExported: number; spansDropped: number; spansFailed: number } | null;
+  telemetry: { spansExported: number; spansDropped: number; spansFailed: number; spansNotSampled: number } | null;
   generator: { cpuSeconds: number; maxRssBytes: number };
 }
 
-async function runGenerator(url: string, otel: { endpoint: string; encoder?: 'sdk' } | undefined, runId: string) {
+async function runGenerator(url: string, otel: { endpoint: string; encoder?: 'sdk'; sampleRatio?: number } | undefined, runId: string) {
   const script = path.join(work, 'tight.ts');
   writeFileSync(script, TIGHT);
   const argv = pinned(0, [process.execPath, BIN, 'run', script, '--host', url, '-u', String(USERS), '-r', '10000', '-t', `${SECONDS}s`, '--json', '--run-id', runId, ...(otel ? ['--otel'] : [])]);
-  const m = await measure(argv, otel ? { OTEL_EXPORTER_OTLP_ENDPOINT: otel.endpoint, FIRSTSPAN_OTLP_ENCODER: otel.encoder ?? 'firstspan' } : {});
+  const sampling: Record<string, string> = otel?.sampleRatio === undefined ? {} : { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: String(otel.sampleRatio) };
+  const m = await measure(argv, otel ? { OTEL_EXPORTER_OTLP_ENDPOINT: otel.endpoint, FIRSTSPAN_OTLP_ENCODER: otel.encoder ?? 'firstspan', ...sampling } : {});
   const summary = JSON.parse(m.stdout) as GeneratorSummary;
   return { ...m, summary };
 }
@@ -279,6 +304,11 @@ async function main(): Promise<void> {
   const traced = await runGenerator(target.url, { endpoint: receiver }, 'bench-traced');
   // The same traced run with the OTel SDK's own protobuf serializer (FIRSTSPAN_OTLP_ENCODER=sdk).
   const tracedSdk = await runGenerator(target.url, { endpoint: receiver, encoder: 'sdk' }, 'bench-traced-sdk');
+  // One request in ten traced (OTEL_TRACES_SAMPLER=traceidratio): what sampling buys back.
+  const sampled = await runGenerator(target.url, { endpoint: receiver, sampleRatio: 0.1 }, 'bench-traced-10pct');
+  // Every span again, into a sink that stores nothing: the generator's own share of the cost.
+  const sink = await startSink();
+  const sunk = await runGenerator(target.url, { endpoint: sink }, 'bench-traced-sink');
   // The receiver commits before it answers, and the generator flushed before it exited.
   const stored = countSpans(db, 'bench-traced');
 
@@ -287,6 +317,8 @@ async function main(): Promise<void> {
     { tool: 'firstspan run', requests: plain.summary.total.count, cpu: plain.summary.generator.cpuSeconds, processCpu: plain.cpuSeconds, rss: plain.maxRssKb },
     { tool: 'firstspan run --otel', requests: traced.summary.total.count, cpu: traced.summary.generator.cpuSeconds, processCpu: traced.cpuSeconds, rss: traced.maxRssKb },
     { tool: '  … SDK serializer', requests: tracedSdk.summary.total.count, cpu: tracedSdk.summary.generator.cpuSeconds, processCpu: tracedSdk.cpuSeconds, rss: tracedSdk.maxRssKb },
+    { tool: '  … 10 % sampled', requests: sampled.summary.total.count, cpu: sampled.summary.generator.cpuSeconds, processCpu: sampled.cpuSeconds, rss: sampled.maxRssKb },
+    { tool: '  … into a null sink', requests: sunk.summary.total.count, cpu: sunk.summary.generator.cpuSeconds, processCpu: sunk.cpuSeconds, rss: sunk.maxRssKb },
   ];
   console.log('\ntool                   requests   req/s   CPU s (run)  req per CPU-s   CPU s (process)  peak RSS MB');
   for (const r of rows) {
@@ -302,6 +334,13 @@ async function main(): Promise<void> {
   const ts = tracedSdk.summary.telemetry;
   console.log(
     `traced with the SDK serializer / autocannon per CPU-second: ${(tracedSdk.summary.total.count / tracedSdk.summary.generator.cpuSeconds / acRate).toFixed(2)} (${ts?.spansExported} exported, ${ts?.spansDropped} dropped; ${countSpans(db, 'bench-traced-sdk')} stored)`,
+  );
+  const tsm = sampled.summary.telemetry;
+  console.log(
+    `traced at a 0.1 sampling ratio / autocannon per CPU-second: ${(sampled.summary.total.count / sampled.summary.generator.cpuSeconds / acRate).toFixed(2)} (${tsm?.spansExported} spans exported, ${tsm?.spansNotSampled} requests not sampled; ${countSpans(db, 'bench-traced-10pct')} stored)`,
+  );
+  console.log(
+    `traced into a do-nothing OTLP sink (no receiver beside the target) / autocannon per CPU-second: ${(sunk.summary.total.count / sunk.summary.generator.cpuSeconds / acRate).toFixed(2)} (${sunk.summary.telemetry?.spansExported} spans exported)`,
   );
   const encoding = encoderCost();
   console.log(`span encoding, CPU per span (in-process, best of 20 rounds of 10 × 512): firstspan ${encoding.firstspan.toFixed(2)} µs, SDK serializer ${encoding.sdk.toFixed(2)} µs`);
