@@ -151,26 +151,39 @@ def stop(*_):
     raise Stop()
 
 
-def run(host, port, delay_s):
+def stop_on_signals(handler):
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, stop)
+        signal.signal(sig, handler)
+
+
+def run(host, port, delay_s):
+    stop_on_signals(stop)
     # One queue per port: two holders never share a queue, and the number says whose it is.
     queue = Queue(port)
-    queue.bind()
     rule = Rule(host, port, port)
-    rule.change('-A')
+    added = False
+    held = 0
     try:
+        queue.bind()
+        rule.change('-A')
+        added = True
+        print(json.dumps({'ready': True}), flush=True)
         held = hold(queue, delay_s)
+    except Stop:
+        pass  # asked to stop before holding anything
     finally:
+        # Clean-up is not interrupted by a second signal: the rule must go.
+        stop_on_signals(signal.SIG_IGN)
         try:
-            rule.change('-D')
+            if added:
+                rule.change('-D')
         finally:
             queue.unbind()
     print(json.dumps({'held': held}), flush=True)
 
 
 def hold(queue, delay_s):
-    print(json.dumps({'ready': True}), flush=True)
+    """Hold each queued packet for delay_s, until stopped; returns how many were held."""
     due = []  # (release time, packet id), soonest first
     held = 0
     watched = [queue.sock, sys.stdin]
@@ -190,7 +203,8 @@ def hold(queue, delay_s):
                 queue.accept(heapq.heappop(due)[1])
     except Stop:
         pass
-    # Nothing stays queued: whatever was still held goes through now.
+    # Nothing stays queued: whatever was still held goes through now, uninterrupted.
+    stop_on_signals(signal.SIG_IGN)
     while due:
         queue.accept(heapq.heappop(due)[1])
     return held
