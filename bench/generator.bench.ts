@@ -103,40 +103,34 @@ http { access_log off; keepalive_requests 100000000; keepalive_timeout 600s 600s
   return { url: `http://127.0.0.1:${port}`, kind: 'node:http server' };
 }
 
-async function startReceiver(db: string): Promise<string> {
-  const argv = pinned(1, [process.execPath, BIN, 'receive', '--port', '0', '--grpc-port', '0', '--db', db]);
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+/** Start a server on core 1 and resolve with the URL it prints (the first match of `listening`). */
+function startPrintingUrl(name: string, argv: string[], listening: RegExp): Promise<string> {
+  const pinnedArgv = pinned(1, argv);
+  const child = spawn(pinnedArgv[0] as string, pinnedArgv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
+      const m = listening.exec(out);
       if (m) resolve(m[1] as string);
     });
-    child.on('exit', () => reject(new Error(`receiver exited: ${out}`)));
+    child.on('exit', () => reject(new Error(`${name} exited: ${out}`)));
   });
+}
+
+function startReceiver(db: string): Promise<string> {
+  return startPrintingUrl('receiver', [process.execPath, BIN, 'receive', '--port', '0', '--grpc-port', '0', '--db', db], /listening on (http:\/\/\S+)/);
 }
 
 /**
  * A do-nothing OTLP endpoint (answers 200 to every export, stores nothing) on the receiver's core:
  * the traced run against it shows the generator's own tracing cost, without the receiver's
- * decoding and SQLite work slowing the target that shares core 1.
+ * decoding and SQLite work beside the target that shares core 1.
  */
-async function startSink(): Promise<string> {
+function startSink(): Promise<string> {
   const program = `require('node:http').createServer((req, res) => { req.resume(); req.on('end', () => { res.writeHead(200, { 'content-type': 'application/x-protobuf' }); res.end(); }); }).listen(0, '127.0.0.1', function () { console.log('sink on http://127.0.0.1:' + this.address().port); });`;
-  const argv = pinned(1, [process.execPath, '-e', program]);
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /sink on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.on('exit', () => reject(new Error(`sink exited: ${out}`)));
-  });
+  return startPrintingUrl('sink', [process.execPath, '-e', program], /sink on (http:\/\/\S+)/);
 }
 
 interface Measured {
