@@ -2,12 +2,10 @@
 // children (one pass per shard), estimate the clock offsets, split the gaps, count background
 // traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
 // Report value; rendering is elsewhere (render-*.ts) and never sits inside the measuring loop.
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
+import { startTsWorker } from '../model/worker-thread.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
 import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
 import type { PhasesMs } from './gap-breakdown.ts';
@@ -247,26 +245,9 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   };
 }
 
-// Worker threads run TypeScript through tsx, registered in the thread before the worker module
-// loads. Both are resolved here, from this file, so it works from any working directory.
-const require = createRequire(import.meta.url);
-const WORKER_BOOT = `
-const { workerData } = require('node:worker_threads');
-import(workerData.tsx)
-  .then((api) => { (api.register ?? api.default.register)(); return import(workerData.entry); });
-`;
-
 function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promise<RunSnapshot> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_BOOT, {
-      eval: true,
-      workerData: {
-        job,
-        // The ESM build of tsx's API (require.resolve finds the CommonJS one, which cannot register here).
-        tsx: pathToFileURL(require.resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href,
-        entry: new URL('./pair-worker.ts', import.meta.url).href,
-      },
-    });
+    const worker = startTsWorker(new URL('./pair-worker.ts', import.meta.url), job);
     let result: RunSnapshot | undefined;
     worker.on('message', (m: { progress?: number } | RunSnapshot) => {
       if ('progress' in m && typeof m.progress === 'number') onProgress(m.progress);

@@ -2,29 +2,31 @@
 // analyzer reads it. Statements are prepared once, every batch is one transaction, parameters are
 // always bound, and nanosecond timestamps go in as bigint so they are stored exactly.
 //
-// Idempotent by (trace_id, span_id): OTLP clients re-send on network faults, so a duplicate span
-// is counted and ignored, never stored twice (opentelemetry-proto docs/specification.md,
-// "Duplicate Data").
+// Append-only since schema version 2: spans are written in arrival order with no index keyed by
+// trace or span id (docs/receiver.md says why). OTLP clients re-send on network faults
+// (opentelemetry-proto docs/specification.md, "Duplicate Data"): a span re-sent while its ids are
+// still in the store's bounded memory of recent ids (recent-ids.ts) is counted and not stored
+// again; an older re-delivery is stored and counted once by the analyzer, which dedupes by
+// (trace_id, span_id) when it builds its indexes.
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { Attr, Resource as ResourceAttr } from './attributes.ts';
+import { Attr } from './attributes.ts';
 import { ErrorCodes, FirstspanError } from './errors.ts';
-import {
-  attrBool,
-  attrNumber,
-  attrString,
-  type Attributes,
-  type MetricsRequest,
-  type TracesRequest,
-} from './otlp.ts';
+import { attrString, type MetricsRequest, type TracesRequest } from './otlp.ts';
+import { RecentIds } from './recent-ids.ts';
+import { ID_STRIDE, N, NUMBERS, resourceKey, S, spanRows, STRINGS, type ResourceKey, type SpanRows } from './span-rows.ts';
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+/** Versions this build reads: version 1 as it is, or migrated when opened for writing. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
 
-const SCHEMA = `
+const META_TABLE = `
 CREATE TABLE IF NOT EXISTS firstspan_meta (
   key   TEXT PRIMARY KEY,
   value TEXT NOT NULL
-);
+);`;
+
+const RESOURCES_TABLE = `
 CREATE TABLE IF NOT EXISTS resources (
   resource_id   INTEGER PRIMARY KEY,
   -- canonical JSON of attributes, dropped count and schema URL: one row per distinct resource
@@ -34,19 +36,68 @@ CREATE TABLE IF NOT EXISTS resources (
   attributes    TEXT NOT NULL,
   dropped_attributes_count INTEGER NOT NULL,
   schema_url    TEXT NOT NULL
-);
+);`;
+
+// The only span indexes kept while spans arrive: keyed by service and time, so consecutive
+// inserts land on the same right-most pages (measured nearly free: docs/benchmarks.md). Load-test
+// roots (trace-root CLIENT spans) by service, run and time, which finds the runs; SERVER spans by
+// service and time, for the background-traffic scan. parent_span_id and kind are repeated as
+// columns so SQLite sees these partial indexes as covering.
+const WRITE_PATH_INDEXES = `
+CREATE INDEX IF NOT EXISTS spans_roots ON spans (service_name, run_id, start_ns, end_ns, parent_span_id, kind) WHERE parent_span_id IS NULL AND kind = 3;
+CREATE INDEX IF NOT EXISTS spans_servers_by_time ON spans (service_name, start_ns, end_ns, trace_id, kind) WHERE kind = 2;`;
+
+/**
+ * Indexes keyed by trace id that the analyzer needs and builds itself, with one sort, when it
+ * analyses (store-analysis.ts); a writer drops them when it opens the store, so the write path
+ * stays append-only. The trace ids of load-test roots (with span id: roots delivered twice are
+ * adjacent); SERVER spans by trace and parent, covering what pairing reads; every span by trace
+ * (the waterfalls, duplicates across shards).
+ */
+export const ANALYSIS_INDEXES: ReadonlyArray<{ name: string; ddl: string }> = [
+  {
+    name: 'spans_root_traces',
+    ddl: 'CREATE INDEX IF NOT EXISTS spans_root_traces ON spans (trace_id, parent_span_id, kind, span_id) WHERE parent_span_id IS NULL AND kind = 3',
+  },
+  {
+    name: 'spans_server_children',
+    ddl: 'CREATE INDEX IF NOT EXISTS spans_server_children ON spans (trace_id, parent_span_id, service_name, resource_id, start_ns, end_ns) WHERE kind = 2',
+  },
+  { name: 'spans_by_trace', ddl: 'CREATE INDEX IF NOT EXISTS spans_by_trace ON spans (trace_id, span_id)' },
+];
+
+/** Version 1's index on ids, UNIQUE: dropped when a version 1 store is migrated. */
+const V1_ONLY_INDEXES = ['spans_by_id', 'spans_by_service_time'];
+
+// Version 2: append-only. No index keyed by trace or span id is maintained while spans arrive
+// (random keys made every insert touch a random page: docs/receiver.md). The analyzer's columns
+// come first, so a scan of them decodes the front of each row only and never follows the
+// overflow pages of large attribute JSON.
+const SCHEMA = `${META_TABLE}${RESOURCES_TABLE}
 CREATE TABLE IF NOT EXISTS spans (
   trace_id        BLOB NOT NULL,
   span_id         BLOB NOT NULL,
   parent_span_id  BLOB,             -- NULL for a root span
-  resource_id     INTEGER NOT NULL REFERENCES resources(resource_id),
+  kind            INTEGER NOT NULL,
   service_name    TEXT NOT NULL,
   run_id          TEXT,             -- span attribute firstspan.run.id, else the resource's
-  name            TEXT NOT NULL,
-  kind            INTEGER NOT NULL,
+  resource_id     INTEGER NOT NULL REFERENCES resources(resource_id),
   start_ns        INTEGER NOT NULL,
   end_ns          INTEGER NOT NULL,
   status_code     INTEGER NOT NULL,
+  -- Hot columns copied from well-known attributes so the analyzer never parses JSON per span.
+  request_name    TEXT,
+  http_method     TEXT,
+  http_status     INTEGER,
+  phase_blocked_ms   REAL,
+  phase_dns_ms       REAL,
+  phase_connect_ms   REAL,
+  phase_tls_ms       REAL,
+  phase_sending_ms   REAL,
+  phase_waiting_ms   REAL,
+  phase_receiving_ms REAL,
+  connection_reused  INTEGER,
+  name            TEXT NOT NULL,
   status_message  TEXT NOT NULL,
   trace_state     TEXT NOT NULL,
   flags           INTEGER NOT NULL,
@@ -60,32 +111,9 @@ CREATE TABLE IF NOT EXISTS spans (
   dropped_attributes_count INTEGER NOT NULL,
   dropped_events_count     INTEGER NOT NULL,
   dropped_links_count      INTEGER NOT NULL,
-  -- Hot columns copied from well-known attributes so the analyzer never parses JSON per span.
-  request_name    TEXT,
-  http_method     TEXT,
-  http_status     INTEGER,
-  phase_blocked_ms   REAL,
-  phase_dns_ms       REAL,
-  phase_connect_ms   REAL,
-  phase_tls_ms       REAL,
-  phase_sending_ms   REAL,
-  phase_waiting_ms   REAL,
-  phase_receiving_ms REAL,
-  connection_reused  INTEGER,
   received_at_ms  INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS spans_by_id ON spans (trace_id, span_id);
-CREATE INDEX IF NOT EXISTS spans_by_service_time ON spans (service_name, start_ns);
--- The analyzer's paths, partial so each span pays for at most one of them. Load-test roots
--- (trace-root CLIENT spans) by service, run and time; the trace ids of those roots (is this server
--- span's trace a load test's?); SERVER spans by trace and parent, covering what pairing reads.
--- SERVER spans by service and time, for the background-traffic scan (index-only until a span
--- turns out to be background). parent_span_id and kind are repeated as columns so SQLite sees
--- these partial indexes as covering.
-CREATE INDEX IF NOT EXISTS spans_roots ON spans (service_name, run_id, start_ns, end_ns, parent_span_id, kind) WHERE parent_span_id IS NULL AND kind = 3;
-CREATE INDEX IF NOT EXISTS spans_root_traces ON spans (trace_id, parent_span_id, kind) WHERE parent_span_id IS NULL AND kind = 3;
-CREATE INDEX IF NOT EXISTS spans_server_children ON spans (trace_id, parent_span_id, service_name, resource_id, start_ns, end_ns) WHERE kind = 2;
-CREATE INDEX IF NOT EXISTS spans_servers_by_time ON spans (service_name, start_ns, end_ns, trace_id, kind) WHERE kind = 2;
+${WRITE_PATH_INDEXES}
 CREATE TABLE IF NOT EXISTS metric_points (
   resource_id   INTEGER NOT NULL REFERENCES resources(resource_id),
   service_name  TEXT NOT NULL,
@@ -115,13 +143,13 @@ CREATE INDEX IF NOT EXISTS metric_points_by_service_time ON metric_points (servi
 export interface InsertResult {
   /** Spans (or data points) newly stored. */
   stored: number;
-  /** Spans already in the store (same trace id and span id), ignored. */
+  /** Spans written moments ago (same trace id and span id), not stored again. */
   duplicates: number;
 }
 
-/** One decoded request to write: traces or metrics. */
+/** One request to write: its spans as rows (span-rows.ts), or its metric data points. */
 export interface WriteJob {
-  traces?: TracesRequest;
+  spans?: SpanRows;
   metrics?: MetricsRequest;
 }
 
@@ -133,19 +161,21 @@ export interface OpenOptions {
 export class SpanStore {
   readonly db: Database.Database;
   readonly path: string;
+  /** The schema version the file had before this open migrated it (undefined: no migration). */
+  readonly migratedFrom: number | undefined;
   private readonly insertSpan: Database.Statement;
   private readonly insertPoint: Database.Statement;
   private readonly findResource: Database.Statement;
   private readonly insertResource: Database.Statement;
   private readonly resourceIds = new Map<string, number>();
-  private readonly writeTraces: (request: TracesRequest, receivedAtMs: number) => InsertResult;
-  private readonly writeMetrics: (request: MetricsRequest, receivedAtMs: number) => InsertResult;
+  private readonly recent = new RecentIds();
   private readonly writeJobs: (jobs: WriteJob[], receivedAtMs: number) => InsertResult[];
 
-  private constructor(db: Database.Database, path: string) {
+  private constructor(db: Database.Database, path: string, migratedFrom: number | undefined) {
     this.db = db;
     this.path = path;
-    this.insertSpan = db.prepare(`INSERT OR IGNORE INTO spans (
+    this.migratedFrom = migratedFrom;
+    this.insertSpan = db.prepare(`INSERT INTO spans (
       trace_id, span_id, parent_span_id, resource_id, service_name, run_id, name, kind, start_ns, end_ns,
       status_code, status_message, trace_state, flags, scope_name, scope_version, scope_attributes,
       scope_schema_url, attributes, events, links, dropped_attributes_count, dropped_events_count,
@@ -162,15 +192,9 @@ export class SpanStore {
     this.insertResource = db.prepare(`INSERT INTO resources
       (fingerprint, service_name, run_id, attributes, dropped_attributes_count, schema_url)
       VALUES (?,?,?,?,?,?)`);
-    this.writeTraces = db.transaction((request: TracesRequest, receivedAtMs: number) =>
-      this.writeTracesInTransaction(request, receivedAtMs),
-    );
-    this.writeMetrics = db.transaction((request: MetricsRequest, receivedAtMs: number) =>
-      this.writeMetricsInTransaction(request, receivedAtMs),
-    );
-    this.writeJobs = db.transaction((jobs: WriteJob[], receivedAtMs: number) =>
+    const inTransaction = db.transaction((jobs: WriteJob[], receivedAtMs: number) =>
       jobs.map((job) => {
-        const t = job.traces === undefined ? undefined : this.writeTracesInTransaction(job.traces, receivedAtMs);
+        const t = job.spans === undefined ? undefined : this.writeSpansInTransaction(job.spans, receivedAtMs);
         const m = job.metrics === undefined ? undefined : this.writeMetricsInTransaction(job.metrics, receivedAtMs);
         return {
           stored: (t?.stored ?? 0) + (m?.stored ?? 0),
@@ -178,11 +202,22 @@ export class SpanStore {
         };
       }),
     );
+    this.writeJobs = (jobs, receivedAtMs) => {
+      try {
+        return inTransaction(jobs, receivedAtMs);
+      } catch (error) {
+        // Rolled back: the ids remembered during the transaction were not stored after all, and a
+        // retry must store them. Forgetting all is the simple safe choice (failures are rare).
+        this.recent.clear();
+        throw error;
+      }
+    };
   }
 
   /**
-   * Open (and for writers, create) a store. Fails with FS_ERR_STORE_OPEN when the file is missing
-   * (read-only), is not SQLite, or carries a schema version this build does not know.
+   * Open (and for writers, create or migrate) a store. Fails with FS_ERR_STORE_OPEN when the file
+   * is missing (read-only), is not SQLite, or carries a schema version this build does not know.
+   * Read-only, a version 1 store is read as it is (its queries are the same).
    */
   static open(path: string, options: OpenOptions = {}): SpanStore {
     if (options.readonly && path !== ':memory:' && !existsSync(path)) {
@@ -196,6 +231,7 @@ export class SpanStore {
         cause,
       });
     }
+    let migratedFrom: number | undefined;
     try {
       if (!options.readonly) applyWriterPragmas(db);
       db.pragma('busy_timeout = 5000');
@@ -205,16 +241,16 @@ export class SpanStore {
           throw new FirstspanError(ErrorCodes.STORE_OPEN, `${path} is not a firstspan database (no firstspan_meta table)`);
         }
         db.exec(SCHEMA);
-        db.prepare('INSERT OR REPLACE INTO firstspan_meta (key, value) VALUES (?, ?)').run(
-          'schema_version',
-          String(SCHEMA_VERSION),
-        );
-      } else if (version !== SCHEMA_VERSION) {
+        writeSchemaVersion(db);
+      } else if (!READABLE_VERSIONS.includes(version)) {
         throw new FirstspanError(
           ErrorCodes.STORE_OPEN,
-          `${path} has schema version ${version}; this firstspan reads version ${SCHEMA_VERSION}. ` +
+          `${path} has schema version ${version}; this firstspan reads versions ${READABLE_VERSIONS.join(' and ')}. ` +
             'Use the firstspan release that wrote it, or write a new database.',
         );
+      } else if (!options.readonly) {
+        if (version !== SCHEMA_VERSION) migratedFrom = version;
+        openForWriting(db);
       }
     } catch (cause) {
       db.close();
@@ -225,22 +261,22 @@ export class SpanStore {
         { cause },
       );
     }
-    return new SpanStore(db, path);
+    return new SpanStore(db, path, migratedFrom);
   }
 
   /** Store every span of a decoded request in one transaction. */
   insertTraces(request: TracesRequest, receivedAtMs = Date.now()): InsertResult {
-    return this.writeTraces(request, receivedAtMs);
+    return this.writeBatch([{ spans: spanRows(request) }], receivedAtMs)[0]!;
   }
 
   /** Store every data point of a decoded metrics request in one transaction. */
   insertMetrics(request: MetricsRequest, receivedAtMs = Date.now()): InsertResult {
-    return this.writeMetrics(request, receivedAtMs);
+    return this.writeBatch([{ metrics: request }], receivedAtMs)[0]!;
   }
 
   /**
-   * Store several decoded requests in one transaction (the receiver's group commit): one fsync-free
-   * WAL commit for many requests. Returns one result per job, in order. All or nothing.
+   * Store several requests in one transaction (the receiver's group commit): one fsync-free WAL
+   * commit for many requests. Returns one result per job, in order. All or nothing.
    */
   writeBatch(jobs: WriteJob[], receivedAtMs = Date.now()): InsertResult[] {
     return this.writeJobs(jobs, receivedAtMs);
@@ -250,58 +286,73 @@ export class SpanStore {
     if (this.db.open) this.db.close();
   }
 
-  private writeTracesInTransaction(request: TracesRequest, receivedAtMs: number): InsertResult {
+  private writeSpansInTransaction(rows: SpanRows, receivedAtMs: number): InsertResult {
     let stored = 0;
     let duplicates = 0;
-    for (const rs of request.resourceSpans) {
-      const resource = this.resourceRow(rs.resource.attributes, rs.resource.droppedAttributesCount, rs.schemaUrl);
-      for (const ss of rs.scopeSpans) {
-        const scopeAttributes = isEmpty(ss.scope.attributes) ? null : JSON.stringify(ss.scope.attributes);
-        for (const span of ss.spans) {
-          const a = span.attributes;
-          const reused = attrBool(a, Attr.CONNECTION_REUSED);
-          const info = this.insertSpan.run(
-            span.traceId,
-            span.spanId,
-            span.parentSpanId.length === 0 ? null : span.parentSpanId,
-            resource.id,
-            resource.serviceName,
-            attrString(a, Attr.RUN_ID) ?? resource.runId,
-            span.name,
-            span.kind,
-            span.startTimeUnixNano,
-            span.endTimeUnixNano,
-            span.status.code,
-            span.status.message,
-            span.traceState,
-            span.flags,
-            ss.scope.name,
-            ss.scope.version,
-            scopeAttributes,
-            ss.schemaUrl,
-            JSON.stringify(a),
-            span.events.length === 0 ? null : JSON.stringify(span.events, bigintReplacer),
-            span.links.length === 0 ? null : JSON.stringify(span.links, linkReplacer),
-            span.droppedAttributesCount,
-            span.droppedEventsCount,
-            span.droppedLinksCount,
-            attrString(a, Attr.REQUEST_NAME) ?? null,
-            attrString(a, Attr.HTTP_METHOD) ?? attrString(a, Attr.HTTP_METHOD_OLD) ?? null,
-            attrNumber(a, Attr.HTTP_STATUS) ?? attrNumber(a, Attr.HTTP_STATUS_OLD) ?? null,
-            attrNumber(a, Attr.PHASE_BLOCKED) ?? null,
-            attrNumber(a, Attr.PHASE_DNS) ?? null,
-            attrNumber(a, Attr.PHASE_CONNECT) ?? null,
-            attrNumber(a, Attr.PHASE_TLS) ?? null,
-            attrNumber(a, Attr.PHASE_SENDING) ?? null,
-            attrNumber(a, Attr.PHASE_WAITING) ?? null,
-            attrNumber(a, Attr.PHASE_RECEIVING) ?? null,
-            reused === undefined ? null : reused ? 1 : 0,
-            receivedAtMs,
-          );
-          if (info.changes === 1) stored += 1;
-          else duplicates += 1;
+    const resources = rows.resources.map((r) => this.resourceRow(r));
+    const { ids, numbers: nums, times, text, lengths } = rows;
+    const strings = new Array<string | null>(STRINGS);
+    let pos = 0;
+    for (let i = 0; i < rows.count; i++) {
+      // Cut this span's strings first: the text is consumed in order, stored or not.
+      for (let k = 0; k < STRINGS; k++) {
+        const len = lengths[i * STRINGS + k]!;
+        if (len < 0) strings[k] = null;
+        else {
+          strings[k] = text.slice(pos, pos + len);
+          pos += len;
         }
       }
+      const at = i * ID_STRIDE;
+      if (this.recent.seen(ids, at)) {
+        duplicates += 1;
+        continue;
+      }
+      const o = i * NUMBERS;
+      const num = (k: number): number | null => {
+        const v = nums[o + k]!;
+        return v === v ? v : null; // NaN stands for NULL
+      };
+      const resource = resources[nums[o + N.RESOURCE]!]!;
+      this.insertSpan.run(
+        ids.subarray(at, at + 16),
+        ids.subarray(at + 16, at + 24),
+        nums[o + N.HAS_PARENT] === 1 ? ids.subarray(at + 24, at + 32) : null,
+        resource.id,
+        resource.serviceName,
+        strings[S.RUN_ID],
+        strings[S.NAME],
+        nums[o + N.KIND],
+        times[i * 2],
+        times[i * 2 + 1],
+        nums[o + N.STATUS_CODE],
+        strings[S.STATUS_MESSAGE],
+        strings[S.TRACE_STATE],
+        nums[o + N.FLAGS],
+        strings[S.SCOPE_NAME],
+        strings[S.SCOPE_VERSION],
+        strings[S.SCOPE_ATTRIBUTES],
+        strings[S.SCOPE_SCHEMA_URL],
+        strings[S.ATTRIBUTES],
+        strings[S.EVENTS],
+        strings[S.LINKS],
+        nums[o + N.DROPPED_ATTRIBUTES],
+        nums[o + N.DROPPED_EVENTS],
+        nums[o + N.DROPPED_LINKS],
+        strings[S.REQUEST_NAME],
+        strings[S.HTTP_METHOD],
+        num(N.HTTP_STATUS),
+        num(N.PHASE_BLOCKED),
+        num(N.PHASE_DNS),
+        num(N.PHASE_CONNECT),
+        num(N.PHASE_TLS),
+        num(N.PHASE_SENDING),
+        num(N.PHASE_WAITING),
+        num(N.PHASE_RECEIVING),
+        num(N.CONNECTION_REUSED),
+        receivedAtMs,
+      );
+      stored += 1;
     }
     return { stored, duplicates };
   }
@@ -309,7 +360,7 @@ export class SpanStore {
   private writeMetricsInTransaction(request: MetricsRequest, receivedAtMs: number): InsertResult {
     let stored = 0;
     for (const rm of request.resourceMetrics) {
-      const resource = this.resourceRow(rm.resource.attributes, rm.resource.droppedAttributesCount, rm.schemaUrl);
+      const resource = this.resourceRow(resourceKey(rm.resource.attributes, rm.resource.droppedAttributesCount, rm.schemaUrl));
       for (const sm of rm.scopeMetrics) {
         for (const p of sm.points) {
           this.insertPoint.run(
@@ -342,28 +393,26 @@ export class SpanStore {
     return { stored, duplicates: 0 };
   }
 
-  private resourceRow(
-    attributes: Attributes,
-    droppedAttributesCount: number,
-    schemaUrl: string,
-  ): { id: number; serviceName: string; runId: string | null } {
-    const attributesJson = JSON.stringify(attributes);
-    const fingerprint = `${droppedAttributesCount}|${schemaUrl}|${attributesJson}`;
-    const serviceName = attrString(attributes, ResourceAttr.SERVICE_NAME) ?? 'unknown_service';
-    const runId = attrString(attributes, ResourceAttr.RUN_ID) ?? null;
-    let id = this.resourceIds.get(fingerprint);
+  private resourceRow(key: ResourceKey): { id: number; serviceName: string; runId: string | null } {
+    let id = this.resourceIds.get(key.fingerprint);
     if (id === undefined) {
-      const existing = this.findResource.get(fingerprint) as number | bigint | undefined;
+      const existing = this.findResource.get(key.fingerprint) as number | bigint | undefined;
       id =
         existing !== undefined
           ? Number(existing)
           : Number(
-              this.insertResource.run(fingerprint, serviceName, runId, attributesJson, droppedAttributesCount, schemaUrl)
-                .lastInsertRowid,
+              this.insertResource.run(
+                key.fingerprint,
+                key.serviceName,
+                key.runId,
+                key.attributesJson,
+                key.droppedAttributesCount,
+                key.schemaUrl,
+              ).lastInsertRowid,
             );
-      this.resourceIds.set(fingerprint, id);
+      this.resourceIds.set(key.fingerprint, id);
     }
-    return { id, serviceName, runId };
+    return { id, serviceName: key.serviceName, runId: key.runId };
   }
 }
 
@@ -377,10 +426,10 @@ export function applyWriterPragmas(db: Database.Database): void {
   // WAL + NORMAL: a committed transaction survives a crash of this process (kill -9);
   // only an OS crash or power loss may roll back the last commits.
   db.pragma('synchronous = NORMAL');
-  // The (trace_id, span_id) index is keyed by random ids, so every insert touches a random leaf
-  // page. With SQLite's default 2 MiB cache those pages are evicted and re-read between commits;
-  // a cache that holds the hot index pages turns commits into mostly sequential WAL appends.
-  // Pages are only allocated as used, so a small database costs little.
+  // Appends touch the right-most pages of the table and of the two time-leading indexes, but
+  // with SQLite's default 2 MiB cache even those are evicted and re-read between commits while
+  // the analyzer's index builds (same connection settings) want room to sort. Pages are only
+  // allocated as used, so a small database costs little.
   db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
   // Checkpoint (copy WAL pages back into the database file, with an fsync) less often: each
   // checkpoint then writes each hot page once for many commits instead of once per ~4 MiB of WAL.
@@ -389,7 +438,7 @@ export function applyWriterPragmas(db: Database.Database): void {
 }
 
 /** Writer page cache, in KiB (pragma cache_size takes a negative value for KiB). */
-export const WRITER_CACHE_KIB = 128 * 1024;
+export const WRITER_CACHE_KIB = 32 * 1024;
 /** WAL size, in pages (about 40 MiB), that triggers an automatic checkpoint (SQLite default: 1000). */
 export const WRITER_AUTOCHECKPOINT_PAGES = 10_000;
 
@@ -404,21 +453,20 @@ function readSchemaVersion(db: Database.Database): number | undefined {
   return row === undefined ? undefined : Number(row.value);
 }
 
-function isEmpty(attrs: Attributes): boolean {
-  for (const _ in attrs) return false;
-  return true;
+function writeSchemaVersion(db: Database.Database): void {
+  db.prepare('INSERT OR REPLACE INTO firstspan_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
 }
 
-/** Events and links are stored as OTLP/JSON: nanosecond times as decimal strings, ids as hex. */
-function bigintReplacer(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
-}
-
-function linkReplacer(this: unknown, key: string, value: unknown): unknown {
-  // JSON.stringify has already applied Buffer#toJSON to `value`; the raw bytes are on the holder.
-  const raw = (this as Record<string, unknown>)[key];
-  if ((key === 'traceId' || key === 'spanId') && raw instanceof Uint8Array) {
-    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex');
-  }
-  return bigintReplacer(key, value);
+/**
+ * A writer's open: migrate a version 1 store (drop its unique id index, whose upkeep is what
+ * version 2 removes; the rows and columns are unchanged, so this takes no time whatever the
+ * size), and drop the analysis indexes so spans are appended without maintaining them.
+ */
+function openForWriting(db: Database.Database): void {
+  db.transaction(() => {
+    for (const name of [...V1_ONLY_INDEXES, ...ANALYSIS_INDEXES.map((i) => i.name)]) db.exec(`DROP INDEX IF EXISTS ${name}`);
+    db.exec(WRITE_PATH_INDEXES);
+    db.prepare("DELETE FROM firstspan_meta WHERE key LIKE 'analysis.%'").run();
+    writeSchemaVersion(db);
+  })();
 }

@@ -4,6 +4,7 @@
 import { envValue, type CommandIO } from '../cli/io.ts';
 import { numberFlag, parseFlags, Problems } from '../cli/args.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
+import { SCHEMA_VERSION } from '../model/store.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './ingest.ts';
 import { startReceiver } from './start.ts';
 
@@ -101,6 +102,9 @@ export async function receiveCommand(argv: string[], io: CommandIO): Promise<num
       throw new FirstspanError('FS_ERR_BAD_CONFIG', `cannot listen on ${host}: ${e.message}. Pick another --port/--grpc-port or --host.`, { cause: error });
     }
     throw error;
+  }
+  if (receiver.store.migratedFrom !== undefined) {
+    io.stderr.write(`firstspan receiver: migrated ${db} from store schema version ${receiver.store.migratedFrom} to ${SCHEMA_VERSION} (append-only: its id indexes are now built by the analyzer)\n`);
   }
   const grpcPart = receiver.grpcUrl === undefined ? '' : `, OTLP/gRPC on ${receiver.grpcUrl}`;
   io.stdout.write(`firstspan receiver listening on ${receiver.url} (OTLP/HTTP)${grpcPart}, writing ${db}\n`);

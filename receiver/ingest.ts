@@ -168,10 +168,10 @@ export class Ingest {
     return { kind: 'ok', stored: 0, duplicates: 0, rejected: count, message };
   }
 
-  /** Refuse new requests and wait until every queued request is committed. */
+  /** Refuse new requests, wait until every queued request is committed, stop the writer thread. */
   async close(): Promise<void> {
     this.closing = true;
-    await this.queue.idle();
+    await this.queue.close();
   }
 }
 

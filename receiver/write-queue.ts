@@ -1,10 +1,14 @@
-// The bounded write queue between decoding and SQLite. Decoded requests wait here for the next
-// commit; everything queued in one turn of the event loop is written in one transaction (group
-// commit), and each request's promise settles only after that COMMIT — so "200 OK" always means
-// "on disk in the WAL". When the queue holds more than `maxPendingItems` spans and data points,
-// new requests are refused (the receiver answers 429 with Retry-After) instead of growing memory.
+// The bounded write queue between decoding and SQLite. Decoded requests are turned into rows here
+// (on the decoding thread) and handed to the writer thread (store-writer.ts) once per turn of the
+// event loop; the writer commits everything it has been handed since its last commit in one
+// transaction (group commit), and each request's promise settles only after that COMMIT — so
+// "200 OK" always means "on disk in the WAL". When the queue holds more than
+// `maxPendingItems` spans and data points (queued or being committed), new requests are refused
+// (the receiver answers 429 with Retry-After) instead of growing memory.
 import type { MetricsRequest, TracesRequest } from '../model/otlp.ts';
+import { spanRows } from '../model/span-rows.ts';
 import type { InsertResult, SpanStore, WriteJob } from '../model/store.ts';
+import { storeWriter, type StoreWriter } from './store-writer.ts';
 
 interface Pending {
   job: WriteJob;
@@ -21,9 +25,11 @@ export interface WriteQueueStats {
 }
 
 export class WriteQueue {
-  private readonly store: SpanStore;
+  private readonly writer: StoreWriter;
   readonly maxPendingItems: number;
   private queue: Pending[] = [];
+  /** Requests handed to the writer and not yet committed. */
+  private inFlight = 0;
   private pendingItems = 0;
   private scheduled = false;
   private commits = 0;
@@ -32,7 +38,7 @@ export class WriteQueue {
   private paused = false;
 
   constructor(store: SpanStore, maxPendingItems: number) {
-    this.store = store;
+    this.writer = storeWriter(store);
     this.maxPendingItems = maxPendingItems;
   }
 
@@ -43,7 +49,7 @@ export class WriteQueue {
   }
 
   submitTraces(request: TracesRequest, items: number): Promise<InsertResult> {
-    return this.submit({ traces: request }, items);
+    return this.submit({ spans: spanRows(request) }, items);
   }
 
   submitMetrics(request: MetricsRequest, items: number): Promise<InsertResult> {
@@ -53,7 +59,7 @@ export class WriteQueue {
   stats(): WriteQueueStats {
     return {
       pendingItems: this.pendingItems,
-      pendingRequests: this.queue.length,
+      pendingRequests: this.queue.length + this.inFlight,
       commits: this.commits,
       committedItems: this.committedItems,
     };
@@ -74,8 +80,14 @@ export class WriteQueue {
 
   /** Resolves once everything queued so far is committed (or failed). */
   idle(): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve();
+    if (this.queue.length === 0 && this.inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Wait for every queued request, then stop the writer. */
+  async close(): Promise<void> {
+    await this.idle();
+    await this.writer.close();
   }
 
   private submit(job: WriteJob, items: number): Promise<InsertResult> {
@@ -95,19 +107,21 @@ export class WriteQueue {
 
   private flush(): void {
     this.scheduled = false;
-    if (this.paused) return;
+    if (this.paused || this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    let results: InsertResult[] | undefined;
-    let failure: unknown;
-    try {
-      results = this.store.writeBatch(
-        batch.map((p) => p.job),
-        Date.now(),
-      );
-    } catch (error) {
-      failure = error;
-    }
+    this.inFlight += batch.length;
+    this.writer.write(
+      batch.map((p) => p.job),
+      Date.now(),
+    ).then(
+      (results) => this.settle(batch, results, undefined),
+      (error: unknown) => this.settle(batch, undefined, error),
+    );
+  }
+
+  private settle(batch: Pending[], results: InsertResult[] | undefined, failure: unknown): void {
+    this.inFlight -= batch.length;
     let items = 0;
     for (let i = 0; i < batch.length; i++) {
       const p = batch[i]!;
@@ -120,7 +134,7 @@ export class WriteQueue {
       this.commits += 1;
       this.committedItems += items;
     }
-    if (this.queue.length === 0) {
+    if (this.queue.length === 0 && this.inFlight === 0) {
       const waiters = this.idleWaiters;
       this.idleWaiters = [];
       for (const w of waiters) w();

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../analyzer/render-csv.ts';
 import { ExitCodes } from '../model/errors.ts';
-import { SpanStore } from '../model/store.ts';
+import { SCHEMA_VERSION, SpanStore } from '../model/store.ts';
 import { runCli } from './helpers/cli.ts';
 import { contractViolations } from './helpers/analyzer-contract.ts';
 import { PRODUCT, writeLocustRuns, writeScenario } from './helpers/analyzer-scenario.ts';
@@ -125,11 +125,11 @@ describe('firstspan analyze (real binary)', () => {
     const future = join(dir, 'future.db');
     SpanStore.open(future).close();
     const raw = new Database(future);
-    raw.prepare("UPDATE firstspan_meta SET value = '2' WHERE key = 'schema_version'").run();
+    raw.prepare("UPDATE firstspan_meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
     raw.close();
-    const v2 = await runCli(['analyze', '--db', future]);
-    expect(v2.code).toBe(ExitCodes.USAGE);
-    expect(v2.stderr).toContain('schema version 2');
+    const next = await runCli(['analyze', '--db', future]);
+    expect(next.code).toBe(ExitCodes.USAGE);
+    expect(next.stderr).toContain(`schema version ${SCHEMA_VERSION + 1}`);
   });
 
   it('says a database with no runs has none, exit 3', async () => {

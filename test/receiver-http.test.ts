@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { JSON_TYPE, oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
@@ -88,16 +89,18 @@ describe('OTLP/HTTP success', () => {
   });
 
   it('stores every AnyValue kind, events, links, status, flags and dropped counts (protobuf and JSON)', async () => {
-    for (const [body, headers] of [
-      [encodeWith(Oracle.TraceRequest, richOracleRequest()), PROTO],
-      [richJsonRequest(), JSON_TYPE],
+    // The same span twice, so each format goes to a receiver of its own: one receiver would
+    // count the second delivery as a duplicate of the first.
+    for (const [format, body, headers] of [
+      ['protobuf', encodeWith(Oracle.TraceRequest, richOracleRequest()), PROTO],
+      ['json', richJsonRequest(), JSON_TYPE],
     ] as const) {
-      const res = await post(receiver.url, '/v1/traces', body, headers);
+      const rx = await startReceiver({ db: join(dir, `rich-${format}.db`), port: 0 });
+      const res = await post(rx.url, '/v1/traces', body, headers).finally(() => rx.close());
       expect(res.status).toBe(200);
-      const row = receiver.store.db
-        .prepare('SELECT * FROM spans WHERE span_id = ?')
-        .safeIntegers(true)
-        .get(Buffer.from(IDS.span, 'hex')) as Record<string, unknown>;
+      const db = new Database(join(dir, `rich-${format}.db`), { readonly: true });
+      const row = db.prepare('SELECT * FROM spans WHERE span_id = ?').safeIntegers(true).get(Buffer.from(IDS.span, 'hex')) as Record<string, unknown>;
+      db.close();
       const span = richExpected().resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
       expect(row.end_ns).toBe(span.endTimeUnixNano);
       expect(row.start_ns).toBe(span.startTimeUnixNano);
@@ -123,7 +126,6 @@ describe('OTLP/HTTP success', () => {
         scope_schema_url: 'https://example.test/scope',
         service_name: 'rich',
       });
-      receiver.store.db.prepare('DELETE FROM spans WHERE span_id = ?').run(Buffer.from(IDS.span, 'hex'));
     }
   });
 
