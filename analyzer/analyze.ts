@@ -2,22 +2,16 @@
 // children (one pass per shard), estimate the clock offsets, split the gaps, count background
 // traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
 // Report value; rendering is elsewhere (render-*.ts) and never sits inside the measuring loop.
-import { availableParallelism } from 'node:os';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
-import { startTsWorker } from '../model/worker-thread.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
 import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
 import type { PhasesMs } from './gap-breakdown.ts';
-import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
-import type { PairJob } from './pair-worker.ts';
+import { EndpointAccumulator, RunAccumulator, type Oddities } from './pair-spans.ts';
+import { RootTable } from './id-tables.ts';
+import { joinRun, readResources, readRoots, type Resources } from './join-pairs.ts';
 import {
   backgroundRows,
-  countDuplicateRoots,
-  countRoots,
-  feedPairs,
-  rootStartAt,
-  readResourceServices,
   readRootGroups,
   readServices,
   rootDetail,
@@ -29,6 +23,12 @@ import { Digest, nsToMs, type Stats } from './stats.ts';
 import { usersPerSecond, type TimelinePoint } from './timeline.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
+
+/** What every run's analysis shares: the roots of every shard and the resources. */
+interface Tables {
+  roots: RootTable;
+  resources: Resources;
+}
 
 export interface EndpointReport {
   name: string;
@@ -150,7 +150,8 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   const generators = [...new Set(all.map((r) => r.service))];
   // One run at a time: a run's worker threads already use the cores.
   const reports: RunReport[] = [];
-  for (const run of runs) reports.push(await analyzeRun(shards, run, generators, options));
+  const tables: Tables = { roots: readRoots(shards), resources: readResources(shards) };
+  for (const run of runs) reports.push(await analyzeRun(shards, run, generators, tables, options));
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: new Date().toISOString(),
@@ -159,45 +160,11 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   };
 }
 
-async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], options: AnalyzeOptions): Promise<RunReport> {
+async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], tables: Tables, options: AnalyzeOptions): Promise<RunReport> {
   const acc = new RunAccumulator(options.topN);
   const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs, originNs: run.startNs };
-  const threads = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
   const progress = options.progress;
-  let readElsewhere = 0;
-  for (const shard of shards) {
-    acc.odd.duplicateRootSpans += countDuplicateRoots(shard, selector);
-    const roots = threads > 1 ? countRoots(shard, selector) : 0;
-    if (threads > 1 && roots >= (options.parallelMinRoots ?? 100_000)) {
-      // Split the shard's part of the run into equal slices of roots by start time (the root
-      // index gives the boundaries), pair each in a worker thread, merge the states.
-      const bounds: bigint[] = [selector.startNs];
-      for (let k = 1; k < threads; k++) bounds.push(rootStartAt(shard, selector, Math.floor((roots * k) / threads)));
-      const slices: Array<typeof selector> = [];
-      for (let k = 0; k < threads; k++) {
-        const from = bounds[k] as bigint;
-        const to = k + 1 < threads ? (bounds[k + 1] as bigint) - 1n : selector.lastStartNs;
-        if (to >= from) slices.push({ ...selector, startNs: from, lastStartNs: to });
-      }
-      const done = new Array<number>(slices.length).fill(0);
-      const snapshots = await Promise.all(
-        slices.map((slice, k) =>
-          runPairWorker({ paths: shards.map((s) => s.path), shardIndex: shard.index, selector: slice, topN: options.topN }, (n) => {
-            done[k] = n;
-            progress?.(run.label, readElsewhere + done.reduce((a, b) => a + b, 0), run.rootsInShards);
-          }),
-        ),
-      );
-      for (const snap of snapshots) acc.absorb(snap);
-      readElsewhere += roots;
-      continue;
-    }
-    const services = readResourceServices(shard);
-    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, readElsewhere + n, run.rootsInShards) : undefined);
-    feedPairs(shard, selector, acc.row);
-    acc.endShard();
-    readElsewhere = acc.rootSpans;
-  }
+  acc.odd.duplicateRootSpans += joinRun(shards, selector, acc, tables.roots, tables.resources, progress ? (n) => progress(run.label, n, run.rootsInShards) : undefined);
 
   const offsets = new Map<string, OffsetEstimate>();
   for (const [service, estimator] of acc.offsets) {
@@ -218,7 +185,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     for (const [second, value] of usersPerSecond(points)) users.set(second, Math.max(value, users.get(second) ?? 0));
   }
 
-  const bg = background(shards, run, generators, offsets);
+  const bg = background(shards, run, generators, offsets, tables.roots);
   return {
     service: run.service,
     runId: run.runId,
@@ -243,22 +210,6 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
         return w === undefined ? [] : [w];
       }),
   };
-}
-
-function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promise<RunSnapshot> {
-  return new Promise((resolve, reject) => {
-    const worker = startTsWorker(new URL('./pair-worker.ts', import.meta.url), job);
-    let result: RunSnapshot | undefined;
-    worker.on('message', (m: { progress?: number } | RunSnapshot) => {
-      if ('progress' in m && typeof m.progress === 'number') onProgress(m.progress);
-      else result = m as RunSnapshot;
-    });
-    worker.on('error', reject);
-    worker.on('exit', (code) => {
-      if (result !== undefined) resolve(result);
-      else reject(new Error(`pairing worker exited with code ${code} before sending its result`));
-    });
-  });
 }
 
 function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {
@@ -288,16 +239,24 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
  * Server spans in the run's window (shifted onto each server's clock by its offset) that belong to
  * no load-test trace. Services that are generators themselves are not servers here.
  */
-function background(shards: Shard[], run: RunWindow, generators: string[], offsets: Map<string, OffsetEstimate>): BackgroundReport {
+function background(
+  shards: Shard[],
+  run: RunWindow,
+  generators: string[],
+  offsets: Map<string, OffsetEstimate>,
+  roots: RootTable,
+): BackgroundReport {
   const digest = new Digest();
   const perService = new Map<string, number>();
   const names = new Map<string, number>();
   const services = new Set<string>();
+  const seen = new RootTable();
   for (const shard of shards) for (const s of readServices(shard)) if (!generators.includes(s)) services.add(s);
   for (const service of services) {
     const shift = BigInt(Math.round((offsets.get(service)?.offsetMs ?? 0) * 1e6));
     for (const shard of shards) {
-      for (const [durationNs, name] of backgroundRows(shard, service, run.startNs + shift, run.endNs + shift)) {
+      for (const [durationNs, name, ids] of backgroundRows(shard, service, run.startNs + shift, run.endNs + shift, (t) => roots.hasTrace(t))) {
+        if (!seen.countOnce(ids)) continue; // stored twice: counted once
         perService.set(service, (perService.get(service) ?? 0) + 1);
         if (durationNs >= 0) digest.record(durationNs);
         if (names.size < 1000 || names.has(name)) names.set(name, (names.get(name) ?? 0) + 1);
@@ -316,6 +275,9 @@ function background(shards: Shard[], run: RunWindow, generators: string[], offse
       .slice(0, 10),
   };
 }
+
+/** How far outside its root (after clock offsets) a span of a slow trace is still looked for. */
+const WATERFALL_MARGIN_NS = 10_000_000_000n;
 
 const KIND_NAMES: Record<number, WaterfallSpan['kind']> = {
   [SpanKind.UNSPECIFIED]: 'unspecified',
@@ -338,10 +300,17 @@ function waterfall(
   if (shard === undefined) return undefined;
   const root = rootDetail(shard, rowid);
   if (root === undefined) return undefined;
-  // A trace normally lands whole in one shard; read the others too in case it did not.
+  // A trace normally lands whole in one shard; read the others too in case it did not. Its spans
+  // lie within the root's time on the generator's clock, shifted by their hosts' offsets: read that
+  // window widened by the largest offset and a margin (the store has no index by trace id).
+  let widest = 0;
+  for (const o of offsets.values()) widest = Math.max(widest, Math.abs(o.offsetMs));
+  const margin = BigInt(Math.ceil(widest * 1e6)) + WATERFALL_MARGIN_NS;
+  const from = root.startNs - margin;
+  const to = (root.endNs > root.startNs ? root.endNs : root.startNs) + margin;
   const byId = new Map<string, ReturnType<typeof traceSpans>[number]>();
   for (const s of [shard, ...shards.filter((x) => x !== shard)]) {
-    for (const span of traceSpans(s, root.traceId, root.startNs)) if (!byId.has(span.spanId)) byId.set(span.spanId, span);
+    for (const span of traceSpans(s, root.traceId, root.startNs, from, to)) if (!byId.has(span.spanId)) byId.set(span.spanId, span);
   }
   const spans = [...byId.values()];
   const children = new Map<string | null, typeof spans>();

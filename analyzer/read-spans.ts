@@ -1,12 +1,14 @@
-// Reading the receiver's SQLite store: every query the analyzer runs, prepared once per shard.
-// Durations and offsets are computed in SQL as integer differences of the exact nanosecond columns
-// (`end_ns - start_ns`), so no absolute timestamp ever passes through a double. Rows come back as
-// arrays (`raw()`), and no JSON is parsed on the hot path: the store's hot columns carry the
-// phases, request name, method and status.
+// Reading the receiver's SQLite store: every query the analyzer runs. Durations and offsets are
+// computed in SQL as integer differences of the exact nanosecond columns (`end_ns - start_ns`), so
+// no absolute timestamp ever passes through a double. No JSON is parsed on the hot path: the
+// store's hot columns carry the phases, request name, method and status.
 //
-// Several shard files analyse as one: each shard is read by its own connection, and the other
-// shards are ATTACHed so a root span stored twice (in two shards) is counted once, and a server
-// span whose load-test root sits in another shard is not mistaken for background traffic.
+// The store keeps no index keyed by trace or span id (docs/receiver.md): every pass here reads a
+// service- or time-leading index in order, and the rows go to JavaScript through
+// application-defined SQL functions (no row object is built), where the analyzer joins them in
+// typed-array hash tables (id-tables.ts). Several shard files analyse as one: the tables span them
+// all, so a span stored twice (in one shard or two) counts once, and a root and its server child
+// pair up whichever shards hold them.
 import type Database from 'better-sqlite3';
 import { SpanStore } from '../model/store.ts';
 import { SpanKind } from '../model/otlp.ts';
@@ -16,8 +18,6 @@ export interface Shard {
   path: string;
   store: SpanStore;
   db: Database.Database;
-  /** Schema names of the other shards attached to this connection. */
-  others: string[];
 }
 
 /** Open every shard read-only (FS_ERR_STORE_OPEN on a missing file, non-database, unknown schema). */
@@ -26,17 +26,9 @@ export function openShards(paths: string[]): Shard[] {
   try {
     for (const [index, path] of paths.entries()) {
       const store = SpanStore.open(path, { readonly: true });
-      shards.push({ index, path, store, db: store.db, others: [] });
-    }
-    if (shards.length > 1) {
-      for (const shard of shards) {
-        for (const other of shards) {
-          if (other === shard) continue;
-          const name = `shard${other.index}`;
-          shard.db.prepare('ATTACH DATABASE ? AS ' + name).run(other.path);
-          shard.others.push(name);
-        }
-      }
+      // Room to sort and to cache the index pages a pass reads (pages are allocated as used).
+      store.db.pragma('cache_size = -65536');
+      shards.push({ index, path, store, db: store.db });
     }
   } catch (error) {
     closeShards(shards);
@@ -137,7 +129,8 @@ export interface RunSelector {
   originNs: bigint;
 }
 
-const PAIR_COLUMNS = `r.rowid,
+/** The root's part of a pair row: P.ROOT to P.RECEIVING_MS. */
+const ROOT_COLUMNS = `r.rowid,
          coalesce(r.request_name, CASE WHEN r.http_method IS NOT NULL
            AND substr(r.name, 1, length(r.http_method) + 1) = r.http_method || ' '
            THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END),
@@ -147,102 +140,93 @@ const PAIR_COLUMNS = `r.rowid,
            + coalesce(r.phase_tls_ms, 0) + coalesce(r.phase_sending_ms, 0),
          r.phase_waiting_ms, r.phase_blocked_ms,
          coalesce(r.phase_dns_ms, 0) + coalesce(r.phase_connect_ms, 0) + coalesce(r.phase_tls_ms, 0),
-         r.phase_receiving_ms,
-         s.resource_id, s.start_ns - r.start_ns, s.end_ns - s.start_ns`;
+         r.phase_receiving_ms`;
 
 /**
- * Every root of a run with its SERVER children from other services, one row per child (a root
- * without a child comes once, child columns NULL). Rows of one root are adjacent: the root is the
- * outer loop of the join. A root also stored in an earlier shard is skipped here (counted apart).
+ * A function SQLite calls once per row of a pass, forwarding to whichever sink is current:
+ * registered once per connection (a connection's functions cannot be removed), re-aimed per pass.
  */
-export function pairRows(shard: Shard, run: RunSelector): IterableIterator<PairRow> {
-  return pairStatement(shard, PAIR_COLUMNS).raw().iterate(selectorParams(run)) as IterableIterator<PairRow>;
-}
-
-export type PairSink = (...row: PairRow) => null;
-
-const sinks = new WeakMap<Database.Database, { sink: PairSink }>();
-
-/**
- * The same rows fed to `sink` by SQLite itself through an application-defined function: no row
- * object is built for JavaScript, which makes reading about twice as fast as iterating rows.
- * Returns the number of rows.
- */
-export function feedPairs(shard: Shard, run: RunSelector, sink: PairSink): number {
-  let holder = sinks.get(shard.db);
+function sinkFunction<A extends unknown[]>(db: Database.Database, name: string): { sink: (...args: A) => unknown } {
+  const key = `${name}`;
+  let perDb = holders.get(db);
+  if (perDb === undefined) holders.set(db, (perDb = new Map()));
+  let holder = perDb.get(key) as { sink: (...args: A) => unknown } | undefined;
   if (holder === undefined) {
-    const h = { sink };
+    const h: { sink: (...args: A) => unknown } = { sink: () => null };
     holder = h;
-    sinks.set(shard.db, h);
-    shard.db.function('firstspan_pair', { deterministic: false }, (a: number, b: string, c: number, d: number, e: number, f: number | null, g: number | null, h2: number | null, i: number | null, j: number | null, k: number | null, l: number | null, m: number | null) =>
-      h.sink(a, b, c, d, e, f, g, h2, i, j, k, l, m),
-    );
+    perDb.set(key, h);
+    db.function(name, { deterministic: false, varargs: true }, (...args: unknown[]) => h.sink(...(args as A)));
   }
-  holder.sink = sink;
-  return pairStatement(shard, `sum(firstspan_pair(${PAIR_COLUMNS}) IS NULL)`).pluck().get(selectorParams(run)) as number;
+  return holder;
+}
+const holders = new WeakMap<Database.Database, Map<string, unknown>>();
+
+/**
+ * A root row for the join: the root's pair-row columns, then its trace id and span id as one hex
+ * string (ids pass as hex: a Buffer per value cost most of a row's time in JavaScript, a string a
+ * tenth of it), then its start (ns after `base`).
+ */
+export type RootSink = (
+  root: number, endpoint: string, flags: number, clientNs: number, second: number,
+  sentMs: number | null, waitingMs: number | null, blockedMs: number | null, setupMs: number | null, receivingMs: number | null,
+  ids: string, relStartNs: number,
+) => void;
+
+/** Every root of a run in this shard, in start order (the roots index, then each row). Returns the count. */
+export function feedRunRoots(shard: Shard, run: RunSelector, baseNs: bigint, sink: RootSink): number {
+  const holder = sinkFunction<Parameters<RootSink>>(shard.db, 'firstspan_root');
+  holder.sink = (...args) => {
+    sink(...args);
+    return null;
+  };
+  return shard.db
+    .prepare(
+      `SELECT sum(firstspan_root(${ROOT_COLUMNS}, hex(r.trace_id || r.span_id), r.start_ns - @base) IS NULL)
+       FROM spans r
+       WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
+         AND r.start_ns >= @start AND r.start_ns <= @last`,
+    )
+    .pluck()
+    .get({ ...selectorParams(run), base: baseNs }) as number | null ?? 0;
 }
 
-function selectorParams(run: RunSelector, withOrigin = true): Record<string, unknown> {
-  const params: Record<string, unknown> = { start: run.startNs, service: run.service, runId: run.runId, last: run.lastStartNs };
-  if (withOrigin) params.origin = run.originNs;
-  return params;
+/** Trace id and span id (one hex string) of every load-test root in the shard, every run (index-only). */
+export function feedAllRootIds(shard: Shard, sink: (ids: string) => void): number {
+  const holder = sinkFunction<[string]>(shard.db, 'firstspan_root_id');
+  holder.sink = (ids) => {
+    sink(ids);
+    return null;
+  };
+  return (shard.db.prepare(`SELECT sum(firstspan_root_id(hex(trace_id || span_id)) IS NULL) FROM spans WHERE ${ROOT}`).pluck().get() as number | null) ?? 0;
 }
 
-function pairStatement(shard: Shard, columns: string): Database.Statement {
-  const dedupe = shard.others
-    .filter((name) => Number(name.slice(5)) < shard.index)
-    .map((name) => `AND NOT EXISTS (SELECT 1 FROM ${name}.spans d WHERE d.trace_id = r.trace_id AND d.span_id = r.span_id)`)
-    .join(' ');
+/** A server span: trace id, parent span id and span id as one hex string; resource; start after `base`; duration. */
+export type ServerSink = (ids: string, resourceId: number, relStartNs: number, durationNs: number) => void;
+
+/**
+ * SERVER spans with a parent, of every service, starting inside [fromNs, toNs] (their own clock),
+ * from the service-and-time index alone; start as ns after `baseNs`. Returns the count.
+ */
+export function feedServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, baseNs: bigint, sink: ServerSink): number {
+  const holder = sinkFunction<Parameters<ServerSink>>(shard.db, 'firstspan_server');
+  holder.sink = (...args) => {
+    sink(...args);
+    return null;
+  };
   const stmt = shard.db
     .prepare(
-      `SELECT ${columns}
-       FROM spans r
-       LEFT JOIN spans s ON s.trace_id = r.trace_id AND s.parent_span_id = r.span_id
-         AND s.kind = ${SpanKind.SERVER} AND s.service_name <> r.service_name
-       WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
-         AND r.start_ns >= @start AND r.start_ns <= @last ${dedupe}`,
-    );
-  return stmt;
+      `SELECT sum(firstspan_server(hex(trace_id || parent_span_id || span_id), resource_id, start_ns - @base, end_ns - start_ns) IS NULL)
+       FROM spans WHERE kind = ${SpanKind.SERVER} AND service_name = @service AND start_ns >= @from AND start_ns <= @to
+         AND parent_span_id IS NOT NULL`,
+    )
+    .pluck();
+  let n = 0;
+  for (const service of readServices(shard)) n += (stmt.get({ service, from: fromNs, to: toNs, base: baseNs }) as number | null) ?? 0;
+  return n;
 }
 
-/** Roots of the run in this shard (index-only). */
-export function countRoots(shard: Shard, run: RunSelector): number {
-  return shard.db
-    .prepare(
-      `SELECT count(*) FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service
-       AND r.run_id IS @runId AND r.start_ns >= @start AND r.start_ns <= @last`,
-    )
-    .pluck()
-    .get(selectorParams(run, false)) as number;
-}
-
-/** The start of the run's n-th root (0-based) in start order: a slice boundary for threads. */
-export function rootStartAt(shard: Shard, run: RunSelector, n: number): bigint {
-  const v = shard.db
-    .prepare(
-      `SELECT r.start_ns FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service
-       AND r.run_id IS @runId AND r.start_ns >= @start AND r.start_ns <= @last ORDER BY r.start_ns LIMIT 1 OFFSET @n`,
-    )
-    .pluck()
-    .safeIntegers()
-    .get({ ...selectorParams(run, false), n }) as bigint | undefined;
-  return v ?? run.lastStartNs;
-}
-
-/** Roots of the run that an earlier shard also holds (the same span delivered to two shards). */
-export function countDuplicateRoots(shard: Shard, run: RunSelector): number {
-  const earlier = shard.others.filter((name) => Number(name.slice(5)) < shard.index);
-  if (earlier.length === 0) return 0;
-  const exists = earlier
-    .map((name) => `EXISTS (SELECT 1 FROM ${name}.spans d WHERE d.trace_id = r.trace_id AND d.span_id = r.span_id)`)
-    .join(' OR ');
-  return shard.db
-    .prepare(
-      `SELECT count(*) FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = ? AND r.run_id IS ?
-       AND r.start_ns >= ? AND r.start_ns <= ? AND (${exists})`,
-    )
-    .pluck()
-    .get(run.service, run.runId, run.startNs, run.lastStartNs) as number;
+function selectorParams(run: RunSelector): Record<string, unknown> {
+  return { start: run.startNs, service: run.service, runId: run.runId, last: run.lastStartNs, origin: run.originNs };
 }
 
 /** Every service that sent spans, from the small resources table. */
@@ -258,24 +242,27 @@ export function readResourceServices(shard: Shard): Map<number, string> {
 
 /**
  * SERVER spans of `service` starting inside [fromNs, toNs] (that service's clock) whose trace does
- * not start at a load-test root, in this shard or another: background traffic. Returns their
- * durations in ns and names.
+ * not start at a load-test root (`isLoadTest` says, by trace id): background traffic. Reads the
+ * service-and-time index; only background spans are read from their rows (for the name).
+ * Returns their durations in ns, names and ids (trace id then span id, one buffer).
  */
-export function backgroundRows(shard: Shard, service: string, fromNs: bigint, toNs: bigint): IterableIterator<[number, string]> {
-  // A trace-root CLIENT span is a load-test root by definition (its service is a generator), so
-  // the probe needs no service list and can use the store's partial index of root trace ids.
-  const probe = (schema: string): string =>
-    `NOT EXISTS (SELECT 1 FROM ${schema}spans r WHERE r.trace_id = s.trace_id AND r.parent_span_id IS NULL
-       AND r.kind = ${SpanKind.CLIENT})`;
-  const probes = ['', ...shard.others.map((n) => `${n}.`)].map(probe).join(' AND ');
+export function backgroundRows(
+  shard: Shard,
+  service: string,
+  fromNs: bigint,
+  toNs: bigint,
+  isLoadTest: (traceId: string) => boolean,
+): Array<[number, string, string]> {
+  const holder = sinkFunction<[string]>(shard.db, 'firstspan_is_background');
+  holder.sink = (traceId) => (isLoadTest(traceId) ? 0 : 1);
   return shard.db
     .prepare(
-      `SELECT s.end_ns - s.start_ns, s.name FROM spans s
-       WHERE s.service_name = ? AND s.start_ns >= ? AND s.start_ns <= ? AND s.kind = ${SpanKind.SERVER}
-         AND ${probes}`,
+      `SELECT s.end_ns - s.start_ns, s.name, hex(s.trace_id || s.span_id) FROM spans s WHERE s.rowid IN (
+         SELECT rowid FROM spans WHERE kind = ${SpanKind.SERVER} AND service_name = ? AND start_ns >= ? AND start_ns <= ?
+           AND firstspan_is_background(hex(trace_id)))`,
     )
     .raw()
-    .iterate(service, fromNs, toNs) as IterableIterator<[number, string]>;
+    .all(service, fromNs, toNs) as Array<[number, string, string]>;
 }
 
 export interface TraceSpanRow {
@@ -294,6 +281,7 @@ export interface RootDetail {
   traceId: Buffer;
   spanId: string;
   startNs: bigint;
+  endNs: bigint;
   name: string;
   service: string;
   /** Connection phases in order, ms; null when the span has none. */
@@ -306,7 +294,7 @@ export function rootDetail(shard: Shard, rowid: number): RootDetail | undefined 
   const row = shard.db
     .prepare(
       `SELECT trace_id, hex(span_id), start_ns, name, service_name, phase_blocked_ms, phase_dns_ms, phase_connect_ms,
-         phase_tls_ms, phase_sending_ms, phase_waiting_ms, phase_receiving_ms, connection_reused
+         phase_tls_ms, phase_sending_ms, phase_waiting_ms, phase_receiving_ms, connection_reused, end_ns
        FROM spans WHERE rowid = ?`,
     )
     .safeIntegers()
@@ -321,6 +309,7 @@ export function rootDetail(shard: Shard, rowid: number): RootDetail | undefined 
     traceId: row[0],
     spanId: row[1],
     startNs: row[2],
+    endNs: row[13] as unknown as bigint,
     name: row[3],
     service: row[4],
     phases: hasPhases
@@ -338,15 +327,18 @@ export function rootDetail(shard: Shard, rowid: number): RootDetail | undefined 
   };
 }
 
-/** Every span of a trace (capped), times relative to `rootStartNs`. */
-export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, limit = 200): TraceSpanRow[] {
+/**
+ * Every span of a trace starting inside [fromNs, toNs] (capped), times relative to `rootStartNs`:
+ * the store has no index by trace id, so the spans-by-time index narrows the search to the window.
+ */
+export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, fromNs: bigint, toNs: bigint, limit = 200): TraceSpanRow[] {
   const rows = shard.db
     .prepare(
       `SELECT hex(span_id), hex(parent_span_id), service_name, name, kind, start_ns - @root, end_ns - start_ns, status_code
-       FROM spans WHERE trace_id = @trace ORDER BY start_ns LIMIT @limit`,
+       FROM spans WHERE trace_id = @trace AND start_ns >= @from AND start_ns <= @to ORDER BY start_ns LIMIT @limit`,
     )
     .raw()
-    .all({ root: rootStartNs, trace: traceId, limit }) as Array<[string, string | null, string, string, number, number, number, number]>;
+    .all({ root: rootStartNs, trace: traceId, from: fromNs, to: toNs, limit }) as Array<[string, string | null, string, string, number, number, number, number]>;
   return rows.map((r) => ({
     spanId: r[0],
     parentSpanId: r[1] === '' ? null : r[1],

@@ -38,36 +38,26 @@ CREATE TABLE IF NOT EXISTS resources (
   schema_url    TEXT NOT NULL
 );`;
 
-// The only span indexes kept while spans arrive: keyed by service and time, so consecutive
-// inserts land on the same right-most pages (measured nearly free: docs/benchmarks.md). Load-test
-// roots (trace-root CLIENT spans) by service, run and time, which finds the runs; SERVER spans by
-// service and time, for the background-traffic scan. parent_span_id and kind are repeated as
-// columns so SQLite sees these partial indexes as covering.
+// The only span indexes kept while spans arrive: they lead with service or time, so consecutive
+// inserts land on the same right-most pages (measured nearly free: docs/benchmarks.md), and they
+// carry the ids the analyzer joins on, so its passes read them alone, in order, never the rows:
+// load-test roots (trace-root CLIENT spans) by service, run and start (finds the runs; the roots'
+// ids); SERVER spans by service and start with their trace, parent and span ids (the analyzer's
+// hash join and background traffic); every span by start (a trace's spans for the waterfalls).
 const WRITE_PATH_INDEXES = `
-CREATE INDEX IF NOT EXISTS spans_roots ON spans (service_name, run_id, start_ns, end_ns, parent_span_id, kind) WHERE parent_span_id IS NULL AND kind = 3;
-CREATE INDEX IF NOT EXISTS spans_servers_by_time ON spans (service_name, start_ns, end_ns, trace_id, kind) WHERE kind = 2;`;
+CREATE INDEX IF NOT EXISTS roots_by_run ON spans (service_name, run_id, start_ns, end_ns, parent_span_id, kind, trace_id, span_id) WHERE parent_span_id IS NULL AND kind = 3;
+CREATE INDEX IF NOT EXISTS servers_by_time ON spans (service_name, start_ns, end_ns, trace_id, parent_span_id, span_id, resource_id, kind) WHERE kind = 2;
+CREATE INDEX IF NOT EXISTS spans_by_time ON spans (start_ns, trace_id);`;
 
-/**
- * Indexes keyed by trace id that the analyzer needs and builds itself, with one sort, when it
- * analyses (store-analysis.ts); a writer drops them when it opens the store, so the write path
- * stays append-only. The trace ids of load-test roots (with span id: roots delivered twice are
- * adjacent); SERVER spans by trace and parent, covering what pairing reads; every span by trace
- * (the waterfalls, duplicates across shards).
- */
-export const ANALYSIS_INDEXES: ReadonlyArray<{ name: string; ddl: string }> = [
-  {
-    name: 'spans_root_traces',
-    ddl: 'CREATE INDEX IF NOT EXISTS spans_root_traces ON spans (trace_id, parent_span_id, kind, span_id) WHERE parent_span_id IS NULL AND kind = 3',
-  },
-  {
-    name: 'spans_server_children',
-    ddl: 'CREATE INDEX IF NOT EXISTS spans_server_children ON spans (trace_id, parent_span_id, service_name, resource_id, start_ns, end_ns) WHERE kind = 2',
-  },
-  { name: 'spans_by_trace', ddl: 'CREATE INDEX IF NOT EXISTS spans_by_trace ON spans (trace_id, span_id)' },
+/** Version 1's indexes: the id-keyed ones version 2 removes, and the write-path ones it replaces. */
+const V1_INDEXES = [
+  'spans_by_id',
+  'spans_by_service_time',
+  'spans_roots',
+  'spans_root_traces',
+  'spans_server_children',
+  'spans_servers_by_time',
 ];
-
-/** Version 1's index on ids, UNIQUE: dropped when a version 1 store is migrated. */
-const V1_ONLY_INDEXES = ['spans_by_id', 'spans_by_service_time'];
 
 // Version 2: append-only. No index keyed by trace or span id is maintained while spans arrive
 // (random keys made every insert touch a random page: docs/receiver.md). The analyzer's columns
@@ -248,9 +238,9 @@ export class SpanStore {
           `${path} has schema version ${version}; this firstspan reads versions ${READABLE_VERSIONS.join(' and ')}. ` +
             'Use the firstspan release that wrote it, or write a new database.',
         );
-      } else if (!options.readonly) {
-        if (version !== SCHEMA_VERSION) migratedFrom = version;
-        openForWriting(db);
+      } else if (!options.readonly && version !== SCHEMA_VERSION) {
+        migratedFrom = version;
+        migrate(db);
       }
     } catch (cause) {
       db.close();
@@ -458,15 +448,14 @@ function writeSchemaVersion(db: Database.Database): void {
 }
 
 /**
- * A writer's open: migrate a version 1 store (drop its unique id index, whose upkeep is what
- * version 2 removes; the rows and columns are unchanged, so this takes no time whatever the
- * size), and drop the analysis indexes so spans are appended without maintaining them.
+ * A writer's open of a version 1 store: drop its id-keyed indexes (their upkeep is what version 2
+ * removes) and build version 2's write-path indexes. The rows and columns are the same, so this is
+ * one sort per index, however many spans the file holds.
  */
-function openForWriting(db: Database.Database): void {
+function migrate(db: Database.Database): void {
   db.transaction(() => {
-    for (const name of [...V1_ONLY_INDEXES, ...ANALYSIS_INDEXES.map((i) => i.name)]) db.exec(`DROP INDEX IF EXISTS ${name}`);
+    for (const name of V1_INDEXES) db.exec(`DROP INDEX IF EXISTS ${name}`);
     db.exec(WRITE_PATH_INDEXES);
-    db.prepare("DELETE FROM firstspan_meta WHERE key LIKE 'analysis.%'").run();
     writeSchemaVersion(db);
   })();
 }
