@@ -2,16 +2,16 @@
 // children (one pass per shard), estimate the clock offsets, split the gaps, count background
 // traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
 // Report value; rendering is elsewhere (render-*.ts) and never sits inside the measuring loop.
+import { availableParallelism } from 'node:os';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
 import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
 import type { PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities } from './pair-spans.ts';
-import { RootTable } from './id-tables.ts';
-import { joinRun, readResources, readRoots, type Resources } from './join-pairs.ts';
+import { MAX_BACKGROUND_NAMES } from './join-pairs.ts';
+import { openSlices, type Slice } from './join-threads.ts';
 import {
-  backgroundRows,
   readRootGroups,
   readServices,
   rootDetail,
@@ -24,11 +24,6 @@ import { usersPerSecond, type TimelinePoint } from './timeline.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
-/** What every run's analysis shares: the roots of every shard and the resources. */
-interface Tables {
-  roots: RootTable;
-  resources: Resources;
-}
 
 export interface EndpointReport {
   name: string;
@@ -150,8 +145,15 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   const generators = [...new Set(all.map((r) => r.service))];
   // One run at a time: a run's worker threads already use the cores.
   const reports: RunReport[] = [];
-  const tables: Tables = { roots: readRoots(shards), resources: readResources(shards) };
-  for (const run of runs) reports.push(await analyzeRun(shards, run, generators, tables, options));
+  const roots = all.reduce((n, r) => n + r.rootsInShards, 0);
+  const wanted = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
+  const threads = roots >= (options.parallelMinRoots ?? 100_000) ? wanted : 1;
+  const slices = runs.length === 0 ? [] : await openSlices(shards, threads, roots, options.topN);
+  try {
+    for (const run of runs) reports.push(await analyzeRun(shards, run, generators, slices, options));
+  } finally {
+    await Promise.all(slices.map((s) => s.close()));
+  }
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: new Date().toISOString(),
@@ -160,11 +162,23 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   };
 }
 
-async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], tables: Tables, options: AnalyzeOptions): Promise<RunReport> {
+async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], slices: Slice[], options: AnalyzeOptions): Promise<RunReport> {
   const acc = new RunAccumulator(options.topN);
   const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs, originNs: run.startNs };
   const progress = options.progress;
-  acc.odd.duplicateRootSpans += joinRun(shards, selector, acc, tables.roots, tables.resources, progress ? (n) => progress(run.label, n, run.rootsInShards) : undefined);
+  const done = new Array<number>(slices.length).fill(0);
+  const results = await Promise.all(
+    slices.map((slice, k) =>
+      slice.pair(selector, progress === undefined ? undefined : (n) => {
+        done[k] = n;
+        progress(run.label, done.reduce((a, b) => a + b, 0), run.rootsInShards);
+      }),
+    ),
+  );
+  for (const r of results) {
+    acc.absorb(r.snapshot);
+    acc.odd.duplicateRootSpans += r.duplicates;
+  }
 
   const offsets = new Map<string, OffsetEstimate>();
   for (const [service, estimator] of acc.offsets) {
@@ -185,7 +199,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     for (const [second, value] of usersPerSecond(points)) users.set(second, Math.max(value, users.get(second) ?? 0));
   }
 
-  const bg = background(shards, run, generators, offsets, tables.roots);
+  const bg = await background(shards, run, generators, offsets, slices);
   return {
     service: run.service,
     runId: run.runId,
@@ -239,29 +253,26 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
  * Server spans in the run's window (shifted onto each server's clock by its offset) that belong to
  * no load-test trace. Services that are generators themselves are not servers here.
  */
-function background(
+async function background(
   shards: Shard[],
   run: RunWindow,
   generators: string[],
   offsets: Map<string, OffsetEstimate>,
-  roots: RootTable,
-): BackgroundReport {
+  slices: Slice[],
+): Promise<BackgroundReport> {
+  const services = new Set<string>();
+  for (const shard of shards) for (const s of readServices(shard)) if (!generators.includes(s)) services.add(s);
+  const windows = [...services].map((service) => {
+    const shift = BigInt(Math.round((offsets.get(service)?.offsetMs ?? 0) * 1e6));
+    return { service, fromNs: run.startNs + shift, toNs: run.endNs + shift };
+  });
   const digest = new Digest();
   const perService = new Map<string, number>();
   const names = new Map<string, number>();
-  const services = new Set<string>();
-  const seen = new RootTable();
-  for (const shard of shards) for (const s of readServices(shard)) if (!generators.includes(s)) services.add(s);
-  for (const service of services) {
-    const shift = BigInt(Math.round((offsets.get(service)?.offsetMs ?? 0) * 1e6));
-    for (const shard of shards) {
-      for (const [durationNs, name, ids] of backgroundRows(shard, service, run.startNs + shift, run.endNs + shift, (t) => roots.hasTrace(t))) {
-        if (!seen.countOnce(ids)) continue; // stored twice: counted once
-        perService.set(service, (perService.get(service) ?? 0) + 1);
-        if (durationNs >= 0) digest.record(durationNs);
-        if (names.size < 1000 || names.has(name)) names.set(name, (names.get(name) ?? 0) + 1);
-      }
-    }
+  for (const part of await Promise.all(slices.map((s) => s.background(windows)))) {
+    digest.merge(part.digest);
+    for (const [service, n] of part.perService) perService.set(service, (perService.get(service) ?? 0) + n);
+    for (const [name, n] of part.names) if (names.size < MAX_BACKGROUND_NAMES || names.has(name)) names.set(name, (names.get(name) ?? 0) + n);
   }
   let count = 0;
   for (const n of perService.values()) count += n;

@@ -71,8 +71,11 @@ export class ChildTable {
   size = 0;
   duplicates = 0;
 
+  /** `expected`: the number of spans to be added (sized once: growing would hold two copies). */
   constructor(expected = 1024) {
-    const slots = slotsFor(expected);
+    // Chains, so one slot per expected span is enough.
+    let slots = 1024;
+    while (slots < expected) slots *= 2;
     this.mask = slots - 1;
     this.head = new Int32Array(slots).fill(-1);
     const cap = Math.max(1024, expected);
@@ -106,7 +109,7 @@ export class ChildTable {
     this.duration[e] = durationNs;
     this.next[e] = this.head[slot]!;
     this.head[slot] = e;
-    if (this.size > this.head.length / 1.5) this.rehash();
+    if (this.size > this.head.length * 2) this.rehash();
   }
 
   /** Calls `each` for every child of the span whose `ids` are its trace id then span id (hex, 48 characters). */

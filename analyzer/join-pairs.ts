@@ -1,17 +1,32 @@
-// Pairing as a hash join over the shards (the store has no index by trace id): pass 1 reads the
+// Pairing as a hash join (the store has no index by trace id), for one slice of the trace-id
+// space: every thread of an analysis holds the tables of its own traces only. Pass 1 reads the
 // SERVER spans in the run's window from the service-and-time index into a table keyed by (trace
 // id, parent span id); pass 2 streams the run's roots in start order, probes the table and feeds
 // the accumulator one pair row per server child (P columns, read-spans.ts), exactly the rows the
-// SQL join used to produce. A root or server span stored twice — in one shard or two — counts once.
+// SQL join of schema version 1 produced. A root, server child or background span stored twice —
+// in one shard or two — counts once; a root and its child pair up whichever shards hold them.
 import { ChildTable, RootTable } from './id-tables.ts';
-import type { RunAccumulator } from './pair-spans.ts';
-import { feedAllRootIds, feedRunRoots, feedServerSpans, readResourceServices, type RunSelector, type Shard } from './read-spans.ts';
+import { RunAccumulator, type RunSnapshot } from './pair-spans.ts';
+import {
+  backgroundRows,
+  countServerSpans,
+  feedAllRootIds,
+  feedRunRoots,
+  feedServerSpans,
+  readResourceServices,
+  type RunSelector,
+  type Shard,
+  type TraceRange,
+} from './read-spans.ts';
+import { Digest } from './stats.ts';
 
 /**
  * How far outside the run's window (on the generator's clock) a server span may start and still be
  * paired: the largest clock offset between a generator and a server that pairing tolerates.
  */
 export const SERVER_WINDOW_NS = 3_600_000_000_000n;
+/** Distinct background span names kept per run (the rest still count). */
+export const MAX_BACKGROUND_NAMES = 1000;
 
 /** Resource ids of every shard mapped onto one numbering, with their services. */
 export interface Resources {
@@ -35,55 +50,99 @@ export function readResources(shards: Shard[]): Resources {
   return { services, global };
 }
 
-/** Every load-test root of every shard: which traces are load tests, and which roots were counted. */
-export function readRoots(shards: Shard[]): RootTable {
-  const roots = new RootTable();
-  for (const shard of shards) feedAllRootIds(shard, (ids) => roots.add(ids));
-  return roots;
+export interface PairResult {
+  snapshot: RunSnapshot;
+  /** Roots skipped as copies of a root already counted. */
+  duplicates: number;
 }
 
-/**
- * Pair every root of the run (every shard) with its server children, into `acc`. Returns the
- * number of roots skipped as copies of a root already counted.
- */
-export function joinRun(
-  shards: Shard[],
-  run: RunSelector,
-  acc: RunAccumulator,
-  roots: RootTable,
-  resources: Resources,
-  onProgress?: (roots: number) => void,
-): number {
-  const base = run.startNs - SERVER_WINDOW_NS;
-  const children = new ChildTable();
-  for (const shard of shards) {
-    const global = resources.global[shard.index]!;
-    feedServerSpans(shard, run.startNs - SERVER_WINDOW_NS, run.lastStartNs + SERVER_WINDOW_NS, base, (ids, resourceId, relStartNs, durationNs) =>
-      children.add(ids, global.get(resourceId) ?? -1, relStartNs, durationNs),
-    );
-  }
-  // Children from the run's own service are not its server children (the SQL join's
-  // `s.service_name <> r.service_name`).
-  const own = new Set<number>();
-  for (const [id, service] of resources.services) if (service === run.service) own.add(id);
+/** Background traffic of one service in a window of its own clock. */
+export interface BackgroundWindow {
+  service: string;
+  fromNs: bigint;
+  toNs: bigint;
+}
 
-  let duplicates = 0;
-  for (const shard of shards) {
-    acc.startShard(resources.services, shard.index, onProgress);
-    feedRunRoots(shard, run, base, (rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, ids, relStartNs) => {
-      if (!roots.countOnce(ids)) {
-        duplicates += 1;
-        return;
-      }
-      let paired = false;
-      children.forEachChild(ids, (resource, childRelNs, durationNs) => {
-        if (own.has(resource)) return;
-        paired = true;
-        acc.row(rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, resource, childRelNs - relStartNs, durationNs);
-      });
-      if (!paired) acc.row(rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, null, null, null);
-    });
-    acc.endShard();
+/** One slice's background traffic, to merge. */
+export interface BackgroundPart {
+  perService: Array<[string, number]>;
+  digest: Digest;
+  names: Array<[string, number]>;
+}
+
+export class TraceRangeJoin {
+  private readonly shards: Shard[];
+  private readonly range: TraceRange;
+  private readonly resources: Resources;
+  /** Every load-test root of the slice, every run and shard: which traces are load tests, which roots were counted. */
+  private readonly roots: RootTable;
+
+  /** `expectedRoots`: how many roots the shards hold in all (sizes the table once). */
+  constructor(shards: Shard[], range: TraceRange, expectedRoots: number) {
+    this.shards = shards;
+    this.range = range;
+    this.resources = readResources(shards);
+    this.roots = new RootTable(expectedRoots);
+    for (const shard of shards) feedAllRootIds(shard, range, (ids) => this.roots.add(ids));
   }
-  return duplicates;
+
+  /** Pair every root of the run (every shard) in this slice with its server children. */
+  pair(run: RunSelector, topN: number, onProgress?: (roots: number) => void): PairResult {
+    const acc = new RunAccumulator(topN);
+    const from = run.startNs - SERVER_WINDOW_NS;
+    const to = run.lastStartNs + SERVER_WINDOW_NS;
+    const base = from;
+    let expected = 0;
+    for (const shard of this.shards) expected += countServerSpans(shard, from, to, this.range);
+    const children = new ChildTable(expected);
+    for (const shard of this.shards) {
+      const global = this.resources.global[shard.index]!;
+      feedServerSpans(shard, from, to, base, this.range, (ids, resourceId, relStartNs, durationNs) =>
+        children.add(ids, global.get(resourceId) ?? -1, relStartNs, durationNs),
+      );
+    }
+    // Children from the run's own service are not its server children (schema version 1's SQL
+    // join said `s.service_name <> r.service_name`).
+    const own = new Set<number>();
+    for (const [id, service] of this.resources.services) if (service === run.service) own.add(id);
+
+    let duplicates = 0;
+    for (const shard of this.shards) {
+      acc.startShard(this.resources.services, shard.index, onProgress);
+      feedRunRoots(shard, run, base, this.range, (rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, ids, relStartNs) => {
+        if (!this.roots.countOnce(ids)) {
+          duplicates += 1;
+          return;
+        }
+        let paired = false;
+        children.forEachChild(ids, (resource, childRelNs, durationNs) => {
+          if (own.has(resource)) return;
+          paired = true;
+          acc.row(rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, resource, childRelNs - relStartNs, durationNs);
+        });
+        if (!paired) acc.row(rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, null, null, null);
+      });
+      acc.endShard();
+    }
+    return { snapshot: acc.snapshot(), duplicates };
+  }
+
+  /** SERVER spans in the windows whose trace starts at no load-test root, each counted once. */
+  background(windows: BackgroundWindow[]): BackgroundPart {
+    const digest = new Digest();
+    const perService = new Map<string, number>();
+    const names = new Map<string, number>();
+    const seen = new RootTable();
+    for (const w of windows) {
+      for (const shard of this.shards) {
+        for (const [durationNs, name, ids] of backgroundRows(shard, w.service, w.fromNs, w.toNs, this.range, (t) => this.roots.hasTrace(t))) {
+          if (!seen.countOnce(ids)) continue; // stored twice: counted once
+          perService.set(w.service, (perService.get(w.service) ?? 0) + 1);
+          if (durationNs >= 0) digest.record(durationNs);
+          if (names.size < MAX_BACKGROUND_NAMES || names.has(name)) names.set(name, (names.get(name) ?? 0) + 1);
+        }
+      }
+    }
+    return { perService: [...perService], digest, names: [...names] };
+  }
 }

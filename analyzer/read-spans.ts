@@ -27,7 +27,7 @@ export function openShards(paths: string[]): Shard[] {
     for (const [index, path] of paths.entries()) {
       const store = SpanStore.open(path, { readonly: true });
       // Room to sort and to cache the index pages a pass reads (pages are allocated as used).
-      store.db.pragma('cache_size = -65536');
+      store.db.pragma('cache_size = -16384');
       shards.push({ index, path, store, db: store.db });
     }
   } catch (error) {
@@ -173,7 +173,24 @@ export type RootSink = (
 ) => void;
 
 /** Every root of a run in this shard, in start order (the roots index, then each row). Returns the count. */
-export function feedRunRoots(shard: Shard, run: RunSelector, baseNs: bigint, sink: RootSink): number {
+/**
+ * A slice of the trace-id space, [lo, hi) compared as blobs: the analysis is split across threads
+ * by trace id, so each thread holds the tables of its own traces only. `ALL_TRACES` is the whole.
+ */
+export interface TraceRange {
+  lo: Buffer;
+  hi: Buffer;
+}
+export const ALL_TRACES: TraceRange = { lo: Buffer.alloc(0), hi: Buffer.alloc(17, 0xff) };
+
+/** The k-th of n equal slices of the trace-id space, by first byte. */
+export function traceRange(k: number, n: number): TraceRange {
+  const lo = Math.floor((256 * k) / n);
+  const hi = Math.floor((256 * (k + 1)) / n);
+  return { lo: k === 0 ? ALL_TRACES.lo : Buffer.from([lo]), hi: hi >= 256 ? ALL_TRACES.hi : Buffer.from([hi]) };
+}
+
+export function feedRunRoots(shard: Shard, run: RunSelector, baseNs: bigint, range: TraceRange, sink: RootSink): number {
   const holder = sinkFunction<Parameters<RootSink>>(shard.db, 'firstspan_root');
   holder.sink = (...args) => {
     sink(...args);
@@ -184,20 +201,20 @@ export function feedRunRoots(shard: Shard, run: RunSelector, baseNs: bigint, sin
       `SELECT sum(firstspan_root(${ROOT_COLUMNS}, hex(r.trace_id || r.span_id), r.start_ns - @base) IS NULL)
        FROM spans r
        WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
-         AND r.start_ns >= @start AND r.start_ns <= @last`,
+         AND r.start_ns >= @start AND r.start_ns <= @last AND r.trace_id >= @lo AND r.trace_id < @hi`,
     )
     .pluck()
-    .get({ ...selectorParams(run), base: baseNs }) as number | null ?? 0;
+    .get({ ...selectorParams(run), base: baseNs, lo: range.lo, hi: range.hi }) as number | null ?? 0;
 }
 
 /** Trace id and span id (one hex string) of every load-test root in the shard, every run (index-only). */
-export function feedAllRootIds(shard: Shard, sink: (ids: string) => void): number {
+export function feedAllRootIds(shard: Shard, range: TraceRange, sink: (ids: string) => void): number {
   const holder = sinkFunction<[string]>(shard.db, 'firstspan_root_id');
   holder.sink = (ids) => {
     sink(ids);
     return null;
   };
-  return (shard.db.prepare(`SELECT sum(firstspan_root_id(hex(trace_id || span_id)) IS NULL) FROM spans WHERE ${ROOT}`).pluck().get() as number | null) ?? 0;
+  return (shard.db.prepare(`SELECT sum(firstspan_root_id(hex(trace_id || span_id)) IS NULL) FROM spans WHERE ${ROOT} AND trace_id >= ? AND trace_id < ?`).pluck().get(range.lo, range.hi) as number | null) ?? 0;
 }
 
 /** A server span: trace id, parent span id and span id as one hex string; resource; start after `base`; duration. */
@@ -207,7 +224,7 @@ export type ServerSink = (ids: string, resourceId: number, relStartNs: number, d
  * SERVER spans with a parent, of every service, starting inside [fromNs, toNs] (their own clock),
  * from the service-and-time index alone; start as ns after `baseNs`. Returns the count.
  */
-export function feedServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, baseNs: bigint, sink: ServerSink): number {
+export function feedServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, baseNs: bigint, range: TraceRange, sink: ServerSink): number {
   const holder = sinkFunction<Parameters<ServerSink>>(shard.db, 'firstspan_server');
   holder.sink = (...args) => {
     sink(...args);
@@ -217,11 +234,26 @@ export function feedServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, base
     .prepare(
       `SELECT sum(firstspan_server(hex(trace_id || parent_span_id || span_id), resource_id, start_ns - @base, end_ns - start_ns) IS NULL)
        FROM spans WHERE kind = ${SpanKind.SERVER} AND service_name = @service AND start_ns >= @from AND start_ns <= @to
-         AND parent_span_id IS NOT NULL`,
+         AND parent_span_id IS NOT NULL AND trace_id >= @lo AND trace_id < @hi`,
     )
     .pluck();
   let n = 0;
-  for (const service of readServices(shard)) n += (stmt.get({ service, from: fromNs, to: toNs, base: baseNs }) as number | null) ?? 0;
+  for (const service of readServices(shard)) {
+    n += (stmt.get({ service, from: fromNs, to: toNs, base: baseNs, lo: range.lo, hi: range.hi }) as number | null) ?? 0;
+  }
+  return n;
+}
+
+/** How many spans feedServerSpans would feed (index-only count), to size the table once. */
+export function countServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, range: TraceRange): number {
+  const stmt = shard.db
+    .prepare(
+      `SELECT count(*) FROM spans WHERE kind = ${SpanKind.SERVER} AND service_name = @service AND start_ns >= @from AND start_ns <= @to
+         AND parent_span_id IS NOT NULL AND trace_id >= @lo AND trace_id < @hi`,
+    )
+    .pluck();
+  let n = 0;
+  for (const service of readServices(shard)) n += stmt.get({ service, from: fromNs, to: toNs, lo: range.lo, hi: range.hi }) as number;
   return n;
 }
 
@@ -251,6 +283,7 @@ export function backgroundRows(
   service: string,
   fromNs: bigint,
   toNs: bigint,
+  range: TraceRange,
   isLoadTest: (traceId: string) => boolean,
 ): Array<[number, string, string]> {
   const holder = sinkFunction<[string]>(shard.db, 'firstspan_is_background');
@@ -259,10 +292,10 @@ export function backgroundRows(
     .prepare(
       `SELECT s.end_ns - s.start_ns, s.name, hex(s.trace_id || s.span_id) FROM spans s WHERE s.rowid IN (
          SELECT rowid FROM spans WHERE kind = ${SpanKind.SERVER} AND service_name = ? AND start_ns >= ? AND start_ns <= ?
-           AND firstspan_is_background(hex(trace_id)))`,
+           AND trace_id >= ? AND trace_id < ? AND firstspan_is_background(hex(trace_id)))`,
     )
     .raw()
-    .all(service, fromNs, toNs) as Array<[number, string, string]>;
+    .all(service, fromNs, toNs, range.lo, range.hi) as Array<[number, string, string]>;
 }
 
 export interface TraceSpanRow {

@@ -1,0 +1,106 @@
+// The slices of an analysis (join-pairs.ts), on this thread or one worker thread each: the trace-id
+// space is cut into equal ranges by first byte, each slice holds only its own traces' tables and
+// reads every index once per pass, filtering by trace id. Every piece of state a slice returns
+// merges, so the figures are the same for any number of threads.
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../model/worker-thread.ts';
+import type { BackgroundPart, BackgroundWindow, PairResult } from './join-pairs.ts';
+import { TraceRangeJoin } from './join-pairs.ts';
+import type { JoinJob, JoinRequest } from './join-worker.ts';
+import { ALL_TRACES, traceRange, type RunSelector, type Shard } from './read-spans.ts';
+import { Digest } from './stats.ts';
+
+export interface Slice {
+  pair(run: RunSelector, onProgress?: (roots: number) => void): Promise<PairResult>;
+  background(windows: BackgroundWindow[]): Promise<BackgroundPart>;
+  close(): Promise<void>;
+}
+
+/** One slice on this thread when `threads` is 1, else one worker thread per slice. */
+export async function openSlices(shards: Shard[], threads: number, expectedRoots: number, topN: number): Promise<Slice[]> {
+  if (threads <= 1) {
+    const join = new TraceRangeJoin(shards, ALL_TRACES, expectedRoots);
+    return [
+      {
+        pair: (run, onProgress) => Promise.resolve(join.pair(run, topN, onProgress)),
+        background: (windows) => Promise.resolve(join.background(windows)),
+        close: () => Promise.resolve(),
+      },
+    ];
+  }
+  const slices = Array.from({ length: threads }, (_, k) => {
+    const range = traceRange(k, threads);
+    const job: JoinJob = { paths: shards.map((s) => s.path), lo: range.lo, hi: range.hi, expectedRoots: Math.ceil(expectedRoots / threads), topN };
+    return workerSlice(startTsWorker(new URL('./join-worker.ts', import.meta.url), job));
+  });
+  try {
+    await Promise.all(slices.map((s) => s.ready));
+  } catch (error) {
+    await Promise.all(slices.map((s) => s.close()));
+    throw error;
+  }
+  return slices;
+}
+
+type Reply =
+  | { kind: 'ready' }
+  | { kind: 'progress'; roots: number }
+  | { kind: 'paired'; result: PairResult }
+  | { kind: 'background'; part: BackgroundPart };
+
+function workerSlice(worker: Worker): Slice & { ready: Promise<void> } {
+  // One request at a time per worker: the orchestrator waits for each answer.
+  let pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
+  let onProgress: ((roots: number) => void) | undefined;
+  let failure: Error | undefined;
+  let readyResolve: () => void = () => undefined;
+  let readyReject: (e: Error) => void = () => undefined;
+  const ready = new Promise<void>((resolve, reject) => {
+    readyResolve = resolve;
+    readyReject = reject;
+  });
+  const fail = (error: Error): void => {
+    failure ??= error;
+    readyReject(failure);
+    pending?.reject(failure);
+    pending = undefined;
+  };
+  worker.on('message', (m: Reply) => {
+    if (m.kind === 'ready') readyResolve();
+    else if (m.kind === 'progress') onProgress?.(m.roots);
+    else {
+      const p = pending;
+      pending = undefined;
+      p?.resolve(m);
+    }
+  });
+  worker.on('error', (e) => fail(e));
+  worker.on('exit', (code) => fail(new Error(`an analysis thread exited (code ${code}) before answering`)));
+  const ask = (request: JoinRequest): Promise<Reply> => {
+    if (failure !== undefined) return Promise.reject(failure);
+    return new Promise((resolve, reject) => {
+      pending = { resolve, reject };
+      worker.postMessage(request);
+    });
+  };
+  return {
+    ready,
+    async pair(run, progress) {
+      onProgress = progress;
+      const reply = await ask({ kind: 'pair', run });
+      return (reply as Extract<Reply, { kind: 'paired' }>).result;
+    },
+    async background(windows) {
+      const reply = await ask({ kind: 'background', windows });
+      const part = (reply as Extract<Reply, { kind: 'background' }>).part;
+      return { ...part, digest: Digest.revive(part.digest) };
+    },
+    async close() {
+      worker.postMessage({ kind: 'close' } satisfies JoinRequest);
+      await new Promise<void>((resolve) => {
+        if (failure !== undefined) resolve();
+        else worker.once('exit', () => resolve());
+      });
+    },
+  };
+}
