@@ -124,8 +124,10 @@ export interface AnalyzeOptions extends RunFilter {
   progress?: (run: string, roots: number, expected: number) => void;
   /** Worker threads for large runs (default: the machine's cores, at most 4; 1 = none). */
   threads?: number;
-  /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
+  /** Roots in the databases from which the analysis is split across threads (default 100,000). */
   parallelMinRoots?: number;
+  /** Join tables one thread may hold at once, bytes (default TABLE_BUDGET_BYTES; tests lower it). */
+  tableBudgetBytes?: number;
 }
 
 /** The runs in the shards (after filters), without analysing them. */
@@ -148,7 +150,7 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   const roots = all.reduce((n, r) => n + r.rootsInShards, 0);
   const wanted = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
   const threads = roots >= (options.parallelMinRoots ?? 100_000) ? wanted : 1;
-  const slices = runs.length === 0 ? [] : await openSlices(shards, threads, roots, options.topN);
+  const slices = runs.length === 0 ? [] : await openSlices(shards, threads, roots, options.topN, options.tableBudgetBytes);
   try {
     for (const run of runs) reports.push(await analyzeRun(shards, run, generators, slices, options));
   } finally {

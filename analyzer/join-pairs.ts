@@ -70,34 +70,51 @@ export interface BackgroundPart {
   names: Array<[string, number]>;
 }
 
+/**
+ * The join for one or more slices of the trace-id space, processed one after another: only one
+ * slice's tables exist at a time, so memory is bounded by the slice size, whatever the database's.
+ * A slice's tables are rebuilt for each request (the index passes are cheap next to holding them).
+ */
 export class TraceRangeJoin {
   private readonly shards: Shard[];
-  private readonly range: TraceRange;
+  private readonly ranges: TraceRange[];
   private readonly resources: Resources;
-  /** Every load-test root of the slice, every run and shard: which traces are load tests, which roots were counted. */
-  private readonly roots: RootTable;
+  private readonly expectedRoots: number;
 
-  /** `expectedRoots`: how many roots the shards hold in all (sizes the table once). */
-  constructor(shards: Shard[], range: TraceRange, expectedRoots: number) {
+  /** `expectedRoots`: how many roots the shards hold in each range, about (sizes the tables once). */
+  constructor(shards: Shard[], ranges: TraceRange[], expectedRoots: number) {
     this.shards = shards;
-    this.range = range;
+    this.ranges = ranges;
     this.resources = readResources(shards);
-    this.roots = new RootTable(expectedRoots);
-    for (const shard of shards) feedAllRootIds(shard, range, (ids) => this.roots.add(ids));
+    this.expectedRoots = expectedRoots;
   }
 
-  /** Pair every root of the run (every shard) in this slice with its server children. */
+  /** Every load-test root of the range, every run and shard: which traces are load tests, which roots were counted. */
+  private roots(range: TraceRange): RootTable {
+    const roots = new RootTable(this.expectedRoots);
+    for (const shard of this.shards) feedAllRootIds(shard, range, (ids) => roots.add(ids));
+    return roots;
+  }
+
+  /** Pair every root of the run (every shard) in these slices with its server children. */
   pair(run: RunSelector, topN: number, onProgress?: (roots: number) => void): PairResult {
     const acc = new RunAccumulator(topN);
+    let duplicates = 0;
+    for (const range of this.ranges) duplicates += this.pairRange(run, range, acc, onProgress);
+    return { snapshot: acc.snapshot(), duplicates };
+  }
+
+  private pairRange(run: RunSelector, range: TraceRange, acc: RunAccumulator, onProgress?: (roots: number) => void): number {
+    const roots = this.roots(range);
     const from = run.startNs - SERVER_WINDOW_NS;
     const to = run.lastStartNs + SERVER_WINDOW_NS;
     const base = from;
     let expected = 0;
-    for (const shard of this.shards) expected += countServerSpans(shard, from, to, this.range);
+    for (const shard of this.shards) expected += countServerSpans(shard, from, to, range);
     const children = new ChildTable(expected);
     for (const shard of this.shards) {
       const global = this.resources.global[shard.index]!;
-      feedServerSpans(shard, from, to, base, this.range, (ids, resourceId, relStartNs, durationNs) =>
+      feedServerSpans(shard, from, to, base, range, (ids, resourceId, relStartNs, durationNs) =>
         children.add(ids, global.get(resourceId) ?? -1, relStartNs, durationNs),
       );
     }
@@ -109,8 +126,8 @@ export class TraceRangeJoin {
     let duplicates = 0;
     for (const shard of this.shards) {
       acc.startShard(this.resources.services, shard.index, onProgress);
-      feedRunRoots(shard, run, base, this.range, (rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, ids, relStartNs) => {
-        if (!this.roots.countOnce(ids)) {
+      feedRunRoots(shard, run, base, range, (rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, ids, relStartNs) => {
+        if (!roots.countOnce(ids)) {
           duplicates += 1;
           return;
         }
@@ -124,7 +141,7 @@ export class TraceRangeJoin {
       });
       acc.endShard();
     }
-    return { snapshot: acc.snapshot(), duplicates };
+    return duplicates;
   }
 
   /** SERVER spans in the windows whose trace starts at no load-test root, each counted once. */
@@ -132,14 +149,17 @@ export class TraceRangeJoin {
     const digest = new Digest();
     const perService = new Map<string, number>();
     const names = new Map<string, number>();
-    const seen = new RootTable();
-    for (const w of windows) {
-      for (const shard of this.shards) {
-        for (const [durationNs, name, ids] of backgroundRows(shard, w.service, w.fromNs, w.toNs, this.range, (t) => this.roots.hasTrace(t))) {
-          if (!seen.countOnce(ids)) continue; // stored twice: counted once
-          perService.set(w.service, (perService.get(w.service) ?? 0) + 1);
-          if (durationNs >= 0) digest.record(durationNs);
-          if (names.size < MAX_BACKGROUND_NAMES || names.has(name)) names.set(name, (names.get(name) ?? 0) + 1);
+    for (const range of this.ranges) {
+      const roots = this.roots(range);
+      const seen = new RootTable();
+      for (const w of windows) {
+        for (const shard of this.shards) {
+          for (const [durationNs, name, ids] of backgroundRows(shard, w.service, w.fromNs, w.toNs, range, (t) => roots.hasTrace(t))) {
+            if (!seen.countOnce(ids)) continue; // stored twice: counted once
+            perService.set(w.service, (perService.get(w.service) ?? 0) + 1);
+            if (durationNs >= 0) digest.record(durationNs);
+            if (names.size < MAX_BACKGROUND_NAMES || names.has(name)) names.set(name, (names.get(name) ?? 0) + 1);
+          }
         }
       }
     }

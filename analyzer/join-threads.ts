@@ -1,13 +1,14 @@
 // The slices of an analysis (join-pairs.ts), on this thread or one worker thread each: the trace-id
 // space is cut into equal ranges by first byte, each slice holds only its own traces' tables and
-// reads every index once per pass, filtering by trace id. Every piece of state a slice returns
-// merges, so the figures are the same for any number of threads.
+// reads every index once per pass, filtering by trace id. A thread whose share would need more
+// than TABLE_BUDGET_BYTES of tables takes its share in several ranges, one after another. Every
+// piece of state a slice returns merges, so the figures are the same for any number of threads.
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../model/worker-thread.ts';
 import type { BackgroundPart, BackgroundWindow, PairResult } from './join-pairs.ts';
 import { TraceRangeJoin } from './join-pairs.ts';
 import type { JoinJob, JoinRequest } from './join-worker.ts';
-import { ALL_TRACES, traceRange, type RunSelector, type Shard } from './read-spans.ts';
+import { ALL_TRACES, traceRange, type RunSelector, type Shard, type TraceRange } from './read-spans.ts';
 import { Digest } from './stats.ts';
 
 export interface Slice {
@@ -17,9 +18,25 @@ export interface Slice {
 }
 
 /** One slice on this thread when `threads` is 1, else one worker thread per slice. */
-export async function openSlices(shards: Shard[], threads: number, expectedRoots: number, topN: number): Promise<Slice[]> {
+/** Typed-array tables one thread may hold at once (bytes), about. */
+export const TABLE_BUDGET_BYTES = 128 * 1024 * 1024;
+/** Table bytes per root of a load test: the roots table, and about one server span per root. */
+const BYTES_PER_ROOT = 64;
+
+export async function openSlices(
+  shards: Shard[],
+  threads: number,
+  expectedRoots: number,
+  topN: number,
+  budgetBytes = TABLE_BUDGET_BYTES,
+): Promise<Slice[]> {
+  // Ranges per thread, processed one after another, so a thread's tables fit the budget.
+  const perThread = Math.min(Math.floor(256 / threads), Math.max(1, Math.ceil((expectedRoots * BYTES_PER_ROOT) / threads / budgetBytes)));
+  const ranges = threads * perThread;
+  const rootsPerRange = Math.ceil(expectedRoots / ranges);
+  const rangesOf = (k: number): TraceRange[] => Array.from({ length: perThread }, (_, j) => traceRange(k * perThread + j, ranges));
   if (threads <= 1) {
-    const join = new TraceRangeJoin(shards, ALL_TRACES, expectedRoots);
+    const join = new TraceRangeJoin(shards, ranges === 1 ? [ALL_TRACES] : rangesOf(0), rootsPerRange);
     return [
       {
         pair: (run, onProgress) => Promise.resolve(join.pair(run, topN, onProgress)),
@@ -29,8 +46,12 @@ export async function openSlices(shards: Shard[], threads: number, expectedRoots
     ];
   }
   const slices = Array.from({ length: threads }, (_, k) => {
-    const range = traceRange(k, threads);
-    const job: JoinJob = { paths: shards.map((s) => s.path), lo: range.lo, hi: range.hi, expectedRoots: Math.ceil(expectedRoots / threads), topN };
+    const job: JoinJob = {
+      paths: shards.map((s) => s.path),
+      ranges: rangesOf(k).map((r) => ({ lo: r.lo, hi: r.hi })),
+      expectedRoots: rootsPerRange,
+      topN,
+    };
     return workerSlice(startTsWorker(new URL('./join-worker.ts', import.meta.url), job));
   });
   try {

@@ -1,5 +1,5 @@
 // Worker thread: one slice of the trace-id space of an analysis (join-pairs.ts). It opens the
-// shards, builds its slice's root table once, then answers the orchestrator's requests — pair a
+// shards, then answers the orchestrator's requests — pair a
 // run, count a run's background traffic — with mergeable state, until told to close.
 import { parentPort, workerData } from 'node:worker_threads';
 import { TraceRangeJoin, type BackgroundWindow } from './join-pairs.ts';
@@ -7,9 +7,8 @@ import { closeShards, openShards, type RunSelector } from './read-spans.ts';
 
 export interface JoinJob {
   paths: string[];
-  /** The slice, [lo, hi) as bytes (Buffers arrive as Uint8Arrays). */
-  lo: Uint8Array;
-  hi: Uint8Array;
+  /** The slice's ranges, [lo, hi) as bytes (Buffers arrive as Uint8Arrays), taken one after another. */
+  ranges: Array<{ lo: Uint8Array; hi: Uint8Array }>;
   expectedRoots: number;
   topN: number;
 }
@@ -20,7 +19,8 @@ const job = (workerData as { job: JoinJob }).job;
 const port = parentPort;
 if (port === null) throw new Error('join-worker.ts runs as a worker thread');
 const shards = openShards(job.paths);
-const join = new TraceRangeJoin(shards, { lo: Buffer.from(job.lo), hi: Buffer.from(job.hi) }, job.expectedRoots);
+const ranges = job.ranges.map((r) => ({ lo: Buffer.from(r.lo), hi: Buffer.from(r.hi) }));
+const join = new TraceRangeJoin(shards, ranges, job.expectedRoots);
 port.postMessage({ kind: 'ready' });
 port.on('message', (m: JoinRequest) => {
   if (m.kind === 'pair') {
