@@ -89,6 +89,22 @@ export class ChildTable {
   }
 
   /** `ids`: trace id, parent span id and span id, as one hex string (64 characters). */
+  /**
+   * Empty the table for `expected` spans, keeping its arrays when they are large enough: a new set
+   * of arrays per slice would wait for the garbage collector while the next slice's were allocated.
+   */
+  reset(expected: number): void {
+    this.size = 0;
+    this.duplicates = 0;
+    if (expected > this.keyHi.length || expected > this.head.length) {
+      const fresh = new ChildTable(expected);
+      Object.assign(this, { mask: fresh.mask, head: fresh.head, keyHi: fresh.keyHi, keyLo: fresh.keyLo, span: fresh.span });
+      Object.assign(this, { resource: fresh.resource, relStart: fresh.relStart, duration: fresh.duration, next: fresh.next });
+    } else {
+      this.head.fill(-1);
+    }
+  }
+
   add(ids: string, resource: number, relStartNs: number, durationNs: number): void {
     hash(ids, 0, 48);
     const s = spanMix(ids, 48);
@@ -170,6 +186,18 @@ export class RootTable {
     this.lo = new Uint32Array(slots);
     this.span = new Uint32Array(slots);
     this.counted = new Uint8Array(slots);
+  }
+
+  /** Empty the table for `expected` roots, keeping its arrays when they are large enough (see ChildTable.reset). */
+  reset(expected: number): void {
+    this.size = 0;
+    if (slotsFor(expected) > this.mask + 1) {
+      const fresh = new RootTable(expected);
+      Object.assign(this, { mask: fresh.mask, hi: fresh.hi, lo: fresh.lo, span: fresh.span, counted: fresh.counted });
+    } else {
+      this.span.fill(0);
+      this.counted.fill(0);
+    }
   }
 
   /** Remember a root (once per trace id and span id); `ids`: trace id then span id (hex, 48 characters). */

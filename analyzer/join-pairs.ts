@@ -80,6 +80,9 @@ export class TraceRangeJoin {
   private readonly ranges: TraceRange[];
   private readonly resources: Resources;
   private readonly expectedRoots: number;
+  // One set of tables, emptied for each range (see ChildTable.reset).
+  private readonly rootTable = new RootTable();
+  private readonly childTable = new ChildTable();
 
   /** `expectedRoots`: how many roots the shards hold in each range, about (sizes the tables once). */
   constructor(shards: Shard[], ranges: TraceRange[], expectedRoots: number) {
@@ -91,7 +94,8 @@ export class TraceRangeJoin {
 
   /** Every load-test root of the range, every run and shard: which traces are load tests, which roots were counted. */
   private roots(range: TraceRange): RootTable {
-    const roots = new RootTable(this.expectedRoots);
+    const roots = this.rootTable;
+    roots.reset(this.expectedRoots);
     for (const shard of this.shards) feedAllRootIds(shard, range, (ids) => roots.add(ids));
     return roots;
   }
@@ -111,7 +115,8 @@ export class TraceRangeJoin {
     const base = from;
     let expected = 0;
     for (const shard of this.shards) expected += countServerSpans(shard, from, to, range);
-    const children = new ChildTable(expected);
+    const children = this.childTable;
+    children.reset(expected);
     for (const shard of this.shards) {
       const global = this.resources.global[shard.index]!;
       feedServerSpans(shard, from, to, base, range, (ids, resourceId, relStartNs, durationNs) =>

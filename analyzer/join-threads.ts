@@ -19,7 +19,7 @@ export interface Slice {
 
 /** One slice on this thread when `threads` is 1, else one worker thread per slice. */
 /** Typed-array tables one thread may hold at once (bytes), about. */
-export const TABLE_BUDGET_BYTES = 128 * 1024 * 1024;
+export const TABLE_BUDGET_BYTES = 160 * 1024 * 1024;
 /** Table bytes per root of a load test: the roots table, and about one server span per root. */
 const BYTES_PER_ROOT = 64;
 
