@@ -126,7 +126,7 @@ export interface AnalyzeOptions extends RunFilter {
   threads?: number;
   /** Roots in the databases from which the analysis is split across threads (default 100,000). */
   parallelMinRoots?: number;
-  /** Join tables one thread may hold at once, bytes (default TABLE_BUDGET_BYTES; tests lower it). */
+  /** Join tables all threads may hold at once, bytes (default TABLE_BUDGET_BYTES; tests lower it). */
   tableBudgetBytes?: number;
 }
 

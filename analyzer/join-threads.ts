@@ -1,7 +1,7 @@
 // The slices of an analysis (join-pairs.ts), on this thread or one worker thread each: the trace-id
 // space is cut into equal ranges by first byte, each slice holds only its own traces' tables and
-// reads every index once per pass, filtering by trace id. A thread whose share would need more
-// than TABLE_BUDGET_BYTES of tables takes its share in several ranges, one after another. Every
+// reads every index once per pass, filtering by trace id. When the tables of all threads together
+// would pass TABLE_BUDGET_BYTES, each thread takes its share in several ranges, one after another. Every
 // piece of state a slice returns merges, so the figures are the same for any number of threads.
 import type { Worker } from 'node:worker_threads';
 import { startTsWorker } from '../model/worker-thread.ts';
@@ -18,7 +18,7 @@ export interface Slice {
 }
 
 /** One slice on this thread when `threads` is 1, else one worker thread per slice. */
-/** Typed-array tables one thread may hold at once (bytes), about. */
+/** Typed-array tables all threads together hold at once (bytes), about. */
 export const TABLE_BUDGET_BYTES = 160 * 1024 * 1024;
 /** Table bytes per root of a load test: the roots table, and about one server span per root. */
 const BYTES_PER_ROOT = 64;
@@ -31,7 +31,8 @@ export async function openSlices(
   budgetBytes = TABLE_BUDGET_BYTES,
 ): Promise<Slice[]> {
   // Ranges per thread, processed one after another, so a thread's tables fit the budget.
-  const perThread = Math.min(Math.floor(256 / threads), Math.max(1, Math.ceil((expectedRoots * BYTES_PER_ROOT) / threads / budgetBytes)));
+  // The budget is for the whole analysis: with more threads, each takes smaller ranges.
+  const perThread = Math.min(Math.floor(256 / threads), Math.max(1, Math.ceil((expectedRoots * BYTES_PER_ROOT) / budgetBytes)));
   const ranges = threads * perThread;
   const rootsPerRange = Math.ceil(expectedRoots / ranges);
   const rangesOf = (k: number): TraceRange[] => Array.from({ length: perThread }, (_, j) => traceRange(k * perThread + j, ranges));
