@@ -2,7 +2,6 @@
 // children (one pass per shard), estimate the clock offsets, split the gaps, count background
 // traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
 // Report value; rendering is elsewhere (render-*.ts) and never sits inside the measuring loop.
-import { availableParallelism } from 'node:os';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
@@ -122,7 +121,7 @@ export interface AnalyzeOptions extends RunFilter {
   topN: number;
   /** Called now and then while pair rows are read, with roots read so far in the run. */
   progress?: (run: string, roots: number, expected: number) => void;
-  /** Worker threads for large runs (default: the machine's cores, at most 4; 1 = none). */
+  /** Worker threads for large databases (default 1: none). */
   threads?: number;
   /** Roots in the databases from which the analysis is split across threads (default 100,000). */
   parallelMinRoots?: number;
@@ -148,7 +147,9 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   // One run at a time: a run's worker threads already use the cores.
   const reports: RunReport[] = [];
   const roots = all.reduce((n, r) => n + r.rootsInShards, 0);
-  const wanted = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
+  // One thread unless asked: on the 2-core machine this was measured on, two threads cost a third
+  // more CPU and half again the memory for no gain in wall time (docs/benchmarks.md).
+  const wanted = Math.max(1, Math.floor(options.threads ?? 1));
   const threads = roots >= (options.parallelMinRoots ?? 100_000) ? wanted : 1;
   const slices = runs.length === 0 ? [] : await openSlices(shards, threads, roots, options.topN, options.tableBudgetBytes);
   try {

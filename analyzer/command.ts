@@ -33,7 +33,7 @@ waited and what the server saw, per run and endpoint. With no filter every run i
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
   --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
-  --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
+  --threads N          worker threads for large databases, split by trace id (default 1 = none)
   --quiet              no progress on stderr
   -h, --help           this help
 

@@ -244,7 +244,7 @@ async function measure(mode: string, path: string): Promise<void> {
   let spans = 0;
   if (mode.startsWith('analyze')) {
     const shards = openShards([path]);
-    const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 10, threads: mode === 'analyze-1' ? 1 : undefined });
+    const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 10, threads: mode === 'analyze-threads' ? availableParallelism() : undefined });
     closeShards(shards);
     // Spans analysed: every root plus every server child paired with it, plus background.
     for (const r of report.runs) spans += r.rootSpans + r.matched + r.total.extraServerChildren + r.backgroundServerSpans;
@@ -289,16 +289,16 @@ async function main(): Promise<void> {
   // Warm the page cache once so every measurement reads the same (cached) file.
   runChild('scan', path);
   const scan = runChild('scan', path);
-  const single = runChild('analyze-1', path);
   const full = runChild('analyze', path);
+  const threaded = runChild('analyze-threads', path);
   const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
   const line = (label: string, m: Measured): string =>
     `${label.padEnd(48)} ${(m.wallMs / 1000).toFixed(2).padStart(7)} s  ${(m.cpuMs / 1000).toFixed(2).padStart(7)} s  ${Math.round(m.spans / (m.wallMs / 1000)).toLocaleString('en-US').padStart(11)}  ${m.maxRssMb.toFixed(0).padStart(6)} MB`;
   console.log(`analyzer benchmark: ${spans.toLocaleString('en-US')} spans (${Math.floor(spans / 2).toLocaleString('en-US')} root/server pairs) written by the receiver, ${path}`);
   console.log(`${''.padEnd(48)} ${'wall'.padStart(7)}    ${'CPU'.padStart(7)}    ${'spans/s'.padStart(11)}  ${'peak RSS'.padStart(9)}`);
   console.log(line('reference: one sequential scan of the columns', scan));
-  console.log(line('firstspan analyze, one thread', single));
-  console.log(line(`firstspan analyze, default (${Math.min(4, availableParallelism())} threads max)`, full));
+  console.log(line('firstspan analyze (default: one thread)', full));
+  console.log(line(`firstspan analyze --threads ${availableParallelism()}`, threaded));
   const rate = full.spans / (full.wallMs / 1000);
   const ratio = full.wallMs / scan.wallMs;
   console.log(
