@@ -263,7 +263,8 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(process.env.BENCH_DIR ?? tmpdir(), 'firstspan-bench-rx-'));
   try {
     const template = templateBatch();
-    console.log(`firstspan receiver benchmark: ${CLIENTS} clients, protobuf batches of ${BATCH} spans (${(template.body.length / 1024).toFixed(0)} KiB), ${SECONDS}s`);
+    const length = LONG_SPANS === undefined ? `${SECONDS}s` : `until ${LONG_SPANS.toLocaleString('en-US')} spans`;
+    console.log(`firstspan receiver benchmark: ${CLIENTS} clients, protobuf batches of ${BATCH} spans (${(template.body.length / 1024).toFixed(0)} KiB), ${length}`);
     const rx = await startReceiverProcess(join(dir, 'http.db'));
     const cpu0 = threadCpu(rx.pid);
     const millions: string[] = [];

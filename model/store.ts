@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS resources (
 );`;
 
 // The only span indexes kept while spans arrive: they lead with service or time, so consecutive
-// inserts land on the same right-most pages (measured nearly free: docs/benchmarks.md), and they
+// inserts land on the same right-most pages, not random ones (docs/benchmarks.md has their cost), and they
 // carry the ids the analyzer joins on, so its passes read them alone, in order, never the rows:
 // load-test roots (trace-root CLIENT spans) by service, run and start (finds the runs; the roots'
 // ids); SERVER spans by service and start with their trace, parent and span ids (the analyzer's
