@@ -71,7 +71,7 @@ export function requestsJson(control: TestControl, window: StatsWindow) {
   const rows: LocustStatsRow[] = sorted(control)
     .slice(0, MAX_ROWS)
     .map((e) => row(e, e.method, window.current(`${e.method} ${e.name}`), elapsed));
-  const total = row(stats.total, null, window.current(undefined), elapsed);
+  const total = row(stats.total, '', window.current(undefined), elapsed);
   rows.push(total);
   const errors: LocustError[] = [...stats.failures.values()].slice(0, MAX_ROWS).map((f) => ({
     method: f.method,
