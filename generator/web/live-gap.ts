@@ -62,12 +62,12 @@ export interface GapSnapshot {
   warnings: string[];
 }
 
+/** Gaps are recorded in microseconds (3 significant digits). A negative gap — a server span a
+ *  hair longer than its client's, timer rounding on two hosts — counts as 1 µs: shifting the
+ *  values to keep the sign would cost the histogram its relative precision. */
 function ms(h: hdr.Histogram, p: number): number | null {
-  // Gaps are recorded in microseconds, shifted so that a negative gap (clock rounding) fits.
-  return h.totalCount === 0 ? null : (h.getValueAtPercentile(p) - SHIFT_US) / 1000;
+  return h.totalCount === 0 ? null : h.getValueAtPercentile(p) / 1000;
 }
-/** Gaps down to −1 s can be recorded (a server span a hair longer than its client's). */
-const SHIFT_US = 1_000_000;
 
 export class LiveGap {
   readonly runId: string;
@@ -122,7 +122,7 @@ export class LiveGap {
   }
 
   #match(root: PendingRoot, serverNs: number, now: number): void {
-    const gapUs = Math.max(1, Math.round((root.durationNs - serverNs) / 1000) + SHIFT_US);
+    const gapUs = Math.max(1, Math.round((root.durationNs - serverNs) / 1000));
     for (const e of [this.#endpoint(root.endpoint), this.#total]) {
       e.matched += 1;
       e.judged += 1;

@@ -66,23 +66,23 @@ export function renderPage(c: PageConfig): string {
   </div>
 </section>
 <section id="statistics"><h2>Statistics</h2>
-  <div class="scroll"><table id="stats-table"><thead><tr>
+  <div class="scroll"><table id="stats-table" data-empty="No requests yet"><thead><tr>
     <th>Type</th><th class="name">Name</th><th># Requests</th><th># Fails</th><th>Median (ms)</th><th>95%ile (ms)</th><th>99%ile (ms)</th>
     <th>Average (ms)</th><th>Min (ms)</th><th>Max (ms)</th><th>Average size (bytes)</th><th>Current RPS</th><th>Current failures/s</th>
   </tr></thead><tbody></tbody><tfoot></tfoot></table></div>
 </section>
 <section id="gap"><h2>Gap &amp; propagation <small>(beyond Locust: what the user waited that the server never saw)</small></h2>
   <p class="note">${gapNote}. A request is judged ${GRACE_MS / 1000} s after it ends: the target's spans arrive in batches.</p>
-  <div class="scroll"><table id="gap-table"><thead><tr>
+  <div class="scroll"><table id="gap-table" data-empty="No spans of this test in the database yet"><thead><tr>
     <th class="name">Endpoint</th><th>Requests</th><th>With server span</th><th>Coverage</th><th>Coverage, last 10 s</th><th>Opened a connection</th>
     <th>Gap p50 (ms)</th><th>Gap p99 (ms)</th><th>Gap p50, new connection (ms)</th><th>Gap p50, reused (ms)</th>
   </tr></thead><tbody></tbody><tfoot></tfoot></table></div>
 </section>
 <section id="failures"><h2>Failures</h2>
-  <div class="scroll"><table id="failures-table"><thead><tr><th># Occurrences</th><th>Method</th><th class="name">Name</th><th class="name">Message</th></tr></thead><tbody></tbody></table></div>
+  <div class="scroll"><table id="failures-table" data-empty="No failures"><thead><tr><th># Occurrences</th><th>Method</th><th class="name">Name</th><th class="name">Message</th></tr></thead><tbody></tbody></table></div>
 </section>
 <section id="exceptions"><h2>Exceptions</h2>
-  <div class="scroll"><table id="exceptions-table"><thead><tr><th>Count</th><th class="name">Message</th><th class="name">Traceback</th></tr></thead><tbody></tbody></table></div>
+  <div class="scroll"><table id="exceptions-table" data-empty="No exceptions"><thead><tr><th>Count</th><th class="name">Message</th><th class="name">Traceback</th></tr></thead><tbody></tbody></table></div>
 </section>
 <section id="downloads"><h2>Downloads</h2>
   <ul>

@@ -117,7 +117,8 @@ export class StatsFeed {
   update(withPoint: boolean): Update {
     const c = this.#control;
     const row = (method: string, name: string, key: string | undefined, e: typeof c.stats.total): StatsRow => {
-      const current = this.window.current(key);
+      // Nothing is current once the test has stopped (the window keeps its last second).
+      const current = c.running ? this.window.current(key) : { rps: 0, fps: 0 };
       return {
         method,
         name,

@@ -11,11 +11,11 @@
     if (cls) node.className = cls;
     return node;
   };
-  /** A name that may wrap after / - _ . ? & = but never inside a word. */
+  /** A name that may wrap after / ? & but never inside a word. */
   const nameCell = (name) => {
     const td = el('td', undefined, 'name');
     td.title = name;
-    for (const part of String(name).split(/(?<=[/\-_.?&=])/)) {
+    for (const part of String(name).split(/(?<=[/?&])/)) {
       td.append(document.createTextNode(part), document.createElement('wbr'));
     }
     td.dataset.name = name;
@@ -40,8 +40,12 @@
       width: width(node),
       height: 220,
       scales: { x: { time: true }, y: { range: (_u, min, max) => [Math.min(0, min ?? 0), Math.max(1, (max ?? 1) * 1.1)] } },
-      axes: [{}, { size: 56 }],
-      legend: { live: true },
+      axes: [
+        // Whole seconds only, as wall-clock time: a test's second is the finest tick.
+        { space: 70, incrs: [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600], values: (_u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false })) },
+        { size: 56 },
+      ],
+      legend: { live: false },
       series: [{}, ...series],
     };
     const chart = new uPlot(opts, [data.t, ...keys.map((k) => data[k])], node);
@@ -120,6 +124,12 @@
   };
   const fill = (table, rows, foot) => {
     const body = table.tBodies[0];
+    if (rows.length === 0) {
+      const td = el('td', table.dataset.empty || 'None yet', 'empty');
+      td.colSpan = table.tHead.rows[0].cells.length;
+      rows = [el('tr')];
+      rows[0].append(td);
+    }
     body.replaceChildren(...rows);
     if (foot !== undefined) table.tFoot.replaceChildren(...foot);
   };
