@@ -46,6 +46,8 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
   const reports = new Map<string, string>();
   const pendingReports = new Set<Promise<void>>();
   let cpuAtStart: NodeJS.CpuUsage | undefined;
+  // The test's own CPU, from its first user to its last flushed span, as a headless run counts it.
+  let cpuOfTest: NodeJS.CpuUsage | undefined;
   let testEnded: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (testEnded = resolve));
 
@@ -65,6 +67,8 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
       feed.broadcast('state');
     },
     onTestEnd: (summary) => {
+      cpuOfTest = cpuUsage(cpuAtStart);
+      cpuAtStart = undefined;
       io.stderr.write(`firstspan run: test ${summary.runId} stopped (${summary.stopReason}) · ${summary.stats.total.count} requests, ${summary.stats.total.failures} failed\n`);
       if (summary.telemetry !== undefined) {
         const t = summary.telemetry;
@@ -155,13 +159,15 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
     await Promise.all([...pendingReports]);
   } finally {
     clearInterval(idle);
+    // Open pages hold their event streams; end them, or closing the server would wait for them.
+    feed.closeAll();
     await app.close();
     tail?.close();
     rmSync(reportsDir, { recursive: true, force: true });
   }
   const summary = control.lastSummary;
   if (summary === undefined) return ExitCodes.OK;
-  const cpu = cpuUsage(cpuAtStart);
+  const cpu = cpuOfTest ?? cpuUsage(cpuAtStart);
   summary.usage = { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: resourceUsage().maxRSS * 1024 };
   return run.report(summary);
 }
