@@ -9,7 +9,7 @@ import { cpuUsage, resourceUsage } from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandIO } from '../../cli/io.ts';
 import { envValue } from '../../cli/io.ts';
-import { ExitCodes } from '../../model/errors.ts';
+import { ErrorCodes, ExitCodes, FirstspanError } from '../../model/errors.ts';
 import { SpanTail } from '../../model/span-tail.ts';
 import type { RunOptions } from '../run-options.ts';
 import type { LoadedScript } from '../script-loader.ts';
@@ -134,7 +134,15 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
     feed.broadcast('state');
   }, 1000);
   try {
-    await app.listen({ host: web.host, port: web.port });
+    try {
+      await app.listen({ host: web.host, port: web.port });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') {
+        throw new FirstspanError(ErrorCodes.BAD_CONFIG, `the web UI cannot listen on ${web.host}:${web.port}: ${e.message}. Pick another --web-port (0: any free one) or --web-host, or run --headless.`, { cause: error });
+      }
+      throw error;
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : web.port;
     const shownHost = web.host.includes(':') && !web.host.startsWith('[') ? `[${web.host}]` : web.host;
