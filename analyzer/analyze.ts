@@ -74,6 +74,10 @@ export interface WaterfallSpan {
   durationMs: number;
   depth: number;
   error: boolean;
+  /** For the report's span-detail panel: status message, attributes and events as display text. */
+  statusMessage?: string;
+  attributes?: Record<string, string>;
+  events?: Array<{ name: string; atMs: number | null; attributes: Record<string, string> }>;
   /** Offset applied to this span's times (its service's estimate, else its parent's). */
   offsetMs: number;
 }
@@ -238,8 +242,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     endpoints: endpoints.map((ep) => endpointReport(ep, offsetNs)),
     oddities: acc.odd,
     timeline: acc.timeline.finish(startMs, users),
-    slowestTraces: [...acc.top]
-      .sort((a, b) => b.gapNs - a.gapNs)
+    slowestTraces: diverseTop(acc.top, options.topN)
       .flatMap((c) => {
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
@@ -278,6 +281,28 @@ function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promi
       else reject(new Error(`pairing worker exited with code ${code} before sending its result`));
     });
   });
+}
+
+/**
+ * The `n` traces to draw: the largest gaps, taken in turns from each endpoint (the endpoint with
+ * the largest gap first), so one slow endpoint cannot fill the report; largest gap first.
+ */
+export function diverseTop<T extends { gapNs: number; endpoint: string }>(candidates: T[], n: number): T[] {
+  const byEndpoint = new Map<string, T[]>();
+  for (const c of [...candidates].sort((a, b) => b.gapNs - a.gapNs)) {
+    let list = byEndpoint.get(c.endpoint);
+    if (list === undefined) byEndpoint.set(c.endpoint, (list = []));
+    list.push(c);
+  }
+  const lists = [...byEndpoint.values()];
+  const out: T[] = [];
+  for (let round = 0; out.length < n && lists.some((l) => l.length > round); round++) {
+    for (const l of lists) {
+      const c = l[round];
+      if (c !== undefined && out.length < n) out.push(c);
+    }
+  }
+  return out.sort((a, b) => b.gapNs - a.gapNs);
 }
 
 function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {
@@ -389,6 +414,9 @@ function waterfall(
         depth,
         error: s.statusCode === 2,
         offsetMs,
+        statusMessage: s.statusMessage,
+        attributes: displayAttributes(parseJson(s.attributesJson)),
+        events: displayEvents(parseJson(s.eventsJson), root.startNs + BigInt(s.relStartNs)),
       });
       visit(s.spanId, depth + 1, offsetMs);
     }
@@ -414,6 +442,44 @@ function waterfall(
     phases,
     spans: out,
   };
+}
+
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** An OTLP/JSON AnyValue (as the store keeps it) as the text a person reads. */
+function displayValue(v: unknown): string {
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of ['stringValue', 'intValue', 'doubleValue', 'boolValue', 'bytesValue'] as const) if (k in o) return String(o[k]);
+    if ('arrayValue' in o) return `[${(((o.arrayValue as { values?: unknown[] } | null)?.values) ?? []).map(displayValue).join(', ')}]`;
+    if ('kvlistValue' in o) return JSON.stringify(displayAttributes(Object.fromEntries((((o.kvlistValue as { values?: Array<{ key: string; value: unknown }> } | null)?.values) ?? []).map((kv) => [kv.key, kv.value]))));
+  }
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function displayAttributes(json: unknown): Record<string, string> {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return {};
+  return Object.fromEntries(Object.entries(json as Record<string, unknown>).map(([k, v]) => [k, displayValue(v)]));
+}
+
+function displayEvents(json: unknown, spanStartNs: bigint): NonNullable<WaterfallSpan['events']> {
+  if (!Array.isArray(json)) return [];
+  return json.map((e: { name?: unknown; timeUnixNano?: unknown; attributes?: unknown }) => {
+    let atMs: number | null = null;
+    try {
+      if (typeof e.timeUnixNano === 'string' || typeof e.timeUnixNano === 'number') atMs = Number(BigInt(e.timeUnixNano) - spanStartNs) / 1e6;
+    } catch {
+      atMs = null;
+    }
+    return { name: String(e.name ?? ''), atMs, attributes: displayAttributes(e.attributes ?? null) };
+  });
 }
 
 /**

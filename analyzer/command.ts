@@ -191,13 +191,15 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       );
       return ExitCodes.NO_RUNS;
     }
+    // Evaluated before rendering, so the HTML report shows each threshold's ✓ / ✗.
+    const results = evaluateThresholds(config.thresholds, report.runs);
     const text =
       config.format === 'json'
         ? renderJson(report)
         : config.format === 'csv'
           ? renderCsv(report)
           : config.format === 'html'
-            ? renderHtml(report)
+            ? renderHtml(report, { thresholds: results })
             : renderTable(report);
     if (config.out !== undefined) {
       writeFileSync(config.out, text);
@@ -206,7 +208,6 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       io.stdout.write(text);
     }
     if (config.thresholds.length === 0) return ExitCodes.OK;
-    const results = evaluateThresholds(config.thresholds, report.runs);
     // Threshold lines go with the table; they would corrupt JSON, CSV or HTML on stdout.
     const sink = config.format === 'table' && config.out === undefined ? io.stdout : io.stderr;
     sink.write(`\nThresholds:\n${formatThresholdResults(results)}`);

@@ -107,8 +107,14 @@ export class RunAccumulator {
     endpointsFolded: 0,
   };
   rootSpans = 0;
-  /** Min-heap of the largest gaps (for the waterfall). */
-  readonly top: GapCandidate[] = [];
+  /** Per endpoint, a min-heap of its largest gaps (for the waterfalls): the report shows the
+   *  worst traces of several endpoints, not ten of the slowest one. */
+  readonly #tops = new Map<string, GapCandidate[]>();
+
+  /** Every endpoint's largest gaps (up to topN each). */
+  get top(): GapCandidate[] {
+    return [...this.#tops.values()].flat();
+  }
 
   constructor(readonly topN = 10) {}
 
@@ -311,8 +317,9 @@ export class RunAccumulator {
   }
 
   private keepTop(gapNs: number, shard: number, rowid: number, endpoint: string): void {
-    const h = this.top;
     if (this.topN <= 0) return;
+    let h = this.#tops.get(endpoint);
+    if (h === undefined) this.#tops.set(endpoint, (h = []));
     if (h.length >= this.topN && gapNs <= (h[0] as GapCandidate).gapNs) return;
     const item = { gapNs, shard, rowid, endpoint };
     if (h.length < this.topN) {

@@ -288,6 +288,10 @@ export interface TraceSpanRow {
   relStartNs: number;
   durationNs: number;
   statusCode: number;
+  /** For the report's span-detail panel: the status message and the stored JSON (see model/store.ts). */
+  statusMessage: string;
+  attributesJson: string;
+  eventsJson: string | null;
 }
 
 export interface RootDetail {
@@ -342,11 +346,12 @@ export function rootDetail(shard: Shard, rowid: number): RootDetail | undefined 
 export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, limit = 200): TraceSpanRow[] {
   const rows = shard.db
     .prepare(
-      `SELECT hex(span_id), hex(parent_span_id), service_name, name, kind, start_ns - @root, end_ns - start_ns, status_code
+      `SELECT hex(span_id), hex(parent_span_id), service_name, name, kind, start_ns - @root, end_ns - start_ns, status_code,
+              status_message, attributes, events
        FROM spans WHERE trace_id = @trace ORDER BY start_ns LIMIT @limit`,
     )
     .raw()
-    .all({ root: rootStartNs, trace: traceId, limit }) as Array<[string, string | null, string, string, number, number, number, number]>;
+    .all({ root: rootStartNs, trace: traceId, limit }) as Array<[string, string | null, string, string, number, number, number, number, string, string, string | null]>;
   return rows.map((r) => ({
     spanId: r[0],
     parentSpanId: r[1] === '' ? null : r[1],
@@ -356,6 +361,9 @@ export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, l
     relStartNs: r[5],
     durationNs: r[6],
     statusCode: r[7],
+    statusMessage: r[8],
+    attributesJson: r[9],
+    eventsJson: r[10],
   }));
 }
 
