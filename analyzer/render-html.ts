@@ -176,15 +176,24 @@ function latencyChart(points: TimelinePoint[], title: string, series: Array<{ la
   const hi = Math.log10(ticks[ticks.length - 1] as number);
   const y = (v: number): number => T + (H - T - B) * (1 - (Math.log10(Math.max(v, 10 ** lo)) - lo) / Math.max(hi - lo, 1e-9));
   const grid = ticks.map((v) => `<line x1="${L}" x2="${W - R}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" class="grid"/><text x="${L - 6}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${fmt(v)}</text>`).join('');
-  const lines = series
-    .map((s) => {
-      const pts = points.flatMap((p, i) => {
-        const v = s.value(p);
-        return p.requests > 0 && v !== null && v > 0 ? [[x(i), y(v)] as [number, number]] : [];
-      });
-      const last = pts[pts.length - 1];
-      return polyline(pts, s.color, s.label, s.dash, s.width) + (last === undefined ? '' : `<text x="${(last[0] + 6).toFixed(1)}" y="${(last[1] + 4).toFixed(1)}" class="end-label" fill="${s.color}">${esc(s.label)}</text>`);
-    })
+  const drawn = series.map((s) => {
+    const pts = points.flatMap((p, i) => {
+      const v = s.value(p);
+      return p.requests > 0 && v !== null && v > 0 ? [[x(i), y(v)] as [number, number]] : [];
+    });
+    return { s, pts, last: pts[pts.length - 1] };
+  });
+  // End labels pushed apart so that lines ending close together stay readable.
+  const labelled = drawn.filter((d) => d.last !== undefined).sort((a, b) => (a.last as [number, number])[1] - (b.last as [number, number])[1]);
+  let prev = -Infinity;
+  const labelY = new Map<string, number>();
+  for (const d of labelled) {
+    const at = Math.max((d.last as [number, number])[1] + 4, prev + 12);
+    labelY.set(d.s.label, at);
+    prev = at;
+  }
+  const lines = drawn
+    .map(({ s, pts, last }) => polyline(pts, s.color, s.label, s.dash, s.width) + (last === undefined ? '' : `<text x="${(last[0] + 6).toFixed(1)}" y="${(labelY.get(s.label) ?? last[1]).toFixed(1)}" class="end-label" fill="${s.color}">${esc(s.label)}</text>`))
     .join('');
   return `<svg class="chart timeline latency" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
 ${grid}${secondTicks(points, x, H - B + 16)}<text x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle" class="axis-label">seconds since the run started</text>

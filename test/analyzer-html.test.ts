@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
+import { evaluateThresholds, parseThreshold, type Threshold } from '../analyzer/thresholds.ts';
 import { SpanStore } from '../model/store.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder, usersMetric } from './helpers/analyzer-traces.ts';
@@ -17,6 +18,7 @@ import { TraceBuilder, usersMetric } from './helpers/analyzer-traces.ts';
 const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'"&`;
 export const SCREENSHOT = join(tmpdir(), 'firstspan-analyzer-report.png');
+const LONG_NAMES = ['/recommendations/personalised-for-you/{customer_id}', '/authenticate', '/api/v2/checkout/confirm?express=true&gift_wrapping=false'];
 
 let dir: string;
 let htmlPath: string;
@@ -34,13 +36,20 @@ beforeAll(async () => {
     const root = b.root({ startMs: 400 + i * 300, requestName: HOSTILE, phases: { blocked: 0, dns: 0, connect: 0, tls: 0, sending: 0.2, waiting: 30, receiving: 0.3 } });
     b.server(root, { service: `evil${HOSTILE}`, name: HOSTILE, beforeMs: 5, durationMs: 20, offsetMs: 0 });
   }
+  // Long names, as real services have them: the report must never break them inside a word.
+  for (let i = 0; i < 4; i++) {
+    const root = b.root({ startMs: 420 + i * 250, requestName: LONG_NAMES[i % LONG_NAMES.length] as string, phases: { blocked: 0, dns: 0.5, connect: 40, tls: 0, sending: 0.2, waiting: 30, receiving: 0.3 } });
+    b.server(root, { service: 'catalogue-service', name: 'GET /recommendations/{customer_id}', beforeMs: 45, durationMs: 20, offsetMs: 0 });
+  }
   store.insertTraces(b.take());
   store.insertMetrics(usersMetric({ points: [{ atMs: 900, users: 8 }] }));
   store.close();
   const shards = openShards([db]);
   try {
     htmlPath = join(dir, 'report.html');
-    writeFileSync(htmlPath, renderHtml(await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads: 1 })));
+    const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads: 1 });
+    const gates = ['coverage>=0', 'gap.p99<0.001ms'].map((t) => parseThreshold(t) as Threshold);
+    writeFileSync(htmlPath, renderHtml(report, { thresholds: evaluateThresholds(gates, report.runs) }));
   } finally {
     closeShards(shards);
   }
@@ -125,5 +134,59 @@ describe('HTML report in headless Chromium', () => {
     expect(facts.waterfallArea).toBeGreaterThan(10_000);
     // The hostile name is on the page as text.
     expect(facts.text).toContain('<img src=x onerror=');
+  });
+
+  it('never breaks a name inside a word, at desktop width and at 1280 and 900 px; a click opens a span\'s details; thresholds show ✓ and ✗', async (ctx) => {
+    if (browser === undefined) {
+      console.warn(`analyzer-html: skipped: ${launchError}`);
+      ctx.skip();
+      return;
+    }
+    for (const width of [1920, 1280, 900]) {
+      const page = await browser.newPage({ viewport: { width, height: 1000 } });
+      await page.goto(pathToFileURL(htmlPath).href);
+      // Every word (letters, digits, _ and braces) of every name must sit on one line; SVG labels
+      // must fit their column (start right of the chart's left edge).
+      const broken = (await page.evaluate(`(() => {
+        const out = [];
+        const names = [...document.querySelectorAll('td.name, figcaption b, .span-detail h4')];
+        for (const el of names) {
+          const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+            for (const m of node.textContent.matchAll(/[A-Za-z0-9_{}]+/g)) {
+              const range = document.createRange();
+              range.setStart(node, m.index);
+              range.setEnd(node, m.index + m[0].length);
+              const lines = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+              if (lines.size > 1) out.push(m[0] + ' in ' + el.textContent);
+            }
+          }
+        }
+        for (const t of document.querySelectorAll('svg text.ep-name, svg text.span-name')) {
+          if (t.getBBox().x < 0) out.push('label cut off: ' + t.textContent);
+        }
+        return { out, names: names.length, scrollWidth: document.documentElement.scrollWidth };
+      })()`)) as { out: string[]; names: number; scrollWidth: number };
+      expect(broken.names).toBeGreaterThan(10);
+      expect(broken.out, `at ${width} px`).toEqual([]);
+      // The page uses the width it has and needs no sideways scrolling.
+      expect(broken.scrollWidth).toBeLessThanOrEqual(width);
+      if (width === 1280) await page.screenshot({ path: SCREENSHOT.replace('.png', '-1280.png'), fullPage: true });
+      if (width === 1920) await page.screenshot({ path: SCREENSHOT.replace('.png', '-1920.png'), fullPage: true });
+      if (width === 900) {
+        // A click on a span opens its details (CSS :target; the report runs no script).
+        expect(await page.locator('.span-detail:visible').count()).toBe(0);
+        await page.locator('svg.waterfall a.wf-link rect').nth(1).click();
+        const panel = page.locator('.span-detail:visible');
+        expect(await panel.count()).toBe(1);
+        expect(await panel.locator('table.attrs tr').count()).toBeGreaterThan(0);
+        expect(await panel.textContent()).toMatch(/lasts [\d.]+ ms/);
+        const verdicts = await page.locator('table.thresholds td.verdict').allTextContents();
+        expect(verdicts).toContain('✓');
+        expect(verdicts).toContain('✗');
+        expect(await page.locator('.cards').textContent()).toMatch(/requests \([\d.]+\/s\)/);
+      }
+      await page.close();
+    }
   });
 });
