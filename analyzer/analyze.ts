@@ -28,7 +28,7 @@ import {
   type Shard,
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
-import { usersPerSecond, type TimelinePoint } from './timeline.ts';
+import { usersPerSecond, type EndpointTimePoint, type TimelinePoint } from './timeline.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -53,6 +53,8 @@ export interface EndpointReport {
    * as the difference. Roots without the connection attribute (real Locust) are in neither.
    */
   gapByConnection: { opened: ConnectionGap; reused: ConnectionGap };
+  /** Client p50/p95 per second (buckets of several seconds in long runs), for the report. */
+  clientOverTime: EndpointTimePoint[];
   /** True while every percentile is computed from the exact values (false once HDR-binned). */
   exactPercentiles: boolean;
 }
@@ -215,7 +217,8 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   const endpoints = [...acc.endpoints.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   const total = new EndpointAccumulator('Aggregated');
   for (const ep of endpoints) total.merge(ep);
-  const totalReport = endpointReport(total, offsetNs);
+  const lastSecond = Math.max(0, Math.floor(Number(run.endNs - run.startNs) / 1e9));
+  const totalReport = endpointReport(total, offsetNs, lastSecond);
 
   const startMs = Number(run.startNs / 1_000_000n);
   const users = new Map<number, number>();
@@ -239,7 +242,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     background: bg,
     clockOffsets: [...offsets.values()].sort((a, b) => a.service.localeCompare(b.service)),
     total: totalReport,
-    endpoints: endpoints.map((ep) => endpointReport(ep, offsetNs)),
+    endpoints: endpoints.map((ep) => endpointReport(ep, offsetNs, lastSecond)),
     oddities: acc.odd,
     timeline: acc.timeline.finish(startMs, users),
     slowestTraces: diverseTop(acc.top, options.topN)
@@ -305,7 +308,7 @@ export function diverseTop<T extends { gapNs: number; endpoint: string }>(candid
   return out.sort((a, b) => b.gapNs - a.gapNs);
 }
 
-function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {
+function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number, lastSecond: number): EndpointReport {
   return {
     name: ep.name,
     count: ep.count,
@@ -325,6 +328,7 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
       reused: { count: ep.gapReused.count, gapMs: ep.gapReused.stats() },
     },
     exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
+    clientOverTime: ep.overTime.finish(lastSecond),
   };
 }
 

@@ -15,7 +15,7 @@ import { OffsetEstimator } from './clock-offset.ts';
 import { BreakdownAccumulator } from './gap-breakdown.ts';
 import { P, type PairRow } from './read-spans.ts';
 import { Digest } from './stats.ts';
-import { TimelineAccumulator } from './timeline.ts';
+import { EndpointTimeline, TimelineAccumulator } from './timeline.ts';
 
 /** A client span longer than this is not a request duration but broken data. */
 export const MAX_PLAUSIBLE_NS = 24 * 3600 * 1e9;
@@ -37,6 +37,8 @@ export class EndpointAccumulator {
   readonly gapOpened = new Digest();
   readonly gapReused = new Digest();
   readonly breakdown = new BreakdownAccumulator();
+  /** Client durations per second, for the report's per-endpoint percentiles over time. */
+  readonly overTime = new EndpointTimeline();
   constructor(readonly name: string) {}
 
   /** Give a structured-cloned accumulator (from a worker thread) its methods back. */
@@ -48,6 +50,7 @@ export class EndpointAccumulator {
     Digest.revive(data.gapOpened);
     Digest.revive(data.gapReused);
     Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
+    EndpointTimeline.revive(data.overTime);
     return data;
   }
 
@@ -64,6 +67,7 @@ export class EndpointAccumulator {
     this.gapOpened.merge(o.gapOpened);
     this.gapReused.merge(o.gapReused);
     this.breakdown.merge(o.breakdown);
+    this.overTime.merge(o.overTime);
   }
 }
 
@@ -269,6 +273,7 @@ export class RunAccumulator {
       return;
     }
     ep.client.record(clientNs);
+    ep.overTime.record(second, clientNs);
     if (children === 0) {
       this.timeline.record(second, clientNs, null, null, error);
       return;

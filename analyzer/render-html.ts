@@ -163,7 +163,8 @@ function latencyChart(points: TimelinePoint[], title: string, series: Array<{ la
   const W = 1200;
   const H = 260;
   const L = 64;
-  const R = 110;
+  // Room right of the lines for their end labels.
+  const R = Math.max(110, Math.min(340, 16 + CHAR_PX * Math.max(0, ...series.map((s) => s.label.length))));
   const T = 24;
   const B = 40;
   const n = Math.max(1, points.length);
@@ -200,6 +201,28 @@ ${grid}${secondTicks(points, x, H - B + 16)}<text x="${(L + W - R) / 2}" y="${H 
 <text x="${L - 6}" y="12" text-anchor="end" class="axis-label">ms (log)</text>
 ${lines}
 </svg>${legend(series.map((s) => [s.color, `${s.label}${s.dash ? ' (dashed)' : ''}`] as [string, string]))}`;
+}
+
+const ENDPOINT_COLORS = ['#3b6fd8', '#d8583b', '#2e9d5b', '#8a55c4', '#b8860b', '#17a2b8', '#e377c2', '#555f6d'];
+/** Endpoints drawn in the per-endpoint chart: the busiest ones. */
+const MAX_ENDPOINT_LINES = 8;
+
+/** Client p95 of each endpoint per second (the busiest endpoints), on the timeline's log scale. */
+function endpointsOverTimeChart(run: RunReport): string {
+  const busiest = [...run.endpoints].filter((ep) => ep.clientOverTime.length > 0).sort((a, b) => b.count - a.count).slice(0, MAX_ENDPOINT_LINES);
+  if (busiest.length === 0) return '';
+  const more = run.endpoints.length - busiest.length;
+  return (
+    `<h3>Response time per endpoint <small>client p95 per second, ms${more > 0 ? `; the ${busiest.length} busiest endpoints (${more} more in the tables)` : ''}</small></h3>` +
+    latencyChart(
+      run.timeline,
+      'client p95 per endpoint per second',
+      busiest.map((ep, i) => {
+        const at = new Map(ep.clientOverTime.map((p) => [p.second, p]));
+        return { label: shortLabel(ep.name, 44), color: ENDPOINT_COLORS[i % ENDPOINT_COLORS.length] as string, dash: i >= 4 ? '6 3' : '', width: 1.8, value: (p: TimelinePoint) => at.get(p.second)?.p95 ?? null };
+      }),
+    )
+  );
 }
 
 function timelineChart(points: TimelinePoint[]): string {
@@ -471,6 +494,7 @@ function runSection(run: RunReport, index: number, thresholds: ThresholdResult[]
 </div>
 ${thresholdsTable(run, thresholds)}
 <h3>Timeline</h3>${timelineChart(run.timeline)}
+${endpointsOverTimeChart(run)}
 <h3>Endpoints <small>ms</small></h3>${endpointTable(run)}
 ${failuresTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
@@ -506,7 +530,7 @@ svg .grid{stroke:#e6e9ef;stroke-width:1}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:5px;vertical-align:-2px;border-radius:2px}
 .legend i.hatch{background:repeating-linear-gradient(45deg,#fbe3dc 0 3px,#d8583b 3px 5px);border:1px solid #d8583b}
 .scroll{overflow-x:auto}
-table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;border-bottom:1px solid #eef0f4;text-align:right;white-space:nowrap}
+table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 7px;border-bottom:1px solid #eef0f4;text-align:right;white-space:nowrap}th{white-space:normal;vertical-align:bottom}
 th:first-child,td:first-child{text-align:left}td.name{white-space:normal;word-break:normal;overflow-wrap:normal;min-width:16ch}
 tr.total td{font-weight:bold;border-top:2px solid #ccd}
 table.thresholds td.verdict{font-size:16px;font-weight:bold;width:2em;text-align:center}tr.ok td.verdict{color:#2e7d32}tr.breach td.verdict,tr.breach td{color:#b3261e}

@@ -119,3 +119,61 @@ export function usersPerSecond(points: Array<{ resourceId: number; relMs: number
   }
   return out;
 }
+
+/** One endpoint's response times over time: p50 and p95 of its client spans per bucket. */
+export interface EndpointTimePoint {
+  /** Seconds after the run's start at which the bucket begins. */
+  second: number;
+  requests: number;
+  p50: number;
+  p95: number;
+}
+
+/** Buckets per endpoint at most: long runs merge seconds so the report and JSON stay small. */
+const MAX_BUCKETS = 300;
+
+/**
+ * An endpoint's client durations per second (small digests, as the run's timeline keeps), for
+ * the report's per-endpoint percentiles over time. Mergeable across worker threads.
+ */
+export class EndpointTimeline {
+  private readonly seconds = new Map<number, Digest>();
+
+  record(second: number, clientNs: number): void {
+    let d = this.seconds.get(second);
+    if (d === undefined) this.seconds.set(second, (d = new Digest(SECOND_DIGEST)));
+    d.record(clientNs);
+  }
+
+  static revive(data: EndpointTimeline): EndpointTimeline {
+    Object.setPrototypeOf(data, EndpointTimeline.prototype);
+    for (const d of data.seconds.values()) Digest.revive(d);
+    return data;
+  }
+
+  merge(other: EndpointTimeline): void {
+    for (const [second, o] of other.seconds) {
+      const d = this.seconds.get(second);
+      if (d === undefined) {
+        const copy = new Digest(SECOND_DIGEST);
+        copy.merge(o);
+        this.seconds.set(second, copy);
+      } else d.merge(o);
+    }
+  }
+
+  /** Buckets of whole seconds (one second each unless the run is longer than MAX_BUCKETS s). */
+  finish(lastSecond: number): EndpointTimePoint[] {
+    const size = Math.max(1, Math.ceil((lastSecond + 1) / MAX_BUCKETS));
+    const buckets = new Map<number, Digest>();
+    for (const [second, d] of this.seconds) {
+      const at = Math.floor(second / size) * size;
+      let b = buckets.get(at);
+      if (b === undefined) buckets.set(at, (b = new Digest(SECOND_DIGEST)));
+      b.merge(d);
+    }
+    return [...buckets]
+      .sort(([a], [b]) => a - b)
+      .map(([second, d]) => ({ second, requests: d.count, p50: nsToMs(d.percentileNs(50)), p95: nsToMs(d.percentileNs(95)) }));
+  }
+}

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze } from '../analyzer/analyze.ts';
+import { analyze, type Report } from '../analyzer/analyze.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
 import { evaluateThresholds, parseThreshold, type Threshold } from '../analyzer/thresholds.ts';
@@ -24,6 +24,7 @@ let dir: string;
 let htmlPath: string;
 let browser: Browser | undefined;
 let launchError = '';
+let report: Report;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-analyzer-html-'));
@@ -47,7 +48,7 @@ beforeAll(async () => {
   const shards = openShards([db]);
   try {
     htmlPath = join(dir, 'report.html');
-    const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads: 1 });
+    report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads: 1 });
     const gates = ['coverage>=0', 'gap.p99<0.001ms'].map((t) => parseThreshold(t) as Threshold);
     writeFileSync(htmlPath, renderHtml(report, { thresholds: evaluateThresholds(gates, report.runs) }));
   } finally {
@@ -71,6 +72,20 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('per-endpoint percentiles over time', () => {
+  it('count every request with a plausible duration once, in its second', () => {
+    const run = report.runs[0]!;
+    for (const ep of run.endpoints) {
+      const counted = ep.clientOverTime.reduce((n, p) => n + p.requests, 0);
+      expect(counted, ep.name).toBeLessThanOrEqual(ep.count);
+      for (const p of ep.clientOverTime) expect(p.p95, ep.name).toBeGreaterThanOrEqual(p.p50);
+    }
+    const product = run.endpoints.find((ep) => ep.count > 10)!;
+    expect(product.clientOverTime.reduce((n, p) => n + p.requests, 0)).toBe(product.count);
+    expect(run.total.clientOverTime.reduce((n, p) => n + p.requests, 0)).toBe(run.endpoints.reduce((n, ep) => n + ep.clientOverTime.reduce((m, p) => m + p.requests, 0), 0));
+  });
 });
 
 describe('HTML report in headless Chromium', () => {
@@ -185,6 +200,9 @@ describe('HTML report in headless Chromium', () => {
         expect(verdicts).toContain('✓');
         expect(verdicts).toContain('✗');
         expect(await page.locator('.cards').textContent()).toMatch(/requests \([\d.]+\/s\)/);
+        // The run's latency over time, and each endpoint's p95 over time, one line per endpoint.
+        expect(await page.locator('svg.latency').count()).toBe(2);
+        expect(await page.locator('svg.latency').nth(1).locator('polyline.series').count()).toBe(Math.min(8, report.runs[0]!.endpoints.length));
       }
       await page.close();
     }
