@@ -26,6 +26,8 @@ import {
   traceSpans,
   userPoints,
   type Shard,
+  failureMessages,
+  type RunSelector,
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
 import { usersPerSecond, type EndpointTimePoint, type TimelinePoint } from './timeline.ts';
@@ -121,6 +123,8 @@ export interface RunReport {
   oddities: Oddities;
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
+  /** Failed requests by endpoint and message (status message, else HTTP status), most first. */
+  failures: Array<{ endpoint: string; message: string; count: number }>;
 }
 
 export interface Report {
@@ -250,7 +254,22 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
+    failures: total.errors === 0 ? [] : runFailures(shards, selector),
   };
+}
+
+/** The failure messages of every shard, summed, most frequent first (at most 100). */
+function runFailures(shards: Shard[], selector: RunSelector): RunReport['failures'] {
+  const sums = new Map<string, { endpoint: string; message: string; count: number }>();
+  for (const shard of shards) {
+    for (const f of failureMessages(shard, selector)) {
+      const key = `${f.endpoint}\u0000${f.message}`;
+      const mine = sums.get(key);
+      if (mine === undefined) sums.set(key, { ...f });
+      else mine.count += f.count;
+    }
+  }
+  return [...sums.values()].sort((a, b) => b.count - a.count || a.endpoint.localeCompare(b.endpoint)).slice(0, 100);
 }
 
 // Worker threads run TypeScript through tsx, registered in the thread before the worker module

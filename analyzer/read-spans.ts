@@ -137,10 +137,13 @@ export interface RunSelector {
   originNs: bigint;
 }
 
-const PAIR_COLUMNS = `r.rowid,
-         coalesce(r.request_name, CASE WHEN r.http_method IS NOT NULL
+/** A root's endpoint: request_name, else the span name without its `{METHOD} ` prefix. */
+const ENDPOINT_SQL = `coalesce(r.request_name, CASE WHEN r.http_method IS NOT NULL
            AND substr(r.name, 1, length(r.http_method) + 1) = r.http_method || ' '
-           THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END),
+           THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END)`;
+
+const PAIR_COLUMNS = `r.rowid,
+         ${ENDPOINT_SQL},
          (r.status_code = 2) | (coalesce(r.connection_reused, 2) << 1),
          r.end_ns - r.start_ns, (r.start_ns - @origin) / 1000000000,
          r.phase_blocked_ms + coalesce(r.phase_dns_ms, 0) + coalesce(r.phase_connect_ms, 0)
@@ -203,6 +206,25 @@ function pairStatement(shard: Shard, columns: string): Database.Statement {
          AND r.start_ns >= @start AND r.start_ns <= @last ${dedupe}`,
     );
   return stmt;
+}
+
+/**
+ * The run's failed roots (status ERROR) by endpoint and message: the status message, else the
+ * HTTP status. Reads each root's row, so the caller asks only for runs that have failures.
+ */
+export function failureMessages(shard: Shard, run: RunSelector, limit = 100): Array<{ endpoint: string; message: string; count: number }> {
+  const rows = shard.db
+    .prepare(
+      `SELECT ${ENDPOINT_SQL},
+              CASE WHEN r.status_message <> '' THEN r.status_message WHEN r.http_status IS NOT NULL THEN 'HTTP ' || r.http_status ELSE 'status ERROR' END,
+              count(*)
+       FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
+         AND r.start_ns >= @start AND r.start_ns <= @last AND r.status_code = 2
+       GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT @limit`,
+    )
+    .raw()
+    .all({ ...selectorParams(run, false), limit }) as Array<[string, string, number]>;
+  return rows.map(([endpoint, message, count]) => ({ endpoint, message, count }));
 }
 
 /** Roots of the run in this shard (index-only). */

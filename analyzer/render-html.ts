@@ -428,14 +428,17 @@ function endpointTable(run: RunReport): string {
   return `<div class="scroll"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${run.endpoints.map((e) => row(e)).join('')}${row(run.total, 'total')}</tbody></table></div>`;
 }
 
-/** Endpoints whose requests failed (status ERROR on the client span), worst first. */
+/** Failed requests (client spans with status ERROR) by endpoint and message, most first. */
 function failuresTable(run: RunReport): string {
-  const failing = run.endpoints.filter((ep) => ep.errors > 0).sort((a, b) => b.errors - a.errors || a.name.localeCompare(b.name));
-  if (failing.length === 0) return '<h3>Failures</h3><p class="note">No request failed.</p>';
-  const rows = failing
-    .map((ep) => `<tr><td class="name">${nameHtml(ep.name)}</td><td>${ep.errors}</td><td>${(ep.errorRate * 100).toFixed(1)}%</td><td>${((ep.errors / Math.max(1, run.total.errors)) * 100).toFixed(0)}%</td></tr>`)
+  if (run.total.errors === 0) return '<h3>Failures</h3><p class="note">No request failed.</p>';
+  const byName = new Map(run.endpoints.map((ep) => [ep.name, ep]));
+  const rows = (run.failures ?? [])
+    .map((f) => {
+      const ep = byName.get(f.endpoint);
+      return `<tr><td class="name">${nameHtml(f.endpoint)}</td><td class="name message">${esc(f.message)}</td><td>${f.count}</td><td>${ep === undefined || ep.count === 0 ? '–' : `${((f.count / ep.count) * 100).toFixed(1)}%`}</td></tr>`;
+    })
     .join('');
-  return `<h3>Failures <small>client spans with status ERROR; the messages are in the generator's failures (firstspan run --csv, its web UI) and in each span's details below</small></h3><div class="scroll"><table><thead><tr><th>Endpoint</th><th>Failed</th><th>Of its requests</th><th>Of all failures</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return `<h3>Failures <small>${run.total.errors} failed requests (${(run.total.errorRate * 100).toFixed(1)}%): client spans with status ERROR, by endpoint and message</small></h3><div class="scroll"><table><thead><tr><th>Endpoint</th><th>Message</th><th>Occurrences</th><th>Of the endpoint's requests</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 /** The --assert / --min-coverage results for this run, ✓ or ✗ each. */
@@ -531,7 +534,7 @@ svg .grid{stroke:#e6e9ef;stroke-width:1}
 .legend i.hatch{background:repeating-linear-gradient(45deg,#fbe3dc 0 3px,#d8583b 3px 5px);border:1px solid #d8583b}
 .scroll{overflow-x:auto}
 table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 7px;border-bottom:1px solid #eef0f4;text-align:right;white-space:nowrap}th{white-space:normal;vertical-align:bottom}
-th:first-child,td:first-child{text-align:left}td.name{white-space:normal;word-break:normal;overflow-wrap:normal;min-width:16ch}
+th:first-child,td:first-child{text-align:left}td.name{white-space:normal;word-break:normal;overflow-wrap:normal;min-width:16ch}td.message{text-align:left;min-width:24ch}
 tr.total td{font-weight:bold;border-top:2px solid #ccd}
 table.thresholds td.verdict{font-size:16px;font-weight:bold;width:2em;text-align:center}tr.ok td.verdict{color:#2e7d32}tr.breach td.verdict,tr.breach td{color:#b3261e}
 figure.trace{margin:12px 0;border:1px solid #eef0f4;border-radius:6px;padding:6px}figcaption{font-size:13px;margin-bottom:4px}

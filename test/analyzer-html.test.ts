@@ -42,6 +42,8 @@ beforeAll(async () => {
     const root = b.root({ startMs: 420 + i * 250, requestName: LONG_NAMES[i % LONG_NAMES.length] as string, phases: { blocked: 0, dns: 0.5, connect: 40, tls: 0, sending: 0.2, waiting: 30, receiving: 0.3 } });
     b.server(root, { service: 'catalogue-service', name: 'GET /recommendations/{customer_id}', beforeMs: 45, durationMs: 20, offsetMs: 0 });
   }
+  // Two failed requests, answered 503: the report lists them by endpoint and message.
+  for (let i = 0; i < 2; i++) b.root({ startMs: 700 + i * 10, requestName: '/authenticate', error: true, httpStatus: 503, durationMs: 3 });
   store.insertTraces(b.take());
   store.insertMetrics(usersMetric({ points: [{ atMs: 900, users: 8 }] }));
   store.close();
@@ -82,6 +84,7 @@ describe('per-endpoint percentiles over time', () => {
       expect(counted, ep.name).toBeLessThanOrEqual(ep.count);
       for (const p of ep.clientOverTime) expect(p.p95, ep.name).toBeGreaterThanOrEqual(p.p50);
     }
+    expect(run.failures).toContainEqual({ endpoint: '/authenticate', message: 'HTTP 503', count: 2 });
     const product = run.endpoints.find((ep) => ep.count > 10)!;
     expect(product.clientOverTime.reduce((n, p) => n + p.requests, 0)).toBe(product.count);
     expect(run.total.clientOverTime.reduce((n, p) => n + p.requests, 0)).toBe(run.endpoints.reduce((n, ep) => n + ep.clientOverTime.reduce((m, p) => m + p.requests, 0), 0));
@@ -200,6 +203,7 @@ describe('HTML report in headless Chromium', () => {
         expect(verdicts).toContain('✓');
         expect(verdicts).toContain('✗');
         expect(await page.locator('.cards').textContent()).toMatch(/requests \([\d.]+\/s\)/);
+        expect(await page.locator('h3:has-text("Failures") + .scroll').textContent()).toMatch(/authenticate.*HTTP 503.*2/);
         // The run's latency over time, and each endpoint's p95 over time, one line per endpoint.
         expect(await page.locator('svg.latency').count()).toBe(2);
         expect(await page.locator('svg.latency').nth(1).locator('polyline.series').count()).toBe(Math.min(8, report.runs[0]!.endpoints.length));
