@@ -306,18 +306,21 @@ function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promi
 }
 
 /**
- * The `n` traces to draw: the largest gaps, taken in turns from each endpoint (the endpoint with
- * the largest gap first), so one slow endpoint cannot fill the report; largest gap first.
+ * The `n` traces to draw: the largest gaps fill half of the slots (rounded up); the rest go to
+ * the endpoints in turns, each endpoint's worst remaining trace at a time (the endpoint whose
+ * remaining worst is largest first), so one slow endpoint cannot fill the report while the very
+ * worst traces are always there. Largest gap first.
  */
 export function diverseTop<T extends { gapNs: number; endpoint: string }>(candidates: T[], n: number): T[] {
+  const sorted = [...candidates].sort((a, b) => b.gapNs - a.gapNs);
+  const out = sorted.slice(0, Math.ceil(n / 2));
   const byEndpoint = new Map<string, T[]>();
-  for (const c of [...candidates].sort((a, b) => b.gapNs - a.gapNs)) {
+  for (const c of sorted.slice(out.length)) {
     let list = byEndpoint.get(c.endpoint);
     if (list === undefined) byEndpoint.set(c.endpoint, (list = []));
     list.push(c);
   }
   const lists = [...byEndpoint.values()];
-  const out: T[] = [];
   for (let round = 0; out.length < n && lists.some((l) => l.length > round); round++) {
     for (const l of lists) {
       const c = l[round];

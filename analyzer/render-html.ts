@@ -506,7 +506,7 @@ ${connectionTable(run)}
 ${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNoteHtml}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}
 ${odd ? `<h3>Odd data</h3><ul>${odd}</ul>` : ''}
-<h3>Traces with the largest gaps <small>the worst of each endpoint in turn; click a span (or its name) for its attributes, events and status, hover for timings</small></h3>
+<h3>Traces with the largest gaps <small>the largest gaps, then the worst of each endpoint in turn; click a span (or its name) for its attributes, events and status, hover for timings</small></h3>
 ${run.slowestTraces.length === 0 ? '<p>No matched pairs.</p>' : run.slowestTraces.map((w, i) => `<figure class="trace"><figcaption><b>${nameHtml(w.endpoint)}</b> gap ${fmt(w.gapMs)} ms = client ${fmt(w.clientMs)} ms − server ${fmt(w.serverMs)} ms · trace <code>${esc(w.traceId)}</code></figcaption>${waterfallChart(w, `r${index}-t${i}`)}</figure>`).join('\n')}
 ${legend([
   [COLORS.client, 'client span'],
