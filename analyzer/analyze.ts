@@ -29,6 +29,7 @@ import {
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
 import { usersPerSecond, type TimelinePoint } from './timeline.ts';
+import { serverDataWarnings, type Warning } from './warnings.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -38,21 +39,28 @@ export interface EndpointReport {
   matched: number;
   errors: number;
   clientMs: Stats;
-  serverMs: Stats;
-  gapMs: Stats;
-  phasesMs: PhasesMs;
+  /** null when no root of the endpoint has a matched server span: no data, never 0. */
+  serverMs: Stats | null;
+  /** null when no pair has a gap (no matched server span, or none shorter than its client span). */
+  gapMs: Stats | null;
+  /** Where the gap went; null with no pair to split. */
+  phasesMs: PhasesMs | null;
   propagationCoverage: number;
   errorRate: number;
   /** Roots with more than one server child (retries, redirects), and how many extra children. */
   multipleServerChildren: number;
   extraServerChildren: number;
-  /** Roots that opened a new connection (connection_reused = false). */
-  newConnections: number;
+  /**
+   * Roots that opened a new connection (connection_reused = false); null when no root says
+   * (real Locust): unknown, not zero.
+   */
+  newConnections: number | null;
   /**
    * The gap split by what the request did with its connection: a connection's set-up cost shows
-   * as the difference. Roots without the connection attribute (real Locust) are in neither.
+   * as the difference. Roots without the connection attribute (real Locust) are in neither; null
+   * when no root has it.
    */
-  gapByConnection: { opened: ConnectionGap; reused: ConnectionGap };
+  gapByConnection: { opened: ConnectionGap; reused: ConnectionGap } | null;
   /** True while every percentile is computed from the exact values (false once HDR-binned). */
   exactPercentiles: boolean;
 }
@@ -60,7 +68,8 @@ export interface EndpointReport {
 export interface ConnectionGap {
   /** Matched roots with a gap. */
   count: number;
-  gapMs: Stats;
+  /** null when count is 0. */
+  gapMs: Stats | null;
 }
 
 export interface WaterfallSpan {
@@ -113,6 +122,8 @@ export interface RunReport {
   total: EndpointReport;
   endpoints: EndpointReport[];
   oddities: Oddities;
+  /** What the figures cannot show, in words: no server data, still receiving (warnings.ts). */
+  warnings: Warning[];
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
 }
@@ -221,6 +232,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   }
 
   const bg = background(shards, run, generators, offsets);
+  const endpointReports = endpoints.map((ep) => endpointReport(ep, offsetNs));
   return {
     service: run.service,
     runId: run.runId,
@@ -235,8 +247,9 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     background: bg,
     clockOffsets: [...offsets.values()].sort((a, b) => a.service.localeCompare(b.service)),
     total: totalReport,
-    endpoints: endpoints.map((ep) => endpointReport(ep, offsetNs)),
+    endpoints: endpointReports,
     oddities: acc.odd,
+    warnings: serverDataWarnings(totalReport, endpointReports),
     timeline: acc.timeline.finish(startMs, users),
     slowestTraces: [...acc.top]
       .sort((a, b) => b.gapNs - a.gapNs)
@@ -287,18 +300,21 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
     matched: ep.matched,
     errors: ep.errors,
     clientMs: ep.client.stats(),
-    serverMs: ep.server.stats(),
-    gapMs: ep.gap.stats(),
+    serverMs: ep.server.statsOrNull(),
+    gapMs: ep.gap.statsOrNull(),
     phasesMs: ep.breakdown.finish(offsetNs),
     propagationCoverage: ep.count === 0 ? 0 : ep.matched / ep.count,
     errorRate: ep.count === 0 ? 0 : ep.errors / ep.count,
     multipleServerChildren: ep.multipleChildren,
     extraServerChildren: ep.extraChildren,
-    newConnections: ep.newConnections,
-    gapByConnection: {
-      opened: { count: ep.gapOpened.count, gapMs: ep.gapOpened.stats() },
-      reused: { count: ep.gapReused.count, gapMs: ep.gapReused.stats() },
-    },
+    newConnections: ep.connectionKnown === 0 ? null : ep.newConnections,
+    gapByConnection:
+      ep.connectionKnown === 0
+        ? null
+        : {
+            opened: { count: ep.gapOpened.count, gapMs: ep.gapOpened.statsOrNull() },
+            reused: { count: ep.gapReused.count, gapMs: ep.gapReused.statsOrNull() },
+          },
     exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
   };
 }

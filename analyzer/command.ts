@@ -11,7 +11,7 @@ import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';
 import { printable, renderTable } from './render-table.ts';
-import { evaluateThresholds, formatThresholdResults, parseThreshold, type Threshold } from './thresholds.ts';
+import { evaluateThresholds, formatThresholdResults, parseRatio, parseThreshold, type Threshold } from './thresholds.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -31,7 +31,7 @@ waited and what the server saw, per run and endpoint. With no filter every run i
   --out FILE           write the report to FILE instead of stdout
   --assert EXPR        CI gate, repeatable: 'gap.p99<50ms', 'client.p90<=200ms', 'coverage>=0.99',
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
-  --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
+  --min-coverage R     fail when propagation coverage is below R (0.99 or 99%), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
   --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
   --quiet              no progress on stderr
@@ -104,10 +104,11 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     if (typeof t === 'string') problems.add(t);
     else thresholds.push(t);
   }
-  const minCoverage = numberFlag(problems, '--min-coverage', v['min-coverage'] as string | undefined, { min: 0 });
-  if (minCoverage !== undefined) {
-    if (minCoverage > 1) problems.add(`--min-coverage is a fraction between 0 and 1, got '${minCoverage}'`);
-    else thresholds.push({ source: `coverage>=${minCoverage}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
+  if (v['min-coverage'] !== undefined) {
+    const raw = v['min-coverage'] as string;
+    const minCoverage = parseRatio('--min-coverage', raw);
+    if (typeof minCoverage === 'string') problems.add(minCoverage);
+    else thresholds.push({ source: `coverage>=${raw.trim()}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
   }
   const top = numberFlag(problems, '--top', v.top as string | undefined, { min: 0, integer: true }) ?? 10;
   const threads = numberFlag(problems, '--threads', v.threads as string | undefined, { min: 1, integer: true });

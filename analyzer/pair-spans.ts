@@ -30,6 +30,8 @@ export class EndpointAccumulator {
   multipleChildren = 0;
   extraChildren = 0;
   newConnections = 0;
+  /** Roots that say whether they opened their connection (firstspan's do; Locust's do not). */
+  connectionKnown = 0;
   readonly client = new Digest();
   readonly server = new Digest();
   readonly gap = new Digest();
@@ -58,6 +60,7 @@ export class EndpointAccumulator {
     this.multipleChildren += o.multipleChildren;
     this.extraChildren += o.extraChildren;
     this.newConnections += o.newConnections;
+    this.connectionKnown += o.connectionKnown;
     this.client.merge(o.client);
     this.server.merge(o.server);
     this.gap.merge(o.gap);
@@ -248,6 +251,7 @@ export class RunAccumulator {
     ep.count += 1;
     if (error) ep.errors += 1;
     if (flags >> 1 === 0) ep.newConnections += 1;
+    if (flags >> 1 !== 2) ep.connectionKnown += 1;
     this.odd.serverEndBeforeStart += badChildren;
     if (children > 0) ep.matched += 1;
     if (children > 1) {
