@@ -9,7 +9,17 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
-import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
+import {
+  filterRuns,
+  findRuns,
+  loadTestGroups,
+  nsToIso,
+  recognizeGenerators,
+  type GeneratorKind,
+  type OtherClientTraffic,
+  type RunFilter,
+  type RunWindow,
+} from './find-runs.ts';
 import type { PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
 import type { PairJob } from './pair-worker.ts';
@@ -19,6 +29,7 @@ import {
   countRoots,
   feedPairs,
   rootStartAt,
+  readResources,
   readResourceServices,
   readRootGroups,
   readServices,
@@ -108,6 +119,8 @@ export interface BackgroundReport {
 
 export interface RunReport {
   service: string;
+  /** How the service was recognised as a load generator: its own spans, Locust's resource, or --service. */
+  generator: GeneratorKind;
   runId: string | null;
   label: string;
   start: string;
@@ -133,6 +146,8 @@ export interface Report {
   generatedAt: string;
   databases: string[];
   runs: RunReport[];
+  /** Trace-root CLIENT spans of services that are no load generator (not runs), per service. */
+  otherClientTraffic: OtherClientTraffic[];
 }
 
 export interface AnalyzeOptions extends RunFilter {
@@ -146,33 +161,53 @@ export interface AnalyzeOptions extends RunFilter {
   parallelMinRoots?: number;
 }
 
-/** The runs in the shards (after filters), without analysing them. */
-export function listRuns(shards: Shard[], options: AnalyzeOptions): RunWindow[] {
-  const groups = shards.map((s) => readRootGroups(s, options.idleGapNs));
-  return filterRuns(findRuns(groups, options.idleGapNs), options);
+interface FoundRuns {
+  all: RunWindow[];
+  generators: Map<string, GeneratorKind>;
+  other: OtherClientTraffic[];
+}
+
+/** Every load-test run in the shards (before filters), and the other client traffic. */
+function foundRuns(shards: Shard[], options: AnalyzeOptions): FoundRuns {
+  const generators = recognizeGenerators(shards.flatMap(readResources), options.service);
+  const { groups, other } = loadTestGroups(
+    shards.map((s) => readRootGroups(s, options.idleGapNs)),
+    generators,
+  );
+  return { all: findRuns(groups, options.idleGapNs), generators, other };
+}
+
+/** The runs in the shards (after filters), without analysing them, and the other client traffic. */
+export function listRuns(shards: Shard[], options: AnalyzeOptions): { runs: RunWindow[]; other: OtherClientTraffic[] } {
+  const found = foundRuns(shards, options);
+  return { runs: filterRuns(found.all, options), other: found.other };
 }
 
 export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise<Report> {
-  const all = findRuns(
-    shards.map((s) => readRootGroups(s, options.idleGapNs)),
-    options.idleGapNs,
-  );
+  const { all, generators: kinds, other } = foundRuns(shards, options);
   const runs = filterRuns(all, options);
   // Every service with load-test roots is a generator, whether or not its runs are analysed now:
   // its spans are never a server's background traffic.
   const generators = [...new Set(all.map((r) => r.service))];
   // One run at a time: a run's worker threads already use the cores.
   const reports: RunReport[] = [];
-  for (const run of runs) reports.push(await analyzeRun(shards, run, generators, options));
+  for (const run of runs) reports.push(await analyzeRun(shards, run, kinds.get(run.service) ?? 'firstspan', generators, options));
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: new Date().toISOString(),
     databases: shards.map((s) => s.path),
     runs: reports,
+    otherClientTraffic: other,
   };
 }
 
-async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], options: AnalyzeOptions): Promise<RunReport> {
+async function analyzeRun(
+  shards: Shard[],
+  run: RunWindow,
+  generator: GeneratorKind,
+  generators: string[],
+  options: AnalyzeOptions,
+): Promise<RunReport> {
   const acc = new RunAccumulator(options.topN);
   const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs, originNs: run.startNs };
   const threads = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
@@ -235,6 +270,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   const endpointReports = endpoints.map((ep) => endpointReport(ep, offsetNs));
   return {
     service: run.service,
+    generator,
     runId: run.runId,
     label: run.label,
     start: nsToIso(run.startNs),

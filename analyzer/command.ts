@@ -6,6 +6,7 @@ import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts'
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
 import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import type { OtherClientTraffic } from './find-runs.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
@@ -22,7 +23,8 @@ Pair every load-test root span with its server span and explain the gap between 
 waited and what the server saw, per run and endpoint. With no filter every run is analysed.
 
   --db FILE            receiver database; repeat for shards analysed as one (required)
-  --service NAME       only runs of this generator service
+  --service NAME       only runs of this service, analysed as a load generator even when it is
+                       not recognised as one (firstspan and Locust are)
   --run-id ID          only this run (an idle-gap run's label also works)
   --from ISO, --to ISO only runs overlapping this time range, clipped to it
   --list               list the runs and exit
@@ -149,13 +151,20 @@ function progressReporter(io: CommandIO): NonNullable<AnalyzeOptions['progress']
   };
 }
 
-function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number } {
-  const runs = listRuns(shards, options);
+/** Why there is no run, when CLIENT roots exist that are no load generator's: name one to analyse it. */
+function otherTrafficHint(other: OtherClientTraffic[]): string {
+  if (other.length === 0) return '';
+  const list = other.slice(0, 5).map((o) => `${printable(o.service)}: ${o.rootSpans}`).join(', ');
+  return `; trace-root CLIENT spans from services not recognised as load generators are other client traffic, not runs (${list}): name one with --service NAME to analyse it as a load test`;
+}
+
+function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number; other: OtherClientTraffic[] } {
+  const { runs, other } = listRuns(shards, options);
   const rows = runs.map((r) => [printable(r.label, 60), printable(r.service), r.runId === null ? '(none: idle-gap split)' : printable(r.runId, 40), new Date(Number(r.startNs / 1_000_000n)).toISOString(), new Date(Number(r.endNs / 1_000_000n)).toISOString(), String(r.rootsInShards)]);
   const header = ['Run', 'Service', 'Run id', 'Start', 'End', 'Roots'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length };
+  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length, other };
 }
 
 export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -174,9 +183,9 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
     if (config.list) {
-      const { text, count } = renderList(shards, config.options);
+      const { text, count, other } = renderList(shards, config.options);
       if (count === 0) {
-        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters\n`);
+        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters${otherTrafficHint(other)}\n`);
         return ExitCodes.NO_RUNS;
       }
       io.stdout.write(text);
@@ -188,7 +197,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
     if (report.runs.length === 0) {
       io.stderr.write(
         `firstspan analyze: no runs in ${where} that match the filters: no trace-root CLIENT spans from a load generator` +
-          ' (check that the generator exported to this receiver, and the --service/--run-id/--from/--to filters)\n',
+          ` (check that the generator exported to this receiver, and the --service/--run-id/--from/--to filters)${otherTrafficHint(report.otherClientTraffic)}\n`,
       );
       return ExitCodes.NO_RUNS;
     }

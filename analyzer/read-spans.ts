@@ -250,6 +250,28 @@ export function readServices(shard: Shard): string[] {
   return shard.db.prepare('SELECT DISTINCT service_name FROM resources ORDER BY service_name').pluck().all() as string[];
 }
 
+export interface ResourceRow {
+  service: string;
+  runId: string | null;
+  /** Attribute keys of the resource (their values are not needed to recognise a generator). */
+  keys: string[];
+}
+
+/** Every distinct resource (a small table: one row per process and run), with its attribute keys. */
+export function readResources(shard: Shard): ResourceRow[] {
+  const rows = shard.db.prepare('SELECT service_name, run_id, attributes FROM resources').raw().all() as Array<[string, string | null, string]>;
+  return rows.map(([service, runId, attributes]) => {
+    let keys: string[] = [];
+    try {
+      const parsed = JSON.parse(attributes) as unknown;
+      if (typeof parsed === 'object' && parsed !== null) keys = Object.keys(parsed);
+    } catch {
+      // A resource whose attributes do not parse names no generator; its service is still known.
+    }
+    return { service, runId, keys };
+  });
+}
+
 /** resource_id → service name. */
 export function readResourceServices(shard: Shard): Map<number, string> {
   const rows = shard.db.prepare('SELECT resource_id, service_name FROM resources').raw().all() as Array<[number, string]>;

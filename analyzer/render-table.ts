@@ -146,6 +146,13 @@ export function renderRun(run: RunReport): string {
 }
 
 export function renderTable(report: Report): string {
-  return report.runs.map(renderRun).join('\n');
+  const other = report.otherClientTraffic;
+  const tail =
+    other.length === 0
+      ? ''
+      : `\nOther client traffic (trace-root CLIENT spans from services that are no load generator; not runs, not in any figure): ${other
+          .map((o) => `${printable(o.service)} ${o.rootSpans}`)
+          .join(', ')}\n  (name a service with --service NAME to analyse its spans as a load test)\n`;
+  return report.runs.map(renderRun).join('\n') + tail;
 }
 

@@ -15,7 +15,7 @@ import { renderTable } from '../analyzer/render-table.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { SpanStore } from '../model/store.ts';
 import { runCli } from './helpers/cli.ts';
-import { TraceBuilder, type Phases } from './helpers/analyzer-traces.ts';
+import { LOCUST_RESOURCE, TraceBuilder, type Phases } from './helpers/analyzer-traces.ts';
 
 let dir: string;
 
@@ -116,5 +116,46 @@ describe('no server data is null, never 0, and a gate over it fails', () => {
       expect(r.code, args.join(' ')).toBe(ExitCodes.THRESHOLDS_FAILED);
       expect(r.stdout).toMatch(/✗ coverage>=(0\.99|99%) — run run-1: 0%/);
     }
+  });
+});
+
+describe('only load tests are runs', () => {
+  let db: string;
+  let cronOnly: string;
+  beforeAll(() => {
+    db = write('mixed.db', (b) => {
+      b.resource('locust', LOCUST_RESOURCE);
+      // firstspan's run (run id on the resource) and a Locust run (Locust's resource, no run id).
+      for (let i = 0; i < 4; i++) b.server(b.root({ startMs: i * 100, phases: REUSED }), { beforeMs: 1, durationMs: 10 });
+      for (let i = 0; i < 3; i++) b.server(b.root({ service: 'locust', runId: null, requestName: null, name: 'GET /items', startMs: i * 100, durationMs: 30 }), { startMs: i * 100 + 5, durationMs: 10, beforeMs: 0 });
+      // A cron job calling the API: an ordinary service's trace-root CLIENT span, with the API's server child.
+      const cron = b.root({ service: 'cron', runId: null, requestName: null, name: 'POST /reindex', startMs: 50, durationMs: 80 });
+      b.server(cron, { startMs: 60, durationMs: 50, beforeMs: 0 });
+    });
+    cronOnly = write('cron.db', (b) => {
+      b.server(b.root({ service: 'cron', runId: null, requestName: null, name: 'POST /reindex', startMs: 50, durationMs: 80 }), { startMs: 60, durationMs: 50, beforeMs: 0 });
+    });
+  });
+
+  it("finds firstspan's run and Locust's, and counts the cron job's CLIENT root apart as other client traffic", async () => {
+    const report = await analyzeFile(db);
+    expect(report.runs.map((r) => [r.service, r.generator, r.rootSpans]).sort()).toEqual([
+      ['firstspan', 'firstspan', 4],
+      ['locust', 'locust', 3],
+    ]);
+    expect(report.otherClientTraffic).toEqual([{ service: 'cron', rootSpans: 1 }]);
+    // The cron job's server span is in no run's figures and is not background traffic either.
+    for (const r of report.runs) expect(r.backgroundServerSpans).toBe(0);
+    expect(renderTable(report)).toMatch(/Other client traffic \(trace-root CLIENT spans from services that are no load generator; not runs, not in any figure\): cron 1/);
+  });
+
+  it('reports no run for the cron job alone (exit 3, saying why and how to name it), and a run once named with --service', async () => {
+    const r = await runCli(['analyze', '--db', cronOnly]);
+    expect(r.code).toBe(ExitCodes.NO_RUNS);
+    expect(r.stderr).toMatch(/other client traffic, not runs \(cron: 1\): name one with --service NAME/);
+    const named = await runCli(['analyze', '--db', cronOnly, '--service', 'cron', '--format', 'json']);
+    expect(named.code, named.stderr).toBe(ExitCodes.OK);
+    const runs = (JSON.parse(named.stdout) as Report).runs;
+    expect(runs.map((x) => [x.service, x.generator, x.rootSpans, x.matched])).toEqual([['cron', 'named', 1, 1]]);
   });
 });

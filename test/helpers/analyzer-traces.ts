@@ -94,9 +94,25 @@ export function sumPhases(p: Phases): number {
   return p.blocked + p.dns + p.connect + p.tls + p.sending + p.waiting + p.receiving;
 }
 
+/** The resource real Locust's --otel sets up (docs/locust.md), which tells the analyzer it is a load generator. */
+export const LOCUST_RESOURCE: Attributes = {
+  'service.version': { stringValue: '2.47.0' },
+  'service.instance.id': { stringValue: '3f0c6c2e-5f1b-4a4e-9d55-0e6f1f6b8a11' },
+  filename: { stringValue: 'locustfile.py' },
+  profile: { stringValue: '' },
+  'telemetry.sdk.language': { stringValue: 'python' },
+};
+
 export class TraceBuilder {
   private readonly pending: Pending[] = [];
+  private readonly resources = new Map<string, Attributes>();
   private nextId: number;
+
+  /** Extra resource attributes for every span of `service` (e.g. LOCUST_RESOURCE). */
+  resource(service: string, attributes: Attributes): this {
+    this.resources.set(service, attributes);
+    return this;
+  }
 
   constructor(seed = 1) {
     this.nextId = seed * 1_000_000_000;
@@ -234,7 +250,7 @@ export class TraceBuilder {
     return {
       resourceSpans: [...groups.values()].map((list) => {
         const first = list[0] as Pending;
-        const attributes: Attributes = { [Resource.SERVICE_NAME]: str(first.service) };
+        const attributes: Attributes = { ...this.resources.get(first.service), [Resource.SERVICE_NAME]: str(first.service) };
         if (first.runId !== null) attributes[Resource.RUN_ID] = str(first.runId);
         return {
           resource: { attributes, droppedAttributesCount: 0 },
