@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
+import { CUT_OFF_TAIL_NS, cutOffRoots } from './cut-off.ts';
 import {
   filterRuns,
   findRuns,
@@ -27,6 +28,7 @@ import {
   backgroundRows,
   countDuplicateRoots,
   countRoots,
+  cutOffCandidates,
   feedPairs,
   rootStartAt,
   readResources,
@@ -74,6 +76,8 @@ export interface EndpointReport {
   gapByConnection: { opened: ConnectionGap; reused: ConnectionGap } | null;
   /** True while every percentile is computed from the exact values (false once HDR-binned). */
   exactPercentiles: boolean;
+  /** Requests cut off by the end of the run (no response measured): in none of the figures above. */
+  cutOff: number;
 }
 
 export interface ConnectionGap {
@@ -126,8 +130,11 @@ export interface RunReport {
   start: string;
   end: string;
   durationS: number;
+  /** Load-test requests in the figures (requests cut off by the end of the run excluded). */
   rootSpans: number;
   matched: number;
+  /** Requests cut off by the end of the run (cut-off.ts): counted apart, in no figure. */
+  cutOff: number;
   propagationCoverage: number;
   backgroundServerSpans: number;
   background: BackgroundReport;
@@ -215,6 +222,7 @@ async function analyzeRun(
   let readElsewhere = 0;
   for (const shard of shards) {
     acc.odd.duplicateRootSpans += countDuplicateRoots(shard, selector);
+    const cutOff = cutOffRoots(cutOffCandidates(shard, selector, run.endNs - CUT_OFF_TAIL_NS), generator);
     const roots = threads > 1 ? countRoots(shard, selector) : 0;
     if (threads > 1 && roots >= (options.parallelMinRoots ?? 100_000)) {
       // Split the shard's part of the run into equal slices of roots by start time (the root
@@ -230,7 +238,7 @@ async function analyzeRun(
       const done = new Array<number>(slices.length).fill(0);
       const snapshots = await Promise.all(
         slices.map((slice, k) =>
-          runPairWorker({ paths: shards.map((s) => s.path), shardIndex: shard.index, selector: slice, topN: options.topN }, (n) => {
+          runPairWorker({ paths: shards.map((s) => s.path), shardIndex: shard.index, selector: slice, topN: options.topN, cutOff: [...cutOff] }, (n) => {
             done[k] = n;
             progress?.(run.label, readElsewhere + done.reduce((a, b) => a + b, 0), run.rootsInShards);
           }),
@@ -241,7 +249,7 @@ async function analyzeRun(
       continue;
     }
     const services = readResourceServices(shard);
-    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, readElsewhere + n, run.rootsInShards) : undefined);
+    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, readElsewhere + n, run.rootsInShards) : undefined, cutOff);
     feedPairs(shard, selector, acc.row);
     acc.endShard();
     readElsewhere = acc.rootSpans;
@@ -267,7 +275,8 @@ async function analyzeRun(
   }
 
   const bg = background(shards, run, generators, offsets);
-  const endpointReports = endpoints.map((ep) => endpointReport(ep, offsetNs));
+  // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
+  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetNs));
   return {
     service: run.service,
     generator,
@@ -278,6 +287,7 @@ async function analyzeRun(
     durationS: Number(run.endNs - run.startNs) / 1e9,
     rootSpans: total.count,
     matched: total.matched,
+    cutOff: total.cutOff,
     propagationCoverage: totalReport.propagationCoverage,
     backgroundServerSpans: bg.count,
     background: bg,
@@ -352,6 +362,7 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
             reused: { count: ep.gapReused.count, gapMs: ep.gapReused.statsOrNull() },
           },
     exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
+    cutOff: ep.cutOff,
   };
 }
 

@@ -22,6 +22,7 @@ export const CSV_COLUMNS = [
   'multiple_server_children',
   'new_connections',
   ...['opened', 'reused'].flatMap((c) => [`gap_${c}_count`, ...STATS.map((s) => `gap_${c}_${s}_ms`)]),
+  'cut_off',
 ];
 
 function snake(name: string): string {
@@ -54,6 +55,7 @@ function row(run: Report['runs'][number], ep: EndpointReport): string {
     ep.newConnections,
     // Empty cells where the generator does not say whether a request opened its connection.
     ...[ep.gapByConnection?.opened, ep.gapByConnection?.reused].flatMap((c) => [c?.count ?? null, ...STATS.map((s) => c?.gapMs?.[s] ?? null)]),
+    ep.cutOff,
   ];
   return values.map(csvField).join(',');
 }

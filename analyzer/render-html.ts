@@ -299,6 +299,7 @@ ${run.warnings.map((w) => `<p class="warning" data-warning="${w.code}">${esc(w.m
 <div class="card"><b>${fmt(t.serverMs?.p99)} ms</b><span>server p99</span></div>
 <div class="card"><b>${(run.propagationCoverage * 100).toFixed(1)}%</b><span>propagation coverage (${run.matched}/${run.rootSpans})</span></div>
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
+${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests cut off by the end of the run (no response; in no figure)</span></div>` : ''}
 </div>
 <h3>Timeline</h3>${timelineChart(run.timeline)}
 <h3>Endpoints</h3>${endpointTable(run)}

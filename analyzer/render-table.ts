@@ -84,6 +84,9 @@ export function renderRun(run: RunReport): string {
   out.push(
     `  load-test roots ${run.rootSpans}, matched ${run.matched} (propagation coverage ${pct(run.propagationCoverage)}), background server spans ${run.backgroundServerSpans}\n`,
   );
+  if (run.cutOff > 0) {
+    out.push(`  cut off by the end of the run: ${run.cutOff} requests (no response measured; kept out of every figure below)\n`);
+  }
   for (const w of run.warnings) out.push(`  WARNING: ${printable(w.message, 2000)}\n`);
   out.push('\n');
   out.push(

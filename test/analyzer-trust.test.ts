@@ -159,3 +159,74 @@ describe('only load tests are runs', () => {
     expect(runs.map((x) => [x.service, x.generator, x.rootSpans, x.matched])).toEqual([['cron', 'named', 1, 1]]);
   });
 });
+
+describe('requests cut off by the end of a run stay out of every figure', () => {
+  // /cart/add: 10 completed requests with gaps 1..10 ms, then one cut off at the run's end whose
+  // server child makes its "gap" 500 ms: it must not reach p99, the mean, the errors or coverage.
+  const gaps = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  let firstspanRun: RunReport;
+  let locustRun: RunReport;
+  beforeAll(async () => {
+    const fs = write('cutoff-firstspan.db', (b) => {
+      gaps.forEach((gap, i) => {
+        const root = b.root({ startMs: i * 100, requestName: '/cart/add', method: 'POST', phases: { ...REUSED, waiting: 10 + gap - 1.5 } });
+        b.server(root, { beforeMs: 0.5, durationMs: 10 - 1.5 + 1.5 });
+      });
+      // firstspan's mark: error status, error.type run_stopped, firstspan.request.cut_off = true.
+      const cut = b.root({
+        startMs: 1000,
+        requestName: '/cart/add',
+        method: 'POST',
+        error: true,
+        httpStatus: null,
+        phases: { ...REUSED, waiting: 510 - 1.5 },
+        attributes: { 'firstspan.request.cut_off': { boolValue: true }, 'error.type': { stringValue: 'run_stopped' } },
+      });
+      b.server(cut, { beforeMs: 0.5, durationMs: 10 });
+      // A connection refused mid-run: no status either, but a real failed request, not cut off.
+      b.root({ startMs: 450, requestName: '/refused', error: true, httpStatus: null, phases: { ...REUSED, waiting: 1 } });
+    });
+    firstspanRun = only(await analyzeFile(fs));
+    const lo = write('cutoff-locust.db', (b) => {
+      b.resource('locust', LOCUST_RESOURCE);
+      const locust = { service: 'locust', runId: null, requestName: null, name: 'POST /cart/add', method: 'POST', oldSemconv: true };
+      gaps.forEach((gap, i) => b.server(b.root({ ...locust, startMs: i * 100, durationMs: 10 + gap }), { startMs: i * 100 + gap / 2, durationMs: 10, beforeMs: 0 }));
+      // Killed by Locust's shutdown mid-request: exported with no http.status_code, ending last.
+      b.server(b.root({ ...locust, startMs: 950, durationMs: 510, httpStatus: null }), { startMs: 955, durationMs: 10, beforeMs: 0 });
+    });
+    locustRun = only(await analyzeFile(lo));
+  });
+
+  it("leaves firstspan's marked request out of counts, percentiles, gaps, errors and coverage, and counts it apart", () => {
+    const cart = firstspanRun.endpoints.find((e) => e.name === '/cart/add');
+    expect(cart?.count).toBe(10);
+    expect(cart?.cutOff).toBe(1);
+    expect(cart?.errors).toBe(0);
+    expect(cart?.matched).toBe(10);
+    expect(cart?.gapMs?.p99).toBeCloseTo(10, 9);
+    expect(cart?.gapMs?.max).toBeCloseTo(10, 9);
+    expect(cart?.gapMs?.mean).toBeCloseTo(5.5, 9);
+    expect(firstspanRun.cutOff).toBe(1);
+    expect(firstspanRun.total.cutOff).toBe(1);
+    // The refused request has no status too, but it was no cut-off: a counted error.
+    expect(firstspanRun.endpoints.find((e) => e.name === '/refused')?.errors).toBe(1);
+    expect(firstspanRun.rootSpans).toBe(11);
+    expect(firstspanRun.propagationCoverage).toBeCloseTo(10 / 11, 12);
+    expect(renderTable({ ...emptyReport(), runs: [firstspanRun] })).toContain('cut off by the end of the run: 1 requests');
+  });
+
+  it("leaves Locust's status-less span at the run's end out the same way", () => {
+    const cart = locustRun.endpoints.find((e) => e.name === '/cart/add');
+    expect(cart?.count).toBe(10);
+    expect(cart?.cutOff).toBe(1);
+    expect(cart?.gapMs?.p99).toBeCloseTo(10, 9);
+    expect(cart?.gapMs?.mean).toBeCloseTo(5.5, 9);
+    expect(locustRun.propagationCoverage).toBe(1);
+    const csv = renderCsv({ ...emptyReport(), runs: [locustRun] }).trim().split('\r\n');
+    expect(csv[csv.length - 1]?.split(',')[CSV_COLUMNS.indexOf('cut_off')]).toBe('1');
+  });
+});
+
+function emptyReport(): Report {
+  return { schemaVersion: 1, generatedAt: '2025-10-09T09:46:40.000Z', databases: [], runs: [], otherClientTraffic: [] };
+}

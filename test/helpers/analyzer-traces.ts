@@ -48,7 +48,10 @@ export interface RootOptions {
   /** Duration when there are no phases. */
   durationMs?: number;
   error?: boolean;
-  httpStatus?: number;
+  /** The response status; null leaves it out (no response, as in a request cut off mid-flight). */
+  httpStatus?: number | null;
+  /** More span attributes (e.g. firstspan.request.cut_off). */
+  attributes?: Attributes;
   /** Use Locust's old semantic-convention attribute names. */
   oldSemconv?: boolean;
   connectionReused?: boolean;
@@ -140,14 +143,15 @@ export class TraceBuilder {
     const method = o.method ?? 'GET';
     const requestName = o.requestName === undefined ? '/product/{id}' : o.requestName;
     const duration = o.phases !== undefined ? sumPhases(o.phases) : (o.durationMs ?? 100);
-    const attributes: Attributes = {};
+    const attributes: Attributes = { ...o.attributes };
+    const status = o.httpStatus === null ? undefined : { intValue: String(o.httpStatus ?? (o.error ? 500 : 200)) };
     if (o.oldSemconv) {
       attributes[Attr.HTTP_METHOD_OLD] = str(method);
-      attributes[Attr.HTTP_STATUS_OLD] = { intValue: String(o.httpStatus ?? (o.error ? 500 : 200)) };
+      if (status !== undefined) attributes[Attr.HTTP_STATUS_OLD] = status;
       attributes[Attr.URL_OLD] = str(`http://shop.test${requestName ?? '/'}`);
     } else {
       attributes[Attr.HTTP_METHOD] = str(method);
-      attributes[Attr.HTTP_STATUS] = { intValue: String(o.httpStatus ?? (o.error ? 500 : 200)) };
+      if (status !== undefined) attributes[Attr.HTTP_STATUS] = status;
     }
     if (requestName !== null) attributes[Attr.REQUEST_NAME] = str(requestName);
     let sent = o.startMs;
