@@ -21,7 +21,7 @@ import {
   type RunFilter,
   type RunWindow,
 } from './find-runs.ts';
-import type { PhasesMs } from './gap-breakdown.ts';
+import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
 import type { PairJob } from './pair-worker.ts';
 import {
@@ -260,12 +260,16 @@ async function analyzeRun(
     const estimate = estimator.estimate();
     if (estimate !== undefined) offsets.set(service, estimate);
   }
-  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
+  const offsetOf = (service: string): OffsetForSplit | undefined => {
+    const o = offsets.get(service);
+    // The estimate is off by at most half the largest round-trip slack among its trusted pairs.
+    return o === undefined ? undefined : { offsetNs: o.offsetMs * 1e6, errorNs: (o.delayMs * 1e6) / 2 };
+  };
 
   const endpoints = [...acc.endpoints.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   const total = new EndpointAccumulator('Aggregated');
   for (const ep of endpoints) total.merge(ep);
-  const totalReport = endpointReport(total, offsetNs);
+  const totalReport = endpointReport(total, offsetOf);
 
   const startMs = Number(run.startNs / 1_000_000n);
   const users = new Map<number, number>();
@@ -276,7 +280,7 @@ async function analyzeRun(
 
   const bg = background(shards, run, generators, offsets);
   // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
-  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetNs));
+  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf));
   return {
     service: run.service,
     generator,
@@ -339,7 +343,7 @@ function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promi
   });
 }
 
-function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {
+function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => OffsetForSplit | undefined): EndpointReport {
   return {
     name: ep.name,
     count: ep.count,
@@ -348,7 +352,7 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
     clientMs: ep.client.stats(),
     serverMs: ep.server.statsOrNull(),
     gapMs: ep.gap.statsOrNull(),
-    phasesMs: ep.breakdown.finish(offsetNs),
+    phasesMs: ep.breakdown.finish(offsetOf),
     propagationCoverage: ep.count === 0 ? 0 : ep.matched / ep.count,
     errorRate: ep.count === 0 ? 0 : ep.errors / ep.count,
     multipleServerChildren: ep.multipleChildren,

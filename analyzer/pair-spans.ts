@@ -322,7 +322,7 @@ export class RunAccumulator {
       );
     } else {
       estimator.add(0, t2, t3, clientNs, false);
-      ep.breakdown.addEstimated(gapNs);
+      ep.breakdown.addBounds(service, clientNs, serverNs, t2, t3);
     }
   }
 

@@ -4,7 +4,7 @@
 // connection phases, the server span, its downstream children) on the generator's clock.
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
-import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import type { TimelinePoint } from './timeline.ts';
 
 export function esc(text: string): string {
@@ -186,7 +186,7 @@ function breakdownChart(endpoints: EndpointReport[]): string {
         at += w;
         return seg;
       }).join('');
-      const basis = phases.basis === 'estimated' ? ' (estimated: equal split)' : phases.basis === 'mixed' ? ' (partly estimated)' : '';
+      const basis = phases.basis === 'measured' ? '' : ` (${basisLabel(phases)})`;
       return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text>${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(phases.gap)} ms${esc(basis)}</text>`;
     })
     .join('');
@@ -258,7 +258,7 @@ function truncate(text: string, max: number): string {
 function endpointTable(run: RunReport): string {
   const head = ['Endpoint', 'Count', 'Coverage', 'Errors', 'Client p50', 'Client p99', 'Server p50', 'Server p99', 'Gap p50', 'Gap p90', 'Gap p99', 'Gap max', 'Explained'];
   const row = (ep: EndpointReport, cls = ''): string =>
-    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs?.p50)}</td><td>${fmt(ep.serverMs?.p99)}</td><td>${fmt(ep.gapMs?.p50)}</td><td>${fmt(ep.gapMs?.p90)}</td><td>${fmt(ep.gapMs?.p99)}</td><td>${fmt(ep.gapMs?.max)}</td><td>${ep.phasesMs === null ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ' (est.)'}`}</td></tr>`;
+    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs?.p50)}</td><td>${fmt(ep.serverMs?.p99)}</td><td>${fmt(ep.gapMs?.p50)}</td><td>${fmt(ep.gapMs?.p90)}</td><td>${fmt(ep.gapMs?.p99)}</td><td>${fmt(ep.gapMs?.max)}</td><td>${ep.phasesMs === null ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ` (${esc(basisLabel(ep.phasesMs))})`}`}</td></tr>`;
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${run.endpoints.map((e) => row(e)).join('')}${row(run.total, 'total')}</tbody></table>`;
 }
 

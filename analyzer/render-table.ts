@@ -1,5 +1,6 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
+import { basisLabel } from './gap-breakdown.ts';
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
 /** A figure with no data behind it (null) prints as '–', never as 0. */
@@ -63,7 +64,7 @@ function breakdownRow(ep: EndpointReport): string[] {
     ms(p.download),
     ms(p.unexplained),
     pct(p.explainedShare),
-    p.basis === 'estimated' ? 'estimated (equal split)' : p.basis === 'mixed' ? `mixed (${pct(p.estimatedShare)} estimated)` : p.basis,
+    basisLabel(p),
   ];
 }
 

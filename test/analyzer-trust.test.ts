@@ -230,3 +230,58 @@ describe('requests cut off by the end of a run stay out of every figure', () => 
 function emptyReport(): Report {
   return { schemaVersion: 1, generatedAt: '2025-10-09T09:46:40.000Z', databases: [], runs: [], otherClientTraffic: [] };
 }
+
+describe("Locust's gap is split by the measured clock offset, the equal split only without a trustworthy one", () => {
+  const locust = { service: 'locust', runId: null, requestName: null, method: 'GET', oldSemconv: true } as const;
+  let placed: RunReport;
+  let equal: RunReport;
+  beforeAll(async () => {
+    // The shop's clock runs 3 s ahead. Reused connections: 1 ms each way around a 10 ms server span.
+    // Logins through a proxy that holds each new connection: 150 ms before the server, 5 ms after.
+    placed = only(
+      await analyzeFile(
+        write('locust-offset.db', (b) => {
+          b.resource('locust', LOCUST_RESOURCE);
+          for (let i = 0; i < 20; i++) b.server(b.root({ ...locust, name: 'GET /product', startMs: i * 50, durationMs: 12 }), { beforeMs: 1, durationMs: 10, offsetMs: 3000 });
+          for (let i = 0; i < 4; i++) {
+            b.server(b.root({ ...locust, name: 'POST /authenticate', method: 'POST', startMs: 1000 + i * 50, durationMs: 175 }), { beforeMs: 150, durationMs: 20, offsetMs: 3000 });
+          }
+        }),
+      ),
+    );
+    // Every pair has 8 ms before and 2 ms after: the least slack is 10 ms, so the offset is known
+    // only to ±5 ms, no better than half the gap: the equal split, labelled.
+    equal = only(
+      await analyzeFile(
+        write('locust-equal.db', (b) => {
+          b.resource('locust', LOCUST_RESOURCE);
+          for (let i = 0; i < 10; i++) b.server(b.root({ ...locust, name: 'GET /slow', startMs: i * 50, durationMs: 30 }), { beforeMs: 8, durationMs: 20, offsetMs: 3000 });
+        }),
+      ),
+    );
+  });
+
+  it('places the server span inside its client span with the offset: before and after as they were, with the error bound', () => {
+    expect(placed.clockOffsets.map((o) => [o.service, o.offsetMs, o.method])).toEqual([['shop', 3000, 'span bounds']]);
+    const auth = placed.endpoints.find((e) => e.name === '/authenticate')?.phasesMs;
+    expect(auth?.basis).toBe('offset');
+    expect(auth?.errorBoundMs).toBe(1);
+    expect(auth?.beforeServer).toBeCloseTo(150, 6);
+    expect(auth?.afterServer).toBeCloseTo(5, 6);
+    expect(auth?.gap).toBeCloseTo(155, 6);
+    const product = placed.endpoints.find((e) => e.name === '/product')?.phasesMs;
+    expect(product?.beforeServer).toBeCloseTo(1, 6);
+    expect(product?.afterServer).toBeCloseTo(1, 6);
+    expect(renderTable({ ...emptyReport(), runs: [placed] })).toMatch(/\/authenticate .* clock offset ±1\.00 ms/);
+  });
+
+  it('falls back to the equal split, labelled, where the offset is no better than half the gap', () => {
+    const p = equal.total.phasesMs;
+    expect(p?.basis).toBe('estimated');
+    expect(p?.errorBoundMs).toBeNull();
+    expect(p?.beforeServer).toBeCloseTo(5, 6);
+    expect(p?.afterServer).toBeCloseTo(5, 6);
+    expect(p?.explainedShare).toBe(0);
+    expect(renderTable({ ...emptyReport(), runs: [equal] })).toContain('estimated (equal split)');
+  });
+});
