@@ -400,6 +400,8 @@ export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, l
 
 export interface UserPoint {
   resourceId: number;
+  /** The point's own attributes (JSON): one series per user class within a process. */
+  series: string;
   relMs: number;
   value: number;
 }
@@ -408,12 +410,12 @@ export interface UserPoint {
 export function userPoints(shard: Shard, service: string, runId: string | null, fromNs: bigint, toNs: bigint, names: string[]): UserPoint[] {
   const rows = shard.db
     .prepare(
-      `SELECT resource_id, (time_ns - @from) / 1000000, value FROM metric_points
+      `SELECT resource_id, attributes, (time_ns - @from) / 1000000, value FROM metric_points
        WHERE service_name = @service AND metric_name IN (${names.map((_, i) => `@m${i}`).join(',')})
          AND (run_id IS @runId OR @runId IS NULL) AND time_ns >= @from AND time_ns <= @to AND value IS NOT NULL
        ORDER BY time_ns`,
     )
     .raw()
-    .all({ from: fromNs, service, runId, to: toNs, ...Object.fromEntries(names.map((n, i) => [`m${i}`, n])) }) as Array<[number, number, number]>;
-  return rows.map((r) => ({ resourceId: r[0], relMs: r[1], value: r[2] }));
+    .all({ from: fromNs, service, runId, to: toNs, ...Object.fromEntries(names.map((n, i) => [`m${i}`, n])) }) as Array<[number, string, number, number]>;
+  return rows.map((r) => ({ resourceId: r[0], series: r[1], relMs: r[2], value: r[3] }));
 }

@@ -76,8 +76,9 @@ function timelineChart(points: TimelinePoint[]): string {
   const x = (i: number): number => L + ((i + 0.5) / n) * (W - L - R);
   const maxMs = niceMax(Math.max(...points.map((p) => Math.max(p.clientP99, p.serverP99, p.gapP99)), 0.001));
   const maxReq = niceMax(Math.max(...points.map((p) => p.requests), 1));
-  const hasUsers = points.some((p) => p.users !== null);
-  const maxUsers = niceMax(Math.max(...points.map((p) => p.users ?? 0), 1));
+  // The right axis counts users: those the generator reported, and the requests in flight derived
+  // from the spans (the ramp shows from the first second even when no users metric came).
+  const maxUsers = niceMax(Math.max(...points.map((p) => Math.max(p.users ?? 0, p.inFlight)), 1));
   const y = (v: number, max: number): number => T + (H - T - B) * (1 - v / max);
   const bw = Math.max(1, ((W - L - R) / n) * 0.8);
   const bars = points
@@ -90,19 +91,19 @@ function timelineChart(points: TimelinePoint[]): string {
   const seriesOf = (f: (p: TimelinePoint) => number): Array<[number, number]> =>
     points.flatMap((p, i) => (p.requests > 0 ? [[x(i), y(f(p), maxMs)] as [number, number]] : []));
   const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${hasUsers ? Math.round(f * maxUsers) : Math.round(f * maxReq)}</text>`)
+    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${Math.round(f * maxUsers)}</text>`)
     .join('');
   const step = Math.max(1, Math.ceil(n / 10));
   const xticks = points
     .filter((_, i) => i % step === 0)
     .map((p) => `<text x="${x(p.second)}" y="${H - B + 16}" text-anchor="middle">${p.second}s</text>`)
     .join('');
-  const users = hasUsers
-    ? polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '4 3')
-    : '';
+  const users =
+    polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '4 3') +
+    polyline(points.map((p, i) => [x(i), y(p.inFlight, maxUsers)] as [number, number]), COLORS.users, 'requests in flight (from spans)', '1 2');
   return `<svg class="chart timeline" viewBox="0 0 ${W} ${H}" role="img" aria-label="per-second timeline">
 ${ticks}${xticks}
-<text x="${L - 6}" y="10" text-anchor="end" class="axis-label">ms</text><text x="${W - R + 6}" y="10" class="axis-label">${hasUsers ? 'users' : 'req/s'}</text>
+<text x="${L - 6}" y="10" text-anchor="end" class="axis-label">ms</text><text x="${W - R + 6}" y="10" class="axis-label">users</text>
 ${bars}
 ${polyline(seriesOf((p) => p.clientP99), COLORS.client, 'client p99', '5 3')}
 ${polyline(seriesOf((p) => p.clientP50), COLORS.client, 'client p50')}
@@ -115,7 +116,7 @@ ${users}
     [COLORS.client, 'client p50 / p99 (dashed)'],
     [COLORS.server, 'server p50'],
     [COLORS.gap, 'gap p50 / p99 (dashed)'],
-    ...(hasUsers ? ([[COLORS.users, 'active users (right axis)']] as Array<[string, string]>) : []),
+    [COLORS.users, 'active users reported (dashed) / requests in flight from the spans (dotted), right axis'],
   ])}`;
 }
 

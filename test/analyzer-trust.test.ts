@@ -15,7 +15,8 @@ import { renderTable } from '../analyzer/render-table.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { SpanStore } from '../model/store.ts';
 import { runCli } from './helpers/cli.ts';
-import { LOCUST_RESOURCE, TraceBuilder, type Phases } from './helpers/analyzer-traces.ts';
+import type { MetricsRequest } from '../model/otlp.ts';
+import { LOCUST_RESOURCE, TraceBuilder, usersMetric, type Phases, type RootOptions } from './helpers/analyzer-traces.ts';
 
 let dir: string;
 
@@ -25,12 +26,13 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Write what the builder holds into a fresh store file. */
-function write(name: string, build: (b: TraceBuilder) => void): string {
+function write(name: string, build: (b: TraceBuilder) => void, metrics: MetricsRequest[] = [], receivedAtMs?: number): string {
   const path = join(dir, name);
   const store = SpanStore.open(path);
   const b = new TraceBuilder(1);
   build(b);
-  store.insertTraces(b.take());
+  store.insertTraces(b.take(), receivedAtMs);
+  for (const m of metrics) store.insertMetrics(m, receivedAtMs);
   store.close();
   return path;
 }
@@ -283,5 +285,50 @@ describe("Locust's gap is split by the measured clock offset, the equal split on
     expect(p?.afterServer).toBeCloseTo(5, 6);
     expect(p?.explainedShare).toBe(0);
     expect(renderTable({ ...emptyReport(), runs: [equal] })).toContain('estimated (equal split)');
+  });
+});
+
+describe('users over time: summed over user classes and processes, the ramp visible from the first second', () => {
+  // Requests: second s has s + 1 requests of 100 ms each (a ramp). The users gauge is first
+  // exported at 2.5 s, as a coarse metric interval would.
+  const ramp = (b: TraceBuilder, extra: Partial<RootOptions> = {}): void => {
+    for (let s = 0; s < 4; s++) for (let k = 0; k <= s; k++) b.root({ ...extra, startMs: s * 1000 + k * 150, durationMs: 100 });
+  };
+
+  it("sums firstspan's classes (7 + 3) and Locust's classes over two processes (4 + 1 + 3 + 2)", async () => {
+    const fs = only(
+      await analyzeFile(
+        write('users-firstspan.db', (b) => ramp(b), [
+          usersMetric({
+            points: [
+              { atMs: 2500, users: 7, attributes: { 'firstspan.user.class': { stringValue: 'Shopper' } } },
+              { atMs: 2500, users: 3, attributes: { 'firstspan.user.class': { stringValue: 'Browser' } } },
+            ],
+          }),
+        ]),
+      ),
+    );
+    expect(fs.timeline.map((p) => p.users)).toEqual([null, null, 10, 10]);
+    // Little's law from the spans: 1, 2, 3, 4 requests of 100 ms starting in each second.
+    expect(fs.timeline.map((p) => p.inFlight)).toEqual([0.1, 0.2, 0.3, 0.4]);
+
+    const locustPoint = (atMs: number, users: number, cls: string) => ({ atMs, users, attributes: { user_class: { stringValue: cls } } });
+    const lo = only(
+      await analyzeFile(
+        write(
+          'users-locust.db',
+          (b) => {
+            b.resource('locust', LOCUST_RESOURCE);
+            ramp(b, { service: 'locust', runId: null, requestName: null, name: 'GET /items' });
+          },
+          [
+            usersMetric({ service: 'locust', runId: null, metricName: 'locust.users.count', instance: 'a', points: [locustPoint(1500, 4, 'Shopper'), locustPoint(1500, 1, 'Browser')] }),
+            usersMetric({ service: 'locust', runId: null, metricName: 'locust.users.count', instance: 'b', points: [locustPoint(2500, 3, 'Shopper'), locustPoint(2500, 2, 'Browser')] }),
+          ],
+        ),
+      ),
+    );
+    expect(lo.timeline.map((p) => p.users)).toEqual([null, 5, 10, 10]);
+    expect(lo.timeline[0]?.inFlight).toBe(0.1);
   });
 });
