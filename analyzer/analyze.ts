@@ -23,6 +23,7 @@ import {
 } from './find-runs.ts';
 import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
+import type { TailPhases } from './tail-breakdown.ts';
 import type { PairJob } from './pair-worker.ts';
 import {
   backgroundRows,
@@ -58,6 +59,8 @@ export interface EndpointReport {
   gapMs: Stats | null;
   /** Where the gap went; null with no pair to split. */
   phasesMs: PhasesMs | null;
+  /** Where the gap of the slowest 10% and 1% of the requests (by gap) went: each part's mean over them. */
+  tailPhasesMs: TailPhases;
   propagationCoverage: number;
   errorRate: number;
   /** Roots with more than one server child (retries, redirects), and how many extra children. */
@@ -353,6 +356,7 @@ function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => 
     serverMs: ep.server.statsOrNull(),
     gapMs: ep.gap.statsOrNull(),
     phasesMs: ep.breakdown.finish(offsetOf),
+    tailPhasesMs: ep.tail.finish(offsetOf),
     propagationCoverage: ep.count === 0 ? 0 : ep.matched / ep.count,
     errorRate: ep.count === 0 ? 0 : ep.errors / ep.count,
     multipleServerChildren: ep.multipleChildren,

@@ -136,22 +136,37 @@ export class BreakdownAccumulator {
     this.gapSum += clientNs - serverNs;
   }
 
+  /** Pairs added (measured and without phases). */
+  get pairs(): number {
+    let n = this.measured;
+    for (const b of this.bounds.values()) n += b.n;
+    return n;
+  }
+
   merge(o: BreakdownAccumulator): void {
-    this.measured += o.measured;
-    this.blocked += o.blocked;
-    this.setup += o.setup;
-    this.sending += o.sending;
-    this.rawBefore += o.rawBefore;
-    this.between += o.between;
-    this.rawAfter += o.rawAfter;
-    this.receiving += o.receiving;
-    this.slack += o.slack;
-    this.gapSum += o.gapSum;
-    for (const [s, n] of o.perService) this.perService.set(s, (this.perService.get(s) ?? 0) + n);
+    this.mergeScaled(o, 1);
+  }
+
+  /**
+   * Add `factor` (0..1) of another accumulator: its sums and counts scaled, as if that share of
+   * its pairs (all alike) had been added. The tail (tail-breakdown.ts) takes part of a bucket so.
+   */
+  mergeScaled(o: BreakdownAccumulator, factor: number): void {
+    this.measured += o.measured * factor;
+    this.blocked += o.blocked * factor;
+    this.setup += o.setup * factor;
+    this.sending += o.sending * factor;
+    this.rawBefore += o.rawBefore * factor;
+    this.between += o.between * factor;
+    this.rawAfter += o.rawAfter * factor;
+    this.receiving += o.receiving * factor;
+    this.slack += o.slack * factor;
+    this.gapSum += o.gapSum * factor;
+    for (const [s, n] of o.perService) this.perService.set(s, (this.perService.get(s) ?? 0) + n * factor);
     for (const [s, b] of o.bounds) {
-      const mine = this.bounds.get(s);
-      if (mine === undefined) this.bounds.set(s, { ...b });
-      else for (const k of ['n', 'start', 'end', 'between', 'gap'] as const) mine[k] += b[k];
+      let mine = this.bounds.get(s);
+      if (mine === undefined) this.bounds.set(s, (mine = { n: 0, start: 0, end: 0, between: 0, gap: 0 }));
+      for (const k of ['n', 'start', 'end', 'between', 'gap'] as const) mine[k] += b[k] * factor;
     }
   }
 

@@ -275,6 +275,25 @@ function connectionTable(run: RunReport): string {
   return `<h3>Gap by connection <small>requests that opened a connection vs those that reused one, ms</small></h3><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}${row(run.total, 'total')}</tbody></table>`;
 }
 
+/** The parts of the gap of the slowest 10% and 1% of each endpoint's requests, by gap. */
+function tailTable(run: RunReport): string {
+  const eps = run.endpoints.filter((ep) => ep.tailPhasesMs.slowest10 !== null);
+  if (eps.length === 0) return '';
+  const head = ['Endpoint', 'Slowest', 'Requests', 'Gap', ...PART_NAMES.map((p) => PART_LABELS[p])];
+  const rows = eps.flatMap((ep) =>
+    (
+      [
+        ['10%', ep.tailPhasesMs.slowest10],
+        ['1%', ep.tailPhasesMs.slowest1],
+      ] as const
+    ).map(
+      ([label, t]) =>
+        `<tr class="tail" data-tail="${label}"><td>${esc(ep.name)}</td><td>${label}</td><td>${Math.round(t?.pairs ?? 0)}</td><td>${fmt(t?.gap)}</td>${PART_NAMES.map((p) => `<td>${fmt(t?.[p])}</td>`).join('')}</tr>`,
+    ),
+  );
+  return `<h3>The tail <small>where the gap of the slowest 10% and 1% of requests (by gap) went, mean ms over them</small></h3><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 function runSection(run: RunReport, index: number): string {
   const t = run.total;
   const offsets = run.clockOffsets
@@ -306,6 +325,7 @@ ${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests
 <h3>Endpoints</h3>${endpointTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
+${tailTable(run)}
 ${connectionTable(run)}
 ${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNoteHtml}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}

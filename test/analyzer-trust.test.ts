@@ -332,3 +332,61 @@ describe('users over time: summed over user classes and processes, the ramp visi
     expect(lo.timeline[0]?.inFlight).toBe(0.1);
   });
 });
+
+describe('the tail: where the gap of the slowest 10% and 1% went', () => {
+  let run: RunReport;
+  beforeAll(async () => {
+    // /login: 90 requests on a reused connection (1 ms before and after the server), 10 that
+    // opened one (25 ms connect) and waited 100 ms before the server — one of them 200 ms.
+    run = only(
+      await analyzeFile(
+        write('tail.db', (b) => {
+          for (let i = 0; i < 100; i++) {
+            const opener = i % 10 === 3;
+            const before = !opener ? 1 : i === 53 ? 200 : 100;
+            const phases: Phases = { blocked: 0, dns: 0, connect: opener ? 25 : 0, tls: 0, sending: 0.5, waiting: before + 10 + 1, receiving: 1 };
+            b.server(b.root({ startMs: i * 20, requestName: '/login', method: 'POST', phases }), { beforeMs: before, durationMs: 10, offsetMs: 500 });
+          }
+        }),
+      ),
+    );
+  });
+
+  it('gives the mean of each part over exactly those requests, in JSON, CSV, the table and HTML', () => {
+    const tail = run.endpoints[0]?.tailPhasesMs;
+    expect(tail?.slowest10?.pairs).toBe(10);
+    expect(tail?.slowest10?.connectionSetup).toBeCloseTo(25, 6);
+    expect(tail?.slowest10?.beforeServer).toBeCloseTo(110, 6);
+    expect(tail?.slowest10?.afterServer).toBeCloseTo(1, 6);
+    expect(tail?.slowest10?.gap).toBeCloseTo(25 + 0.5 + 110 + 1 + 1, 6);
+    expect(tail?.slowest1?.pairs).toBe(1);
+    expect(tail?.slowest1?.beforeServer).toBeCloseTo(200, 6);
+    expect(tail?.slowest1?.connectionSetup).toBeCloseTo(25, 6);
+    // The mean over all requests hides it: 10% of them carry almost all of the gap.
+    expect(run.endpoints[0]?.phasesMs?.beforeServer).toBeCloseTo((90 * 1 + 9 * 100 + 200) / 100, 6);
+    const report = { ...emptyReport(), runs: [run] };
+    const csv = renderCsv(report).trim().split('\r\n');
+    const row = csv[1]?.split(',') ?? [];
+    expect(Number(row[CSV_COLUMNS.indexOf('tail10_phase_before_server_ms')])).toBeCloseTo(110, 6);
+    expect(Number(row[CSV_COLUMNS.indexOf('tail1_phase_before_server_ms')])).toBeCloseTo(200, 6);
+    expect(renderTable(report)).toMatch(/The tail[^\n]*\n[^]*\/login\s+10%\s+10\s+138\s+0\.00\s+25\.0\s+0\.50\s+110\s+0\.00\s+1\.00\s+1\.00\s+0\.00/);
+    expect(renderHtml(report)).toMatch(/<tr class="tail" data-tail="1%"><td>\/login<\/td><td>1%<\/td><td>1<\/td><td>228<\/td>/);
+  });
+
+  it('takes the bucket the cut falls in in proportion (15 requests: the slowest 10% is 2 of them)', async () => {
+    const r = only(
+      await analyzeFile(
+        write('tail-cut.db', (b) => {
+          // Gaps (before the server): 14 requests of 1 ms, then one of 50 ms; the cut of 2 takes
+          // the 50 ms one and one of the 1 ms ones.
+          for (let i = 0; i < 15; i++) {
+            const before = i === 7 ? 50 : 1;
+            b.server(b.root({ startMs: i * 20, requestName: '/x', phases: { ...REUSED, waiting: before + 10 + 1 } }), { beforeMs: before, durationMs: 10 });
+          }
+        }),
+      ),
+    );
+    expect(r.total.tailPhasesMs.slowest10?.pairs).toBe(2);
+    expect(r.total.tailPhasesMs.slowest10?.beforeServer).toBeCloseTo(25.5, 6);
+  });
+});
