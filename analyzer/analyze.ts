@@ -30,6 +30,7 @@ import {
   countDuplicateRoots,
   countRoots,
   cutOffCandidates,
+  lastArrivalMs,
   feedPairs,
   rootStartAt,
   readResources,
@@ -43,7 +44,7 @@ import {
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
 import { usersPerSecond, type TimelinePoint } from './timeline.ts';
-import { serverDataWarnings, type Warning } from './warnings.ts';
+import { serverDataWarnings, stillReceivingWarning, type Warning } from './warnings.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -169,7 +170,18 @@ export interface AnalyzeOptions extends RunFilter {
   threads?: number;
   /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
   parallelMinRoots?: number;
+  /**
+   * A run whose last span arrived less than this long ago (ms) may still be receiving spans and
+   * is reported so (default 3000; 0: never, e.g. when the receiver is known to have stopped).
+   */
+  settleMs?: number;
+  /** The time to compare arrivals with (default: now). */
+  nowMs?: number;
 }
+
+/** Server clocks may be off the generator's by this much: spans this far outside a run's window may be its own. */
+const ARRIVAL_WINDOW_NS = 60_000_000_000n;
+export const DEFAULT_SETTLE_MS = 3000;
 
 interface FoundRuns {
   all: RunWindow[];
@@ -282,6 +294,13 @@ async function analyzeRun(
   }
 
   const bg = background(shards, run, generators, offsets);
+  let lastArrival: number | null = null;
+  for (const shard of shards) {
+    const at = lastArrivalMs(shard, run.startNs - ARRIVAL_WINDOW_NS, run.endNs + ARRIVAL_WINDOW_NS);
+    if (at !== null && (lastArrival === null || at > lastArrival)) lastArrival = at;
+  }
+  const sinceArrivalMs = lastArrival === null ? Infinity : (options.nowMs ?? Date.now()) - lastArrival;
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
   const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf));
   return {
@@ -302,7 +321,10 @@ async function analyzeRun(
     total: totalReport,
     endpoints: endpointReports,
     oddities: acc.odd,
-    warnings: serverDataWarnings(totalReport, endpointReports),
+    warnings: [
+      ...(sinceArrivalMs < settleMs ? [stillReceivingWarning(Math.max(0, sinceArrivalMs) / 1000)] : []),
+      ...serverDataWarnings(totalReport, endpointReports),
+    ],
     timeline: acc.timeline.finish(startMs, users),
     slowestTraces: [...acc.top]
       .sort((a, b) => b.gapNs - a.gapNs)

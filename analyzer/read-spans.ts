@@ -222,6 +222,22 @@ export function cutOffCandidates(shard: Shard, run: RunSelector, tailFromNs: big
     .all({ ...selectorParams(run, false), tail: tailFromNs }) as Array<[number, number, number | null]>;
 }
 
+/**
+ * When the last span starting in [fromNs, toNs] arrived (received_at_ms), looking only at the
+ * most recently stored rows: a run still receiving spans has them among the newest, and the
+ * store is append-only, so this needs no index and reads a bounded number of rows. null when
+ * none of those rows is in the window (the run's spans all came earlier).
+ */
+export function lastArrivalMs(shard: Shard, fromNs: bigint, toNs: bigint, recentRows = 10_000): number | null {
+  return shard.db
+    .prepare(
+      `SELECT max(received_at_ms) FROM (SELECT received_at_ms, start_ns FROM spans ORDER BY rowid DESC LIMIT @recent)
+       WHERE start_ns >= @from AND start_ns <= @to`,
+    )
+    .pluck()
+    .get({ recent: recentRows, from: fromNs, to: toNs }) as number | null;
+}
+
 /** Roots of the run in this shard (index-only). */
 export function countRoots(shard: Shard, run: RunSelector): number {
   return shard.db

@@ -26,7 +26,8 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Write what the builder holds into a fresh store file. */
-function write(name: string, build: (b: TraceBuilder) => void, metrics: MetricsRequest[] = [], receivedAtMs?: number): string {
+/** Spans that arrived a minute ago: the run has settled (unless a test says otherwise). */
+function write(name: string, build: (b: TraceBuilder) => void, metrics: MetricsRequest[] = [], receivedAtMs = Date.now() - 60_000): string {
   const path = join(dir, name);
   const store = SpanStore.open(path);
   const b = new TraceBuilder(1);
@@ -388,5 +389,18 @@ describe('the tail: where the gap of the slowest 10% and 1% went', () => {
     );
     expect(r.total.tailPhasesMs.slowest10?.pairs).toBe(2);
     expect(r.total.tailPhasesMs.slowest10?.beforeServer).toBeCloseTo(25.5, 6);
+  });
+});
+
+describe('a run whose spans are still arriving says so', () => {
+  it('warns when the last span arrived within the settle time, and not once it has settled', async () => {
+    const now = 1_900_000_000_000;
+    const db = write('arriving.db', (b) => b.server(b.root({ startMs: 0, phases: REUSED }), { beforeMs: 1, durationMs: 10 }), [], now - 1500);
+    const early = only(await analyzeFile(db, { nowMs: now }));
+    expect(early.warnings.map((w) => w.code)).toEqual(['still-receiving']);
+    expect(early.warnings[0]?.message).toMatch(/^The last span of this run arrived 1\.5 s ago: the run may still be receiving spans/);
+    expect(renderTable({ ...emptyReport(), runs: [early] })).toContain('WARNING: The last span of this run arrived 1.5 s ago');
+    expect(only(await analyzeFile(db, { nowMs: now + 2000 })).warnings).toEqual([]);
+    expect(only(await analyzeFile(db, { nowMs: now, settleMs: 0 })).warnings).toEqual([]);
   });
 });
