@@ -44,6 +44,7 @@ import {
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
 import { usersPerSecond, type TimelinePoint } from './timeline.ts';
+import { summarySentences } from './sentences.ts';
 import { serverDataWarnings, stillReceivingWarning, type Warning } from './warnings.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -148,6 +149,8 @@ export interface RunReport {
   oddities: Oddities;
   /** What the figures cannot show, in words: no server data, still receiving (warnings.ts). */
   warnings: Warning[];
+  /** Where the time went, in a few generated sentences (sentences.ts). */
+  summary: string[];
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
 }
@@ -303,7 +306,7 @@ async function analyzeRun(
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
   const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf));
-  return {
+  const report: RunReport = {
     service: run.service,
     generator,
     runId: run.runId,
@@ -332,7 +335,10 @@ async function analyzeRun(
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
+    summary: [],
   };
+  report.summary = summarySentences(report);
+  return report;
 }
 
 // Worker threads run TypeScript through tsx, registered in the thread before the worker module
@@ -521,8 +527,11 @@ export function offsetNote(run: RunReport): string | undefined {
   const outside = run.oddities.serverOutsideClientSpan;
   if (outside === 0 || run.clockOffsets.length === 0) return undefined;
   const residual = run.clockOffsets.reduce((n, o) => n + o.residual.pairs, 0);
-  if (residual === 0) return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for all of them`;
-  return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for ${outside - residual}; ${residual} still do once corrected (timing noise in the span timestamps, which no offset removes)`;
+  const what = `${outside} server spans lie outside their client span on the raw clocks: what a clock offset between the hosts looks like, and the gap, which needs no offset, is not affected`;
+  if (residual === 0) return `${what}; with the estimated offsets removed, every one lies inside`;
+  // The residual is counted against the corrected clocks, so it can exceed `outside` (pairs
+  // inside on the raw clocks may stick out once corrected): report both, never their difference.
+  return `${what}; with the estimated offsets removed, ${residual} pairs still stick out a little: noise in the span timestamps (a span ended late by a busy event loop), which no offset removes; only the before/after split of those pairs may be off, by at most the amounts shown`;
 }
 
 /** One service's residual: how far its corrected server spans still stick out, or undefined if none do. */

@@ -5,6 +5,7 @@
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
 import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { odditySentences, PART_LABELS } from './sentences.ts';
 import type { TimelinePoint } from './timeline.ts';
 
 export function esc(text: string): string {
@@ -36,16 +37,6 @@ const PART_COLORS: Record<keyof GapParts, string> = {
   unexplained: '#bab0ac',
 };
 
-const PART_LABELS: Record<keyof GapParts, string> = {
-  poolWait: 'pool wait',
-  connectionSetup: 'connection set-up',
-  sending: 'sending',
-  beforeServer: 'before server',
-  betweenAttempts: 'between attempts',
-  afterServer: 'after server',
-  download: 'download',
-  unexplained: 'unexplained',
-};
 
 /** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at or above v. */
 function niceMax(v: number): number {
@@ -304,14 +295,14 @@ function runSection(run: RunReport, index: number): string {
     .join('');
   const note = offsetNote(run);
   const offsetNoteHtml = offsets && note !== undefined ? `<p>${esc(note)}.</p>` : '';
-  const odd = Object.entries(run.oddities)
-    .filter(([name, n]) => n > 0 && !explainedByOffset(run, name))
-    .map(([k, n]) => `<li>${esc(k)}: ${n}</li>`)
+  const odd = odditySentences(run, (name) => explainedByOffset(run, name))
+    .map((o) => `<li data-oddity="${o.name}"><b>${o.name}: ${o.count}</b> — ${esc(o.text)}</li>`)
     .join('');
   const bg = run.background;
   return `<section class="run" id="run-${index}">
 <h2>Run ${esc(run.label)} <small>${esc(run.service)} · ${esc(run.start)} → ${esc(run.end)} (${run.durationS.toFixed(1)} s)</small></h2>
 ${run.warnings.map((w) => `<p class="warning" data-warning="${w.code}">${esc(w.message)}</p>`).join('\n')}
+${run.summary.length > 0 ? `<div class="summary">${run.summary.map((t) => `<p>${esc(t)}</p>`).join('')}</div>` : ''}
 <div class="cards">
 <div class="card"><b>${fmt(t.gapMs?.p50)} ms</b><span>gap p50</span></div>
 <div class="card"><b>${fmt(t.gapMs?.p99)} ms</b><span>gap p99</span></div>
@@ -360,6 +351,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;b
 th:first-child,td:first-child{text-align:left;word-break:break-all}tr.total td{font-weight:bold;border-top:2px solid #ccd}
 figure.trace{margin:12px 0;border:1px solid #eef0f4;border-radius:6px;padding:6px}figcaption{font-size:13px;margin-bottom:4px}
 .note{font-size:12px;color:#667;margin:0}code{font-size:12px}
+.summary{font-size:15px;border-left:4px solid #3b6fd8;padding:2px 12px;margin:8px 0}.summary p{margin:4px 0}
 .warning{color:#a1231b;background:#fdecea;border:1px solid #f5c2bd;border-radius:6px;padding:8px 12px}svg .no-data{fill:#a1231b}
 `;
 

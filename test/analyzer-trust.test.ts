@@ -278,6 +278,13 @@ describe("Locust's gap is split by the measured clock offset, the equal split on
     expect(renderTable({ ...emptyReport(), runs: [placed] })).toMatch(/\/authenticate .* clock offset ±1\.00 ms/);
   });
 
+  it("names Locust's login as the endpoint that matters, and before-server as its cause, with the offset's bound", () => {
+    expect(placed.summary[0]).toMatch(/^\/authenticate is where the gap matters most: 620 ms of the run's 660 ms/);
+    expect(placed.summary[1]).toBe(
+      'Its main cause is the time before the server span started (network, proxies, load balancers, queues in front of the server), 150 ms of it, placed by the clock offset to ±1.00 ms.',
+    );
+  });
+
   it('falls back to the equal split, labelled, where the offset is no better than half the gap', () => {
     const p = equal.total.phasesMs;
     expect(p?.basis).toBe('estimated');
@@ -374,6 +381,17 @@ describe('the tail: where the gap of the slowest 10% and 1% went', () => {
     expect(renderHtml(report)).toMatch(/<tr class="tail" data-tail="1%"><td>\/login<\/td><td>1%<\/td><td>1<\/td><td>228<\/td>/);
   });
 
+  it('says in words which endpoint matters most, how much, and why: the cost of a new connection', () => {
+    expect(run.summary).toEqual([
+      '/login is where the gap matters most: 1.7 s of the run\'s 1.7 s of hidden latency (100%), a mean gap of 16.9 ms per request (p99 128 ms).',
+      'The 10 requests that opened a connection waited 134 ms more than the 90 that reused one (gap 138 ms against 3.50 ms): the cost of a new connection.',
+      'Propagation 100% (100 of 100 requests matched a server span).',
+    ]);
+    const table = renderTable({ ...emptyReport(), runs: [run] });
+    expect(table.indexOf('/login is where the gap matters most')).toBeLessThan(table.indexOf('Endpoint '));
+    expect(renderHtml({ ...emptyReport(), runs: [run] })).toContain('<div class="summary"><p>/login is where the gap matters most');
+  });
+
   it('takes the bucket the cut falls in in proportion (15 requests: the slowest 10% is 2 of them)', async () => {
     const r = only(
       await analyzeFile(
@@ -402,5 +420,25 @@ describe('a run whose spans are still arriving says so', () => {
     expect(renderTable({ ...emptyReport(), runs: [early] })).toContain('WARNING: The last span of this run arrived 1.5 s ago');
     expect(only(await analyzeFile(db, { nowMs: now + 2000 })).warnings).toEqual([]);
     expect(only(await analyzeFile(db, { nowMs: now, settleMs: 0 })).warnings).toEqual([]);
+  });
+});
+
+describe('odd data is explained in words', () => {
+  it('says what a server span longer than its client span means and whether it distorts the figures', async () => {
+    const r = only(
+      await analyzeFile(
+        write('odd.db', (b) => {
+          for (let i = 0; i < 5; i++) b.server(b.root({ startMs: i * 100, phases: REUSED }), { beforeMs: 1, durationMs: 10 });
+          // The server ends its span late: 30 ms of server time in a 21.5 ms client span.
+          b.server(b.root({ startMs: 600, phases: REUSED }), { beforeMs: 1, durationMs: 30 });
+        }),
+      ),
+    );
+    expect(r.oddities.serverLongerThanClient).toBe(1);
+    const table = renderTable({ ...emptyReport(), runs: [r] });
+    expect(table).toMatch(/serverLongerThanClient: 1 — server spans that last longer than their client span: the server ended its span after the response had left.*they have no gap, so the gap figures leave them out/);
+    expect(renderHtml({ ...emptyReport(), runs: [r] })).toMatch(/<li data-oddity="serverLongerThanClient"><b>serverLongerThanClient: 1<\/b> — server spans that last longer/);
+    // The gap figures hold the five others only.
+    expect(r.total.gapMs?.max).toBeCloseTo(11.5, 9);
   });
 });
