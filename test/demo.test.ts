@@ -40,6 +40,7 @@ interface JsonReport {
     total: { count: number; gapMs: Stats; newConnections?: number };
     endpoints: { name: string; count: number; matched: number }[];
     slowestTraces?: { gapMs: number }[];
+    summary?: string[];
   }[];
 }
 
@@ -114,6 +115,20 @@ describe('firstspan demo (real binary)', () => {
     const worst = (run?.slowestTraces ?? []).slice(0, USERS);
     expect(worst).toHaveLength(USERS);
     for (const trace of worst) expect(trace.gapMs).toBeGreaterThanOrEqual(DELAY_MS * 0.95);
+  });
+
+  it('says in words where the time went: /authenticate, and the injected delay as a new connection\'s cost (within 10 %)', () => {
+    const summary = report.runs[0]?.summary ?? [];
+    // Every user's first request is its login, which opens the connection the proxy holds.
+    expect(summary[0]).toMatch(/^\/authenticate is where the gap matters most/);
+    const m = /^The (\d+) requests? that opened a connection waited ([\d.]+) (ms|s) more than the \d+ that reused one/.exec(summary[1] ?? '');
+    expect(m, summary.join('\n')).not.toBeNull();
+    const waited = Number(m?.[2]) * (m?.[3] === 's' ? 1000 : 1);
+    expect(Math.abs(waited - DELAY_MS) / DELAY_MS, summary.join('\n')).toBeLessThanOrEqual(0.1);
+    expect(Number(m?.[1])).toBeGreaterThanOrEqual(USERS);
+    expect(summary[2]).toMatch(/^Propagation 100% /);
+    // The table prints the same sentences at the top of the run.
+    for (const sentence of summary) expect(result.stdout).toContain(sentence);
   });
 
   it('leaves no process running', () => {
