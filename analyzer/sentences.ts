@@ -62,7 +62,7 @@ function gapTime(ep: EndpointReport): number {
 }
 
 /**
- * One to three sentences: the endpoint whose gap matters most (the most gap time in all), how
+ * One to three sentences: the endpoint whose gap matters most (the largest mean gap), how
  * much, its main cause (a new connection's cost where the generator says which requests opened
  * one, else the largest part of the gap), and propagation.
  */
@@ -72,13 +72,16 @@ export function summarySentences(run: RunReport): string[] {
   if (run.matched === 0) {
     return [`No server span matched any of the ${plural(run.rootSpans, 'request')}: the hidden latency cannot be measured (see the warning). ${coverage}.`];
   }
+  // What a request loses on average: an endpoint with few slow requests (every user's login over
+  // a new connection) matters to each of those users more than one with many fast ones, whose
+  // total may be larger; the share of the total is said beside it.
   const withGap = run.endpoints.filter((ep) => ep.gapMs !== null);
-  const top = withGap.reduce<EndpointReport | undefined>((a, ep) => (a === undefined || gapTime(ep) > gapTime(a) ? ep : a), undefined);
+  const top = withGap.reduce<EndpointReport | undefined>((a, ep) => (a === undefined || (ep.gapMs?.mean ?? 0) > (a.gapMs?.mean ?? 0) ? ep : a), undefined);
   if (top === undefined || top.gapMs === null) return [`${coverage}.`];
   const all = withGap.reduce((a, ep) => a + gapTime(ep), 0);
   const share = all > 0 ? gapTime(top) / all : 1;
   out.push(
-    `${top.name} is where the gap matters most: ${ms(gapTime(top))} of the run's ${ms(all)} of hidden latency (${pct(share)}), a mean gap of ${ms(top.gapMs.mean)} per request (p99 ${ms(top.gapMs.p99)}).`,
+    `${top.name} is where the gap matters most: a mean of ${ms(top.gapMs.mean)} per request (p99 ${ms(top.gapMs.p99)}) over ${plural(top.phasesMs?.pairs ?? top.matched, 'request')}, ${pct(share)} of the run's ${ms(all)} of hidden latency.`,
   );
   const split = top.gapByConnection;
   const opened = split?.opened;
