@@ -65,7 +65,7 @@ function timelineChart(points: TimelinePoint[]): string {
   const B = 32;
   const n = Math.max(1, points.length);
   const x = (i: number): number => L + ((i + 0.5) / n) * (W - L - R);
-  const maxMs = niceMax(Math.max(...points.map((p) => Math.max(p.clientP99, p.serverP99, p.gapP99)), 0.001));
+  const maxMs = niceMax(Math.max(...points.map((p) => Math.max(p.clientP99 ?? 0, p.serverP99 ?? 0, p.gapP99 ?? 0)), 0.001));
   const maxReq = niceMax(Math.max(...points.map((p) => p.requests), 1));
   // The right axis counts users: those the generator reported, and the requests in flight derived
   // from the spans (the ramp shows from the first second even when no users metric came).
@@ -79,8 +79,12 @@ function timelineChart(points: TimelinePoint[]): string {
         : `<rect class="req-bar" x="${(x(i) - bw / 2).toFixed(1)}" y="${y(p.requests, maxReq).toFixed(1)}" width="${bw.toFixed(1)}" height="${(H - B - y(p.requests, maxReq)).toFixed(1)}" fill="${COLORS.requests}"><title>${esc(p.time)}: ${p.requests} requests, ${p.errors} errors</title></rect>`,
     )
     .join('');
-  const seriesOf = (f: (p: TimelinePoint) => number): Array<[number, number]> =>
-    points.flatMap((p, i) => (p.requests > 0 ? [[x(i), y(f(p), maxMs)] as [number, number]] : []));
+  // Seconds with no value (null: no request, or no matched server span) leave the line out there.
+  const seriesOf = (f: (p: TimelinePoint) => number | null): Array<[number, number]> =>
+    points.flatMap((p, i) => {
+      const v = f(p);
+      return v === null ? [] : [[x(i), y(v, maxMs)] as [number, number]];
+    });
   const ticks = [0, 0.25, 0.5, 0.75, 1]
     .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${Math.round(f * maxUsers)}</text>`)
     .join('');

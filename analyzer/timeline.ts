@@ -24,12 +24,13 @@ export interface TimelinePoint {
   time: string;
   requests: number;
   errors: number;
-  clientP50: number;
-  clientP99: number;
-  serverP50: number;
-  serverP99: number;
-  gapP50: number;
-  gapP99: number;
+  /** Percentiles of the requests starting in the second; null when the second has no such value (never 0). */
+  clientP50: number | null;
+  clientP99: number | null;
+  serverP50: number | null;
+  serverP99: number | null;
+  gapP50: number | null;
+  gapP99: number | null;
   /**
    * Mean requests in flight during the second, from the spans (Little's law: the client time of
    * the requests starting in it, per second). Shows the ramp even when no users metric came.
@@ -105,18 +106,22 @@ export class TimelineAccumulator {
         time: new Date(startMs + second * 1000).toISOString(),
         requests: s?.requests ?? 0,
         errors: s?.errors ?? 0,
-        clientP50: s ? nsToMs(s.client.percentileNs(50)) : 0,
-        clientP99: s ? nsToMs(s.client.percentileNs(99)) : 0,
-        serverP50: s ? nsToMs(s.server.percentileNs(50)) : 0,
-        serverP99: s ? nsToMs(s.server.percentileNs(99)) : 0,
-        gapP50: s ? nsToMs(s.gap.percentileNs(50)) : 0,
-        gapP99: s ? nsToMs(s.gap.percentileNs(99)) : 0,
+        clientP50: percentile(s?.client, 50),
+        clientP99: percentile(s?.client, 99),
+        serverP50: percentile(s?.server, 50),
+        serverP99: percentile(s?.server, 99),
+        gapP50: percentile(s?.gap, 50),
+        gapP99: percentile(s?.gap, 99),
         inFlight: s ? Math.round(s.busyNs / 1e7) / 100 : 0,
         users: currentUsers,
       });
     }
     return out;
   }
+}
+
+function percentile(d: Digest | undefined, p: number): number | null {
+  return d === undefined || d.count === 0 ? null : nsToMs(d.percentileNs(p));
 }
 
 /**

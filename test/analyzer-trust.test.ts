@@ -76,6 +76,8 @@ describe('no server data is null, never 0, and a gate over it fails', () => {
       expect(ep.phasesMs).toBeNull();
       expect(ep.clientMs.p50).toBeCloseTo(21.5, 9);
     }
+    // The timeline too: each second's server and gap percentiles are null, its client ones are data.
+    expect(run.timeline.map((p) => [p.requests, p.clientP50, p.serverP50, p.gapP99])).toEqual([[10, 21.5, null, null]]);
     expect(run.warnings.map((w) => w.code)).toEqual(['no-server-data']);
     expect(run.warnings[0]?.message).toMatch(/instrumented.*exports its spans to this receiver.*traceparent/);
     const json = JSON.parse(JSON.stringify(report)) as { runs: Array<{ total: Record<string, unknown> }> };
