@@ -36,10 +36,11 @@ export interface DelayProxy {
   readonly connections: number;
   /**
    * How long each connection was really held, in ms, in the order the holds ended: from its
-   * accept to the moment bytes could flow (upstream connected), plus the kernel's hold with
-   * `holdHandshake`. At least `connectDelayMs`; more when this process's event loop ran the
-   * timer late, which a busy machine does. This, not the delay asked for, is what the requests
-   * that opened these connections waited, so it is what their gap is checked against.
+   * accept to the moment bytes could flow (upstream connected and, with `tls`, the handshake
+   * done), plus the kernel's hold with `holdHandshake`. At least `connectDelayMs`; more when this
+   * process's event loop ran the timer late, which a busy machine does. This, not the delay asked
+   * for, is what the requests that opened these connections waited, so it is what their gap is
+   * checked against.
    */
   readonly holds: readonly number[];
   /** Resolves, with handshake holding on, with the number of SYNs the kernel hold delayed. */
@@ -87,6 +88,10 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
       // The ClientHello waits in the kernel buffer until now; answering it is what ends the
       // client's handshake, so nothing before this point can let the client's TLS phase finish.
       const downstream = secureContext === undefined ? client : terminateTls(client, secureContext, closeBoth);
+      // The kernel's hold (handshake mode) is as asked: it ends before the accept.
+      const held = (): number => options.connectDelayMs - userSpaceHoldMs + (performance.now() - acceptedAt);
+      // With TLS, the connection is of use once the handshake the hold delayed is done.
+      if (downstream !== client) downstream.once('secure', () => holds.push(held()));
       upstream = net.connect({ host: options.target.host, port: options.target.port });
       upstream.setNoDelay(true);
       open.add(upstream);
@@ -99,8 +104,7 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
         downstream.pipe(upstream as net.Socket);
         (upstream as net.Socket).pipe(downstream);
         client.resume();
-        // The kernel's hold (handshake mode) is as asked: it ends before the accept.
-        holds.push(options.connectDelayMs - userSpaceHoldMs + (performance.now() - acceptedAt));
+        if (downstream === client) holds.push(held());
       });
     });
     client.once('close', () => clearTimeout(timer));
