@@ -20,6 +20,9 @@ export interface ConnectionCheck {
    * Undefined when no connection-opening request was paired with its server span.
    */
   extraMs: number | undefined;
+  /** The median of those baselines: how much gap every request had around the opening ones — the
+   *  machine's scheduling noise, which a new connection's extra hops pay several times over. */
+  baselineMs: number | undefined;
   /** Load-test roots of the run with no server child (propagation broken or spans lost). */
   unmatched: number;
 }
@@ -72,12 +75,11 @@ export function checkConnectionGaps(db: Database.Database, runId: string): Conne
   for (const row of rows) (row.reused === 0 ? opened : reused).push({ at: row.at_ms, gap: row.gap_ns / 1e6 });
   const byGap = (list: { gap: number }[]): number[] => list.map((r) => r.gap).sort((a, b) => a - b);
   const reusedP50 = median(byGap(reused));
-  const extras = opened
-    .map(({ at, gap }) => {
-      const around = reused.slice(lowerBound(reused, at - BASELINE_WINDOW_MS), lowerBound(reused, at + BASELINE_WINDOW_MS + 1e-6));
-      return gap - (median(byGap(around)) ?? reusedP50 ?? 0);
-    })
-    .sort((a, b) => a - b);
+  const baselines = opened.map(({ at }) => {
+    const around = reused.slice(lowerBound(reused, at - BASELINE_WINDOW_MS), lowerBound(reused, at + BASELINE_WINDOW_MS + 1e-6));
+    return median(byGap(around)) ?? reusedP50 ?? 0;
+  });
+  const extras = opened.map(({ gap }, i) => gap - (baselines[i] as number)).sort((a, b) => a - b);
   const roots = db
     .prepare(`SELECT count(*) FROM spans r WHERE r.parent_span_id IS NULL AND r.kind = ${CLIENT} AND r.run_id = ? AND ${NOT_CUT_OFF}`)
     .pluck()
@@ -93,6 +95,7 @@ export function checkConnectionGaps(db: Database.Database, runId: string): Conne
     opened: { count: opened.length, p50Ms: median(byGap(opened)) },
     reused: { count: reused.length, p50Ms: reusedP50 },
     extraMs: median(extras),
+    baselineMs: median(baselines.sort((a, b) => a - b)),
     unmatched: roots - matchedRoots,
   };
 }
@@ -145,6 +148,15 @@ export function describeCheck(check: ConnectionCheck, injected: Injected, verdic
           ? `  ✓ the injected delay is the gap: ${found}, within ${pct(verdict.off)} of the delay held (tolerance ${pct(verdict.tolerance)})`
           : `  ✗ the gap differs from the injected delay: ${found}, ${pct(verdict.off)} off the delay held (tolerance ${pct(verdict.tolerance)})`,
       );
+      // Why it fails on a busy machine: every hop a new connection takes (the proxy's accept and
+      // timer, its upstream connect, the shop's accept) waits for a CPU, as each request's bytes do.
+      if (!verdict.ok && check.baselineMs !== undefined) {
+        const busy = 2 * check.baselineMs > verdict.tolerance * verdict.injectedMs;
+        lines.push(
+          `    reused requests around them had a gap p50 of ${fmt(check.baselineMs)} (under 1 ms on a quiet machine)` +
+            (busy ? ': the machine was too busy for this check, and a new connection waits for a CPU at each of its extra hops' : ''),
+        );
+      }
     }
   }
   if (check.unmatched > 0) lines.push(`  ${check.unmatched} load-test requests have no server span (see coverage in the report)`);

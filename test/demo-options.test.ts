@@ -84,7 +84,7 @@ describe('demo ground-truth check', () => {
       }
       const check = checkConnectionGaps(store.db, 'run');
       // The extra gap is measured against the reused requests around it (2 ms), not the run's (3 ms).
-      expect(check).toEqual({ opened: { count: 1, p50Ms: 150 }, reused: { count: 3, p50Ms: 3 }, extraMs: 148, unmatched: 1 });
+      expect(check).toEqual({ opened: { count: 1, p50Ms: 150 }, reused: { count: 3, p50Ms: 3 }, extraMs: 148, baselineMs: 2, unmatched: 1 });
       // Judged against what the proxy really held, not what was asked.
       const injected = { askedMs: 140, heldMs: [150, 146, 300] };
       const verdict = judgeCheck(check, injected, 0.1);
@@ -92,7 +92,12 @@ describe('demo ground-truth check', () => {
       expect(describeCheck(check, injected, verdict)).toMatch(/held 150\.0 ms at the median[\s\S]*✓ the injected delay is the gap: found 148\.0 ms/);
       expect(judgeCheck(check, injected, 0.01)).toMatchObject({ ok: false });
       expect(judgeCheck({ ...check, extraMs: 200 }, injected, 0.1)).toMatchObject({ ok: false });
-      expect(describeCheck({ ...check, extraMs: 200 }, injected, judgeCheck({ ...check, extraMs: 200 }, injected, 0.1))).toMatch(/✗ the gap differs from the injected delay: found 200\.0 ms.*33\.3 % off/);
+      const quietMiss = describeCheck({ ...check, extraMs: 200 }, injected, judgeCheck({ ...check, extraMs: 200 }, injected, 0.1));
+      expect(quietMiss).toMatch(/✗ the gap differs from the injected delay: found 200\.0 ms.*33\.3 % off/);
+      expect(quietMiss).toMatch(/reused requests around them had a gap p50 of 2\.0 ms \(under 1 ms on a quiet machine\)\n/);
+      // A busy machine is named as the likely cause when the noise around is of the tolerance's size.
+      const busy = { ...check, extraMs: 200, baselineMs: 40 };
+      expect(describeCheck(busy, injected, judgeCheck(busy, injected, 0.1))).toMatch(/gap p50 of 40\.0 ms .*: the machine was too busy for this check/);
       // Nothing paired: the delay was not found; nothing injected: nothing to judge.
       const none = { ...check, opened: { count: 0, p50Ms: undefined }, extraMs: undefined };
       expect(judgeCheck(none, injected, 0.1)).toMatchObject({ ok: false });
