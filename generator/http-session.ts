@@ -383,7 +383,7 @@ export class HttpSession {
   }
 
   /**
-   * Stop the user: in-flight requests end (and are not counted) and connections close. The
+   * Stop the user: in-flight requests are cut off (a span each, no stats) and connections close. The
    * session stays usable: onStop's requests open a new connection.
    */
   abort(): void {

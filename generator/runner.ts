@@ -332,7 +332,8 @@ export class Runner {
       connectionPerRequest: o.connectionPerRequest ?? false,
       rejectUnauthorized: o.rejectUnauthorized ?? true,
     });
-    // Stopping a user ends its in-flight requests (they are not counted) and closes its connections.
+    // Stopping a user cuts off its in-flight requests (each ends as a span marked cut off, out of
+    // the stats) and closes its connections.
     const abortRequests = (): void => user.client.abort();
     signal.addEventListener('abort', abortRequests, { once: true });
     const totalWeight = slot.cls.tasks.reduce((s, t) => s + t.weight, 0);

@@ -82,6 +82,14 @@ async function signalAfter(args: string[], path: string, count: number, signal: 
   return result;
 }
 
+/** The run ended by `stopReason` with exit 0 (cut-off requests are no failures): its --json summary. */
+function summaryOf(r: CliResult, stopReason: string): Summary {
+  expect(r.code, r.stderr).toBe(0);
+  const s = JSON.parse(r.stdout) as Summary;
+  expect(s.stopReason).toBe(stopReason);
+  return s;
+}
+
 function expectCutOffCounted(r: CliResult, s: Summary, checked: Checked, prefix: string): void {
   // Held requests never answered, so every one the target saw was cut off; none is in the stats.
   const held = seenSpanIds(prefix).filter((q) => q.path === `${prefix}/held`);
@@ -100,9 +108,7 @@ describe('requests in flight when the run stops', () => {
     const prefix = '/cut-run-time';
     const file = holdingScript('cut-run-time.ts', prefix, 'hang=1');
     const r = await runCli(['run', file, '--host', stack.target.url, '-u', '3', '-r', '100', '-t', '1s', '--otel', '--run-id', 'cut-run-time', '--json'], { env: stack.otelEnv, cwd: stack.dir });
-    expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Summary;
-    expect(s.stopReason).toBe('run-time');
+    const s = summaryOf(r, 'run-time');
     expectCutOffCounted(r, s, everyTraceparentHasItsSpan(prefix, 'cut-run-time'), prefix);
   });
 
@@ -120,9 +126,7 @@ describe('requests in flight when the run stops', () => {
        }`,
     );
     const r = await runCli(['run', file, '--host', stack.target.url, '--otel', '--run-id', 'cut-shape', '--json'], { env: stack.otelEnv, cwd: stack.dir });
-    expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Summary;
-    expect(s.stopReason).toBe('shape');
+    const s = summaryOf(r, 'shape');
     expect(s.peakUsers).toBe(3);
     expectCutOffCounted(r, s, everyTraceparentHasItsSpan(prefix, 'cut-shape'), prefix);
   });
@@ -131,9 +135,7 @@ describe('requests in flight when the run stops', () => {
     const prefix = '/cut-ctrl-c';
     const file = holdingScript('cut-ctrl-c.ts', prefix, 'hang=1');
     const r = await signalAfter(['run', file, '--host', stack.target.url, '-u', '2', '-r', '100', '--otel', '--run-id', 'cut-ctrl-c', '--json'], `${prefix}/held`, 2);
-    expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Summary;
-    expect(s.stopReason).toBe('interrupted');
+    const s = summaryOf(r, 'interrupted');
     expectCutOffCounted(r, s, everyTraceparentHasItsSpan(prefix, 'cut-ctrl-c'), prefix);
   });
 
@@ -141,9 +143,7 @@ describe('requests in flight when the run stops', () => {
     const prefix = '/cut-processes';
     const file = holdingScript('cut-processes.ts', prefix, 'hang=1');
     const r = await signalAfter(['run', file, '--host', stack.target.url, '-u', '4', '-r', '100', '--processes', '2', '--otel', '--run-id', 'cut-processes', '--json'], `${prefix}/held`, 4, 'SIGTERM');
-    expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Summary;
-    expect(s.stopReason).toBe('interrupted');
+    const s = summaryOf(r, 'interrupted');
     const checked = everyTraceparentHasItsSpan(prefix, 'cut-processes');
     expect(checked.cutOff.length).toBeGreaterThanOrEqual(4);
     expectCutOffCounted(r, s, checked, prefix);
@@ -167,8 +167,7 @@ describe('requests in flight when the run stops', () => {
        }`,
     );
     const r = await signalAfter(['run', file, '--host', stack.target.url, '-u', '1', '--stop-timeout', '4', '--otel', '--run-id', 'stop-timeout', '--json'], `${prefix}/held`, 1);
-    expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as Summary;
+    const s = summaryOf(r, 'interrupted');
     const checked = everyTraceparentHasItsSpan(prefix, 'stop-timeout');
     const seen = seenSpanIds(prefix);
     const held = seen.filter((q) => q.path === `${prefix}/held`);
