@@ -293,6 +293,17 @@ describe('merging the stats of --processes workers', () => {
     // The last row and the final aggregate are the same figures.
     expect(merged.history[2]?.total).toEqual(snapshot(merged.total));
   });
+
+  it('adds up the requests each worker cut off at the stop, apart from the stats', () => {
+    const a = new RequestStats();
+    const b = new RequestStats();
+    a.cutOff = 2;
+    b.cutOff = 3;
+    b.record('GET', '/x', 5, 0, undefined);
+    const merged = mergeWorkers([statsToWire(a), statsToWire(b)]);
+    expect(merged.cutOff).toBe(5);
+    expect(merged.total.count).toBe(1);
+  });
 });
 
 describe('DurationHistogram', () => {
