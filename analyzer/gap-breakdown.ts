@@ -43,8 +43,8 @@ export interface PhasesMs extends GapParts {
   explainedShare: number;
   /** Share of the pairs whose split is the equal-split estimate (no phase attributes). */
   estimatedShare: number;
-  /** 'measured' | 'estimated' (equal split) | 'mixed' | 'none' (no pair to split). */
-  basis: 'measured' | 'estimated' | 'mixed' | 'none';
+  /** 'measured' | 'estimated' (equal split) | 'mixed'. */
+  basis: 'measured' | 'estimated' | 'mixed';
   /** Pairs split. */
   pairs: number;
 }
@@ -116,15 +116,10 @@ export class BreakdownAccumulator {
     for (const [s, n] of o.perService) this.perService.set(s, (this.perService.get(s) ?? 0) + n);
   }
 
-  /** Mean parts in ms, given each server service's offset in ns (0 when unknown). */
-  finish(offsetNs: (service: string) => number): PhasesMs {
+  /** Mean parts in ms, given each server service's offset in ns (0 when unknown); null with no pair to split. */
+  finish(offsetNs: (service: string) => number): PhasesMs | null {
     const n = this.measured + this.estimated;
-    if (n === 0) {
-      return {
-        poolWait: 0, connectionSetup: 0, sending: 0, beforeServer: 0, betweenAttempts: 0, afterServer: 0,
-        download: 0, unexplained: 0, gap: 0, explainedShare: 0, estimatedShare: 0, basis: 'none', pairs: 0,
-      };
-    }
+    if (n === 0) return null;
     let thetaSum = 0;
     for (const [service, count] of this.perService) thetaSum += offsetNs(service) * count;
     const half = this.estimatedGap / 2;

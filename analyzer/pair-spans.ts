@@ -30,6 +30,10 @@ export class EndpointAccumulator {
   multipleChildren = 0;
   extraChildren = 0;
   newConnections = 0;
+  /** Roots that say whether they opened their connection (firstspan's do; Locust's do not). */
+  connectionKnown = 0;
+  /** Roots cut off by the end of the run (cut-off.ts): counted here only, in no other figure. */
+  cutOff = 0;
   readonly client = new Digest();
   readonly server = new Digest();
   readonly gap = new Digest();
@@ -58,6 +62,8 @@ export class EndpointAccumulator {
     this.multipleChildren += o.multipleChildren;
     this.extraChildren += o.extraChildren;
     this.newConnections += o.newConnections;
+    this.connectionKnown += o.connectionKnown;
+    this.cutOff += o.cutOff;
     this.client.merge(o.client);
     this.server.merge(o.server);
     this.gap.merge(o.gap);
@@ -155,12 +161,17 @@ export class RunAccumulator {
   private services = new Map<number, string>();
   private shard = 0;
   private onProgress: ((roots: number) => void) | undefined;
+  private cutOff: ReadonlySet<number> = new Set();
 
-  /** Before a shard's rows: its resource ids → service names, its index, a progress callback. */
-  startShard(services: Map<number, string>, shard: number, onProgress?: (roots: number) => void): void {
+  /**
+   * Before a shard's rows: its resource ids → service names, its index, a progress callback, and
+   * the rowids of its roots cut off by the end of the run (counted apart, in no figure).
+   */
+  startShard(services: Map<number, string>, shard: number, onProgress?: (roots: number) => void, cutOff: ReadonlySet<number> = new Set()): void {
     this.services = services;
     this.shard = shard;
     this.onProgress = onProgress;
+    this.cutOff = cutOff;
     this.current = null;
   }
 
@@ -243,11 +254,16 @@ export class RunAccumulator {
   ): void {
     this.rootSpans += 1;
     const ep = this.endpoint(row[P.ENDPOINT]);
+    if (this.cutOff.has(row[P.ROOT])) {
+      ep.cutOff += 1;
+      return;
+    }
     const flags = row[P.FLAGS];
     const error = (flags & 1) === 1;
     ep.count += 1;
     if (error) ep.errors += 1;
     if (flags >> 1 === 0) ep.newConnections += 1;
+    if (flags >> 1 !== 2) ep.connectionKnown += 1;
     this.odd.serverEndBeforeStart += badChildren;
     if (children > 0) ep.matched += 1;
     if (children > 1) {

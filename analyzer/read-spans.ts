@@ -205,6 +205,23 @@ function pairStatement(shard: Shard, columns: string): Database.Statement {
   return stmt;
 }
 
+/**
+ * Roots of the run ending at or after `tailFromNs` that got no response or failed: the candidates
+ * for a request the run's end cut off. Per candidate: rowid, whether it has no HTTP status, and
+ * whether firstspan marked it `firstspan.request.cut_off`. The end-time bound keeps this to the
+ * run's last moments (an index range on the roots), so the JSON is read for a handful of rows.
+ */
+export function cutOffCandidates(shard: Shard, run: RunSelector, tailFromNs: bigint): Array<[number, number, number | null]> {
+  return shard.db
+    .prepare(
+      `SELECT r.rowid, r.http_status IS NULL, json_extract(r.attributes, '$."firstspan.request.cut_off".boolValue')
+       FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
+         AND r.start_ns >= @start AND r.start_ns <= @last AND r.end_ns >= @tail AND (r.http_status IS NULL OR r.status_code = 2)`,
+    )
+    .raw()
+    .all({ ...selectorParams(run, false), tail: tailFromNs }) as Array<[number, number, number | null]>;
+}
+
 /** Roots of the run in this shard (index-only). */
 export function countRoots(shard: Shard, run: RunSelector): number {
   return shard.db
@@ -248,6 +265,28 @@ export function countDuplicateRoots(shard: Shard, run: RunSelector): number {
 /** Every service that sent spans, from the small resources table. */
 export function readServices(shard: Shard): string[] {
   return shard.db.prepare('SELECT DISTINCT service_name FROM resources ORDER BY service_name').pluck().all() as string[];
+}
+
+export interface ResourceRow {
+  service: string;
+  runId: string | null;
+  /** Attribute keys of the resource (their values are not needed to recognise a generator). */
+  keys: string[];
+}
+
+/** Every distinct resource (a small table: one row per process and run), with its attribute keys. */
+export function readResources(shard: Shard): ResourceRow[] {
+  const rows = shard.db.prepare('SELECT service_name, run_id, attributes FROM resources').raw().all() as Array<[string, string | null, string]>;
+  return rows.map(([service, runId, attributes]) => {
+    let keys: string[] = [];
+    try {
+      const parsed = JSON.parse(attributes) as unknown;
+      if (typeof parsed === 'object' && parsed !== null) keys = Object.keys(parsed);
+    } catch {
+      // A resource whose attributes do not parse names no generator; its service is still known.
+    }
+    return { service, runId, keys };
+  });
 }
 
 /** resource_id → service name. */

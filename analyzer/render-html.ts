@@ -11,7 +11,9 @@ export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
-function fmt(v: number): string {
+/** A figure with no data behind it (null) shows as '–', never as 0. */
+function fmt(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
@@ -125,12 +127,12 @@ function distributionChart(endpoints: EndpointReport[]): string {
   const W = 920;
   const R = 130; // room for the labels right of the p99 ticks
   const H = 28 + groupH * endpoints.length;
-  const max = niceMax(Math.max(...endpoints.map((e) => Math.max(e.clientMs.p99, e.serverMs.p99, e.gapMs.p99)), 0.001));
+  const max = niceMax(Math.max(...endpoints.map((e) => Math.max(e.clientMs.p99, e.serverMs?.p99 ?? 0, e.gapMs?.p99 ?? 0)), 0.001));
   const x = (v: number): number => L + (v / max) * (W - L - R);
   const rows = endpoints
     .map((ep, g) => {
       const top = 20 + g * groupH;
-      const metrics: Array<[string, string, EndpointReport['clientMs']]> = [
+      const metrics: Array<[string, string, EndpointReport['clientMs'] | null]> = [
         ['client', COLORS.client, ep.clientMs],
         ['server', COLORS.server, ep.serverMs],
         ['gap', COLORS.gap, ep.gapMs],
@@ -140,6 +142,7 @@ function distributionChart(endpoints: EndpointReport[]): string {
         metrics
           .map(([label, color, s], i) => {
             const yy = top + i * rowH;
+            if (s === null) return `<text x="${L + 4}" y="${yy + rowH - 5}" class="small no-data">${label}: no data (no matched server span)</text>`;
             return `<rect class="dist-bar" x="${L}" y="${yy + 3}" width="${Math.max(0.5, x(s.p50) - L).toFixed(1)}" height="${rowH - 6}" fill="${color}"><title>${esc(ep.name)} ${label}: p50 ${fmt(s.p50)} ms, p90 ${fmt(s.p90)} ms, p99 ${fmt(s.p99)} ms, max ${fmt(s.max)} ms</title></rect>
 <line x1="${x(s.p50)}" x2="${x(s.p99)}" y1="${yy + rowH / 2}" y2="${yy + rowH / 2}" stroke="${color}" stroke-width="1.5"/>
 <line x1="${x(s.p90)}" x2="${x(s.p90)}" y1="${yy + 4}" y2="${yy + rowH - 4}" stroke="${color}" stroke-width="2"/>
@@ -167,22 +170,24 @@ function breakdownChart(endpoints: EndpointReport[]): string {
   const R = 150; // room for the total and its basis right of the bar
   const rowH = 24;
   const H = 24 + rowH * endpoints.length;
-  const max = niceMax(Math.max(...endpoints.map((e) => PART_NAMES.reduce((a, p) => a + Math.max(0, e.phasesMs[p]), 0)), 0.001));
+  const max = niceMax(Math.max(...endpoints.map((e) => PART_NAMES.reduce((a, p) => a + Math.max(0, e.phasesMs?.[p] ?? 0), 0)), 0.001));
   const x = (v: number): number => (v / max) * (W - L - R);
   const rows = endpoints
     .map((ep, i) => {
       const yy = 20 + i * rowH;
+      const phases = ep.phasesMs;
+      if (phases === null) return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text><text x="${L + 4}" y="${yy + 13}" class="small no-data">no data: no matched server span to split the gap by</text>`;
       let at = L;
       const segs = PART_NAMES.map((p) => {
-        const v = Math.max(0, ep.phasesMs[p]);
+        const v = Math.max(0, phases[p]);
         if (v === 0) return '';
         const w = x(v);
         const seg = `<rect class="part" data-part="${p}" x="${at.toFixed(1)}" y="${yy}" width="${Math.max(0.5, w).toFixed(1)}" height="${rowH - 6}" fill="${PART_COLORS[p]}"><title>${esc(ep.name)}: ${PART_LABELS[p]} ${fmt(v)} ms</title></rect>`;
         at += w;
         return seg;
       }).join('');
-      const basis = ep.phasesMs.basis === 'estimated' ? ' (estimated: equal split)' : ep.phasesMs.basis === 'mixed' ? ' (partly estimated)' : '';
-      return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text>${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(ep.phasesMs.gap)} ms${esc(basis)}</text>`;
+      const basis = phases.basis === 'estimated' ? ' (estimated: equal split)' : phases.basis === 'mixed' ? ' (partly estimated)' : '';
+      return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text>${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(phases.gap)} ms${esc(basis)}</text>`;
     })
     .join('');
   return `<svg class="chart breakdown" viewBox="0 0 ${W} ${H}" role="img" aria-label="where the gap went">${rows}</svg>${legend(
@@ -253,19 +258,19 @@ function truncate(text: string, max: number): string {
 function endpointTable(run: RunReport): string {
   const head = ['Endpoint', 'Count', 'Coverage', 'Errors', 'Client p50', 'Client p99', 'Server p50', 'Server p99', 'Gap p50', 'Gap p90', 'Gap p99', 'Gap max', 'Explained'];
   const row = (ep: EndpointReport, cls = ''): string =>
-    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs.p50)}</td><td>${fmt(ep.serverMs.p99)}</td><td>${fmt(ep.gapMs.p50)}</td><td>${fmt(ep.gapMs.p90)}</td><td>${fmt(ep.gapMs.p99)}</td><td>${fmt(ep.gapMs.max)}</td><td>${ep.phasesMs.basis === 'none' ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ' (est.)'}`}</td></tr>`;
+    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs?.p50)}</td><td>${fmt(ep.serverMs?.p99)}</td><td>${fmt(ep.gapMs?.p50)}</td><td>${fmt(ep.gapMs?.p90)}</td><td>${fmt(ep.gapMs?.p99)}</td><td>${fmt(ep.gapMs?.max)}</td><td>${ep.phasesMs === null ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ' (est.)'}`}</td></tr>`;
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${run.endpoints.map((e) => row(e)).join('')}${row(run.total, 'total')}</tbody></table>`;
 }
 
 /** What a new connection costs: the gap of connection-opening requests next to reused ones. */
 function connectionTable(run: RunReport): string {
-  const { opened, reused } = run.total.gapByConnection;
-  if (opened.count + reused.count === 0) return '';
-  const cells = (c: EndpointReport['gapByConnection']['opened']): string =>
-    c.count === 0 ? `<td>0</td><td>–</td><td>–</td><td>–</td>` : `<td>${c.count}</td><td>${fmt(c.gapMs.p50)}</td><td>${fmt(c.gapMs.p99)}</td><td>${fmt(c.gapMs.mean)}</td>`;
-  const row = (ep: EndpointReport, cls = ''): string => `<tr class="${cls}"><td>${esc(ep.name)}</td>${cells(ep.gapByConnection.opened)}${cells(ep.gapByConnection.reused)}</tr>`;
+  const split = (ep: EndpointReport): number => (ep.gapByConnection === null ? 0 : ep.gapByConnection.opened.count + ep.gapByConnection.reused.count);
+  if (split(run.total) === 0) return '';
+  const cells = (c: { count: number; gapMs: EndpointReport['gapMs'] } | undefined): string =>
+    c === undefined ? '<td>–</td><td>–</td><td>–</td><td>–</td>' : `<td>${c.count}</td><td>${fmt(c.gapMs?.p50)}</td><td>${fmt(c.gapMs?.p99)}</td><td>${fmt(c.gapMs?.mean)}</td>`;
+  const row = (ep: EndpointReport, cls = ''): string => `<tr class="${cls}"><td>${esc(ep.name)}</td>${cells(ep.gapByConnection?.opened)}${cells(ep.gapByConnection?.reused)}</tr>`;
   const head = ['Endpoint', 'Opened', 'Gap p50', 'Gap p99', 'Gap mean', 'Reused', 'Gap p50', 'Gap p99', 'Gap mean'];
-  const rows = run.endpoints.filter((ep) => ep.gapByConnection.opened.count + ep.gapByConnection.reused.count > 0).map((ep) => row(ep));
+  const rows = run.endpoints.filter((ep) => split(ep) > 0).map((ep) => row(ep));
   return `<h3>Gap by connection <small>requests that opened a connection vs those that reused one, ms</small></h3><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}${row(run.total, 'total')}</tbody></table>`;
 }
 
@@ -286,13 +291,15 @@ function runSection(run: RunReport, index: number): string {
   const bg = run.background;
   return `<section class="run" id="run-${index}">
 <h2>Run ${esc(run.label)} <small>${esc(run.service)} · ${esc(run.start)} → ${esc(run.end)} (${run.durationS.toFixed(1)} s)</small></h2>
+${run.warnings.map((w) => `<p class="warning" data-warning="${w.code}">${esc(w.message)}</p>`).join('\n')}
 <div class="cards">
-<div class="card"><b>${fmt(t.gapMs.p50)} ms</b><span>gap p50</span></div>
-<div class="card"><b>${fmt(t.gapMs.p99)} ms</b><span>gap p99</span></div>
+<div class="card"><b>${fmt(t.gapMs?.p50)} ms</b><span>gap p50</span></div>
+<div class="card"><b>${fmt(t.gapMs?.p99)} ms</b><span>gap p99</span></div>
 <div class="card"><b>${fmt(t.clientMs.p99)} ms</b><span>client p99</span></div>
-<div class="card"><b>${fmt(t.serverMs.p99)} ms</b><span>server p99</span></div>
+<div class="card"><b>${fmt(t.serverMs?.p99)} ms</b><span>server p99</span></div>
 <div class="card"><b>${(run.propagationCoverage * 100).toFixed(1)}%</b><span>propagation coverage (${run.matched}/${run.rootSpans})</span></div>
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
+${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests cut off by the end of the run (no response; in no figure)</span></div>` : ''}
 </div>
 <h3>Timeline</h3>${timelineChart(run.timeline)}
 <h3>Endpoints</h3>${endpointTable(run)}
@@ -332,6 +339,7 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;b
 th:first-child,td:first-child{text-align:left;word-break:break-all}tr.total td{font-weight:bold;border-top:2px solid #ccd}
 figure.trace{margin:12px 0;border:1px solid #eef0f4;border-radius:6px;padding:6px}figcaption{font-size:13px;margin-bottom:4px}
 .note{font-size:12px;color:#667;margin:0}code{font-size:12px}
+.warning{color:#a1231b;background:#fdecea;border:1px solid #f5c2bd;border-radius:6px;padding:8px 12px}svg .no-data{fill:#a1231b}
 `;
 
 export function renderHtml(report: Report): string {
@@ -345,6 +353,7 @@ export function renderHtml(report: Report): string {
 <main>
 <p>gap = client span duration − server span duration, each on its own host's clock (free of clock offset). The split of the gap uses the clock offset estimated per server from the pairs with the least delay.</p>
 ${report.runs.map(runSection).join('\n')}
+${report.otherClientTraffic.length === 0 ? '' : `<p class="note other-traffic">Other client traffic (trace-root CLIENT spans from services that are no load generator; not runs, not in any figure): ${report.otherClientTraffic.map((o) => `${esc(o.service)} ${o.rootSpans}`).join(', ')}. Name a service with --service to analyse it as a load test.</p>`}
 </main></body></html>
 `;
 }

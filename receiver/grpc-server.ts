@@ -5,8 +5,16 @@
 // OTLP spec names: INVALID_ARGUMENT for bad data (not retried), UNAVAILABLE when pushed back or
 // shutting down (retried), UNAUTHENTICATED for a missing token. Oversized messages are refused by
 // grpc-js itself (RESOURCE_EXHAUSTED) via grpc.max_receive_message_length.
+//
+// Compression: grpc-js decompresses only gzip and deflate and answers UNIMPLEMENTED to any other
+// grpc-encoding, but the Collector's otlp exporter sends `grpc-encoding: zstd` or `snappy` (framed)
+// when configured so, without negotiating (go.opentelemetry.io/collector/config/configgrpc: it
+// registers those compressors with grpc-go and calls grpc.UseCompressor). takeOverDecompression
+// below therefore tells grpc-js to pass such messages through untouched and decodes them here with
+// the same bounded decoders as OTLP/HTTP (decoders/index.ts).
 import { timingSafeEqual } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { decodeWhole, DecodedTooLarge } from './decoders/index.ts';
 import type { Ingest } from './ingest.ts';
 import { encodeExportResponseProtobuf, type Signal } from './responses.ts';
 
@@ -38,10 +46,51 @@ export interface GrpcReceiverOptions {
   maxBodyBytes: number;
 }
 
+/** grpc-encodings decoded here rather than by grpc-js (which knows gzip and deflate only). */
+const OWN_ENCODINGS = { zstd: 'zstd', snappy: 'snappy' } as const;
+/** Metadata key that carries such an encoding from the interceptor to the handler. */
+const OWN_ENCODING_KEY = 'firstspan-grpc-encoding';
+
+/**
+ * grpc-js keeps the call's grpc-encoding in the base call's `incomingEncoding` field, read from the
+ * headers before any message arrives (@grpc/grpc-js src/server-interceptors.ts). For zstd and snappy
+ * this sets it to identity, so grpc-js hands the compressed message over as it is, and tells the
+ * handler the real encoding through metadata (any client-sent value of that key is dropped first).
+ * If a grpc-js release renames the field this does nothing, and zstd/snappy get grpc-js's own
+ * UNIMPLEMENTED answer again (test/receiver-codecs.test.ts and the Collector test catch that).
+ */
+const takeOverDecompression: grpc.ServerInterceptor = (_method, call) => {
+  const base = call as unknown as { incomingEncoding?: unknown };
+  const encoding = typeof base.incomingEncoding === 'string' ? base.incomingEncoding.toLowerCase() : '';
+  const own = Object.hasOwn(OWN_ENCODINGS, encoding) ? OWN_ENCODINGS[encoding as keyof typeof OWN_ENCODINGS] : undefined;
+  if (own !== undefined) base.incomingEncoding = 'identity';
+  return new grpc.ServerInterceptingCall(call, {
+    start(next) {
+      next(
+        new grpc.ServerListenerBuilder()
+          .withOnReceiveMetadata((metadata, pass) => {
+            metadata.remove(OWN_ENCODING_KEY);
+            if (own !== undefined) metadata.set(OWN_ENCODING_KEY, own);
+            pass(metadata);
+          })
+          .build(),
+      );
+    },
+  });
+};
+
+/** The message as the client meant it: decompressed here when takeOverDecompression passed it on. */
+async function messageOf(call: grpc.ServerUnaryCall<Buffer, Buffer>, limit: number): Promise<Buffer> {
+  const own = call.metadata.get(OWN_ENCODING_KEY)[0];
+  if (own !== OWN_ENCODINGS.zstd && own !== OWN_ENCODINGS.snappy) return call.request;
+  return decodeWhole(own, call.request, limit);
+}
+
 export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxBodyBytes,
     'grpc.max_send_message_length': 4 * 1024 * 1024,
+    interceptors: [takeOverDecompression],
   });
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
   for (const signal of ['traces', 'metrics', 'logs'] as const) {
@@ -54,34 +103,45 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
           return;
         }
       }
-      const body = call.request;
-      if (!options.ingest.reserve(body.length)) {
-        callback({ code: grpc.status.UNAVAILABLE, details: 'too many request bytes in flight; retry later' });
-        return;
-      }
-      options.ingest.export(signal, 'protobuf', body).then(
-        (outcome) => {
-          options.ingest.release(body.length);
-          switch (outcome.kind) {
-            case 'ok':
-              callback(null, encodeExportResponseProtobuf(outcome.rejected, outcome.message));
-              return;
-            case 'invalid':
-              callback({ code: grpc.status.INVALID_ARGUMENT, details: outcome.message });
-              return;
-            case 'busy':
-            case 'unavailable':
-              callback({ code: grpc.status.UNAVAILABLE, details: outcome.message });
-              return;
-          }
-        },
-        (error: unknown) => {
-          options.ingest.release(body.length);
-          callback({ code: grpc.status.INTERNAL, details: (error as Error).message });
-        },
+      messageOf(call, options.maxBodyBytes).then(
+        (body) => exportMessage(signal, body, callback),
+        (error: unknown) =>
+          callback(
+            error instanceof DecodedTooLarge
+              ? { code: grpc.status.RESOURCE_EXHAUSTED, details: error.message }
+              : { code: grpc.status.INVALID_ARGUMENT, details: `cannot decompress message: ${(error as Error).message}` },
+          ),
       );
     };
     server.addService(definition(signal), { Export: handler });
+  }
+
+  function exportMessage(signal: Signal, body: Buffer, callback: grpc.sendUnaryData<Buffer>): void {
+    if (!options.ingest.reserve(body.length)) {
+      callback({ code: grpc.status.UNAVAILABLE, details: 'too many request bytes in flight; retry later' });
+      return;
+    }
+    options.ingest.export(signal, 'protobuf', body).then(
+      (outcome) => {
+        options.ingest.release(body.length);
+        switch (outcome.kind) {
+          case 'ok':
+            callback(null, encodeExportResponseProtobuf(outcome.rejected, outcome.message));
+            return;
+          case 'invalid':
+            callback({ code: grpc.status.INVALID_ARGUMENT, details: outcome.message });
+            return;
+          case 'busy':
+          case 'unavailable':
+            callback({ code: grpc.status.UNAVAILABLE, details: outcome.message });
+            return;
+        }
+      },
+      (error: unknown) => {
+        options.ingest.release(body.length);
+        callback({ code: grpc.status.INTERNAL, details: (error as Error).message });
+      },
+    );
   }
   return server;
 }

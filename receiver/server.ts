@@ -10,6 +10,7 @@ import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { SpanStore } from '../model/store.ts';
 import { DEFAULT_MAX_BODY_BYTES, Ingest, RETRY_AFTER_SECONDS, type IngestOptions } from './ingest.ts';
+import { CONTENT_ENCODINGS } from './decoders/index.ts';
 import { BodyError, BodyErrorKind, readBody, supportedEncoding } from './read-body.ts';
 import {
   CONTENT_TYPES,
@@ -115,7 +116,7 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     const encodingHeader = request.headers['content-encoding'];
     const encoding = supportedEncoding(Array.isArray(encodingHeader) ? encodingHeader.join(',') : encodingHeader);
     if (encoding === undefined) {
-      return sendStatus(reply, format, 415, GrpcCode.INVALID_ARGUMENT, `unsupported Content-Encoding '${String(encodingHeader)}'; use gzip, deflate or none`, R.MEDIA_TYPE);
+      return sendStatus(reply, format, 415, GrpcCode.INVALID_ARGUMENT, `unsupported Content-Encoding '${String(encodingHeader)}'; use one of ${CONTENT_ENCODINGS.join(', ')} or none`, R.MEDIA_TYPE);
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
