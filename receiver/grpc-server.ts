@@ -9,7 +9,7 @@
 // Compression: grpc-js decompresses only gzip and deflate and answers UNIMPLEMENTED to any other
 // grpc-encoding, but the Collector's otlp exporter sends `grpc-encoding: zstd` or `snappy` (framed)
 // when configured so, without negotiating (go.opentelemetry.io/collector/config/configgrpc: it
-// registers those compressors with grpc-go and calls grpc.UseCompressor). takeOverDecompression
+// registers those compressors with grpc-go and calls grpc.UseCompressor). receiverInterceptor
 // below therefore tells grpc-js to pass such messages through untouched and decodes them here with
 // the same bounded decoders as OTLP/HTTP (decoders/index.ts).
 import { timingSafeEqual } from 'node:crypto';
@@ -56,14 +56,18 @@ const OWN_ENCODINGS = { zstd: 'zstd', snappy: 'snappy' } as const;
 const OWN_ENCODING_KEY = 'firstspan-grpc-encoding';
 
 /**
- * grpc-js keeps the call's grpc-encoding in the base call's `incomingEncoding` field, read from the
+ * The one interceptor on every call, for two jobs grpc-js leaves to the application.
+ *
+ * Decompression: grpc-js keeps the call's grpc-encoding in the base call's `incomingEncoding` field, read from the
  * headers before any message arrives (@grpc/grpc-js src/server-interceptors.ts). For zstd and snappy
  * this sets it to identity, so grpc-js hands the compressed message over as it is, and tells the
  * handler the real encoding through metadata (any client-sent value of that key is dropped first).
  * If a grpc-js release renames the field this does nothing, and zstd/snappy get grpc-js's own
  * UNIMPLEMENTED answer again (test/receiver-codecs.test.ts and the Collector test catch that).
+ *
+ * Refusals: every error status a handler sends is counted and logged (refusals.ts).
  */
-function takeOverDecompression(refusals: RefusalLog | undefined): grpc.ServerInterceptor {
+function receiverInterceptor(refusals: RefusalLog | undefined): grpc.ServerInterceptor {
   return (_method, call) => {
     const base = call as unknown as { incomingEncoding?: unknown };
     const encoding = typeof base.incomingEncoding === 'string' ? base.incomingEncoding.toLowerCase() : '';
@@ -93,7 +97,7 @@ function takeOverDecompression(refusals: RefusalLog | undefined): grpc.ServerInt
   };
 }
 
-/** The message as the client meant it: decompressed here when takeOverDecompression passed it on. */
+/** The message as the client meant it: decompressed here when receiverInterceptor passed it on. */
 async function messageOf(call: grpc.ServerUnaryCall<Buffer, Buffer>, limit: number): Promise<Buffer> {
   const own = call.metadata.get(OWN_ENCODING_KEY)[0];
   if (own !== OWN_ENCODINGS.zstd && own !== OWN_ENCODINGS.snappy) return call.request;
@@ -104,7 +108,7 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxBodyBytes,
     'grpc.max_send_message_length': 4 * 1024 * 1024,
-    interceptors: [takeOverDecompression(options.refusals)],
+    interceptors: [receiverInterceptor(options.refusals)],
   });
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
   for (const signal of ['traces', 'metrics', 'logs'] as const) {
