@@ -12,6 +12,7 @@ import type { SpanStore } from '../model/store.ts';
 import { DEFAULT_MAX_BODY_BYTES, Ingest, RETRY_AFTER_SECONDS, type IngestOptions } from './ingest.ts';
 import { CONTENT_ENCODINGS } from './decoders/index.ts';
 import { BodyError, BodyErrorKind, readBody, supportedEncoding } from './read-body.ts';
+import type { RefusalLog } from './refusals.ts';
 import {
   CONTENT_TYPES,
   encodeExportResponse,
@@ -33,6 +34,8 @@ export interface ReceiverOptions extends IngestOptions {
   maxBodyBytes?: number;
   /** fastify's logger (never logs bodies). Off by default. */
   logger?: boolean;
+  /** Counts (and logs) every refused request. */
+  refusals?: RefusalLog;
 }
 
 export const PATHS: Record<Signal, string> = { traces: '/v1/traces', metrics: '/v1/metrics', logs: '/v1/logs' };
@@ -96,6 +99,19 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
   app.addHook('onClose', async () => {
     if (options.ingest === undefined) await ingest.close();
   });
+
+  /** Every refusal goes through here: answered as writeStatus does, and counted. */
+  function sendStatus(
+    reply: FastifyReply,
+    format: BodyFormat | undefined,
+    status: number,
+    code: number,
+    message: string,
+    reason: ReceiverErrorCode,
+  ): FastifyReply {
+    options.refusals?.record({ transport: 'HTTP', status: String(status), reason, message, client: clientOf(reply.request.socket) });
+    return writeStatus(reply, format, status, code, message, reason);
+  }
 
   async function handleExport(signal: Signal, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const format = formatOf(request.headers['content-type']);
@@ -176,8 +192,13 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+function clientOf(socket: { remoteAddress?: string; remotePort?: number }): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`;
+}
+
 /** A google.rpc.Status body in the request's encoding (JSON when the request's type is unknown). */
-function sendStatus(
+function writeStatus(
   reply: FastifyReply,
   format: BodyFormat | undefined,
   status: number,
