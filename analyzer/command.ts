@@ -35,6 +35,8 @@ waited and what the server saw, per run and endpoint. With no filter every run i
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
   --min-coverage R     fail when propagation coverage is below R (0.99 or 99%), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
+  --settle DUR         a run whose last span arrived less than DUR ago may still be receiving
+                       spans and is reported so (default 3s; 0 never: the receiver has stopped)
   --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
   --quiet              no progress on stderr
   -h, --help           this help
@@ -76,6 +78,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
     top: { type: 'string' },
+    settle: { type: 'string' },
     threads: { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -113,6 +116,12 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     else thresholds.push({ source: `coverage>=${raw.trim()}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
   }
   const top = numberFlag(problems, '--top', v.top as string | undefined, { min: 0, integer: true }) ?? 10;
+  let settleMs: number | undefined;
+  if (v.settle !== undefined) {
+    const d = parseDuration(v.settle as string);
+    if (d === undefined || d < 0) problems.add(`--settle must be a duration such as 3s or 0, got '${v.settle as string}'`);
+    else settleMs = d;
+  }
   const threads = numberFlag(problems, '--threads', v.threads as string | undefined, { min: 1, integer: true });
   const fromNs = parseIso(problems, '--from', v.from as string | undefined);
   const toNs = parseIso(problems, '--to', v.to as string | undefined);
@@ -123,6 +132,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
   }
   const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top };
   if (threads !== undefined) options.threads = threads;
+  if (settleMs !== undefined) options.settleMs = settleMs;
   if (v.service !== undefined) options.service = v.service as string;
   if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
   if (fromNs !== undefined) options.fromNs = fromNs;

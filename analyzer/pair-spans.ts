@@ -13,6 +13,7 @@
 //  - several server children (retries, redirects): server time is their sum, counted per endpoint.
 import { OffsetEstimator } from './clock-offset.ts';
 import { BreakdownAccumulator } from './gap-breakdown.ts';
+import { TailBreakdown } from './tail-breakdown.ts';
 import { P, type PairRow } from './read-spans.ts';
 import { Digest } from './stats.ts';
 import { TimelineAccumulator } from './timeline.ts';
@@ -41,6 +42,8 @@ export class EndpointAccumulator {
   readonly gapOpened = new Digest();
   readonly gapReused = new Digest();
   readonly breakdown = new BreakdownAccumulator();
+  /** The breakdown by gap, for the parts of the slowest 10% and 1%. */
+  readonly tail = new TailBreakdown();
   constructor(readonly name: string) {}
 
   /** Give a structured-cloned accumulator (from a worker thread) its methods back. */
@@ -52,6 +55,7 @@ export class EndpointAccumulator {
     Digest.revive(data.gapOpened);
     Digest.revive(data.gapReused);
     Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
+    TailBreakdown.revive(data.tail);
     return data;
   }
 
@@ -70,6 +74,7 @@ export class EndpointAccumulator {
     this.gapOpened.merge(o.gapOpened);
     this.gapReused.merge(o.gapReused);
     this.breakdown.merge(o.breakdown);
+    this.tail.merge(o.tail);
   }
 }
 
@@ -308,21 +313,15 @@ export class RunAccumulator {
       const sentNs = sentMs * 1e6;
       const waitingNs = waitingMs * 1e6;
       estimator.add(sentNs, t2, t3, sentNs + waitingNs, true);
-      ep.breakdown.addMeasured(
-        service,
-        clientNs,
-        serverNs,
-        (row[P.BLOCKED_MS] ?? 0) * 1e6,
-        (row[P.SETUP_MS] ?? 0) * 1e6,
-        sentNs,
-        waitingNs,
-        (row[P.RECEIVING_MS] ?? 0) * 1e6,
-        t2,
-        t3,
-      );
+      const blockedNs = (row[P.BLOCKED_MS] ?? 0) * 1e6;
+      const setupNs = (row[P.SETUP_MS] ?? 0) * 1e6;
+      const receivingNs = (row[P.RECEIVING_MS] ?? 0) * 1e6;
+      ep.breakdown.addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
+      ep.tail.at(gapNs).addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
     } else {
       estimator.add(0, t2, t3, clientNs, false);
-      ep.breakdown.addEstimated(gapNs);
+      ep.breakdown.addBounds(service, clientNs, serverNs, t2, t3);
+      ep.tail.at(gapNs).addBounds(service, clientNs, serverNs, t2, t3);
     }
   }
 

@@ -224,7 +224,8 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
 /** The analyzer, in-process through its own command: table, HTML report, optional JSON. */
 async function analyzeRun(dbPath: string, runId: string, outPath: string, jsonPath: string | undefined, io: CommandIO): Promise<number> {
   const { analyzeCommand } = await import('../analyzer/command.ts');
-  const filter = ['--db', dbPath, '--run-id', runId];
+  // The receiver has stopped, every span is in: no run here can still be receiving.
+  const filter = ['--db', dbPath, '--run-id', runId, '--settle', '0'];
   io.stdout.write('\n');
   const tableCode = await analyzeCommand([...filter, '--format', 'table'], io);
   if (tableCode !== ExitCodes.OK) return tableCode;

@@ -277,9 +277,13 @@ export function usersMetric(o: {
   service?: string;
   runId?: string | null;
   metricName?: string;
-  points: Array<{ atMs: number; users: number }>;
+  /** service.instance.id: each process of a run reports its own users. */
+  instance?: string;
+  /** Point attributes, e.g. the user class (`user_class` for Locust). */
+  points: Array<{ atMs: number; users: number; attributes?: Attributes }>;
 }): MetricsRequest {
   const attributes: Attributes = { [Resource.SERVICE_NAME]: str(o.service ?? 'firstspan') };
+  if (o.instance !== undefined) attributes['service.instance.id'] = str(o.instance);
   const runId = o.runId === undefined ? 'run-1' : o.runId;
   if (runId !== null) attributes[Resource.RUN_ID] = str(runId);
   return {
@@ -298,7 +302,7 @@ export function usersMetric(o: {
               type: 'gauge' as const,
               temporality: 0,
               isMonotonic: false,
-              attributes: {},
+              attributes: p.attributes ?? {},
               startTimeUnixNano: BASE_NS,
               timeUnixNano: BASE_NS + msToNs(p.atMs),
               value: p.users,
