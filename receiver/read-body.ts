@@ -4,6 +4,7 @@
 // the output passes the limit, so a gzip bomb costs at most `limit` bytes of memory.
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { FirstspanError, type OtlpErrorCode } from '../model/errors.ts';
 
 export const BodyErrorKind = {
   TOO_LARGE: 'too_large',
@@ -15,10 +16,20 @@ export const BodyErrorKind = {
 } as const;
 export type BodyErrorKind = (typeof BodyErrorKind)[keyof typeof BodyErrorKind];
 
-export class BodyError extends Error {
+/** The answer each kind gets (model/errors.ts). */
+const CODES: Record<BodyErrorKind, OtlpErrorCode> = {
+  too_large: 'FS_ERR_OTLP_TOO_LARGE',
+  bad_encoding: 'FS_ERR_OTLP_DECODE',
+  unsupported_encoding: 'FS_ERR_OTLP_MEDIA_TYPE',
+  aborted: 'FS_ERR_OTLP_DECODE',
+  busy: 'FS_ERR_OTLP_BUSY',
+};
+
+export class BodyError extends FirstspanError {
   readonly kind: BodyErrorKind;
+  declare readonly code: OtlpErrorCode;
   constructor(kind: BodyErrorKind, message: string) {
-    super(message);
+    super(CODES[kind], message);
     this.name = 'BodyError';
     this.kind = kind;
   }

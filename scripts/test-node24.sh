@@ -46,7 +46,7 @@ if [ -f "$saved" ]; then
 fi
 if ! loads node; then
   echo "test-node24: building better-sqlite3 $bsq_version for Node $(node --version) (ABI $abi)"
-  npm_config_build_from_source=true npm rebuild better-sqlite3 --no-audit --no-fund
+  npm rebuild better-sqlite3 --no-audit --no-fund
   loads node || { echo "test-node24: better-sqlite3 still does not load under Node $(node --version)" >&2; exit 1; }
   cp "$addon" "$saved"
 fi
