@@ -9,6 +9,8 @@ export default defineConfig({
       'test/analyzer.test.ts',
       'test/analyzer-html.test.ts',
       'test/analyzer-stats.test.ts',
+      'test/analyzer-breakdown.test.ts',
+      'test/error-registry.test.ts',
       'test/receiver-*.test.ts',
       'test/model-*.test.ts',
     ],
