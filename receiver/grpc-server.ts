@@ -1,10 +1,13 @@
 // The OTLP/gRPC listener (default port 4317): TraceService/Export and MetricsService/Export (and
 // LogsService/Export, answered with a partial success: logs are not stored),
 // served with @grpc/grpc-js through identity (de)serializers, so the request bytes go to the same
-// hand-written decoder, limits, write queue and store as OTLP/HTTP. Failures use the gRPC codes the
-// OTLP spec names: INVALID_ARGUMENT for bad data (not retried), UNAVAILABLE when pushed back or
-// shutting down (retried), UNAUTHENTICATED for a missing token. Oversized messages are refused by
-// grpc-js itself (RESOURCE_EXHAUSTED) via grpc.max_receive_message_length.
+// hand-written decoder, limits, write queue and store as OTLP/HTTP. Failures get the gRPC status
+// registered for their code in model/errors.ts (the same row the HTTP listener answers from):
+// INVALID_ARGUMENT for bad data (not retried), UNAVAILABLE when pushed back or shutting down
+// (retried), UNAUTHENTICATED for a missing token; the full google.rpc.Status with its ErrorInfo
+// travels in the grpc-status-details-bin trailer (https://grpc.io/docs/guides/error/, richer error
+// model). Oversized messages are refused by grpc-js itself (RESOURCE_EXHAUSTED, no ErrorInfo) via
+// grpc.max_receive_message_length.
 //
 // Compression: grpc-js decompresses only gzip and deflate and answers UNIMPLEMENTED to any other
 // grpc-encoding, but the Collector's otlp exporter sends `grpc-encoding: zstd` or `snappy` (framed)
@@ -15,10 +18,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
+import { ERRORS, errorMessage, type OtlpErrorCode } from '../model/errors.ts';
 import { decodeWhole, DecodedTooLarge } from './decoders/index.ts';
 import type { Ingest } from './ingest.ts';
 import type { RefusalLog } from './refusals.ts';
-import { encodeExportResponseProtobuf, type Signal } from './responses.ts';
+import { encodeExportResponseProtobuf, encodeStatus, type Signal } from './responses.ts';
 
 export const GRPC_METHODS: Record<Signal, string> = {
   traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
@@ -27,6 +31,13 @@ export const GRPC_METHODS: Record<Signal, string> = {
 };
 
 const identity = (b: Buffer): Buffer => b;
+
+/** A failed call: the registered gRPC status of `code`, its message, and the Status with ErrorInfo. */
+function failure(code: OtlpErrorCode, message: string): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set('grpc-status-details-bin', encodeStatus('protobuf', code, message) as Buffer);
+  return { code: ERRORS[code].grpc, details: message, metadata };
+}
 
 function definition(signal: Signal): grpc.ServiceDefinition {
   return {
@@ -117,7 +128,7 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
         const given = call.metadata.get('authorization')[0];
         const bytes = Buffer.from(typeof given === 'string' ? given : '');
         if (bytes.length !== expected.length || !timingSafeEqual(bytes, expected)) {
-          callback({ code: grpc.status.UNAUTHENTICATED, details: 'missing or wrong bearer token: send metadata authorization: Bearer <token>' });
+          callback(failure('FS_ERR_OTLP_UNAUTHENTICATED', errorMessage('FS_ERR_OTLP_UNAUTHENTICATED', { header: 'metadata authorization' })));
           return;
         }
       }
@@ -126,8 +137,8 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
         (error: unknown) =>
           callback(
             error instanceof DecodedTooLarge
-              ? { code: grpc.status.RESOURCE_EXHAUSTED, details: error.message }
-              : { code: grpc.status.INVALID_ARGUMENT, details: `cannot decompress message: ${(error as Error).message}` },
+              ? failure('FS_ERR_OTLP_TOO_LARGE', error.message)
+              : failure('FS_ERR_OTLP_DECODE', `cannot decompress message: ${(error as Error).message}`),
           ),
       );
     };
@@ -136,7 +147,7 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
 
   function exportMessage(signal: Signal, body: Buffer, callback: grpc.sendUnaryData<Buffer>): void {
     if (!options.ingest.reserve(body.length)) {
-      callback({ code: grpc.status.UNAVAILABLE, details: 'too many request bytes in flight; retry later' });
+      callback(failure('FS_ERR_OTLP_BUSY', errorMessage('FS_ERR_OTLP_BUSY', { what: 'too many request bytes in flight' })));
       return;
     }
     options.ingest.export(signal, 'protobuf', body).then(
@@ -147,17 +158,19 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
             callback(null, encodeExportResponseProtobuf(outcome.rejected, outcome.message));
             return;
           case 'invalid':
-            callback({ code: grpc.status.INVALID_ARGUMENT, details: outcome.message });
+            callback(failure('FS_ERR_OTLP_DECODE', outcome.message));
             return;
           case 'busy':
+            callback(failure('FS_ERR_OTLP_BUSY', outcome.message));
+            return;
           case 'unavailable':
-            callback({ code: grpc.status.UNAVAILABLE, details: outcome.message });
+            callback(failure('FS_ERR_OTLP_UNAVAILABLE', outcome.message));
             return;
         }
       },
       (error: unknown) => {
         options.ingest.release(body.length);
-        callback({ code: grpc.status.INTERNAL, details: (error as Error).message });
+        callback(failure('FS_ERR_OTLP_INTERNAL', (error as Error).message));
       },
     );
   }
