@@ -30,8 +30,6 @@ export interface Phases {
   receiving: number;
 }
 
-export const NO_PHASES: Phases = { blocked: 0, dns: 0, connect: 0, tls: 0, sending: 0, waiting: 0, receiving: 0 };
-
 export interface RootOptions {
   service?: string;
   /** Put on the resource; null for Locust-style data without one. */
