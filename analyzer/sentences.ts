@@ -2,9 +2,33 @@
 // matters most, how much, its main cause, whether propagation works), and a sentence for every
 // kind of odd data saying what it means and whether it distorts the figures. Pure functions of
 // the report's figures; the table and the HTML print the same sentences (JSON carries them too).
-import type { EndpointReport, RunReport } from './analyze.ts';
 import { PART_NAMES, type GapParts, type PhasesMs } from './gap-breakdown.ts';
 import type { Oddities } from './pair-spans.ts';
+import type { Stats } from './stats.ts';
+import type { TailPhases } from './tail-breakdown.ts';
+
+// What the sentences read of a run's report (analyze.ts RunReport and EndpointReport): said here,
+// so that the orchestration can build the sentences without a cycle between the two modules.
+interface EndpointFigures {
+  name: string;
+  matched: number;
+  gapMs: Stats | null;
+  phasesMs: PhasesMs | null;
+  tailPhasesMs: TailPhases;
+  gapByConnection: { opened: { count: number; gapMs: Stats | null }; reused: { count: number; gapMs: Stats | null } } | null;
+}
+
+interface RunFigures {
+  rootSpans: number;
+  matched: number;
+  propagationCoverage: number;
+  endpoints: EndpointFigures[];
+}
+
+interface OddFigures {
+  oddities: Oddities;
+  total: { multipleServerChildren: number; extraServerChildren: number };
+}
 
 /** Each part of the gap in words (also the HTML's labels). */
 export const PART_LABELS: Record<keyof GapParts, string> = {
@@ -57,7 +81,7 @@ function mainCause(p: PhasesMs): { part: keyof GapParts; text: string } {
 }
 
 /** Total gap time of an endpoint (mean × the pairs with a gap): what it costs the users in all. */
-function gapTime(ep: EndpointReport): number {
+function gapTime(ep: EndpointFigures): number {
   return ep.gapMs === null ? 0 : ep.gapMs.mean * (ep.phasesMs?.pairs ?? ep.matched);
 }
 
@@ -66,7 +90,7 @@ function gapTime(ep: EndpointReport): number {
  * much, its main cause (a new connection's cost where the generator says which requests opened
  * one, else the largest part of the gap), and propagation.
  */
-export function summarySentences(run: RunReport): string[] {
+export function summarySentences(run: RunFigures): string[] {
   const out: string[] = [];
   const coverage = `Propagation ${pct(run.propagationCoverage)} (${run.matched} of ${plural(run.rootSpans, 'request')} matched a server span)`;
   if (run.matched === 0) {
@@ -76,7 +100,7 @@ export function summarySentences(run: RunReport): string[] {
   // a new connection) matters to each of those users more than one with many fast ones, whose
   // total may be larger; the share of the total is said beside it.
   const withGap = run.endpoints.filter((ep) => ep.gapMs !== null);
-  const top = withGap.reduce<EndpointReport | undefined>((a, ep) => (a === undefined || (ep.gapMs?.mean ?? 0) > (a.gapMs?.mean ?? 0) ? ep : a), undefined);
+  const top = withGap.reduce<EndpointFigures | undefined>((a, ep) => (a === undefined || (ep.gapMs?.mean ?? 0) > (a.gapMs?.mean ?? 0) ? ep : a), undefined);
   if (top === undefined || top.gapMs === null) return [`${coverage}.`];
   const all = withGap.reduce((a, ep) => a + gapTime(ep), 0);
   const share = all > 0 ? gapTime(top) / all : 1;
@@ -125,7 +149,7 @@ const ODDITY_WORDS: Record<keyof Oddities, string> = {
 };
 
 /** One line per kind of odd data present (and for several server children): its name, count and meaning. */
-export function odditySentences(run: RunReport, hide: (name: keyof Oddities) => boolean): Array<{ name: string; count: number; text: string }> {
+export function odditySentences(run: OddFigures, hide: (name: keyof Oddities) => boolean): Array<{ name: string; count: number; text: string }> {
   const out: Array<{ name: string; count: number; text: string }> = [];
   const multi = run.total.multipleServerChildren;
   if (multi > 0) {
