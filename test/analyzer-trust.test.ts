@@ -15,6 +15,7 @@ import { renderTable } from '../analyzer/render-table.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { SpanStore } from '../model/store.ts';
 import { runCli } from './helpers/cli.ts';
+import { startStack, writeScript, type Summary } from './helpers/generator-harness.ts';
 import type { MetricsRequest } from '../model/otlp.ts';
 import { LOCUST_RESOURCE, TraceBuilder, usersMetric, type Phases, type RootOptions } from './helpers/analyzer-traces.ts';
 
@@ -230,6 +231,41 @@ describe('requests cut off by the end of a run stay out of every figure', () => 
     const csv = renderCsv({ ...emptyReport(), runs: [locustRun] }).trim().split('\r\n');
     expect(csv[csv.length - 1]?.split(',')[CSV_COLUMNS.indexOf('cut_off')]).toBe('1');
   });
+});
+
+describe("firstspan's own cut-off requests, end to end", () => {
+  it('the real generator marks the requests its run time cut off; the analyzer counts them apart, as the run did, and out of every figure', async () => {
+    const stack = await startStack();
+    try {
+      // Each task: a quick request, then one the target never answers: the run time cuts it off.
+      const file = writeScript(
+        stack.dir,
+        'held.ts',
+        `import { HttpUser, task, constant } from 'firstspan';
+         export class Holder extends HttpUser {
+           override waitTime = constant(0.01);
+           @task async t() {
+             await this.client.get('/quick');
+             await this.client.get('/held?hang=1', { name: '/held' });
+           }
+         }`,
+      );
+      const run = await runCli(['run', file, '--host', stack.target.url, '-u', '3', '-r', '100', '-t', '1s', '--otel', '--run-id', 'held', '--json'], { env: stack.otelEnv, cwd: stack.dir });
+      expect(run.code, run.stderr).toBe(0);
+      const summary = JSON.parse(run.stdout) as Summary;
+      expect(summary.cutOff).toBeGreaterThanOrEqual(3);
+      const r = await runCli(['analyze', '--db', join(stack.dir, 'spans.db'), '--run-id', 'held', '--format', 'json', '--settle', '0']);
+      expect(r.code, r.stderr).toBe(ExitCodes.OK);
+      const analysed = only(JSON.parse(r.stdout) as Report);
+      expect(analysed.cutOff).toBe(summary.cutOff);
+      expect(analysed.rootSpans).toBe(summary.total.count);
+      expect(analysed.total.errors).toBe(0);
+      // Every /held request was cut off: no such endpoint in the figures.
+      expect(analysed.endpoints.map((e) => e.name)).toEqual(['/quick']);
+    } finally {
+      await stack.close();
+    }
+  }, 60_000);
 });
 
 function emptyReport(): Report {
