@@ -221,6 +221,20 @@ describe('requests cut off by the end of a run stay out of every figure', () => 
     expect(renderTable({ ...emptyReport(), runs: [firstspanRun] })).toContain('cut off by the end of the run: 1 requests');
   });
 
+  it('recognises Locust by its resource even when given a run id, and still leaves its cut-off span out', async () => {
+    const r = only(
+      await analyzeFile(
+        write('cutoff-locust-runid.db', (b) => {
+          b.resource('locust', LOCUST_RESOURCE);
+          const locust = { service: 'locust', runId: 'nightly-42', requestName: null, name: 'GET /items', oldSemconv: true };
+          for (let i = 0; i < 5; i++) b.root({ ...locust, startMs: i * 100, durationMs: 20 });
+          b.root({ ...locust, startMs: 450, durationMs: 300, httpStatus: null });
+        }),
+      ),
+    );
+    expect([r.runId, r.generator, r.rootSpans, r.cutOff]).toEqual(['nightly-42', 'locust', 5, 1]);
+  });
+
   it("leaves Locust's status-less span at the run's end out the same way", () => {
     const cart = locustRun.endpoints.find((e) => e.name === '/cart/add');
     expect(cart?.count).toBe(10);
