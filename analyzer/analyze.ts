@@ -9,10 +9,12 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
+import { diagnose, type Finding } from './findings.ts';
 import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
 import type { PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
 import type { PairJob } from './pair-worker.ts';
+import type { Reservoir } from './reservoir.ts';
 import {
   backgroundRows,
   countDuplicateRoots,
@@ -115,6 +117,8 @@ export interface RunReport {
   oddities: Oddities;
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
+  /** Why the gap is what it is (findings.ts), after the figures they rest on. */
+  findings: Finding[];
 }
 
 export interface Report {
@@ -133,6 +137,8 @@ export interface AnalyzeOptions extends RunFilter {
   threads?: number;
   /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
   parallelMinRoots?: number;
+  /** Called with each run's request samples per endpoint and its offsets (for compare.ts). */
+  onRunSamples?: (run: RunReport, samples: Map<string, Reservoir>, offsetNs: (service: string) => number) => void;
 }
 
 /** The runs in the shards (after filters), without analysing them. */
@@ -221,7 +227,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   }
 
   const bg = background(shards, run, generators, offsets);
-  return {
+  const report: RunReport = {
     service: run.service,
     runId: run.runId,
     label: run.label,
@@ -244,7 +250,12 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
+    findings: [],
   };
+  // The diagnosis reads the finished figures and the per-second series of the same pass.
+  report.findings = diagnose(report, acc.diag.finish(offsetNs, users));
+  options.onRunSamples?.(report, acc.diag.samples, offsetNs);
+  return report;
 }
 
 // Worker threads run TypeScript through tsx, registered in the thread before the worker module

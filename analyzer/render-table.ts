@@ -1,5 +1,6 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
+import { findingsText } from './render-findings.ts';
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
 function ms(v: number): string {
@@ -74,6 +75,7 @@ export function renderRun(run: RunReport): string {
   out.push(
     `  load-test roots ${run.rootSpans}, matched ${run.matched} (propagation coverage ${pct(run.propagationCoverage)}), background server spans ${run.backgroundServerSpans}\n\n`,
   );
+  out.push(findingsText(run.findings));
   out.push(
     table(
       ['Endpoint', 'Count', 'Cover', 'Errors', 'Client p50', 'p99', 'Server p50', 'p99', 'Gap p50', 'p90', 'p99', 'max', 'mean'],
