@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
+import type { Comparison } from './compare.ts';
 import { diagnose, type Finding } from './findings.ts';
 import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
 import type { PhasesMs } from './gap-breakdown.ts';
@@ -126,6 +127,8 @@ export interface Report {
   generatedAt: string;
   databases: string[];
   runs: RunReport[];
+  /** With --baseline: the run against its baseline (compare.ts). */
+  comparison?: Comparison;
 }
 
 export interface AnalyzeOptions extends RunFilter {
@@ -137,8 +140,8 @@ export interface AnalyzeOptions extends RunFilter {
   threads?: number;
   /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
   parallelMinRoots?: number;
-  /** Called with each run's request samples per endpoint and its offsets (for compare.ts). */
-  onRunSamples?: (run: RunReport, samples: Map<string, Reservoir>, offsetNs: (service: string) => number) => void;
+  /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
+  onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
 }
 
 /** The runs in the shards (after filters), without analysing them. */
@@ -254,7 +257,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   };
   // The diagnosis reads the finished figures and the per-second series of the same pass.
   report.findings = diagnose(report, acc.diag.finish(offsetNs, users));
-  options.onRunSamples?.(report, acc.diag.samples, offsetNs);
+  options.onRunData?.({ report, endpoints: acc.endpoints, samples: acc.diag.samples, offsetNs });
   return report;
 }
 

@@ -5,13 +5,17 @@ import { resolve } from 'node:path';
 import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import { analyze, listRuns, type AnalyzeOptions, type Report } from './analyze.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';
 import { printable, renderTable } from './render-table.ts';
 import { evaluateThresholds, formatThresholdResults, parseThreshold, type Threshold } from './thresholds.ts';
+// Run versus baseline (issue 15): the comparison's flags, change thresholds and renderers.
+import { evaluateChangeThresholds, formatChangeResults, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from './change-thresholds.ts';
+import { analyzeAgainstBaseline, type BaselineConfig } from './compare-command.ts';
+import { comparisonCsv, comparisonText } from './render-comparison.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -31,6 +35,9 @@ waited and what the server saw, per run and endpoint. With no filter every run i
   --out FILE           write the report to FILE instead of stdout
   --assert EXPR        CI gate, repeatable: 'gap.p99<50ms', 'client.p90<=200ms', 'coverage>=0.99',
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
+  --baseline ID        compare the run with this baseline run: per endpoint the change of every
+                       percentile and gap part, tested against noise; 'gap.p99<+10%' gates on it
+  --baseline-db FILE   the baseline's database when it is not the run's (repeatable for shards)
   --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
   --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
@@ -48,6 +55,8 @@ interface Config {
   quiet: boolean;
   thresholds: Threshold[];
   options: AnalyzeOptions;
+  baseline: BaselineConfig | undefined;
+  changeThresholds: ChangeThreshold[];
 }
 
 function parseIso(problems: Problems, flag: string, raw: string | undefined): bigint | undefined {
@@ -73,6 +82,8 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     out: { type: 'string' },
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
+    baseline: { type: 'string' },
+    'baseline-db': { type: 'string', multiple: true },
     top: { type: 'string' },
     threads: { type: 'string' },
     quiet: { type: 'boolean' },
@@ -99,7 +110,18 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     else idleGapMs = d;
   }
   const thresholds: Threshold[] = [];
+  const changeThresholds: ChangeThreshold[] = [];
+  const baselineId = v.baseline as string | undefined;
+  const baselineDbs = ((v['baseline-db'] as string[] | undefined) ?? []).map((d) => resolve(io.cwd, d));
+  if (baselineDbs.length > 0 && baselineId === undefined) problems.add('--baseline-db needs --baseline ID: the run to compare with');
   for (const source of (v.assert as string[] | undefined) ?? []) {
+    if (isChangeThreshold(source)) {
+      const c = parseChangeThreshold(source);
+      if (typeof c === 'string') problems.add(c);
+      else if (baselineId === undefined) problems.add(`--assert '${source}' is a change against a baseline: add --baseline RUN_ID`);
+      else changeThresholds.push(c);
+      continue;
+    }
     const t = parseThreshold(source);
     if (typeof t === 'string') problems.add(t);
     else thresholds.push(t);
@@ -132,6 +154,8 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     quiet: v.quiet === true,
     thresholds,
     options,
+    baseline: baselineId === undefined ? undefined : { runId: baselineId, dbs: baselineDbs },
+    changeThresholds,
   };
 }
 
@@ -182,7 +206,14 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       return ExitCodes.OK;
     }
     if (!config.quiet) config.options.progress = progressReporter(io);
-    const report = await analyze(shards, config.options);
+    let report: Report;
+    if (config.baseline !== undefined) {
+      const compared = await analyzeAgainstBaseline(shards, config.dbs, config.baseline, config.options, io);
+      if ('exit' in compared) return compared.exit;
+      report = compared;
+    } else {
+      report = await analyze(shards, config.options);
+    }
     if (io.stderr.isTTY && !config.quiet) io.stderr.write('\r\u001b[K');
     if (report.runs.length === 0) {
       io.stderr.write(
@@ -195,24 +226,28 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       config.format === 'json'
         ? renderJson(report)
         : config.format === 'csv'
-          ? renderCsv(report)
+          ? report.comparison !== undefined
+            ? comparisonCsv(report.comparison)
+            : renderCsv(report)
           : config.format === 'html'
             ? renderHtml(report)
-            : renderTable(report);
+            : renderTable(report) + (report.comparison === undefined ? '' : comparisonText(report.comparison));
     if (config.out !== undefined) {
       writeFileSync(config.out, text);
       io.stderr.write(`firstspan analyze: ${config.format} report written to ${config.out}\n`);
     } else {
       io.stdout.write(text);
     }
-    if (config.thresholds.length === 0) return ExitCodes.OK;
+    if (config.thresholds.length + config.changeThresholds.length === 0) return ExitCodes.OK;
     const results = evaluateThresholds(config.thresholds, report.runs);
+    const changes = report.comparison === undefined ? [] : evaluateChangeThresholds(config.changeThresholds, report.comparison);
     // Threshold lines go with the table; they would corrupt JSON, CSV or HTML on stdout.
     const sink = config.format === 'table' && config.out === undefined ? io.stdout : io.stderr;
     sink.write(`\nThresholds:\n${formatThresholdResults(results)}`);
-    const failed = results.filter((r) => !r.ok).length;
+    if (report.comparison !== undefined) sink.write(formatChangeResults(changes, report.comparison));
+    const failed = results.filter((r) => !r.ok).length + changes.filter((r) => !r.ok).length;
     if (failed > 0) {
-      sink.write(`${failed} of ${results.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
+      sink.write(`${failed} of ${results.length + changes.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
       return ExitCodes.THRESHOLDS_FAILED;
     }
     return ExitCodes.OK;

@@ -5,6 +5,7 @@
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
 import { findingsHtml } from './render-findings.ts';
+import { comparisonHtml } from './render-comparison.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import type { TimelinePoint } from './timeline.ts';
 
@@ -346,6 +347,7 @@ export function renderHtml(report: Report): string {
 <p>${report.runs.length} run${report.runs.length === 1 ? '' : 's'} from ${report.databases.map((d) => esc(d)).join(', ')} · generated ${esc(report.generatedAt)}</p></header>
 <main>
 <p>gap = client span duration − server span duration, each on its own host's clock (free of clock offset). The split of the gap uses the clock offset estimated per server from the pairs with the least delay.</p>
+${report.comparison === undefined ? '' : comparisonHtml(report.comparison)}
 ${report.runs.map(runSection).join('\n')}
 </main></body></html>
 `;

@@ -88,7 +88,7 @@ export function metricValue(ep: EndpointReport, metric: string): number {
   }
 }
 
-function holds(actual: number, op: Threshold['op'], limit: number): boolean {
+export function holds(actual: number, op: Threshold['op'], limit: number): boolean {
   switch (op) {
     case '<':
       return actual < limit;

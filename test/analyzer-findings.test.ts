@@ -56,8 +56,11 @@ function within10(actual: number, truth: number): void {
 }
 
 describe('findings', () => {
-  it('a clean run has none', () => {
+  it('a clean run has none, nor another draw of it, nor one with a constant 20 ms more before the server', () => {
     expect(findings('clean')).toEqual([]);
+    expect(findings('sameAgain')).toEqual([]);
+    // Not queueing: the extra time does not grow with load.
+    expect(findings('slowerA')).toEqual([]);
   });
 
   it('a queue that grows with users: queueing before the server, knee and slope within 10%', () => {

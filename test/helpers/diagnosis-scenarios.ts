@@ -43,9 +43,10 @@ export function phasesFor(o: { blocked?: number; connect?: number; sending?: num
  * 10–14 ms on the server. Both legs get the same jitter, so the NTP-style offset estimate is exact
  * and the truth of each gap part is what is built here.
  */
-export function cleanRequest(s: number, i: number, endpoint = i % 2 === 0 ? '/a' : '/b'): RequestShape {
-  const leg = 2 + 0.6 * jitter(s, i);
-  const serverMs = 10 + ((s * PER_SECOND + i) % 5) + jitter(i, s);
+export function cleanRequest(s: number, i: number, endpoint = i % 2 === 0 ? '/a' : '/b', draw = 0): RequestShape {
+  // `draw` picks another sample of the same distributions (another run of the same system).
+  const leg = 2 + 0.6 * jitter(s + 1000 * draw, i);
+  const serverMs = 12 + 4 * jitter(i + 77 * draw, s);
   return { endpoint, beforeMs: leg, serverMs, phases: phasesFor({ waiting: 2 * leg + serverMs }) };
 }
 
@@ -79,6 +80,7 @@ export const STARVED = { kneeUsers: 10, poolSlope: 1.5, sendSlope: 0.5, baseMs: 
 export const CHURN = { connectMs: 30, openedShare: 0.4 } as const;
 export const BREAK = { endpoint: '/b', sinceS: 20 } as const;
 export const DRIFT = { msPerSecond: 0.5 } as const;
+export const SLOWER = { endpoint: '/a', beforeMs: 20 } as const;
 
 export const scenarios: Record<string, ScenarioSpec> = {
   clean: { users: ramp, request: (s, i) => cleanRequest(s, i) },
@@ -112,6 +114,19 @@ export const scenarios: Record<string, ScenarioSpec> = {
     request: (s, i) => {
       const r = cleanRequest(s, i);
       return r.endpoint === BREAK.endpoint && s >= BREAK.sinceS ? { ...r, unmatched: true } : r;
+    },
+  },
+  // Run-versus-baseline pairs: another draw of the clean run, and one with 20 ms more before the server on /a.
+  sameAgain: { runId: 'same', seed: 2, users: ramp, request: (s, i) => cleanRequest(s, i, undefined, 1) },
+  slowerA: {
+    runId: 'slower',
+    seed: 3,
+    users: ramp,
+    request: (s, i) => {
+      const r = cleanRequest(s, i, undefined, 2);
+      if (r.endpoint !== '/a') return r;
+      const beforeMs = r.beforeMs + SLOWER.beforeMs;
+      return { ...r, beforeMs, phases: phasesFor({ waiting: beforeMs + r.serverMs + leg(r) }) };
     },
   },
   drift: { users: ramp, request: (s, i) => ({ ...cleanRequest(s, i), offsetMs: 3000 + DRIFT.msPerSecond * (s + i / PER_SECOND) }) },
