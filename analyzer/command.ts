@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, listRuns, type AnalyzeOptions, type Report } from './analyze.ts';
+import { analyze, type AnalyzeOptions, type Report } from './analyze.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
@@ -16,6 +16,7 @@ import { evaluateThresholds, formatThresholdResults, parseThreshold, type Thresh
 import { evaluateChangeThresholds, formatChangeResults, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from './change-thresholds.ts';
 import { analyzeAgainstBaseline, type BaselineConfig } from './compare-command.ts';
 import { comparisonCsv, comparisonText } from './render-comparison.ts';
+import { runList, runListText } from './run-list.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -29,7 +30,7 @@ waited and what the server saw, per run and endpoint. With no filter every run i
   --service NAME       only runs of this generator service
   --run-id ID          only this run (an idle-gap run's label also works)
   --from ISO, --to ISO only runs overlapping this time range, clipped to it
-  --list               list the runs and exit
+  --list               list the runs with requests, gap p50/p99, coverage (--format json: a list)
   --idle-gap DUR       split runs without a run id at pauses longer than this (default 30s)
   --format FORMAT      table (default), json, csv or html
   --out FILE           write the report to FILE instead of stdout
@@ -172,15 +173,6 @@ function progressReporter(io: CommandIO): NonNullable<AnalyzeOptions['progress']
   };
 }
 
-function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number } {
-  const runs = listRuns(shards, options);
-  const rows = runs.map((r) => [printable(r.label, 60), printable(r.service), r.runId === null ? '(none: idle-gap split)' : printable(r.runId, 40), new Date(Number(r.startNs / 1_000_000n)).toISOString(), new Date(Number(r.endNs / 1_000_000n)).toISOString(), String(r.rootsInShards)]);
-  const header = ['Run', 'Service', 'Run id', 'Start', 'End', 'Roots'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length };
-}
-
 export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
   const config = resolveConfig(argv, io);
   if ('exit' in config) return config.exit;
@@ -197,12 +189,12 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
     if (config.list) {
-      const { text, count } = renderList(shards, config.options);
-      if (count === 0) {
+      const runs = await runList(shards, config.options);
+      if (runs.length === 0) {
         io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters\n`);
         return ExitCodes.NO_RUNS;
       }
-      io.stdout.write(text);
+      io.stdout.write(config.format === 'json' ? JSON.stringify(runs, null, 2) + '\n' : runListText(runs));
       return ExitCodes.OK;
     }
     if (!config.quiet) config.options.progress = progressReporter(io);

@@ -94,6 +94,21 @@ describe('run versus baseline (real binary)', () => {
     expect(html).toMatch(/<tr class="significant" data-metric="phase.beforeServer">/);
   });
 
+  it('--list shows each run with requests, gap p50/p99 and coverage, as the full analysis has them', async () => {
+    const list = await runCli(['analyze', '--db', db, '--list']);
+    expect(list.code).toBe(ExitCodes.OK);
+    const lines = list.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^Run\s+Service\s+Start\s+Duration\s+Requests\s+Gap p50\s+Gap p99\s+Coverage\s+Findings$/);
+    expect(lines.map((l) => l.split(/\s+/)[0])).toEqual(['Run', 'base', 'same', 'slower']);
+    const json = await runCli(['analyze', '--db', db, '--list', '--format', 'json']);
+    const entries = JSON.parse(json.stdout) as Array<{ label: string; requests: number; gapP50Ms: number; gapP99Ms: number; propagationCoverage: number }>;
+    const full = await runCli(['analyze', '--quiet', '--db', db, '--run-id', 'slower', '--format', 'json']);
+    const total = (JSON.parse(full.stdout) as { runs: Array<{ rootSpans: number; propagationCoverage: number; total: { gapMs: { p50: number; p99: number } } }> }).runs[0];
+    const slower = entries.find((e) => e.label === 'slower');
+    expect(slower).toEqual(expect.objectContaining({ requests: total?.rootSpans, gapP50Ms: total?.total.gapMs.p50, gapP99Ms: total?.total.gapMs.p99, propagationCoverage: total?.propagationCoverage }));
+    expect(lines.find((l) => l.startsWith('slower'))).toMatch(new RegExp(`\\s${(slower?.gapP99Ms ?? 0).toFixed(1)}\\s+100\\.0%\\s+0$`));
+  });
+
   it('bad input: a change gate without a baseline, an unknown baseline, several runs', async () => {
     const noBase = await runCli(['analyze', '--db', db, '--run-id', 'slower', '--assert', 'gap.p99<+10%']);
     expect(noBase.code).toBe(ExitCodes.USAGE);
