@@ -16,6 +16,7 @@ import type { PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
 import type { PairJob } from './pair-worker.ts';
 import type { Reservoir } from './reservoir.ts';
+import { collectServerMetrics, type MetricSeries } from './server-metrics.ts';
 import {
   backgroundRows,
   countDuplicateRoots,
@@ -120,6 +121,8 @@ export interface RunReport {
   slowestTraces: Waterfall[];
   /** Why the gap is what it is (findings.ts), after the figures they rest on. */
   findings: Finding[];
+  /** The services' metrics named by --metric, per second on the run's timeline (server-metrics.ts). */
+  serverMetrics: MetricSeries[];
 }
 
 export interface Report {
@@ -140,6 +143,8 @@ export interface AnalyzeOptions extends RunFilter {
   threads?: number;
   /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
   parallelMinRoots?: number;
+  /** Metric names (as the services export them) to put per second on the run's timeline. */
+  metrics?: string[];
   /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
   onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
 }
@@ -254,6 +259,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
         return w === undefined ? [] : [w];
       }),
     findings: [],
+    serverMetrics: collectServerMetrics(shards, options.metrics ?? [], run.startNs, run.endNs, offsetNs),
   };
   // The diagnosis reads the finished figures and the per-second series of the same pass.
   report.findings = diagnose(report, acc.diag.finish(offsetNs, users));

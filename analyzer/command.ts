@@ -39,6 +39,8 @@ waited and what the server saw, per run and endpoint. With no filter every run i
   --baseline ID        compare the run with this baseline run: per endpoint the change of every
                        percentile and gap part, tested against noise; 'gap.p99<+10%' gates on it
   --baseline-db FILE   the baseline's database when it is not the run's (repeatable for shards)
+  --metric NAME        a metric the services export (OTLP), per second under the HTML timeline,
+                       e.g. process.cpu.utilization; repeatable
   --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
   --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
@@ -84,6 +86,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
     baseline: { type: 'string' },
+    metric: { type: 'string', multiple: true },
     'baseline-db': { type: 'string', multiple: true },
     top: { type: 'string' },
     threads: { type: 'string' },
@@ -147,6 +150,8 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
   if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
   if (fromNs !== undefined) options.fromNs = fromNs;
   if (toNs !== undefined) options.toNs = toNs;
+  const metrics = (v.metric as string[] | undefined) ?? [];
+  if (metrics.length > 0) options.metrics = metrics;
   return {
     dbs: dbs.map((d) => resolve(io.cwd, d)),
     format,
@@ -207,6 +212,11 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       report = await analyze(shards, config.options);
     }
     if (io.stderr.isTTY && !config.quiet) io.stderr.write('\r\u001b[K');
+    for (const name of config.options.metrics ?? []) {
+      if (!report.runs.some((r) => r.serverMetrics.some((s) => s.name === name))) {
+        io.stderr.write(`firstspan analyze: --metric ${name}: no service exported it during the analysed runs (is its SDK's metric exporter pointed at the receiver?)\n`);
+      }
+    }
     if (report.runs.length === 0) {
       io.stderr.write(
         `firstspan analyze: no runs in ${where} that match the filters: no trace-root CLIENT spans from a load generator` +

@@ -61,7 +61,7 @@ export function connectionChurn(endpoints: EndpointReport[]): Finding[] {
   for (const ep of endpoints) {
     const { opened, reused } = ep.gapByConnection;
     const total = opened.count + reused.count;
-    if (total < 20 || opened.count < 5) continue;
+    if (total < 10 || opened.count < 3) continue;
     const share = opened.count / total;
     if (share < 0.05) continue;
     const setupPerOpened = (ep.phasesMs.connectionSetup * ep.phasesMs.pairs) / opened.count;
@@ -76,8 +76,13 @@ export function connectionChurn(endpoints: EndpointReport[]): Finding[] {
       rule: 'connection-churn',
       endpoint: ep.name,
       summary:
-        `${pct(share)} of ${ep.name} requests opened a new connection and carried ${ms(extra)} ms more gap each ` +
-        `(connection set-up ${ms(setupPerOpened)} ms): ${pct(explained)} of the endpoint's gap. ` +
+        `${pct(share)} of ${ep.name} requests opened a new connection and carried ${ms(extra)} ms more gap each: ` +
+        `${pct(explained)} of the endpoint's gap. ` +
+        // Where the cost shows says where it arises: in the DNS/connect/TLS phases, or after the
+        // request was sent (a proxy or server that holds a new connection before answering).
+        (setupPerOpened >= 0.5 * extra
+          ? `The connection phases (DNS, connect, TLS) take ${ms(setupPerOpened)} ms of it. `
+          : `The connection phases take only ${ms(setupPerOpened)} ms of it; the rest comes before the first byte, as when a proxy or the server holds each new connection before answering. `) +
         'Reuse connections: HTTP keep-alive, a larger client pool, a longer idle timeout on the server or proxy.',
       figures: {
         openedShare: r3(share),

@@ -6,6 +6,7 @@
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
 import { findingsHtml } from './render-findings.ts';
 import { comparisonHtml } from './render-comparison.ts';
+import { serverMetricCharts } from './render-metrics.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import type { TimelinePoint } from './timeline.ts';
 
@@ -48,20 +49,20 @@ const PART_LABELS: Record<keyof GapParts, string> = {
 };
 
 /** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at or above v. */
-function niceMax(v: number): number {
+export function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
-function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
+export function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
   if (points.length === 0) return '';
   const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
   return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="1.6"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
 }
 
-function legend(items: Array<[string, string]>): string {
+export function legend(items: Array<[string, string]>): string {
   return `<div class="legend">${items.map(([c, l]) => `<span><i style="background:${c}"></i>${esc(l)}</span>`).join('')}</div>`;
 }
 
@@ -297,7 +298,7 @@ function runSection(run: RunReport, index: number): string {
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
 </div>
 ${findingsHtml(run.findings)}
-<h3>Timeline</h3>${timelineChart(run.timeline)}
+<h3>Timeline</h3>${timelineChart(run.timeline)}${serverMetricCharts(run)}
 <h3>Endpoints</h3>${endpointTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
