@@ -184,7 +184,7 @@ describe('the decoders on damaged input', () => {
 });
 
 /** One unary gRPC call over a raw HTTP/2 stream, so any grpc-encoding can be sent. */
-function grpcCall(address: string, message: Buffer, encoding: string): Promise<{ status: number; message: string }> {
+function grpcCall(address: string, message: Buffer, encoding: string, { compressed = true } = {}): Promise<{ status: number; message: string }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://${address}`);
     session.on('error', reject);
@@ -204,7 +204,7 @@ function grpcCall(address: string, message: Buffer, encoding: string): Promise<{
       else resolve({ status, message: text });
     });
     const prefix = Buffer.alloc(5);
-    prefix[0] = 1; // compressed
+    prefix[0] = compressed ? 1 : 0;
     prefix.writeUInt32BE(message.length, 1);
     stream.end(Buffer.concat([prefix, message]));
   });
@@ -234,8 +234,16 @@ describe('OTLP/gRPC grpc-encodings beyond grpc-js\'s gzip/deflate', () => {
     expect(result.status).toBe(3);
   });
 
-  it('an unknown grpc-encoding still gets UNIMPLEMENTED', async () => {
+  it('an unknown grpc-encoding still gets UNIMPLEMENTED, naming the ones that work', async () => {
     const result = await grpcCall(receiver.grpcUrl!, Buffer.from('x'), 'br');
     expect(result.status).toBe(12);
+    expect(result.message).toMatch(/grpc-encoding 'br' is not supported; use gzip, deflate, zstd, snappy or identity/);
+  });
+
+  it('a message sent uncompressed (flag 0) under a zstd grpc-encoding header is still read', async () => {
+    const body = tracesProtobuf([oracleSpan({ name: 'grpc-flag-0' })]);
+    const result = await grpcCall(receiver.grpcUrl!, body, 'zstd', { compressed: false });
+    expect(result.status, result.message).toBe(0);
+    expect(stored('grpc-flag-0')).toBe(1);
   });
 });
