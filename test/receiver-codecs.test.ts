@@ -20,15 +20,19 @@ import { oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http
 const LIMIT = 64 * 1024;
 const TRACE = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
-const zstdCli = ((): string | undefined => {
+/** Why a command-line encoder cannot run here (Debian packages; scripts/install-test-peers.sh installs them). */
+function missingTool(tool: string): string | undefined {
   try {
-    execFileSync('zstd', ['--version'], { stdio: 'ignore' });
+    execFileSync(tool, ['--version'], { stdio: 'ignore' });
     return undefined;
   } catch {
-    return 'no zstd command-line tool (Debian package zstd; scripts/install-test-peers.sh installs it)';
+    return `no ${tool} command-line tool (Debian package ${tool}; scripts/install-test-peers.sh installs it)`;
   }
-})();
+}
+const zstdCli = missingTool('zstd');
+const lz4Cli = missingTool('lz4');
 if (zstdCli) console.warn(`zstd round-trip cases skipped: ${zstdCli}`);
+if (lz4Cli) console.warn(`lz4 linked-block case skipped: ${lz4Cli}`);
 
 /** The snappy framing format (github.com/google/snappy framing_format.txt): identifier, then chunks of <= 64 KiB. */
 function snappyFramed(data: Buffer, { compressed = true } = {}): Buffer {
@@ -139,6 +143,14 @@ describe('OTLP/HTTP Content-Encodings', () => {
     const res = await post(receiver.url, '/v1/traces', zstdRleFrame(1, 0xa8), { ...PROTO, 'content-encoding': 'zstd' });
     expect(res.status).toBe(413);
     expect(res.body.toString()).toMatch(/window/);
+  });
+
+  it.skipIf(lz4Cli !== undefined)('lz4: linked 64 KiB blocks (lz4 -BD -B4), whose matches reach into earlier blocks, decode exactly', async () => {
+    const body = tracesProtobuf(Array.from({ length: 4000 }, (_, i) => oracleSpan({ name: `linked-${i % 7}` })));
+    expect(body.length).toBeGreaterThan(4 * 64 * 1024);
+    const framed = execFileSync('lz4', ['-q', '-c', '-BD', '-B4'], { input: body });
+    expect(framed[4]! & 0x20).toBe(0); // block independence flag off: the blocks are linked
+    expect((await decodeWhole('lz4', framed, 1024 * 1024)).equals(body)).toBe(true);
   });
 
   it('the CRC-32C is Castagnoli\'s (check value of "123456789" is 0xe3069283)', () => {
