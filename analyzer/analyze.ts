@@ -22,9 +22,13 @@ import {
   type RunWindow,
 } from './find-runs.ts';
 import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
+import type { Comparison } from './compare.ts';
+import { diagnose, type Finding } from './findings.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
 import type { TailPhases } from './tail-breakdown.ts';
 import type { PairJob } from './pair-worker.ts';
+import type { Reservoir } from './reservoir.ts';
+import { collectServerMetrics, type MetricSeries } from './server-metrics.ts';
 import {
   backgroundRows,
   countDuplicateRoots,
@@ -153,6 +157,10 @@ export interface RunReport {
   summary: string[];
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
+  /** Why the gap is what it is (findings.ts), after the figures they rest on. */
+  findings: Finding[];
+  /** The services' metrics named by --metric, per second on the run's timeline (server-metrics.ts). */
+  serverMetrics: MetricSeries[];
 }
 
 export interface Report {
@@ -162,6 +170,8 @@ export interface Report {
   runs: RunReport[];
   /** Trace-root CLIENT spans of services that are no load generator (not runs), per service. */
   otherClientTraffic: OtherClientTraffic[];
+  /** With --baseline: the run against its baseline (compare.ts). */
+  comparison?: Comparison;
 }
 
 export interface AnalyzeOptions extends RunFilter {
@@ -180,6 +190,10 @@ export interface AnalyzeOptions extends RunFilter {
   settleMs?: number;
   /** The time to compare arrivals with (default: now). */
   nowMs?: number;
+  /** Metric names (as the services export them) to put per second on the run's timeline. */
+  metrics?: string[];
+  /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
+  onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
 }
 
 /** Server clocks may be off the generator's by this much: spans this far outside a run's window may be its own. */
@@ -306,6 +320,7 @@ async function analyzeRun(
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
   const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf));
+  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
   const report: RunReport = {
     service: run.service,
     generator,
@@ -336,8 +351,13 @@ async function analyzeRun(
         return w === undefined ? [] : [w];
       }),
     summary: [],
+    findings: [],
+    serverMetrics: collectServerMetrics(shards, options.metrics ?? [], run.startNs, run.endNs, offsetNs),
   };
   report.summary = summarySentences(report);
+  // The diagnosis reads the finished figures and the per-second series of the same pass.
+  report.findings = diagnose(report, acc.diag.finish(offsetOf, users));
+  options.onRunData?.({ report, endpoints: acc.endpoints, samples: acc.diag.samples, offsetNs });
   return report;
 }
 

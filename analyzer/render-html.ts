@@ -4,6 +4,9 @@
 // connection phases, the server span, its downstream children) on the generator's clock.
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
+import { findingsHtml } from './render-findings.ts';
+import { comparisonHtml } from './render-comparison.ts';
+import { serverMetricCharts } from './render-metrics.ts';
 import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { odditySentences, PART_LABELS } from './sentences.ts';
 import type { TimelinePoint } from './timeline.ts';
@@ -39,20 +42,20 @@ const PART_COLORS: Record<keyof GapParts, string> = {
 
 
 /** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at or above v. */
-function niceMax(v: number): number {
+export function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
-function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
+export function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
   if (points.length === 0) return '';
   const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
   return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="1.6"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
 }
 
-function legend(items: Array<[string, string]>): string {
+export function legend(items: Array<[string, string]>): string {
   return `<div class="legend">${items.map(([c, l]) => `<span><i style="background:${c}"></i>${esc(l)}</span>`).join('')}</div>`;
 }
 
@@ -316,7 +319,8 @@ ${run.summary.length > 0 ? `<div class="summary">${run.summary.map((t) => `<p>${
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
 ${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests cut off by the end of the run (no response; in no figure)</span></div>` : ''}
 </div>
-<h3>Timeline</h3>${timelineChart(run.timeline)}
+${findingsHtml(run.findings)}
+<h3>Timeline</h3>${timelineChart(run.timeline)}${serverMetricCharts(run)}
 <h3>Endpoints</h3>${endpointTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
@@ -369,6 +373,7 @@ export function renderHtml(report: Report): string {
 <p>${report.runs.length} run${report.runs.length === 1 ? '' : 's'} from ${report.databases.map((d) => esc(d)).join(', ')} · generated ${esc(report.generatedAt)}</p></header>
 <main>
 <p>gap = client span duration − server span duration, each on its own host's clock (free of clock offset). The split of the gap uses the clock offset estimated per server from the pairs with the least delay.</p>
+${report.comparison === undefined ? '' : comparisonHtml(report.comparison)}
 ${report.runs.map(runSection).join('\n')}
 ${report.otherClientTraffic.length === 0 ? '' : `<p class="note other-traffic">Other client traffic (trace-root CLIENT spans from services that are no load generator; not runs, not in any figure): ${report.otherClientTraffic.map((o) => `${esc(o.service)} ${o.rootSpans}`).join(', ')}. Name a service with --service to analyse it as a load test.</p>`}
 </main></body></html>

@@ -1,6 +1,7 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
 import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { findingsText } from './render-findings.ts';
 import { odditySentences } from './sentences.ts';
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
@@ -102,8 +103,10 @@ export function renderRun(run: RunReport): string {
   }
   for (const w of run.warnings) out.push(`  WARNING: ${printable(w.message, 2000)}\n`);
   out.push('\n');
+  // In words first: where the time went, then the findings on why.
   for (const sentence of run.summary) out.push(`${printable(sentence, 2000)}\n`);
   if (run.summary.length > 0) out.push('\n');
+  out.push(findingsText(run.findings));
   out.push(
     table(
       ['Endpoint', 'Count', 'Cover', 'Errors', 'Client p50', 'p99', 'Server p50', 'p99', 'Gap p50', 'p90', 'p99', 'max', 'mean'],
