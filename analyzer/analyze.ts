@@ -216,12 +216,6 @@ function foundRuns(shards: Shard[], options: AnalyzeOptions): FoundRuns {
   return { all: findRuns(groups, options.idleGapNs), generators, other };
 }
 
-/** The runs in the shards (after filters), without analysing them, and the other client traffic. */
-export function listRuns(shards: Shard[], options: AnalyzeOptions): { runs: RunWindow[]; other: OtherClientTraffic[] } {
-  const found = foundRuns(shards, options);
-  return { runs: filterRuns(found.all, options), other: found.other };
-}
-
 export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise<Report> {
   const { all, generators: kinds, other } = foundRuns(shards, options);
   const runs = filterRuns(all, options);
