@@ -3,6 +3,7 @@
 // the per-second timeline and the traces with the largest gaps.
 //
 // Input is the pair rows of read-spans.ts (one row per root and child, a root's rows adjacent).
+// Roots cut off by the end of the run (cut-off.ts, given per shard) are counted and nothing else.
 // Odd data is counted, never turned into negative or absurd numbers:
 //  - a root ending before it starts, or lasting longer than a day: counted, kept out of the figures;
 //  - a server child ending before it starts: ignored as a child, counted;
