@@ -15,6 +15,11 @@ export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
 
+/** A figure with its unit, or '–' alone when it has no data. */
+function withMs(v: number | null | undefined): string {
+  return v === null || v === undefined ? '–' : `${fmt(v)} ms`;
+}
+
 /** A figure with no data behind it (null) shows as '–', never as 0. */
 function fmt(v: number | null | undefined): string {
   if (v === null || v === undefined) return '–';
@@ -89,7 +94,7 @@ function timelineChart(points: TimelinePoint[]): string {
       return v === null ? [] : [[x(i), y(v, maxMs)] as [number, number]];
     });
   const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${Math.round(f * maxUsers)}</text>`)
+    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${Number((f * maxUsers).toFixed(maxUsers < 4 ? 2 : 0))}</text>`)
     .join('');
   const step = Math.max(1, Math.ceil(n / 10));
   const xticks = points
@@ -311,10 +316,10 @@ function runSection(run: RunReport, index: number): string {
 ${run.warnings.map((w) => `<p class="warning" data-warning="${w.code}">${esc(w.message)}</p>`).join('\n')}
 ${run.summary.length > 0 ? `<div class="summary">${run.summary.map((t) => `<p>${esc(t)}</p>`).join('')}</div>` : ''}
 <div class="cards">
-<div class="card"><b>${fmt(t.gapMs?.p50)} ms</b><span>gap p50</span></div>
-<div class="card"><b>${fmt(t.gapMs?.p99)} ms</b><span>gap p99</span></div>
-<div class="card"><b>${fmt(t.clientMs.p99)} ms</b><span>client p99</span></div>
-<div class="card"><b>${fmt(t.serverMs?.p99)} ms</b><span>server p99</span></div>
+<div class="card"><b>${withMs(t.gapMs?.p50)}</b><span>gap p50</span></div>
+<div class="card"><b>${withMs(t.gapMs?.p99)}</b><span>gap p99</span></div>
+<div class="card"><b>${withMs(t.clientMs.p99)}</b><span>client p99</span></div>
+<div class="card"><b>${withMs(t.serverMs?.p99)}</b><span>server p99</span></div>
 <div class="card"><b>${(run.propagationCoverage * 100).toFixed(1)}%</b><span>propagation coverage (${run.matched}/${run.rootSpans})</span></div>
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
 ${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests cut off by the end of the run (no response; in no figure)</span></div>` : ''}

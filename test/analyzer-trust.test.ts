@@ -98,7 +98,7 @@ describe('no server data is null, never 0, and a gate over it fails', () => {
     expect(row[CSV_COLUMNS.indexOf('client_p50_ms')]).toBe('21.5');
     const html = renderHtml(report);
     expect(html).toMatch(/<p class="warning" data-warning="no-server-data">No server span matched/);
-    expect(html).toContain('<b>– ms</b><span>gap p99</span>');
+    expect(html).toContain('<b>–</b><span>gap p99</span>');
   });
 
   it('fails a threshold over a figure with no data, saying why (exit 99)', async () => {
