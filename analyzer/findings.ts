@@ -240,7 +240,8 @@ export function slowServerTail(endpoints: EndpointReport[]): Finding[] {
     const s = ep.serverMs;
     const g = ep.gapMs;
     const clientTail = c.p99 - c.p50;
-    if (clientTail < Math.max(5, 0.5 * c.p50)) continue;
+    // A tail, not a spread: p99 at least twice p50, and by 5 ms or more.
+    if (clientTail < Math.max(5, c.p50)) continue;
     const serverTail = s.p99 - s.p50;
     const share = clamp01(serverTail / clientTail);
     if (share < 0.6 || g.p99 - g.p50 >= serverTail) continue;
