@@ -4,7 +4,6 @@
 // are the exact ones of both reports; the tests read the digests (percentiles) and the request
 // samples (means and parts) the pairing pass kept.
 import type { RunReport, EndpointReport } from './analyze.ts';
-import { sampleOffset } from './diagnosis-data.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { EndpointAccumulator } from './pair-spans.ts';
 import { Reservoir, type SampleField } from './reservoir.ts';
@@ -68,7 +67,7 @@ function digestOf(acc: EndpointAccumulator, m: (typeof LATENCIES)[number]): Dige
   return m === 'client' ? acc.client : m === 'server' ? acc.server : acc.gap;
 }
 
-function statsOf(ep: EndpointReport, m: (typeof LATENCIES)[number]): EndpointReport['clientMs'] {
+function statsOf(ep: EndpointReport, m: (typeof LATENCIES)[number]): EndpointReport['serverMs'] {
   return m === 'client' ? ep.clientMs : m === 'server' ? ep.serverMs : ep.gapMs;
 }
 
@@ -98,19 +97,24 @@ function changesOf(base: Side, run: Side): Array<Omit<MetricChange, 'significant
       pValue: t === null ? null : t.p,
     });
   };
-  const column = (side: Side, field: SampleField): Float64Array => side.sample.column(field, sampleOffset(side.offsetNs));
+  const column = (side: Side, field: SampleField): Float64Array => side.sample.column(field, side.offsetNs);
   for (const m of LATENCIES) {
     const b = statsOf(base.report, m);
     const r = statsOf(run.report, m);
+    // No data on a side (no matched server span): nothing to compare.
+    if (b === null || r === null) continue;
     for (const s of STATS) {
       if (s === 'max') change(`${m}.max`, b.max, r.max, null, null);
       else if (s === 'mean') change(`${m}.mean`, b.mean, r.mean, 'mann-whitney', mannWhitney(column(base, m), column(run, m)));
       else change(`${m}.${s}`, b[s], r[s], 'quantile', percentileTest(digestOf(base.acc, m), digestOf(run.acc, m), Number(s.slice(1))));
     }
   }
+  const bp = base.report.phasesMs;
+  const rp = run.report.phasesMs;
   for (const part of PART_NAMES) {
+    if (bp === null || rp === null) break;
     const key: keyof GapParts = part;
-    change(`phase.${part}`, base.report.phasesMs[key], run.report.phasesMs[key], 'mann-whitney', mannWhitney(column(base, part), column(run, part)));
+    change(`phase.${part}`, bp[key], rp[key], 'mann-whitney', mannWhitney(column(base, part), column(run, part)));
   }
   return out;
 }

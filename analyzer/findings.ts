@@ -59,7 +59,10 @@ export function diagnose(run: RunFacts, data: DiagnosisData): Finding[] {
 export function connectionChurn(endpoints: EndpointReport[]): Finding[] {
   const out: Finding[] = [];
   for (const ep of endpoints) {
+    if (ep.gapByConnection === null || ep.phasesMs === null) continue;
     const { opened, reused } = ep.gapByConnection;
+    const openedMean = opened.gapMs?.mean ?? 0;
+    const reusedMean = reused.gapMs?.mean ?? 0;
     const total = opened.count + reused.count;
     if (total < 10 || opened.count < 3) continue;
     const share = opened.count / total;
@@ -67,8 +70,8 @@ export function connectionChurn(endpoints: EndpointReport[]): Finding[] {
     const setupPerOpened = (ep.phasesMs.connectionSetup * ep.phasesMs.pairs) / opened.count;
     // With enough reused requests the difference of the two groups is the measure; without (no
     // connection is ever reused) the measured set-up time of the opened ones is.
-    const extra = reused.count >= 5 ? opened.gapMs.mean - reused.gapMs.mean : setupPerOpened;
-    const gapSum = opened.count * opened.gapMs.mean + reused.count * reused.gapMs.mean;
+    const extra = reused.count >= 5 ? openedMean - reusedMean : setupPerOpened;
+    const gapSum = opened.count * openedMean + reused.count * reusedMean;
     if (!(extra >= 1) || gapSum <= 0) continue;
     const explained = clamp01((opened.count * extra) / gapSum);
     if (explained < 0.1) continue;
@@ -88,8 +91,8 @@ export function connectionChurn(endpoints: EndpointReport[]): Finding[] {
         openedShare: r3(share),
         opened: opened.count,
         reused: reused.count,
-        openedGapMeanMs: r3(opened.gapMs.mean),
-        reusedGapMeanMs: reused.count === 0 ? null : r3(reused.gapMs.mean),
+        openedGapMeanMs: r3(openedMean),
+        reusedGapMeanMs: reused.count === 0 ? null : r3(reusedMean),
         extraGapMs: r3(extra),
         connectionSetupMs: r3(setupPerOpened),
       },
@@ -239,6 +242,7 @@ export function slowServerTail(endpoints: EndpointReport[]): Finding[] {
     const c = ep.clientMs;
     const s = ep.serverMs;
     const g = ep.gapMs;
+    if (s === null || g === null) continue;
     const clientTail = c.p99 - c.p50;
     // A tail, not a spread: p99 at least twice p50, and by 5 ms or more.
     if (clientTail < Math.max(5, c.p50)) continue;

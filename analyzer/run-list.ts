@@ -13,8 +13,9 @@ export interface RunListEntry {
   end: string;
   durationS: number;
   requests: number;
-  gapP50Ms: number;
-  gapP99Ms: number;
+  /** null with no gap measured (no matched server span). */
+  gapP50Ms: number | null;
+  gapP99Ms: number | null;
   propagationCoverage: number;
   findings: number;
 }
@@ -29,14 +30,15 @@ export async function runList(shards: Shard[], options: AnalyzeOptions): Promise
     end: r.end,
     durationS: r.durationS,
     requests: r.rootSpans,
-    gapP50Ms: r.total.gapMs.p50,
-    gapP99Ms: r.total.gapMs.p99,
+    gapP50Ms: r.total.gapMs?.p50 ?? null,
+    gapP99Ms: r.total.gapMs?.p99 ?? null,
     propagationCoverage: r.propagationCoverage,
     findings: r.findings.length,
   }));
 }
 
-function ms(v: number): string {
+function ms(v: number | null): string {
+  if (v === null) return '–';
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 

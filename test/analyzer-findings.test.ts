@@ -143,7 +143,7 @@ describe('findings', () => {
 
   it('findings show in the table after the run header and in the HTML report', () => {
     const run = runs.get('churn') as RunReport;
-    const report = { schemaVersion: 1 as const, generatedAt: '', databases: [], runs: [run] };
+    const report = { schemaVersion: 1 as const, generatedAt: '', databases: [], otherClientTraffic: [], runs: [run] };
     const table = renderTable(report);
     expect(table).toMatch(/Findings:\n {2}• \[connection-churn\] \/authenticate/);
     expect(table.indexOf('Findings:')).toBeLessThan(table.indexOf('Where the gap went'));
