@@ -9,7 +9,6 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
-import type { Comparison } from './compare.ts';
 import { diagnose, type Finding } from './findings.ts';
 import { CUT_OFF_TAIL_NS, cutOffRoots } from './cut-off.ts';
 import {
@@ -167,8 +166,6 @@ export interface Report {
   runs: RunReport[];
   /** Trace-root CLIENT spans of services that are no load generator (not runs), per service. */
   otherClientTraffic: OtherClientTraffic[];
-  /** With --baseline: the run against its baseline (compare.ts). */
-  comparison?: Comparison;
 }
 
 export interface AnalyzeOptions extends RunFilter {

@@ -3,7 +3,7 @@
 // (significance.ts) so that noise between two runs is not reported as a regression. The figures
 // are the exact ones of both reports; the tests read the digests (percentiles) and the request
 // samples (means and parts) the pairing pass kept.
-import type { RunReport, EndpointReport } from './analyze.ts';
+import type { EndpointReport, Report, RunReport } from './analyze.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { EndpointAccumulator } from './pair-spans.ts';
 import { Reservoir, type SampleField } from './reservoir.ts';
@@ -59,6 +59,9 @@ export interface Comparison {
   alpha: number;
   endpoints: EndpointComparison[];
 }
+
+/** A report with --baseline: the run's report and, at the top level, its comparison. */
+export type ComparedReport = Report & { comparison?: Comparison };
 
 const STATS = ['p50', 'p90', 'p99', 'max', 'mean'] as const;
 const LATENCIES = ['client', 'server', 'gap'] as const;

@@ -3,8 +3,7 @@
 // one get a single line, so noise does not bury what changed.
 import { significantChanges, type Comparison, type EndpointComparison, type MetricChange } from './compare.ts';
 import { csvField } from './render-csv.ts';
-import { esc } from './render-html.ts';
-import { printable } from './render-table.ts';
+import { esc, printable } from './render-shared.ts';
 
 function ms(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
