@@ -187,6 +187,6 @@ describe('requests in flight when the run stops', () => {
     const file = holdingScript('stop-timeout-bad.ts', '/unused', 'hang=1');
     const r = await runCli(['run', file, '--host', stack.target.url, '--stop-timeout', 'soon'], { cwd: stack.dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got 'soon'");
+    expect(r.stderr).toContain("-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got 'soon'");
   });
 });
