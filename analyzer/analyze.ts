@@ -21,14 +21,20 @@ import {
   type RunFilter,
   type RunWindow,
 } from './find-runs.ts';
-import type { PhasesMs } from './gap-breakdown.ts';
+import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
+import type { Comparison } from './compare.ts';
+import { diagnose, type Finding } from './findings.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
+import type { TailPhases } from './tail-breakdown.ts';
 import type { PairJob } from './pair-worker.ts';
+import type { Reservoir } from './reservoir.ts';
+import { collectServerMetrics, type MetricSeries } from './server-metrics.ts';
 import {
   backgroundRows,
   countDuplicateRoots,
   countRoots,
   cutOffCandidates,
+  lastArrivalMs,
   feedPairs,
   rootStartAt,
   readResources,
@@ -42,7 +48,7 @@ import {
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
 import { usersPerSecond, type TimelinePoint } from './timeline.ts';
-import { serverDataWarnings, type Warning } from './warnings.ts';
+import { serverDataWarnings, stillReceivingWarning, type Warning } from './warnings.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -58,6 +64,8 @@ export interface EndpointReport {
   gapMs: Stats | null;
   /** Where the gap went; null with no pair to split. */
   phasesMs: PhasesMs | null;
+  /** Where the gap of the slowest 10% and 1% of the requests (by gap) went: each part's mean over them. */
+  tailPhasesMs: TailPhases;
   propagationCoverage: number;
   errorRate: number;
   /** Roots with more than one server child (retries, redirects), and how many extra children. */
@@ -146,6 +154,10 @@ export interface RunReport {
   warnings: Warning[];
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
+  /** Why the gap is what it is (findings.ts), after the figures they rest on. */
+  findings: Finding[];
+  /** The services' metrics named by --metric, per second on the run's timeline (server-metrics.ts). */
+  serverMetrics: MetricSeries[];
 }
 
 export interface Report {
@@ -155,6 +167,8 @@ export interface Report {
   runs: RunReport[];
   /** Trace-root CLIENT spans of services that are no load generator (not runs), per service. */
   otherClientTraffic: OtherClientTraffic[];
+  /** With --baseline: the run against its baseline (compare.ts). */
+  comparison?: Comparison;
 }
 
 export interface AnalyzeOptions extends RunFilter {
@@ -166,7 +180,22 @@ export interface AnalyzeOptions extends RunFilter {
   threads?: number;
   /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
   parallelMinRoots?: number;
+  /**
+   * A run whose last span arrived less than this long ago (ms) may still be receiving spans and
+   * is reported so (default 3000; 0: never, e.g. when the receiver is known to have stopped).
+   */
+  settleMs?: number;
+  /** The time to compare arrivals with (default: now). */
+  nowMs?: number;
+  /** Metric names (as the services export them) to put per second on the run's timeline. */
+  metrics?: string[];
+  /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
+  onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
 }
+
+/** Server clocks may be off the generator's by this much: spans this far outside a run's window may be its own. */
+const ARRIVAL_WINDOW_NS = 60_000_000_000n;
+export const DEFAULT_SETTLE_MS = 3000;
 
 interface FoundRuns {
   all: RunWindow[];
@@ -260,12 +289,16 @@ async function analyzeRun(
     const estimate = estimator.estimate();
     if (estimate !== undefined) offsets.set(service, estimate);
   }
-  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
+  const offsetOf = (service: string): OffsetForSplit | undefined => {
+    const o = offsets.get(service);
+    // The estimate is off by at most half the largest round-trip slack among its trusted pairs.
+    return o === undefined ? undefined : { offsetNs: o.offsetMs * 1e6, errorNs: (o.delayMs * 1e6) / 2 };
+  };
 
   const endpoints = [...acc.endpoints.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   const total = new EndpointAccumulator('Aggregated');
   for (const ep of endpoints) total.merge(ep);
-  const totalReport = endpointReport(total, offsetNs);
+  const totalReport = endpointReport(total, offsetOf);
 
   const startMs = Number(run.startNs / 1_000_000n);
   const users = new Map<number, number>();
@@ -275,9 +308,17 @@ async function analyzeRun(
   }
 
   const bg = background(shards, run, generators, offsets);
+  let lastArrival: number | null = null;
+  for (const shard of shards) {
+    const at = lastArrivalMs(shard, run.startNs - ARRIVAL_WINDOW_NS, run.endNs + ARRIVAL_WINDOW_NS);
+    if (at !== null && (lastArrival === null || at > lastArrival)) lastArrival = at;
+  }
+  const sinceArrivalMs = lastArrival === null ? Infinity : (options.nowMs ?? Date.now()) - lastArrival;
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
-  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetNs));
-  return {
+  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf));
+  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
+  const report: RunReport = {
     service: run.service,
     generator,
     runId: run.runId,
@@ -295,7 +336,10 @@ async function analyzeRun(
     total: totalReport,
     endpoints: endpointReports,
     oddities: acc.odd,
-    warnings: serverDataWarnings(totalReport, endpointReports),
+    warnings: [
+      ...(sinceArrivalMs < settleMs ? [stillReceivingWarning(Math.max(0, sinceArrivalMs) / 1000)] : []),
+      ...serverDataWarnings(totalReport, endpointReports),
+    ],
     timeline: acc.timeline.finish(startMs, users),
     slowestTraces: [...acc.top]
       .sort((a, b) => b.gapNs - a.gapNs)
@@ -303,7 +347,13 @@ async function analyzeRun(
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
+    findings: [],
+    serverMetrics: collectServerMetrics(shards, options.metrics ?? [], run.startNs, run.endNs, offsetNs),
   };
+  // The diagnosis reads the finished figures and the per-second series of the same pass.
+  report.findings = diagnose(report, acc.diag.finish(offsetOf, users));
+  options.onRunData?.({ report, endpoints: acc.endpoints, samples: acc.diag.samples, offsetNs });
+  return report;
 }
 
 // Worker threads run TypeScript through tsx, registered in the thread before the worker module
@@ -339,7 +389,7 @@ function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promi
   });
 }
 
-function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {
+function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => OffsetForSplit | undefined): EndpointReport {
   return {
     name: ep.name,
     count: ep.count,
@@ -348,7 +398,8 @@ function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => 
     clientMs: ep.client.stats(),
     serverMs: ep.server.statsOrNull(),
     gapMs: ep.gap.statsOrNull(),
-    phasesMs: ep.breakdown.finish(offsetNs),
+    phasesMs: ep.breakdown.finish(offsetOf),
+    tailPhasesMs: ep.tail.finish(offsetOf),
     propagationCoverage: ep.count === 0 ? 0 : ep.matched / ep.count,
     errorRate: ep.count === 0 ? 0 : ep.errors / ep.count,
     multipleServerChildren: ep.multipleChildren,

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import { analyze, type AnalyzeOptions, type Report } from './analyze.ts';
 import type { OtherClientTraffic } from './find-runs.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
@@ -13,6 +13,11 @@ import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';
 import { printable, renderTable } from './render-table.ts';
 import { evaluateThresholds, formatThresholdResults, parseRatio, parseThreshold, type Threshold } from './thresholds.ts';
+// Run versus baseline (issue 15): the comparison's flags, change thresholds and renderers.
+import { evaluateChangeThresholds, formatChangeResults, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from './change-thresholds.ts';
+import { analyzeAgainstBaseline, type BaselineConfig } from './compare-command.ts';
+import { comparisonCsv, comparisonText } from './render-comparison.ts';
+import { runList, runListText } from './run-list.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -27,14 +32,21 @@ waited and what the server saw, per run and endpoint. With no filter every run i
                        not recognised as one (firstspan and Locust are)
   --run-id ID          only this run (an idle-gap run's label also works)
   --from ISO, --to ISO only runs overlapping this time range, clipped to it
-  --list               list the runs and exit
+  --list               list the runs with requests, gap p50/p99, coverage (--format json: a list)
   --idle-gap DUR       split runs without a run id at pauses longer than this (default 30s)
   --format FORMAT      table (default), json, csv or html
   --out FILE           write the report to FILE instead of stdout
   --assert EXPR        CI gate, repeatable: 'gap.p99<50ms', 'client.p90<=200ms', 'coverage>=0.99',
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
+  --baseline ID        compare the run with this baseline run: per endpoint the change of every
+                       percentile and gap part, tested against noise; 'gap.p99<+10%' gates on it
+  --baseline-db FILE   the baseline's database when it is not the run's (repeatable for shards)
+  --metric NAME        a metric the services export (OTLP), per second under the HTML timeline,
+                       e.g. process.cpu.utilization; repeatable
   --min-coverage R     fail when propagation coverage is below R (0.99 or 99%), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
+  --settle DUR         a run whose last span arrived less than DUR ago may still be receiving
+                       spans and is reported so (default 3s; 0 never: the receiver has stopped)
   --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
   --quiet              no progress on stderr
   -h, --help           this help
@@ -50,6 +62,8 @@ interface Config {
   quiet: boolean;
   thresholds: Threshold[];
   options: AnalyzeOptions;
+  baseline: BaselineConfig | undefined;
+  changeThresholds: ChangeThreshold[];
 }
 
 function parseIso(problems: Problems, flag: string, raw: string | undefined): bigint | undefined {
@@ -75,7 +89,11 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     out: { type: 'string' },
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
+    baseline: { type: 'string' },
+    metric: { type: 'string', multiple: true },
+    'baseline-db': { type: 'string', multiple: true },
     top: { type: 'string' },
+    settle: { type: 'string' },
     threads: { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -101,7 +119,18 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     else idleGapMs = d;
   }
   const thresholds: Threshold[] = [];
+  const changeThresholds: ChangeThreshold[] = [];
+  const baselineId = v.baseline as string | undefined;
+  const baselineDbs = ((v['baseline-db'] as string[] | undefined) ?? []).map((d) => resolve(io.cwd, d));
+  if (baselineDbs.length > 0 && baselineId === undefined) problems.add('--baseline-db needs --baseline ID: the run to compare with');
   for (const source of (v.assert as string[] | undefined) ?? []) {
+    if (isChangeThreshold(source)) {
+      const c = parseChangeThreshold(source);
+      if (typeof c === 'string') problems.add(c);
+      else if (baselineId === undefined) problems.add(`--assert '${source}' is a change against a baseline: add --baseline RUN_ID`);
+      else changeThresholds.push(c);
+      continue;
+    }
     const t = parseThreshold(source);
     if (typeof t === 'string') problems.add(t);
     else thresholds.push(t);
@@ -113,6 +142,12 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     else thresholds.push({ source: `coverage>=${raw.trim()}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
   }
   const top = numberFlag(problems, '--top', v.top as string | undefined, { min: 0, integer: true }) ?? 10;
+  let settleMs: number | undefined;
+  if (v.settle !== undefined) {
+    const d = parseDuration(v.settle as string);
+    if (d === undefined || d < 0) problems.add(`--settle must be a duration such as 3s or 0, got '${v.settle as string}'`);
+    else settleMs = d;
+  }
   const threads = numberFlag(problems, '--threads', v.threads as string | undefined, { min: 1, integer: true });
   const fromNs = parseIso(problems, '--from', v.from as string | undefined);
   const toNs = parseIso(problems, '--to', v.to as string | undefined);
@@ -123,10 +158,13 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
   }
   const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top };
   if (threads !== undefined) options.threads = threads;
+  if (settleMs !== undefined) options.settleMs = settleMs;
   if (v.service !== undefined) options.service = v.service as string;
   if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
   if (fromNs !== undefined) options.fromNs = fromNs;
   if (toNs !== undefined) options.toNs = toNs;
+  const metrics = (v.metric as string[] | undefined) ?? [];
+  if (metrics.length > 0) options.metrics = metrics;
   return {
     dbs: dbs.map((d) => resolve(io.cwd, d)),
     format,
@@ -135,6 +173,8 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     quiet: v.quiet === true,
     thresholds,
     options,
+    baseline: baselineId === undefined ? undefined : { runId: baselineId, dbs: baselineDbs },
+    changeThresholds,
   };
 }
 
@@ -158,15 +198,6 @@ function otherTrafficHint(other: OtherClientTraffic[]): string {
   return `; trace-root CLIENT spans from services not recognised as load generators are other client traffic, not runs (${list}): name one with --service NAME to analyse it as a load test`;
 }
 
-function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number; other: OtherClientTraffic[] } {
-  const { runs, other } = listRuns(shards, options);
-  const rows = runs.map((r) => [printable(r.label, 60), printable(r.service), r.runId === null ? '(none: idle-gap split)' : printable(r.runId, 40), new Date(Number(r.startNs / 1_000_000n)).toISOString(), new Date(Number(r.endNs / 1_000_000n)).toISOString(), String(r.rootsInShards)]);
-  const header = ['Run', 'Service', 'Run id', 'Start', 'End', 'Roots'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length, other };
-}
-
 export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
   const config = resolveConfig(argv, io);
   if ('exit' in config) return config.exit;
@@ -183,17 +214,29 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
     if (config.list) {
-      const { text, count, other } = renderList(shards, config.options);
-      if (count === 0) {
+      const { runs, other } = await runList(shards, config.options);
+      if (runs.length === 0) {
         io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters${otherTrafficHint(other)}\n`);
         return ExitCodes.NO_RUNS;
       }
-      io.stdout.write(text);
+      io.stdout.write(config.format === 'json' ? JSON.stringify(runs, null, 2) + '\n' : runListText(runs));
       return ExitCodes.OK;
     }
     if (!config.quiet) config.options.progress = progressReporter(io);
-    const report = await analyze(shards, config.options);
+    let report: Report;
+    if (config.baseline !== undefined) {
+      const compared = await analyzeAgainstBaseline(shards, config.dbs, config.baseline, config.options, io);
+      if ('exit' in compared) return compared.exit;
+      report = compared;
+    } else {
+      report = await analyze(shards, config.options);
+    }
     if (io.stderr.isTTY && !config.quiet) io.stderr.write('\r\u001b[K');
+    for (const name of config.options.metrics ?? []) {
+      if (!report.runs.some((r) => r.serverMetrics.some((s) => s.name === name))) {
+        io.stderr.write(`firstspan analyze: --metric ${name}: no service exported it during the analysed runs (is its SDK's metric exporter pointed at the receiver?)\n`);
+      }
+    }
     if (report.runs.length === 0) {
       io.stderr.write(
         `firstspan analyze: no runs in ${where} that match the filters: no trace-root CLIENT spans from a load generator` +
@@ -205,24 +248,28 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       config.format === 'json'
         ? renderJson(report)
         : config.format === 'csv'
-          ? renderCsv(report)
+          ? report.comparison !== undefined
+            ? comparisonCsv(report.comparison)
+            : renderCsv(report)
           : config.format === 'html'
             ? renderHtml(report)
-            : renderTable(report);
+            : renderTable(report) + (report.comparison === undefined ? '' : comparisonText(report.comparison));
     if (config.out !== undefined) {
       writeFileSync(config.out, text);
       io.stderr.write(`firstspan analyze: ${config.format} report written to ${config.out}\n`);
     } else {
       io.stdout.write(text);
     }
-    if (config.thresholds.length === 0) return ExitCodes.OK;
+    if (config.thresholds.length + config.changeThresholds.length === 0) return ExitCodes.OK;
     const results = evaluateThresholds(config.thresholds, report.runs);
+    const changes = report.comparison === undefined ? [] : evaluateChangeThresholds(config.changeThresholds, report.comparison);
     // Threshold lines go with the table; they would corrupt JSON, CSV or HTML on stdout.
     const sink = config.format === 'table' && config.out === undefined ? io.stdout : io.stderr;
     sink.write(`\nThresholds:\n${formatThresholdResults(results)}`);
-    const failed = results.filter((r) => !r.ok).length;
+    if (report.comparison !== undefined) sink.write(formatChangeResults(changes, report.comparison));
+    const failed = results.filter((r) => !r.ok).length + changes.filter((r) => !r.ok).length;
     if (failed > 0) {
-      sink.write(`${failed} of ${results.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
+      sink.write(`${failed} of ${results.length + changes.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
       return ExitCodes.THRESHOLDS_FAILED;
     }
     return ExitCodes.OK;

@@ -12,7 +12,9 @@
 //    counted, and corrected by the offset estimate (clock-offset.ts) in the breakdown;
 //  - several server children (retries, redirects): server time is their sum, counted per endpoint.
 import { OffsetEstimator } from './clock-offset.ts';
+import { DiagnosisAccumulator } from './diagnosis-data.ts';
 import { BreakdownAccumulator } from './gap-breakdown.ts';
+import { TailBreakdown } from './tail-breakdown.ts';
 import { P, type PairRow } from './read-spans.ts';
 import { Digest } from './stats.ts';
 import { TimelineAccumulator } from './timeline.ts';
@@ -41,6 +43,8 @@ export class EndpointAccumulator {
   readonly gapOpened = new Digest();
   readonly gapReused = new Digest();
   readonly breakdown = new BreakdownAccumulator();
+  /** The breakdown by gap, for the parts of the slowest 10% and 1%. */
+  readonly tail = new TailBreakdown();
   constructor(readonly name: string) {}
 
   /** Give a structured-cloned accumulator (from a worker thread) its methods back. */
@@ -52,6 +56,7 @@ export class EndpointAccumulator {
     Digest.revive(data.gapOpened);
     Digest.revive(data.gapReused);
     Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
+    TailBreakdown.revive(data.tail);
     return data;
   }
 
@@ -70,6 +75,7 @@ export class EndpointAccumulator {
     this.gapOpened.merge(o.gapOpened);
     this.gapReused.merge(o.gapReused);
     this.breakdown.merge(o.breakdown);
+    this.tail.merge(o.tail);
   }
 }
 
@@ -97,12 +103,16 @@ export interface RunSnapshot {
   odd: Oddities;
   rootSpans: number;
   top: GapCandidate[];
+  /** Findings and comparison data (diagnosis-data.ts). */
+  diag: DiagnosisAccumulator;
 }
 
 export class RunAccumulator {
   readonly endpoints = new Map<string, EndpointAccumulator>();
   readonly offsets = new Map<string, OffsetEstimator>();
   readonly timeline = new TimelineAccumulator();
+  /** Per-second and per-endpoint data for the findings and the baseline comparison. */
+  readonly diag = new DiagnosisAccumulator();
   readonly odd: Oddities = {
     clientEndBeforeStart: 0,
     implausibleDuration: 0,
@@ -127,6 +137,7 @@ export class RunAccumulator {
       odd: this.odd,
       rootSpans: this.rootSpans,
       top: this.top,
+      diag: this.diag,
     };
   }
 
@@ -148,6 +159,7 @@ export class RunAccumulator {
     for (const k of Object.keys(this.odd) as Array<keyof Oddities>) this.odd[k] += s.odd[k];
     this.rootSpans += s.rootSpans;
     for (const c of s.top) this.keepTop(c.gapNs, c.shard, c.rowid, c.endpoint);
+    this.diag.merge(DiagnosisAccumulator.revive(s.diag));
   }
 
   // State of the root whose rows are being read (a root's rows are adjacent).
@@ -272,7 +284,9 @@ export class RunAccumulator {
     }
     const clientNs = row[P.CLIENT_NS];
     const second = row[P.SECOND];
-    if (clientNs < 0 || clientNs > MAX_PLAUSIBLE_NS) {
+    const plausible = clientNs >= 0 && clientNs <= MAX_PLAUSIBLE_NS;
+    this.diag.root(second, ep.name, children > 0, plausible ? clientNs : null);
+    if (!plausible) {
       if (clientNs < 0) this.odd.clientEndBeforeStart += 1;
       else this.odd.implausibleDuration += 1;
       this.timeline.record(second, null, null, null, error);
@@ -308,21 +322,17 @@ export class RunAccumulator {
       const sentNs = sentMs * 1e6;
       const waitingNs = waitingMs * 1e6;
       estimator.add(sentNs, t2, t3, sentNs + waitingNs, true);
-      ep.breakdown.addMeasured(
-        service,
-        clientNs,
-        serverNs,
-        (row[P.BLOCKED_MS] ?? 0) * 1e6,
-        (row[P.SETUP_MS] ?? 0) * 1e6,
-        sentNs,
-        waitingNs,
-        (row[P.RECEIVING_MS] ?? 0) * 1e6,
-        t2,
-        t3,
-      );
+      const blockedNs = (row[P.BLOCKED_MS] ?? 0) * 1e6;
+      const setupNs = (row[P.SETUP_MS] ?? 0) * 1e6;
+      const receivingNs = (row[P.RECEIVING_MS] ?? 0) * 1e6;
+      ep.breakdown.addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
+      ep.tail.at(gapNs).addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
+      this.diag.measured(second, ep.name, service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
     } else {
       estimator.add(0, t2, t3, clientNs, false);
-      ep.breakdown.addEstimated(gapNs);
+      ep.breakdown.addBounds(service, clientNs, serverNs, t2, t3);
+      ep.tail.at(gapNs).addBounds(service, clientNs, serverNs, t2, t3);
+      this.diag.estimated(second, ep.name, service, clientNs, serverNs, t2, t3);
     }
   }
 

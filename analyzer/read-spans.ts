@@ -222,6 +222,22 @@ export function cutOffCandidates(shard: Shard, run: RunSelector, tailFromNs: big
     .all({ ...selectorParams(run, false), tail: tailFromNs }) as Array<[number, number, number | null]>;
 }
 
+/**
+ * When the last span starting in [fromNs, toNs] arrived (received_at_ms), looking only at the
+ * most recently stored rows: a run still receiving spans has them among the newest, and the
+ * store is append-only, so this needs no index and reads a bounded number of rows. null when
+ * none of those rows is in the window (the run's spans all came earlier).
+ */
+export function lastArrivalMs(shard: Shard, fromNs: bigint, toNs: bigint, recentRows = 10_000): number | null {
+  return shard.db
+    .prepare(
+      `SELECT max(received_at_ms) FROM (SELECT received_at_ms, start_ns FROM spans ORDER BY rowid DESC LIMIT @recent)
+       WHERE start_ns >= @from AND start_ns <= @to`,
+    )
+    .pluck()
+    .get({ recent: recentRows, from: fromNs, to: toNs }) as number | null;
+}
+
 /** Roots of the run in this shard (index-only). */
 export function countRoots(shard: Shard, run: RunSelector): number {
   return shard.db
@@ -400,6 +416,8 @@ export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, l
 
 export interface UserPoint {
   resourceId: number;
+  /** The point's own attributes (JSON): one series per user class within a process. */
+  series: string;
   relMs: number;
   value: number;
 }
@@ -408,12 +426,12 @@ export interface UserPoint {
 export function userPoints(shard: Shard, service: string, runId: string | null, fromNs: bigint, toNs: bigint, names: string[]): UserPoint[] {
   const rows = shard.db
     .prepare(
-      `SELECT resource_id, (time_ns - @from) / 1000000, value FROM metric_points
+      `SELECT resource_id, attributes, (time_ns - @from) / 1000000, value FROM metric_points
        WHERE service_name = @service AND metric_name IN (${names.map((_, i) => `@m${i}`).join(',')})
          AND (run_id IS @runId OR @runId IS NULL) AND time_ns >= @from AND time_ns <= @to AND value IS NOT NULL
        ORDER BY time_ns`,
     )
     .raw()
-    .all({ from: fromNs, service, runId, to: toNs, ...Object.fromEntries(names.map((n, i) => [`m${i}`, n])) }) as Array<[number, number, number]>;
-  return rows.map((r) => ({ resourceId: r[0], relMs: r[1], value: r[2] }));
+    .all({ from: fromNs, service, runId, to: toNs, ...Object.fromEntries(names.map((n, i) => [`m${i}`, n])) }) as Array<[number, string, number, number]>;
+  return rows.map((r) => ({ resourceId: r[0], series: r[1], relMs: r[2], value: r[3] }));
 }

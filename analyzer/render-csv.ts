@@ -23,6 +23,8 @@ export const CSV_COLUMNS = [
   'new_connections',
   ...['opened', 'reused'].flatMap((c) => [`gap_${c}_count`, ...STATS.map((s) => `gap_${c}_${s}_ms`)]),
   'cut_off',
+  // The parts of the gap of the slowest 10% and 1% of the requests by gap (mean ms over them).
+  ...['tail10', 'tail1'].flatMap((t) => PART_NAMES.map((p) => `${t}_phase_${snake(p)}_ms`)),
 ];
 
 function snake(name: string): string {
@@ -56,6 +58,7 @@ function row(run: Report['runs'][number], ep: EndpointReport): string {
     // Empty cells where the generator does not say whether a request opened its connection.
     ...[ep.gapByConnection?.opened, ep.gapByConnection?.reused].flatMap((c) => [c?.count ?? null, ...STATS.map((s) => c?.gapMs?.[s] ?? null)]),
     ep.cutOff,
+    ...[ep.tailPhasesMs.slowest10, ep.tailPhasesMs.slowest1].flatMap((t) => PART_NAMES.map((p) => t?.[p] ?? null)),
   ];
   return values.map(csvField).join(',');
 }

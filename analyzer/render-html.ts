@@ -4,7 +4,10 @@
 // connection phases, the server span, its downstream children) on the generator's clock.
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
-import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { findingsHtml } from './render-findings.ts';
+import { comparisonHtml } from './render-comparison.ts';
+import { serverMetricCharts } from './render-metrics.ts';
+import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import type { TimelinePoint } from './timeline.ts';
 
 export function esc(text: string): string {
@@ -48,20 +51,20 @@ const PART_LABELS: Record<keyof GapParts, string> = {
 };
 
 /** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at or above v. */
-function niceMax(v: number): number {
+export function niceMax(v: number): number {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
   for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 
-function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
+export function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
   if (points.length === 0) return '';
   const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
   return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="1.6"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
 }
 
-function legend(items: Array<[string, string]>): string {
+export function legend(items: Array<[string, string]>): string {
   return `<div class="legend">${items.map(([c, l]) => `<span><i style="background:${c}"></i>${esc(l)}</span>`).join('')}</div>`;
 }
 
@@ -76,8 +79,9 @@ function timelineChart(points: TimelinePoint[]): string {
   const x = (i: number): number => L + ((i + 0.5) / n) * (W - L - R);
   const maxMs = niceMax(Math.max(...points.map((p) => Math.max(p.clientP99, p.serverP99, p.gapP99)), 0.001));
   const maxReq = niceMax(Math.max(...points.map((p) => p.requests), 1));
-  const hasUsers = points.some((p) => p.users !== null);
-  const maxUsers = niceMax(Math.max(...points.map((p) => p.users ?? 0), 1));
+  // The right axis counts users: those the generator reported, and the requests in flight derived
+  // from the spans (the ramp shows from the first second even when no users metric came).
+  const maxUsers = niceMax(Math.max(...points.map((p) => Math.max(p.users ?? 0, p.inFlight)), 1));
   const y = (v: number, max: number): number => T + (H - T - B) * (1 - v / max);
   const bw = Math.max(1, ((W - L - R) / n) * 0.8);
   const bars = points
@@ -90,19 +94,19 @@ function timelineChart(points: TimelinePoint[]): string {
   const seriesOf = (f: (p: TimelinePoint) => number): Array<[number, number]> =>
     points.flatMap((p, i) => (p.requests > 0 ? [[x(i), y(f(p), maxMs)] as [number, number]] : []));
   const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${hasUsers ? Math.round(f * maxUsers) : Math.round(f * maxReq)}</text>`)
+    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${Math.round(f * maxUsers)}</text>`)
     .join('');
   const step = Math.max(1, Math.ceil(n / 10));
   const xticks = points
     .filter((_, i) => i % step === 0)
     .map((p) => `<text x="${x(p.second)}" y="${H - B + 16}" text-anchor="middle">${p.second}s</text>`)
     .join('');
-  const users = hasUsers
-    ? polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '4 3')
-    : '';
+  const users =
+    polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '4 3') +
+    polyline(points.map((p, i) => [x(i), y(p.inFlight, maxUsers)] as [number, number]), COLORS.users, 'requests in flight (from spans)', '1 2');
   return `<svg class="chart timeline" viewBox="0 0 ${W} ${H}" role="img" aria-label="per-second timeline">
 ${ticks}${xticks}
-<text x="${L - 6}" y="10" text-anchor="end" class="axis-label">ms</text><text x="${W - R + 6}" y="10" class="axis-label">${hasUsers ? 'users' : 'req/s'}</text>
+<text x="${L - 6}" y="10" text-anchor="end" class="axis-label">ms</text><text x="${W - R + 6}" y="10" class="axis-label">users</text>
 ${bars}
 ${polyline(seriesOf((p) => p.clientP99), COLORS.client, 'client p99', '5 3')}
 ${polyline(seriesOf((p) => p.clientP50), COLORS.client, 'client p50')}
@@ -115,7 +119,7 @@ ${users}
     [COLORS.client, 'client p50 / p99 (dashed)'],
     [COLORS.server, 'server p50'],
     [COLORS.gap, 'gap p50 / p99 (dashed)'],
-    ...(hasUsers ? ([[COLORS.users, 'active users (right axis)']] as Array<[string, string]>) : []),
+    [COLORS.users, 'active users reported (dashed) / requests in flight from the spans (dotted), right axis'],
   ])}`;
 }
 
@@ -186,7 +190,7 @@ function breakdownChart(endpoints: EndpointReport[]): string {
         at += w;
         return seg;
       }).join('');
-      const basis = phases.basis === 'estimated' ? ' (estimated: equal split)' : phases.basis === 'mixed' ? ' (partly estimated)' : '';
+      const basis = phases.basis === 'measured' ? '' : ` (${basisLabel(phases)})`;
       return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text>${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(phases.gap)} ms${esc(basis)}</text>`;
     })
     .join('');
@@ -258,7 +262,7 @@ function truncate(text: string, max: number): string {
 function endpointTable(run: RunReport): string {
   const head = ['Endpoint', 'Count', 'Coverage', 'Errors', 'Client p50', 'Client p99', 'Server p50', 'Server p99', 'Gap p50', 'Gap p90', 'Gap p99', 'Gap max', 'Explained'];
   const row = (ep: EndpointReport, cls = ''): string =>
-    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs?.p50)}</td><td>${fmt(ep.serverMs?.p99)}</td><td>${fmt(ep.gapMs?.p50)}</td><td>${fmt(ep.gapMs?.p90)}</td><td>${fmt(ep.gapMs?.p99)}</td><td>${fmt(ep.gapMs?.max)}</td><td>${ep.phasesMs === null ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ' (est.)'}`}</td></tr>`;
+    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs?.p50)}</td><td>${fmt(ep.serverMs?.p99)}</td><td>${fmt(ep.gapMs?.p50)}</td><td>${fmt(ep.gapMs?.p90)}</td><td>${fmt(ep.gapMs?.p99)}</td><td>${fmt(ep.gapMs?.max)}</td><td>${ep.phasesMs === null ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ` (${esc(basisLabel(ep.phasesMs))})`}`}</td></tr>`;
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${run.endpoints.map((e) => row(e)).join('')}${row(run.total, 'total')}</tbody></table>`;
 }
 
@@ -272,6 +276,25 @@ function connectionTable(run: RunReport): string {
   const head = ['Endpoint', 'Opened', 'Gap p50', 'Gap p99', 'Gap mean', 'Reused', 'Gap p50', 'Gap p99', 'Gap mean'];
   const rows = run.endpoints.filter((ep) => split(ep) > 0).map((ep) => row(ep));
   return `<h3>Gap by connection <small>requests that opened a connection vs those that reused one, ms</small></h3><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}${row(run.total, 'total')}</tbody></table>`;
+}
+
+/** The parts of the gap of the slowest 10% and 1% of each endpoint's requests, by gap. */
+function tailTable(run: RunReport): string {
+  const eps = run.endpoints.filter((ep) => ep.tailPhasesMs.slowest10 !== null);
+  if (eps.length === 0) return '';
+  const head = ['Endpoint', 'Slowest', 'Requests', 'Gap', ...PART_NAMES.map((p) => PART_LABELS[p])];
+  const rows = eps.flatMap((ep) =>
+    (
+      [
+        ['10%', ep.tailPhasesMs.slowest10],
+        ['1%', ep.tailPhasesMs.slowest1],
+      ] as const
+    ).map(
+      ([label, t]) =>
+        `<tr class="tail" data-tail="${label}"><td>${esc(ep.name)}</td><td>${label}</td><td>${Math.round(t?.pairs ?? 0)}</td><td>${fmt(t?.gap)}</td>${PART_NAMES.map((p) => `<td>${fmt(t?.[p])}</td>`).join('')}</tr>`,
+    ),
+  );
+  return `<h3>The tail <small>where the gap of the slowest 10% and 1% of requests (by gap) went, mean ms over them</small></h3><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function runSection(run: RunReport, index: number): string {
@@ -301,10 +324,12 @@ ${run.warnings.map((w) => `<p class="warning" data-warning="${w.code}">${esc(w.m
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
 ${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests cut off by the end of the run (no response; in no figure)</span></div>` : ''}
 </div>
-<h3>Timeline</h3>${timelineChart(run.timeline)}
+${findingsHtml(run.findings)}
+<h3>Timeline</h3>${timelineChart(run.timeline)}${serverMetricCharts(run)}
 <h3>Endpoints</h3>${endpointTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
+${tailTable(run)}
 ${connectionTable(run)}
 ${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNoteHtml}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}
@@ -352,6 +377,7 @@ export function renderHtml(report: Report): string {
 <p>${report.runs.length} run${report.runs.length === 1 ? '' : 's'} from ${report.databases.map((d) => esc(d)).join(', ')} · generated ${esc(report.generatedAt)}</p></header>
 <main>
 <p>gap = client span duration − server span duration, each on its own host's clock (free of clock offset). The split of the gap uses the clock offset estimated per server from the pairs with the least delay.</p>
+${report.comparison === undefined ? '' : comparisonHtml(report.comparison)}
 ${report.runs.map(runSection).join('\n')}
 ${report.otherClientTraffic.length === 0 ? '' : `<p class="note other-traffic">Other client traffic (trace-root CLIENT spans from services that are no load generator; not runs, not in any figure): ${report.otherClientTraffic.map((o) => `${esc(o.service)} ${o.rootSpans}`).join(', ')}. Name a service with --service to analyse it as a load test.</p>`}
 </main></body></html>

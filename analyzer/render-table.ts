@@ -1,5 +1,7 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
+import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { findingsText } from './render-findings.ts';
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
 /** A figure with no data behind it (null) prints as '–', never as 0. */
@@ -63,7 +65,7 @@ function breakdownRow(ep: EndpointReport): string[] {
     ms(p.download),
     ms(p.unexplained),
     pct(p.explainedShare),
-    p.basis === 'estimated' ? 'estimated (equal split)' : p.basis === 'mixed' ? `mixed (${pct(p.estimatedShare)} estimated)` : p.basis,
+    basisLabel(p),
   ];
 }
 
@@ -78,6 +80,17 @@ function connectionCount(ep: EndpointReport): number {
   return ep.gapByConnection === null ? 0 : ep.gapByConnection.opened.count + ep.gapByConnection.reused.count;
 }
 
+const PART_HEADERS: Record<keyof GapParts, string> = {
+  poolWait: 'Pool wait',
+  connectionSetup: 'Conn setup',
+  sending: 'Sending',
+  beforeServer: 'Before server',
+  betweenAttempts: 'Between',
+  afterServer: 'After server',
+  download: 'Download',
+  unexplained: 'Unexplained',
+};
+
 export function renderRun(run: RunReport): string {
   const out: string[] = [];
   out.push(`Run ${printable(run.label, 80)}  service ${printable(run.service)}  ${run.start} → ${run.end} (${run.durationS.toFixed(1)} s)\n`);
@@ -89,6 +102,7 @@ export function renderRun(run: RunReport): string {
   }
   for (const w of run.warnings) out.push(`  WARNING: ${printable(w.message, 2000)}\n`);
   out.push('\n');
+  out.push(findingsText(run.findings));
   out.push(
     table(
       ['Endpoint', 'Count', 'Cover', 'Errors', 'Client p50', 'p99', 'Server p50', 'p99', 'Gap p50', 'p90', 'p99', 'max', 'mean'],
@@ -98,11 +112,29 @@ export function renderRun(run: RunReport): string {
   out.push('\nWhere the gap went (mean ms per request; the parts add up to the mean gap):\n');
   out.push(
     table(
-      ['Endpoint', 'Gap', 'Pool wait', 'Conn setup', 'Sending', 'Before server', 'Between', 'After server', 'Download', 'Unexplained', 'Explained', 'Basis'],
+      ['Endpoint', 'Gap', ...PART_NAMES.map((p) => PART_HEADERS[p]), 'Explained', 'Basis'],
       [...run.endpoints.map(breakdownRow), breakdownRow(run.total)],
       1,
     ),
   );
+  const tails = run.endpoints.filter((ep) => ep.tailPhasesMs.slowest10 !== null);
+  if (tails.length > 0) {
+    out.push('\nThe tail: where the gap of the slowest 10% and 1% of requests (by gap) went (mean ms over them):\n');
+    out.push(
+      table(
+        ['Endpoint', 'Slowest', 'Requests', 'Gap', ...PART_NAMES.map((p) => PART_HEADERS[p])],
+        tails.flatMap((ep) =>
+          (
+            [
+              ['10%', ep.tailPhasesMs.slowest10],
+              ['1%', ep.tailPhasesMs.slowest1],
+            ] as const
+          ).map(([label, t]) => [printable(ep.name), label, String(Math.round(t?.pairs ?? 0)), ms(t?.gap), ...PART_NAMES.map((p) => ms(t?.[p]))]),
+        ),
+        2,
+      ),
+    );
+  }
   // Only for generators that say whether each request opened its connection (firstspan does;
   // Locust does not): what a new connection costs, endpoint by endpoint.
   if (connectionCount(run.total) > 0) {

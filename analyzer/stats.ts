@@ -140,8 +140,3 @@ export class Digest {
 export function nsToMs(ns: number): number {
   return Math.round(ns) / 1e6;
 }
-
-/** Round a millisecond figure to the nanosecond (for sums of doubles). */
-export function roundMs(ms: number): number {
-  return Math.round(ms * 1e6) / 1e6;
-}

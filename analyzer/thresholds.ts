@@ -106,7 +106,7 @@ export function metricValue(ep: EndpointReport, metric: string): number | null {
   }
 }
 
-function holds(actual: number, op: Threshold['op'], limit: number): boolean {
+export function holds(actual: number, op: Threshold['op'], limit: number): boolean {
   switch (op) {
     case '<':
       return actual < limit;

@@ -1,6 +1,12 @@
 // Warnings about what a run's figures cannot show: the checks a reader must make before trusting
 // them. They go into the report itself (JSON `warnings`), so every renderer shows the same words.
-import type { EndpointReport } from './analyze.ts';
+
+/** What a warning needs of an endpoint's report (analyze.ts EndpointReport). */
+interface EndpointCounts {
+  name: string;
+  count: number;
+  matched: number;
+}
 
 export interface Warning {
   /** Stable name, for scripts: 'no-server-data', 'endpoints-without-server-data', 'still-receiving'. */
@@ -13,7 +19,7 @@ const WHAT_TO_CHECK =
   'and that it continues the trace from the traceparent header (no proxy or gateway on the way drops it)';
 
 /** No matched server span behind a run or some of its endpoints: the server and gap figures are null. */
-export function serverDataWarnings(total: EndpointReport, endpoints: EndpointReport[]): Warning[] {
+export function serverDataWarnings(total: EndpointCounts, endpoints: EndpointCounts[]): Warning[] {
   if (total.count === 0) return [];
   if (total.matched === 0) {
     return [

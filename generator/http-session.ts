@@ -9,6 +9,7 @@
 // Bodies are always read to the end: the time to the last byte is what the user waited for.
 import { Client } from 'undici';
 import { CUT_OFF_ERROR_TYPE } from '../model/attributes.ts';
+import { FirstspanError } from '../model/errors.ts';
 import type { Phases } from './connection-timing.ts';
 import { TimedConnector, tilePhases, withRequestMarks, type RequestMarks } from './connection-timing.ts';
 
@@ -138,7 +139,9 @@ export class Response {
     this.#decide(reason instanceof Error ? reason.message : String(reason));
   }
   #decide(failure: string | undefined): void {
-    if (this.#settle === undefined) throw new Error('success()/failure() need { catchResponse: true } on the request');
+    if (this.#settle === undefined) {
+      throw FirstspanError.of('FS_ERR_SCRIPT_API', { call: 'success()/failure()', what: '{ catchResponse: true } on the request' });
+    }
     if (this.#verdict !== undefined) return;
     this.#verdict = failure === undefined ? {} : { failure };
     this.#settle(failure);
@@ -432,9 +435,9 @@ function finishOutcome(handle: RequestHandle, outcome: RequestOutcome, failure: 
 }
 
 /** Thrown into a task when its user is being stopped: the runner swallows it. */
-export class UserStopped extends Error {
+export class UserStopped extends FirstspanError {
   constructor() {
-    super('user stopped');
+    super('FS_ERR_USER_STOPPED', 'user stopped');
     this.name = 'UserStopped';
   }
 }

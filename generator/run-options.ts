@@ -1,6 +1,7 @@
 // `firstspan run` flags, Locust's names where Locust has one, resolved once into RunOptions.
 // Every problem is collected and reported at once.
 import { numberFlag, parseDuration, parseFlags, Problems, type OptionSpec } from '../cli/args.ts';
+import { parseWebOptions, WEB_FLAGS, WEB_USAGE, type WebOptions } from './web/web-options.ts';
 
 export const RUN_FLAGS: OptionSpec = {
   users: { type: 'string', short: 'u' },
@@ -23,6 +24,7 @@ export const RUN_FLAGS: OptionSpec = {
   // Internal: a worker of --processes prints its mergeable stats as one JSON line, nothing else.
   'worker-report': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...WEB_FLAGS,
 };
 
 export const RUN_USAGE = `Usage: firstspan run SCRIPT [options]
@@ -38,7 +40,7 @@ Options (Locust's names):
   -s, --stop-timeout TIME  at the stop, let running tasks finish for up to this long: 10s,
                            1m (default 0: requests in flight are cut off at once)
   -H, --host URL           base URL of the target (overrides the user classes' host)
-      --headless           accepted for Locust compatibility (firstspan has no web UI)
+      --headless           no web UI: run at once and print the results
       --otel               export spans and metrics with OpenTelemetry (OTEL_* variables;
                            default http://localhost:4318, http/protobuf)
       --run-id ID          run id on every span (default: generated, printed at start)
@@ -56,6 +58,7 @@ Options (Locust's names):
                            between N generators that share one --run-id
   -h, --help               this help
 
+${WEB_USAGE}
 Exit codes: 0 every request succeeded, 1 some request failed, 2 bad usage or script.
 Docs: docs/generator.md
 `;
@@ -80,6 +83,8 @@ export interface RunOptions {
   workerIndex: number | undefined;
   workerCount: number | undefined;
   workerReport: boolean;
+  /** The web UI (docs/generator.md, "Web UI"). */
+  web: WebOptions;
 }
 
 export type ParsedRun = { help: true } | { options: RunOptions } | { problems: Problems };
@@ -149,6 +154,12 @@ export function parseRunArgs(argv: string[]): ParsedRun {
   if (processes !== undefined && processes > 1 && workerCount !== undefined) {
     problems.add('--processes and --worker-index/--worker-count cannot be combined');
   }
+  const web = parseWebOptions(v, problems, {
+    headless: v.headless === true || v['worker-report'] === true,
+    nonInteractive: runTimeMs !== undefined || iterations !== undefined || v.json === true,
+    multiProcess: (processes !== undefined && processes > 1) || workerCount !== undefined,
+    otel: v.otel === true,
+  });
   if (!problems.empty) return { problems };
   return {
     options: {
@@ -170,6 +181,7 @@ export function parseRunArgs(argv: string[]): ParsedRun {
       workerIndex,
       workerCount,
       workerReport: v['worker-report'] === true,
+      web,
     },
   };
 }

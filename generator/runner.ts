@@ -40,7 +40,7 @@ export interface RunnerOptions {
 /** How long a stopped user's onStop may take before its requests are aborted. */
 const ON_STOP_TIMEOUT_MS = 10_000;
 
-export type StopReason = 'run-time' | 'iterations' | 'shape' | 'interrupted' | 'no-users';
+export type StopReason = 'run-time' | 'iterations' | 'shape' | 'interrupted' | 'no-users' | 'web-ui';
 
 interface UserSlot {
   id: number;
@@ -186,6 +186,20 @@ export class Runner {
     this.#spawnerWake.abort();
     for (const wake of [...this.#sleepers]) wake();
     this.#stopResolve?.();
+  }
+
+  /** New user count and spawn rate for a running test (the web UI's swarm while running, as in
+   *  Locust): the spawner starts or stops users towards it at once. A load shape keeps control. */
+  retarget(users: number, spawnRate: number): void {
+    if (this.#o.script.shape !== undefined || this.#stopping) return;
+    this.#target = users;
+    this.#rate = spawnRate;
+    this.#spawnerWake.abort();
+  }
+
+  /** The user count the spawner is working towards. */
+  get targetUsers(): number {
+    return this.#target;
   }
 
   #applyShape(shape: LoadTestShape): void {

@@ -4,6 +4,7 @@
 // decompression"). Decompression stops as soon as the output passes the limit, so a decompression
 // bomb costs at most `limit` bytes of memory (plus one codec block) whatever the codec.
 import type { Readable, Transform } from 'node:stream';
+import { FirstspanError, type OtlpErrorCode } from '../model/errors.ts';
 import { createDecoder, DecodedTooLarge, type ContentEncoding } from './decoders/index.ts';
 
 export { supportedEncoding } from './decoders/index.ts';
@@ -18,10 +19,20 @@ export const BodyErrorKind = {
 } as const;
 export type BodyErrorKind = (typeof BodyErrorKind)[keyof typeof BodyErrorKind];
 
-export class BodyError extends Error {
+/** The answer each kind gets (model/errors.ts). */
+const CODES: Record<BodyErrorKind, OtlpErrorCode> = {
+  too_large: 'FS_ERR_OTLP_TOO_LARGE',
+  bad_encoding: 'FS_ERR_OTLP_DECODE',
+  unsupported_encoding: 'FS_ERR_OTLP_MEDIA_TYPE',
+  aborted: 'FS_ERR_OTLP_DECODE',
+  busy: 'FS_ERR_OTLP_BUSY',
+};
+
+export class BodyError extends FirstspanError {
   readonly kind: BodyErrorKind;
+  declare readonly code: OtlpErrorCode;
   constructor(kind: BodyErrorKind, message: string) {
-    super(message);
+    super(CODES[kind], message);
     this.name = 'BodyError';
     this.kind = kind;
   }

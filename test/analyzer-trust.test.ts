@@ -15,7 +15,8 @@ import { renderTable } from '../analyzer/render-table.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { SpanStore } from '../model/store.ts';
 import { runCli } from './helpers/cli.ts';
-import { LOCUST_RESOURCE, TraceBuilder, type Phases } from './helpers/analyzer-traces.ts';
+import type { MetricsRequest } from '../model/otlp.ts';
+import { LOCUST_RESOURCE, TraceBuilder, usersMetric, type Phases, type RootOptions } from './helpers/analyzer-traces.ts';
 
 let dir: string;
 
@@ -25,12 +26,14 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Write what the builder holds into a fresh store file. */
-function write(name: string, build: (b: TraceBuilder) => void): string {
+/** Spans that arrived a minute ago: the run has settled (unless a test says otherwise). */
+function write(name: string, build: (b: TraceBuilder) => void, metrics: MetricsRequest[] = [], receivedAtMs = Date.now() - 60_000): string {
   const path = join(dir, name);
   const store = SpanStore.open(path);
   const b = new TraceBuilder(1);
   build(b);
-  store.insertTraces(b.take());
+  store.insertTraces(b.take(), receivedAtMs);
+  for (const m of metrics) store.insertMetrics(m, receivedAtMs);
   store.close();
   return path;
 }
@@ -230,3 +233,174 @@ describe('requests cut off by the end of a run stay out of every figure', () => 
 function emptyReport(): Report {
   return { schemaVersion: 1, generatedAt: '2025-10-09T09:46:40.000Z', databases: [], runs: [], otherClientTraffic: [] };
 }
+
+describe("Locust's gap is split by the measured clock offset, the equal split only without a trustworthy one", () => {
+  const locust = { service: 'locust', runId: null, requestName: null, method: 'GET', oldSemconv: true } as const;
+  let placed: RunReport;
+  let equal: RunReport;
+  beforeAll(async () => {
+    // The shop's clock runs 3 s ahead. Reused connections: 1 ms each way around a 10 ms server span.
+    // Logins through a proxy that holds each new connection: 150 ms before the server, 5 ms after.
+    placed = only(
+      await analyzeFile(
+        write('locust-offset.db', (b) => {
+          b.resource('locust', LOCUST_RESOURCE);
+          for (let i = 0; i < 20; i++) b.server(b.root({ ...locust, name: 'GET /product', startMs: i * 50, durationMs: 12 }), { beforeMs: 1, durationMs: 10, offsetMs: 3000 });
+          for (let i = 0; i < 4; i++) {
+            b.server(b.root({ ...locust, name: 'POST /authenticate', method: 'POST', startMs: 1000 + i * 50, durationMs: 175 }), { beforeMs: 150, durationMs: 20, offsetMs: 3000 });
+          }
+        }),
+      ),
+    );
+    // Every pair has 8 ms before and 2 ms after: the least slack is 10 ms, so the offset is known
+    // only to ±5 ms, no better than half the gap: the equal split, labelled.
+    equal = only(
+      await analyzeFile(
+        write('locust-equal.db', (b) => {
+          b.resource('locust', LOCUST_RESOURCE);
+          for (let i = 0; i < 10; i++) b.server(b.root({ ...locust, name: 'GET /slow', startMs: i * 50, durationMs: 30 }), { beforeMs: 8, durationMs: 20, offsetMs: 3000 });
+        }),
+      ),
+    );
+  });
+
+  it('places the server span inside its client span with the offset: before and after as they were, with the error bound', () => {
+    expect(placed.clockOffsets.map((o) => [o.service, o.offsetMs, o.method])).toEqual([['shop', 3000, 'span bounds']]);
+    const auth = placed.endpoints.find((e) => e.name === '/authenticate')?.phasesMs;
+    expect(auth?.basis).toBe('offset');
+    expect(auth?.errorBoundMs).toBe(1);
+    expect(auth?.beforeServer).toBeCloseTo(150, 6);
+    expect(auth?.afterServer).toBeCloseTo(5, 6);
+    expect(auth?.gap).toBeCloseTo(155, 6);
+    const product = placed.endpoints.find((e) => e.name === '/product')?.phasesMs;
+    expect(product?.beforeServer).toBeCloseTo(1, 6);
+    expect(product?.afterServer).toBeCloseTo(1, 6);
+    expect(renderTable({ ...emptyReport(), runs: [placed] })).toMatch(/\/authenticate .* clock offset ±1\.00 ms/);
+  });
+
+  it('falls back to the equal split, labelled, where the offset is no better than half the gap', () => {
+    const p = equal.total.phasesMs;
+    expect(p?.basis).toBe('estimated');
+    expect(p?.errorBoundMs).toBeNull();
+    expect(p?.beforeServer).toBeCloseTo(5, 6);
+    expect(p?.afterServer).toBeCloseTo(5, 6);
+    expect(p?.explainedShare).toBe(0);
+    expect(renderTable({ ...emptyReport(), runs: [equal] })).toContain('estimated (equal split)');
+  });
+});
+
+describe('users over time: summed over user classes and processes, the ramp visible from the first second', () => {
+  // Requests: second s has s + 1 requests of 100 ms each (a ramp). The users gauge is first
+  // exported at 2.5 s, as a coarse metric interval would.
+  const ramp = (b: TraceBuilder, extra: Partial<RootOptions> = {}): void => {
+    for (let s = 0; s < 4; s++) for (let k = 0; k <= s; k++) b.root({ ...extra, startMs: s * 1000 + k * 150, durationMs: 100 });
+  };
+
+  it("sums firstspan's classes (7 + 3) and Locust's classes over two processes (4 + 1 + 3 + 2)", async () => {
+    const fs = only(
+      await analyzeFile(
+        write('users-firstspan.db', (b) => ramp(b), [
+          usersMetric({
+            points: [
+              { atMs: 2500, users: 7, attributes: { 'firstspan.user.class': { stringValue: 'Shopper' } } },
+              { atMs: 2500, users: 3, attributes: { 'firstspan.user.class': { stringValue: 'Browser' } } },
+            ],
+          }),
+        ]),
+      ),
+    );
+    expect(fs.timeline.map((p) => p.users)).toEqual([null, null, 10, 10]);
+    // Little's law from the spans: 1, 2, 3, 4 requests of 100 ms starting in each second.
+    expect(fs.timeline.map((p) => p.inFlight)).toEqual([0.1, 0.2, 0.3, 0.4]);
+
+    const locustPoint = (atMs: number, users: number, cls: string) => ({ atMs, users, attributes: { user_class: { stringValue: cls } } });
+    const lo = only(
+      await analyzeFile(
+        write(
+          'users-locust.db',
+          (b) => {
+            b.resource('locust', LOCUST_RESOURCE);
+            ramp(b, { service: 'locust', runId: null, requestName: null, name: 'GET /items' });
+          },
+          [
+            usersMetric({ service: 'locust', runId: null, metricName: 'locust.users.count', instance: 'a', points: [locustPoint(1500, 4, 'Shopper'), locustPoint(1500, 1, 'Browser')] }),
+            usersMetric({ service: 'locust', runId: null, metricName: 'locust.users.count', instance: 'b', points: [locustPoint(2500, 3, 'Shopper'), locustPoint(2500, 2, 'Browser')] }),
+          ],
+        ),
+      ),
+    );
+    expect(lo.timeline.map((p) => p.users)).toEqual([null, 5, 10, 10]);
+    expect(lo.timeline[0]?.inFlight).toBe(0.1);
+  });
+});
+
+describe('the tail: where the gap of the slowest 10% and 1% went', () => {
+  let run: RunReport;
+  beforeAll(async () => {
+    // /login: 90 requests on a reused connection (1 ms before and after the server), 10 that
+    // opened one (25 ms connect) and waited 100 ms before the server — one of them 200 ms.
+    run = only(
+      await analyzeFile(
+        write('tail.db', (b) => {
+          for (let i = 0; i < 100; i++) {
+            const opener = i % 10 === 3;
+            const before = !opener ? 1 : i === 53 ? 200 : 100;
+            const phases: Phases = { blocked: 0, dns: 0, connect: opener ? 25 : 0, tls: 0, sending: 0.5, waiting: before + 10 + 1, receiving: 1 };
+            b.server(b.root({ startMs: i * 20, requestName: '/login', method: 'POST', phases }), { beforeMs: before, durationMs: 10, offsetMs: 500 });
+          }
+        }),
+      ),
+    );
+  });
+
+  it('gives the mean of each part over exactly those requests, in JSON, CSV, the table and HTML', () => {
+    const tail = run.endpoints[0]?.tailPhasesMs;
+    expect(tail?.slowest10?.pairs).toBe(10);
+    expect(tail?.slowest10?.connectionSetup).toBeCloseTo(25, 6);
+    expect(tail?.slowest10?.beforeServer).toBeCloseTo(110, 6);
+    expect(tail?.slowest10?.afterServer).toBeCloseTo(1, 6);
+    expect(tail?.slowest10?.gap).toBeCloseTo(25 + 0.5 + 110 + 1 + 1, 6);
+    expect(tail?.slowest1?.pairs).toBe(1);
+    expect(tail?.slowest1?.beforeServer).toBeCloseTo(200, 6);
+    expect(tail?.slowest1?.connectionSetup).toBeCloseTo(25, 6);
+    // The mean over all requests hides it: 10% of them carry almost all of the gap.
+    expect(run.endpoints[0]?.phasesMs?.beforeServer).toBeCloseTo((90 * 1 + 9 * 100 + 200) / 100, 6);
+    const report = { ...emptyReport(), runs: [run] };
+    const csv = renderCsv(report).trim().split('\r\n');
+    const row = csv[1]?.split(',') ?? [];
+    expect(Number(row[CSV_COLUMNS.indexOf('tail10_phase_before_server_ms')])).toBeCloseTo(110, 6);
+    expect(Number(row[CSV_COLUMNS.indexOf('tail1_phase_before_server_ms')])).toBeCloseTo(200, 6);
+    expect(renderTable(report)).toMatch(/The tail[^\n]*\n[^]*\/login\s+10%\s+10\s+138\s+0\.00\s+25\.0\s+0\.50\s+110\s+0\.00\s+1\.00\s+1\.00\s+0\.00/);
+    expect(renderHtml(report)).toMatch(/<tr class="tail" data-tail="1%"><td>\/login<\/td><td>1%<\/td><td>1<\/td><td>228<\/td>/);
+  });
+
+  it('takes the bucket the cut falls in in proportion (15 requests: the slowest 10% is 2 of them)', async () => {
+    const r = only(
+      await analyzeFile(
+        write('tail-cut.db', (b) => {
+          // Gaps (before the server): 14 requests of 1 ms, then one of 50 ms; the cut of 2 takes
+          // the 50 ms one and one of the 1 ms ones.
+          for (let i = 0; i < 15; i++) {
+            const before = i === 7 ? 50 : 1;
+            b.server(b.root({ startMs: i * 20, requestName: '/x', phases: { ...REUSED, waiting: before + 10 + 1 } }), { beforeMs: before, durationMs: 10 });
+          }
+        }),
+      ),
+    );
+    expect(r.total.tailPhasesMs.slowest10?.pairs).toBe(2);
+    expect(r.total.tailPhasesMs.slowest10?.beforeServer).toBeCloseTo(25.5, 6);
+  });
+});
+
+describe('a run whose spans are still arriving says so', () => {
+  it('warns when the last span arrived within the settle time, and not once it has settled', async () => {
+    const now = 1_900_000_000_000;
+    const db = write('arriving.db', (b) => b.server(b.root({ startMs: 0, phases: REUSED }), { beforeMs: 1, durationMs: 10 }), [], now - 1500);
+    const early = only(await analyzeFile(db, { nowMs: now }));
+    expect(early.warnings.map((w) => w.code)).toEqual(['still-receiving']);
+    expect(early.warnings[0]?.message).toMatch(/^The last span of this run arrived 1\.5 s ago: the run may still be receiving spans/);
+    expect(renderTable({ ...emptyReport(), runs: [early] })).toContain('WARNING: The last span of this run arrived 1.5 s ago');
+    expect(only(await analyzeFile(db, { nowMs: now + 2000 })).warnings).toEqual([]);
+    expect(only(await analyzeFile(db, { nowMs: now, settleMs: 0 })).warnings).toEqual([]);
+  });
+});

@@ -40,6 +40,8 @@ interface JsonReport {
     total: { count: number; gapMs: Stats; newConnections?: number };
     endpoints: { name: string; count: number; matched: number }[];
     slowestTraces?: { gapMs: number }[];
+    findings: { rule: string; endpoint?: string; figures: Record<string, number | string | null> }[];
+    serverMetrics: { name: string; service: string; points: { second: number; value: number }[] }[];
   }[];
 }
 
@@ -114,6 +116,17 @@ describe('firstspan demo (real binary)', () => {
     const worst = (run?.slowestTraces ?? []).slice(0, USERS);
     expect(worst).toHaveLength(USERS);
     for (const trace of worst) expect(trace.gapMs).toBeGreaterThanOrEqual(DELAY_MS * 0.95);
+  });
+
+  it("finds the connection churn on /authenticate, and charts the shop's CPU under the timeline", () => {
+    const run = report.runs[0];
+    const churn = run?.findings.find((f) => f.rule === 'connection-churn' && f.endpoint === '/authenticate');
+    expect(churn).toBeDefined();
+    // Each opened connection waited the proxy's delay more than a reused one.
+    expect(Math.abs(Number(churn?.figures.extraGapMs) - DELAY_MS)).toBeLessThan(DELAY_MS * 0.1);
+    const cpu = run?.serverMetrics.find((m) => m.name === 'process.cpu.utilization' && m.service === 'shop');
+    expect(cpu?.points.length).toBeGreaterThan(0);
+    expect(readFileSync(path.join(dir, 'report.html'), 'utf8')).toContain('class="chart server-metric" data-metric="process.cpu.utilization" data-service="shop"');
   });
 
   it('leaves no process running', () => {

@@ -103,7 +103,7 @@ describe('Ctrl-C', () => {
          override async onStop() { await this.client.get('/hang-on-stop?hang=1', { name: '/hang-on-stop' }); }
        }`,
     );
-    const child = spawnCli(['run', file, '--host', stack.target.url, '-u', '1'], {}, stack.dir);
+    const child = spawnCli(['run', file, '--host', stack.target.url, '-u', '1', '--headless'], {}, stack.dir);
     const result = collect(child, 60_000);
     let stderr = '';
     let sent = 0;

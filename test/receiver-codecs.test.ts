@@ -12,6 +12,7 @@ import { deflateSync, gzipSync } from 'node:zlib';
 import lz4js from 'lz4js';
 import snappyjs from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeWhole } from '../receiver/decoders/index.ts';
 import { maskedCrc32c } from '../receiver/decoders/snappy.ts';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
@@ -149,6 +150,36 @@ describe('OTLP/HTTP Content-Encodings', () => {
     const res = await post(receiver.url, '/v1/traces', Buffer.from('x'), { ...PROTO, 'content-encoding': 'br' });
     expect(res.status).toBe(415);
     expect(res.body.toString()).toMatch(/gzip, zstd, snappy, x-snappy-framed, zlib, deflate, lz4/);
+  });
+});
+
+describe('the decoders on damaged input', () => {
+  // Seeded, so a failure reproduces: a small LCG is enough to scatter byte flips and cuts.
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+
+  it.each(['zstd', 'snappy', 'x-snappy-framed', 'lz4'] as const)('%s: flipped bytes and cuts end in output within the limit or an error', async (encoding) => {
+    if (!runs(encoding)) return console.warn(`skipped: ${zstdCli}`);
+    const body = tracesProtobuf(Array.from({ length: 60 }, () => oracleSpan()));
+    const compressed = encoders[encoding]!(body);
+    const outcomes = { decoded: 0, refused: 0 };
+    for (let i = 0; i < 300; i++) {
+      const damaged = Buffer.from(compressed);
+      for (let k = 0; k <= random(3); k++) damaged[random(i % 2 === 0 ? Math.min(damaged.length, 32) : damaged.length)] = random(256);
+      const input = i % 3 === 0 ? damaged.subarray(0, random(damaged.length)) : damaged;
+      try {
+        const out = await decodeWhole(encoding, input, LIMIT);
+        expect(out.length).toBeLessThanOrEqual(LIMIT);
+        outcomes.decoded += 1;
+      } catch (error) {
+        expect(error).toBeInstanceOf(Error);
+        outcomes.refused += 1;
+      }
+    }
+    expect(outcomes.refused).toBeGreaterThan(0);
   });
 });
 

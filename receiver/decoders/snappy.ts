@@ -18,15 +18,18 @@ const MAX_CHUNK_DATA = 65_536;
  */
 export function snappyDecoder(limit: number): PushDecoder {
   let framed: PushDecoder | undefined;
+  let block = false;
   const head = new PendingBytes();
   return {
     push(chunk, out) {
       if (framed !== undefined) return framed.push(chunk, out);
       head.append(chunk);
-      if (head.length < SNAPPY_STREAM_IDENTIFIER.length) return;
+      if (block || head.length < SNAPPY_STREAM_IDENTIFIER.length) return;
       if (startsWithIdentifier(head.peek(SNAPPY_STREAM_IDENTIFIER.length))) {
         framed = snappyFramedDecoder();
         framed.push(head.take(head.length), out);
+      } else {
+        block = true;
       }
     },
     end(out) {

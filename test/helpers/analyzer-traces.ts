@@ -30,8 +30,6 @@ export interface Phases {
   receiving: number;
 }
 
-export const NO_PHASES: Phases = { blocked: 0, dns: 0, connect: 0, tls: 0, sending: 0, waiting: 0, receiving: 0 };
-
 export interface RootOptions {
   service?: string;
   /** Put on the resource; null for Locust-style data without one. */
@@ -277,9 +275,13 @@ export function usersMetric(o: {
   service?: string;
   runId?: string | null;
   metricName?: string;
-  points: Array<{ atMs: number; users: number }>;
+  /** service.instance.id: each process of a run reports its own users. */
+  instance?: string;
+  /** Point attributes, e.g. the user class (`user_class` for Locust). */
+  points: Array<{ atMs: number; users: number; attributes?: Attributes }>;
 }): MetricsRequest {
   const attributes: Attributes = { [Resource.SERVICE_NAME]: str(o.service ?? 'firstspan') };
+  if (o.instance !== undefined) attributes['service.instance.id'] = str(o.instance);
   const runId = o.runId === undefined ? 'run-1' : o.runId;
   if (runId !== null) attributes[Resource.RUN_ID] = str(runId);
   return {
@@ -298,7 +300,7 @@ export function usersMetric(o: {
               type: 'gauge' as const,
               temporality: 0,
               isMonotonic: false,
-              attributes: {},
+              attributes: p.attributes ?? {},
               startTimeUnixNano: BASE_NS,
               timeUnixNano: BASE_NS + msToNs(p.atMs),
               value: p.users,
