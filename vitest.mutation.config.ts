@@ -10,6 +10,8 @@ export default defineConfig({
       'test/analyzer-html.test.ts',
       'test/analyzer-stats.test.ts',
       'test/analyzer-breakdown.test.ts',
+      'test/analyzer-findings.test.ts',
+      'test/analyzer-compare-core.test.ts',
       'test/error-registry.test.ts',
       'test/receiver-*.test.ts',
       'test/model-*.test.ts',

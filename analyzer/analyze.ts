@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
+import { diagnose, type Finding } from './findings.ts';
 import { CUT_OFF_TAIL_NS, cutOffRoots } from './cut-off.ts';
 import {
   filterRuns,
@@ -22,8 +23,6 @@ import {
   type RunWindow,
 } from './find-runs.ts';
 import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
-import type { Comparison } from './compare.ts';
-import { diagnose, type Finding } from './findings.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
 import type { TailPhases } from './tail-breakdown.ts';
 import type { PairJob } from './pair-worker.ts';
@@ -170,8 +169,6 @@ export interface Report {
   runs: RunReport[];
   /** Trace-root CLIENT spans of services that are no load generator (not runs), per service. */
   otherClientTraffic: OtherClientTraffic[];
-  /** With --baseline: the run against its baseline (compare.ts). */
-  comparison?: Comparison;
 }
 
 export interface AnalyzeOptions extends RunFilter {
@@ -286,6 +283,7 @@ async function analyzeRun(
     const estimate = estimator.estimate();
     if (estimate !== undefined) offsets.set(service, estimate);
   }
+  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
   const offsetOf = (service: string): OffsetForSplit | undefined => {
     const o = offsets.get(service);
     // The estimate is off by at most half the largest round-trip slack among its trusted pairs.
@@ -314,7 +312,6 @@ async function analyzeRun(
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
   const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf));
-  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
   const report: RunReport = {
     service: run.service,
     generator,

@@ -5,17 +5,19 @@ import { resolve } from 'node:path';
 import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, type AnalyzeOptions, type Report } from './analyze.ts';
+import { analyze, type AnalyzeOptions } from './analyze.ts';
 import type { OtherClientTraffic } from './find-runs.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';
-import { printable, renderTable } from './render-table.ts';
+import { printable } from './render-shared.ts';
+import { renderTable } from './render-table.ts';
 import { evaluateThresholds, formatThresholdResults, parseRatio, parseThreshold, type Threshold } from './thresholds.ts';
 // Run versus baseline (issue 15): the comparison's flags, change thresholds and renderers.
 import { evaluateChangeThresholds, formatChangeResults, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from './change-thresholds.ts';
 import { analyzeAgainstBaseline, type BaselineConfig } from './compare-command.ts';
+import type { ComparedReport } from './compare.ts';
 import { comparisonCsv, comparisonText } from './render-comparison.ts';
 import { runList, runListText } from './run-list.ts';
 
@@ -223,7 +225,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       return ExitCodes.OK;
     }
     if (!config.quiet) config.options.progress = progressReporter(io);
-    let report: Report;
+    let report: ComparedReport;
     if (config.baseline !== undefined) {
       const compared = await analyzeAgainstBaseline(shards, config.dbs, config.baseline, config.options, io);
       if ('exit' in compared) return compared.exit;

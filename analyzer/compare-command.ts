@@ -3,8 +3,8 @@
 // comparison to the new run's report. Input problems come back as an exit code with a message.
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, type AnalyzeOptions, type Report } from './analyze.ts';
-import { compareRuns, type RunData } from './compare.ts';
+import { analyze, type AnalyzeOptions } from './analyze.ts';
+import { compareRuns, type ComparedReport, type RunData } from './compare.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 
 export interface BaselineConfig {
@@ -24,9 +24,9 @@ export async function analyzeAgainstBaseline(
   baseline: BaselineConfig,
   options: AnalyzeOptions,
   io: CommandIO,
-): Promise<Report | { exit: number }> {
+): Promise<ComparedReport | { exit: number }> {
   let runData: RunData | undefined;
-  const report = await analyze(shards, { ...options, onRunData: (d) => (runData = d) });
+  const report: ComparedReport = await analyze(shards, { ...options, onRunData: (d) => (runData = d) });
   if (report.runs.length !== 1 || runData === undefined) {
     return fail(
       io,

@@ -3,8 +3,7 @@
 // (significance.ts) so that noise between two runs is not reported as a regression. The figures
 // are the exact ones of both reports; the tests read the digests (percentiles) and the request
 // samples (means and parts) the pairing pass kept.
-import type { RunReport, EndpointReport } from './analyze.ts';
-import { sampleOffset } from './diagnosis-data.ts';
+import type { EndpointReport, Report, RunReport } from './analyze.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { EndpointAccumulator } from './pair-spans.ts';
 import { Reservoir, type SampleField } from './reservoir.ts';
@@ -61,6 +60,9 @@ export interface Comparison {
   endpoints: EndpointComparison[];
 }
 
+/** A report with --baseline: the run's report and, at the top level, its comparison. */
+export type ComparedReport = Report & { comparison?: Comparison };
+
 const STATS = ['p50', 'p90', 'p99', 'max', 'mean'] as const;
 const LATENCIES = ['client', 'server', 'gap'] as const;
 
@@ -68,7 +70,6 @@ function digestOf(acc: EndpointAccumulator, m: (typeof LATENCIES)[number]): Dige
   return m === 'client' ? acc.client : m === 'server' ? acc.server : acc.gap;
 }
 
-/** null where the endpoint had no matched server span (no server or gap figure to compare). */
 function statsOf(ep: EndpointReport, m: (typeof LATENCIES)[number]): EndpointReport['serverMs'] {
   return m === 'client' ? ep.clientMs : m === 'server' ? ep.serverMs : ep.gapMs;
 }
@@ -99,10 +100,11 @@ function changesOf(base: Side, run: Side): Array<Omit<MetricChange, 'significant
       pValue: t === null ? null : t.p,
     });
   };
-  const column = (side: Side, field: SampleField): Float64Array => side.sample.column(field, sampleOffset(side.offsetNs));
+  const column = (side: Side, field: SampleField): Float64Array => side.sample.column(field, side.offsetNs);
   for (const m of LATENCIES) {
     const b = statsOf(base.report, m);
     const r = statsOf(run.report, m);
+    // No data on a side (no matched server span): nothing to compare.
     if (b === null || r === null) continue;
     for (const s of STATS) {
       if (s === 'max') change(`${m}.max`, b.max, r.max, null, null);
@@ -110,13 +112,12 @@ function changesOf(base: Side, run: Side): Array<Omit<MetricChange, 'significant
       else change(`${m}.${s}`, b[s], r[s], 'quantile', percentileTest(digestOf(base.acc, m), digestOf(run.acc, m), Number(s.slice(1))));
     }
   }
-  const baseParts = base.report.phasesMs;
-  const runParts = run.report.phasesMs;
-  if (baseParts !== null && runParts !== null) {
-    for (const part of PART_NAMES) {
-      const key: keyof GapParts = part;
-      change(`phase.${part}`, baseParts[key], runParts[key], 'mann-whitney', mannWhitney(column(base, part), column(run, part)));
-    }
+  const bp = base.report.phasesMs;
+  const rp = run.report.phasesMs;
+  for (const part of PART_NAMES) {
+    if (bp === null || rp === null) break;
+    const key: keyof GapParts = part;
+    change(`phase.${part}`, bp[key], rp[key], 'mann-whitney', mannWhitney(column(base, part), column(run, part)));
   }
   return out;
 }

@@ -181,13 +181,9 @@ export class DiagnosisAccumulator {
     this.sample(endpoint).offer(service, v);
   }
 
-  /**
-   * A pair without phases (real Locust): placed by the clock offset in the per-second breakdown, as
-   * the endpoint breakdown does; the request sample keeps the equal split.
-   */
-  estimated(second: number, endpoint: string, service: string, clientNs: number, serverNs: number, t2: number, t3: number): void {
+  /** A pair without phases (real Locust): split by the span bounds, as the endpoint breakdown does. */
+  bounds(second: number, endpoint: string, service: string, clientNs: number, serverNs: number, t2: number, t3: number): void {
     const s = this.at(second);
-    const gapNs = clientNs - serverNs;
     s.serverSumNs += serverNs;
     s.servers += 1;
     s.breakdown.addBounds(service, clientNs, serverNs, t2, t3);
@@ -195,11 +191,12 @@ export class DiagnosisAccumulator {
     v.fill(0);
     v[0] = clientNs;
     v[1] = serverNs;
-    v[2] = gapNs;
-    // Jaeger's equal split, as the endpoint breakdown does; sampleOffset() applies no offset to it.
-    v[6] = gapNs / 2;
-    v[8] = gapNs / 2;
-    this.sample(endpoint).offer(`\u0000estimated:${service}`, v);
+    v[2] = clientNs - serverNs;
+    // The client's start and end stand for request sent and first byte; the offset is applied later.
+    v[6] = t2;
+    v[7] = t3 - t2 - serverNs;
+    v[8] = clientNs - t3;
+    this.sample(endpoint).offer(service, v);
   }
 
   merge(o: DiagnosisAccumulator): void {
@@ -228,7 +225,7 @@ export class DiagnosisAccumulator {
     }
   }
 
-  /** The series, with each server's offset (and its error bound) and the generator's active users per second. */
+  /** The series, with each server's offset and the generator's active users per second. */
   finish(offsetOf: (service: string) => OffsetForSplit | undefined, users: Map<number, number>): DiagnosisData {
     let last = -1;
     for (const k of this.seconds.keys()) if (k > last) last = k;
@@ -240,7 +237,7 @@ export class DiagnosisAccumulator {
       if (u !== undefined) currentUsers = u;
       const s = this.seconds.get(second);
       if (s === undefined) continue;
-      const pairs = s.servers;
+      const pairs = s.breakdown.pairs;
       seconds.push({
         second,
         roots: s.roots,
@@ -249,16 +246,11 @@ export class DiagnosisAccumulator {
         inFlight: s.clientSumNs / 1e9,
         users: currentUsers,
         serverMeanMs: s.servers === 0 ? null : s.serverSumNs / s.servers / 1e6,
-        parts: pairs === 0 ? null : s.breakdown.finish(offsetOf),
+        parts: s.breakdown.finish(offsetOf),
       });
       for (const [service, [delay, theta]] of s.clock) clock.push({ service, second, offsetMs: theta / 1e6, delayMs: delay / 1e6 });
     }
     const coverage = [...this.coverage].map(([endpoint, c]) => ({ endpoint, widthS: c.width, roots: [...c.roots], matched: [...c.matched] }));
     return { seconds, clock, coverage };
   }
-}
-
-/** Offset for a sample row's service; estimated rows (equal split) carry no offset. */
-export function sampleOffset(offsetNs: (service: string) => number): (service: string) => number {
-  return (service) => (service.startsWith('\u0000estimated:') ? 0 : offsetNs(service));
 }

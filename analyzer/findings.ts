@@ -3,9 +3,11 @@
 // diagnosis-data.ts, each returning zero or more findings with the figures behind them and the
 // share of the gap (or of what the rule is about) they explain. docs/analyzer.md lists the rules,
 // their conditions and what explainedShare means for each.
-import type { EndpointReport, RunReport } from './analyze.ts';
+import type { OffsetEstimate } from './clock-offset.ts';
 import type { ClockSample, CoverageSeries, DiagnosisData, SecondPoint } from './diagnosis-data.ts';
 import { hingeFit, lineFit, type FitPoint, type HingeFit } from './fit.ts';
+import type { PhasesMs } from './gap-breakdown.ts';
+import type { Stats } from './stats.ts';
 
 export const FINDING_RULES = [
   'connection-churn',
@@ -27,8 +29,23 @@ export interface Finding {
   explainedShare: number | null;
 }
 
-/** The parts of a run report the rules read (a RunReport has them all). */
-export type RunFacts = Pick<RunReport, 'start' | 'endpoints' | 'clockOffsets'>;
+/** What the rules read of an endpoint (an EndpointReport of analyze.ts has it all). */
+export interface EndpointFacts {
+  name: string;
+  matched: number;
+  clientMs: Stats;
+  serverMs: Stats | null;
+  gapMs: Stats | null;
+  phasesMs: PhasesMs | null;
+  gapByConnection: { opened: { count: number; gapMs: Stats | null }; reused: { count: number; gapMs: Stats | null } } | null;
+}
+
+/** What the rules read of a run (a RunReport has it all). */
+export interface RunFacts {
+  start: string;
+  endpoints: EndpointFacts[];
+  clockOffsets: OffsetEstimate[];
+}
 
 const r1 = (v: number): number => Math.round(v * 10) / 10;
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
@@ -56,21 +73,18 @@ export function diagnose(run: RunFacts, data: DiagnosisData): Finding[] {
  * a clearly larger gap than the ones that reused one. explainedShare: the opened requests' extra
  * gap over the endpoint's whole gap.
  */
-export function connectionChurn(endpoints: EndpointReport[]): Finding[] {
+export function connectionChurn(endpoints: EndpointFacts[]): Finding[] {
   const out: Finding[] = [];
   for (const ep of endpoints) {
-    // Unknown connection use (real Locust) or no matched pair: nothing to say about churn.
     if (ep.gapByConnection === null || ep.phasesMs === null) continue;
-    const phases = ep.phasesMs;
     const { opened, reused } = ep.gapByConnection;
+    const openedMean = opened.gapMs?.mean ?? 0;
+    const reusedMean = reused.gapMs?.mean ?? 0;
     const total = opened.count + reused.count;
     if (total < 10 || opened.count < 3) continue;
     const share = opened.count / total;
     if (share < 0.05) continue;
-    if (opened.gapMs === null) continue;
-    const openedMean = opened.gapMs.mean;
-    const reusedMean = reused.gapMs?.mean ?? 0;
-    const setupPerOpened = (phases.connectionSetup * phases.pairs) / opened.count;
+    const setupPerOpened = (ep.phasesMs.connectionSetup * ep.phasesMs.pairs) / opened.count;
     // With enough reused requests the difference of the two groups is the measure; without (no
     // connection is ever reused) the measured set-up time of the opened ones is.
     const extra = reused.count >= 5 ? openedMean - reusedMean : setupPerOpened;
@@ -95,7 +109,7 @@ export function connectionChurn(endpoints: EndpointReport[]): Finding[] {
         opened: opened.count,
         reused: reused.count,
         openedGapMeanMs: r3(openedMean),
-        reusedGapMeanMs: reused.gapMs === null ? null : r3(reusedMean),
+        reusedGapMeanMs: reused.count === 0 ? null : r3(reusedMean),
         extraGapMs: r3(extra),
         connectionSetupMs: r3(setupPerOpened),
       },
@@ -238,7 +252,7 @@ export function clientSaturation(seconds: SecondPoint[]): Finding[] {
  * server's own tail accounts for most of it, not the gap. explainedShare: the server's p99−p50
  * over the client's p99−p50.
  */
-export function slowServerTail(endpoints: EndpointReport[]): Finding[] {
+export function slowServerTail(endpoints: EndpointFacts[]): Finding[] {
   const out: Finding[] = [];
   for (const ep of endpoints) {
     if (ep.matched < 50) continue;
@@ -247,7 +261,8 @@ export function slowServerTail(endpoints: EndpointReport[]): Finding[] {
     const g = ep.gapMs;
     if (s === null || g === null) continue;
     const clientTail = c.p99 - c.p50;
-    if (clientTail < Math.max(5, 0.5 * c.p50)) continue;
+    // A tail, not a spread: p99 at least twice p50, and by 5 ms or more.
+    if (clientTail < Math.max(5, c.p50)) continue;
     const serverTail = s.p99 - s.p50;
     const share = clamp01(serverTail / clientTail);
     if (share < 0.6 || g.p99 - g.p50 >= serverTail) continue;
@@ -335,7 +350,7 @@ export function propagationBreak(coverage: CoverageSeries[], runStart: string): 
  * seconds whose best sample has little slack, so a queue that skews the samples is not taken for
  * a drift). explainedShare: the share of pairs in the residual, null for a drift alone.
  */
-export function clockTrouble(run: Pick<RunReport, 'clockOffsets'>, clock: ClockSample[]): Finding[] {
+export function clockTrouble(run: Pick<RunFacts, 'clockOffsets'>, clock: ClockSample[]): Finding[] {
   const out: Finding[] = [];
   for (const o of run.clockOffsets) {
     const residualShare = o.samples === 0 ? 0 : o.residual.pairs / o.samples;

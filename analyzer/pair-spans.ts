@@ -333,7 +333,7 @@ export class RunAccumulator {
       estimator.add(0, t2, t3, clientNs, false);
       ep.breakdown.addBounds(service, clientNs, serverNs, t2, t3);
       ep.tail.at(gapNs).addBounds(service, clientNs, serverNs, t2, t3);
-      this.diag.estimated(second, ep.name, service, clientNs, serverNs, t2, t3);
+      this.diag.bounds(second, ep.name, service, clientNs, serverNs, t2, t3);
     }
   }
 

@@ -1,7 +1,6 @@
-// Reading the OTLP metric points the services exported (the store's metric_points table) for the
+// The OTLP metric points the services exported, through the store (model/store.ts), for the
 // timeline's server-metric charts: one metric by name, per service, inside a run's window on that
-// service's clock. The window and the rows' times are exact integer nanoseconds in SQL; each row
-// comes back relative to the window's start.
+// service's clock, each row's time relative to the window's start.
 import type { Shard } from './read-spans.ts';
 
 export interface MetricRow {
@@ -23,15 +22,7 @@ export interface MetricRow {
 
 /** The points of metric `name` from `service` with fromNs ≤ time ≤ toNs (service's clock), by time. */
 export function metricRows(shard: Shard, service: string, name: string, fromNs: bigint, toNs: bigint): MetricRow[] {
-  const rows = shard.db
-    .prepare(
-      `SELECT resource_id, type, temporality, is_monotonic, attributes, unit, (time_ns - @from) / 1000000.0, value, count, sum
-       FROM metric_points WHERE service_name = @service AND metric_name = @name AND time_ns >= @from AND time_ns <= @to
-       ORDER BY time_ns`,
-    )
-    .raw()
-    .all({ service, name, from: fromNs, to: toNs }) as Array<[number, string, number, number, string, string, number, number | null, number | null, number | null]>;
-  return rows.map((r) => ({
+  return shard.store.metricPointRows(service, name, fromNs, toNs).map((r) => ({
     service,
     resourceId: r[0],
     type: r[1],
@@ -46,10 +37,7 @@ export function metricRows(shard: Shard, service: string, name: string, fromNs: 
   }));
 }
 
-/** Services that exported metric `name` at all (index-only). */
+/** Services that exported metric `name` at all. */
 export function metricServices(shard: Shard, name: string): string[] {
-  return shard.db
-    .prepare('SELECT DISTINCT service_name FROM metric_points WHERE metric_name = ? ORDER BY service_name')
-    .pluck()
-    .all(name) as string[];
+  return shard.store.metricServices(name);
 }

@@ -3,8 +3,7 @@
 // one get a single line, so noise does not bury what changed.
 import { significantChanges, type Comparison, type EndpointComparison, type MetricChange } from './compare.ts';
 import { csvField } from './render-csv.ts';
-import { esc } from './render-html.ts';
-import { printable } from './render-table.ts';
+import { esc, printable } from './render-shared.ts';
 
 function ms(v: number): string {
   return Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 10 ? v.toFixed(1) : v.toFixed(2);
@@ -42,7 +41,7 @@ export function comparisonText(c: Comparison): string {
   const lines = [
     `${heading(c)}:`,
     sig.length === 0
-      ? `  no significant change (family-wise alpha ${c.alpha}, Holm-corrected; percentiles: quantile test, means and parts: Mann-Whitney U)`
+      ? `  no significant change (family-wise alpha ${c.alpha}, Holm-corrected; percentiles: difference over its order-statistic standard error, means and parts: Mann-Whitney U)`
       : `  ${sig.length} significant change${sig.length === 1 ? '' : 's'} (family-wise alpha ${c.alpha}, Holm-corrected):`,
     ...c.endpoints.flatMap(endpointLines),
   ];
@@ -88,7 +87,7 @@ export function comparisonHtml(c: Comparison): string {
       : `<ul>${sig.map((s) => `<li><code>${esc(s.endpoint)}</code> ${esc(s.change.metric)}: ${ms(s.change.baselineMs)} → ${ms(s.change.runMs)} ms (${esc(signedMs(s.change.changeMs))} ms, ${esc(pctText(s.change.changePct))})</li>`).join('')}</ul>`;
   return `<section class="run comparison" id="comparison">
 <h2>${esc(heading(c))}</h2>
-<p class="note">Significant: beyond noise at a family-wise alpha of ${c.alpha} (Holm-corrected over every test here). Percentiles: quantile test on all requests; means and gap parts: Mann-Whitney U on up to 1,024 sampled requests per endpoint.</p>
+<p class="note">Significant: beyond noise at a family-wise alpha of ${c.alpha} (Holm-corrected over every test here). Percentiles: their difference against its distribution-free standard error, from all requests; means and gap parts: Mann-Whitney U on up to 1,024 sampled requests per endpoint.</p>
 ${summary}${tables}
 <style>.cmp-bar{display:inline-block;height:8px;vertical-align:middle;border-radius:2px}.cmp-bar.base{background:#9aa6bd}.cmp-bar.run{background:#d8583b}tr.significant td{background:#fff3e8;font-weight:bold}</style>
 </section>`;

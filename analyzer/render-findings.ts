@@ -1,8 +1,7 @@
 // The findings of a run (findings.ts) as text for the table and as an HTML list: the summary
 // sentence, then the figures behind it. Nothing when the data supports no finding.
 import type { Finding } from './findings.ts';
-import { esc } from './render-html.ts';
-import { printable } from './render-table.ts';
+import { esc, printable } from './render-shared.ts';
 
 function figure(v: number | string | null): string {
   return v === null ? '–' : String(v);

@@ -3,17 +3,16 @@
 // where the gap went, and a waterfall of each trace with the largest gaps (root span with its
 // connection phases, the server span, its downstream children) on the generator's clock.
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
-import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
+import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type RunReport, type Waterfall } from './analyze.ts';
 import { findingsHtml } from './render-findings.ts';
+import type { ComparedReport } from './compare.ts';
 import { comparisonHtml } from './render-comparison.ts';
 import { serverMetricCharts } from './render-metrics.ts';
 import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { odditySentences, PART_LABELS } from './sentences.ts';
+import { esc, legend, niceMax, polyline } from './render-shared.ts';
 import type { TimelinePoint } from './timeline.ts';
 
-export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 /** A figure with its unit, or '–' alone when it has no data. */
 function withMs(v: number | null | undefined): string {
@@ -45,24 +44,6 @@ const PART_COLORS: Record<keyof GapParts, string> = {
   unexplained: '#bab0ac',
 };
 
-
-/** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at or above v. */
-export function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
-
-export function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
-  if (points.length === 0) return '';
-  const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
-  return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="1.6"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
-}
-
-export function legend(items: Array<[string, string]>): string {
-  return `<div class="legend">${items.map(([c, l]) => `<span><i style="background:${c}"></i>${esc(l)}</span>`).join('')}</div>`;
-}
 
 function timelineChart(points: TimelinePoint[]): string {
   const W = 920;
@@ -368,7 +349,7 @@ figure.trace{margin:12px 0;border:1px solid #eef0f4;border-radius:6px;padding:6p
 .warning{color:#a1231b;background:#fdecea;border:1px solid #f5c2bd;border-radius:6px;padding:8px 12px}svg .no-data{fill:#a1231b}
 `;
 
-export function renderHtml(report: Report): string {
+export function renderHtml(report: ComparedReport): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">

@@ -3,7 +3,7 @@
 // that the same second lands on the same x in both), so a CPU spike sits right under the gap it
 // goes with.
 import type { RunReport } from './analyze.ts';
-import { esc, legend, niceMax, polyline } from './render-html.ts';
+import { esc, legend, niceMax, polyline } from './render-shared.ts';
 import type { MetricSeries } from './server-metrics.ts';
 
 const W = 920;

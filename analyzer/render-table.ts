@@ -1,8 +1,9 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
-import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { findingsText } from './render-findings.ts';
 import { odditySentences } from './sentences.ts';
+import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { printable } from './render-shared.ts';
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
 /** A figure with no data behind it (null) prints as '–', never as 0. */
@@ -15,12 +16,6 @@ function ms(v: number | null | undefined): string {
 
 function pct(v: number): string {
   return `${(v * 100).toFixed(1)}%`;
-}
-
-/** Strip control characters so a hostile span name cannot drive the terminal. */
-export function printable(text: string, max = 48): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
 function table(header: string[], rows: string[][], leftColumns = 1): string {

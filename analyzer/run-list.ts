@@ -4,7 +4,7 @@
 import { analyze, type AnalyzeOptions } from './analyze.ts';
 import type { OtherClientTraffic } from './find-runs.ts';
 import type { Shard } from './read-spans.ts';
-import { NO_DATA, printable } from './render-table.ts';
+import { printable } from './render-shared.ts';
 
 export interface RunListEntry {
   label: string;
@@ -14,7 +14,7 @@ export interface RunListEntry {
   end: string;
   durationS: number;
   requests: number;
-  /** null when no server span matched (no gap can be measured). */
+  /** null with no gap measured (no matched server span). */
   gapP50Ms: number | null;
   gapP99Ms: number | null;
   propagationCoverage: number;
@@ -41,7 +41,7 @@ export async function runList(shards: Shard[], options: AnalyzeOptions): Promise
 }
 
 function ms(v: number | null): string {
-  if (v === null) return NO_DATA;
+  if (v === null) return '–';
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 

@@ -10,7 +10,7 @@ import type { Finding } from '../analyzer/findings.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
 import { renderTable } from '../analyzer/render-table.ts';
-import { BREAK, CHURN, CLEAN_GAP_MS, DRIFT, QUEUE, SECONDS, STARVED, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';
+import { BREAK, CHURN, CLEAN_GAP_MS, DRIFT, QUEUE, SECONDS, STARVED, TAIL, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';
 
 let dir: string;
 const runs = new Map<string, RunReport>();
@@ -114,15 +114,36 @@ describe('findings', () => {
     expect(f.figures.since).toBe(new Date(Date.parse(runs.get('broken')?.start ?? '') + BREAK.sinceS * 1000).toISOString());
   });
 
+  it("a server whose slowest requests make the client's tail: slow server tail on that endpoint", () => {
+    const f = only('serverTail');
+    expect(f.rule).toBe('slow-server-tail');
+    expect(f.endpoint).toBe(TAIL.endpoint);
+    within10(num(f, 'serverP99Ms'), TAIL.serverMs);
+    within10(num(f, 'clientP99Ms'), TAIL.serverMs + CLEAN_GAP_MS);
+    expect(f.explainedShare as number).toBeGreaterThan(0.9);
+  });
+
   it('a server clock that drifts: clock trouble with the drift', () => {
     const f = only('drift');
     expect(f.rule).toBe('clock-trouble');
     within10(num(f, 'driftMsPerMinute'), DRIFT.msPerSecond * 60);
   });
 
+  it('the same findings when the run is paired in worker threads and the states merged', async () => {
+    for (const name of ['queue', 'churn', 'broken']) {
+      const shards = openShards([join(dir, `${name}.db`)]);
+      try {
+        const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 1, threads: 2, parallelMinRoots: 1 });
+        expect(report.runs[0]?.findings).toEqual(runs.get(name)?.findings);
+      } finally {
+        closeShards(shards);
+      }
+    }
+  });
+
   it('findings show in the table after the run header and in the HTML report', () => {
     const run = runs.get('churn') as RunReport;
-    const report = { schemaVersion: 1 as const, generatedAt: '', databases: [], runs: [run], otherClientTraffic: [] };
+    const report = { schemaVersion: 1 as const, generatedAt: '', databases: [], otherClientTraffic: [], runs: [run] };
     const table = renderTable(report);
     expect(table).toMatch(/Findings:\n {2}• \[connection-churn\] \/authenticate/);
     expect(table.indexOf('Findings:')).toBeLessThan(table.indexOf('Where the gap went'));

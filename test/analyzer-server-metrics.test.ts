@@ -80,7 +80,7 @@ describe('server metrics per second', () => {
   });
 
   it('draws each series under the timeline, second k at the same x as the timeline', () => {
-    const html = renderHtml({ schemaVersion: 1, generatedAt: '', databases: [], runs: [run], otherClientTraffic: [] });
+    const html = renderHtml({ schemaVersion: 1, generatedAt: '', databases: [], otherClientTraffic: [], runs: [run] });
     const xsOf = (series: string): number[] => {
       const m = new RegExp(`data-series="${series.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"[^>]*points="([^"]+)"`).exec(html);
       return (m?.[1] ?? '').split(' ').map((p) => Number(p.split(',')[0]));

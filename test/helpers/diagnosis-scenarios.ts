@@ -81,6 +81,7 @@ export const CHURN = { connectMs: 30, openedShare: 0.4 } as const;
 export const BREAK = { endpoint: '/b', sinceS: 20 } as const;
 export const DRIFT = { msPerSecond: 0.5 } as const;
 export const SLOWER = { endpoint: '/a', beforeMs: 20 } as const;
+export const TAIL = { endpoint: '/a', serverMs: 80 } as const;
 
 export const scenarios: Record<string, ScenarioSpec> = {
   clean: { users: ramp, request: (s, i) => cleanRequest(s, i) },
@@ -114,6 +115,15 @@ export const scenarios: Record<string, ScenarioSpec> = {
     request: (s, i) => {
       const r = cleanRequest(s, i);
       return r.endpoint === BREAK.endpoint && s >= BREAK.sinceS ? { ...r, unmatched: true } : r;
+    },
+  },
+  serverTail: {
+    users: steady,
+    request: (s, i) => {
+      const r = cleanRequest(s, i);
+      // 7 of the 200 /a requests take 80 ms on the server.
+      if (r.endpoint !== TAIL.endpoint || ((s * PER_SECOND + i) / 2) % 33 !== 0) return r;
+      return { ...r, serverMs: TAIL.serverMs, phases: phasesFor({ waiting: 2 * leg(r) + TAIL.serverMs }) };
     },
   },
   // Run-versus-baseline pairs: another draw of the clean run, and one with 20 ms more before the server on /a.
