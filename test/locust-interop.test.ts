@@ -229,6 +229,9 @@ describe.skipIf(!locust.ok)(`real Locust --otel (${locust.detail}) → firstspan
     // Two user classes (4 Shoppers + 2 Browsers, fixed counts), each logging in once in on_start:
     // every /authenticate request is a connection opener. Once without a delay, once with it.
     const USERS_ON_START = 6;
+    // Long enough that the noise of a shared, busy machine in the no-proxy figure (tens of ms seen)
+    // stays well inside the 10 % bound.
+    const LOGIN_DELAY_MS = 1000;
     let baseline: ScenarioResult;
     let delayed: ScenarioResult;
     let base: Run;
@@ -255,7 +258,7 @@ describe.skipIf(!locust.ok)(`real Locust --otel (${locust.detail}) → firstspan
         warmUpShop: true,
       };
       baseline = await runLocustScenario({ ...common, connectDelayMs: 0 });
-      delayed = await runLocustScenario({ ...common, connectDelayMs: CONNECT_DELAY_MS });
+      delayed = await runLocustScenario({ ...common, connectDelayMs: LOGIN_DELAY_MS });
       base = await analyzed(baseline);
       held = await analyzed(delayed);
     }, 300_000);
@@ -274,12 +277,13 @@ describe.skipIf(!locust.ok)(`real Locust --otel (${locust.detail}) → firstspan
       expect(delayed.proxyConnections).toBe(USERS_ON_START);
       const before = login(base);
       const after = login(held);
-      const shown = `before-server without the delay ${String(before.beforeServer)} ms, with it ${String(after.beforeServer)} ms (error bound ±${String(after.errorBoundMs)} ms)`;
+      const shown = `before-server without the delay ${String(before.beforeServer)} ms, with it ${String(after.beforeServer)} ms; after-server with it ${String(after.afterServer)} ms (error bound ±${String(after.errorBoundMs)} ms)`;
       expect(after.basis, shown).toBe('offset');
-      const expected = CONNECT_DELAY_MS + Number(before.beforeServer);
+      const expected = LOGIN_DELAY_MS + Number(before.beforeServer);
       expect(Math.abs(Number(after.beforeServer) - expected) / expected, shown).toBeLessThanOrEqual(0.1);
-      // The response's way back is not held: after-server stays small (the equal split would give it half the delay).
-      expect(Number(after.afterServer), shown).toBeLessThan(CONNECT_DELAY_MS / 10);
+      // The response's way back is not held: after-server stays small. The equal split would give
+      // it half the delay; a quarter leaves room for a busy machine's late span ends.
+      expect(Number(after.afterServer), shown).toBeLessThan(LOGIN_DELAY_MS / 4);
     });
 
     it('names /authenticate in words as where the gap matters most, with the time before the server as its cause', () => {
