@@ -13,6 +13,8 @@ export default {
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  // The sandbox copies the project: leave out caches (Node 24, Locust's venv), databases, reports.
+  ignorePatterns: ['.cache', 'coverage', 'out', 'reports', '*.db', '*.db-wal', '*.db-shm', 'firstspan-report*.html'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };
