@@ -6,12 +6,13 @@ import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts'
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
 import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import type { OtherClientTraffic } from './find-runs.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';
 import { printable, renderTable } from './render-table.ts';
-import { evaluateThresholds, formatThresholdResults, parseThreshold, type Threshold } from './thresholds.ts';
+import { evaluateThresholds, formatThresholdResults, parseRatio, parseThreshold, type Threshold } from './thresholds.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -22,7 +23,8 @@ Pair every load-test root span with its server span and explain the gap between 
 waited and what the server saw, per run and endpoint. With no filter every run is analysed.
 
   --db FILE            receiver database; repeat for shards analysed as one (required)
-  --service NAME       only runs of this generator service
+  --service NAME       only runs of this service, analysed as a load generator even when it is
+                       not recognised as one (firstspan and Locust are)
   --run-id ID          only this run (an idle-gap run's label also works)
   --from ISO, --to ISO only runs overlapping this time range, clipped to it
   --list               list the runs and exit
@@ -31,8 +33,10 @@ waited and what the server saw, per run and endpoint. With no filter every run i
   --out FILE           write the report to FILE instead of stdout
   --assert EXPR        CI gate, repeatable: 'gap.p99<50ms', 'client.p90<=200ms', 'coverage>=0.99',
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
-  --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
+  --min-coverage R     fail when propagation coverage is below R (0.99 or 99%), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
+  --settle DUR         a run whose last span arrived less than DUR ago may still be receiving
+                       spans and is reported so (default 3s; 0 never: the receiver has stopped)
   --threads N          worker threads for large runs (default: cores, at most 4; 1 = none)
   --quiet              no progress on stderr
   -h, --help           this help
@@ -74,6 +78,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
     top: { type: 'string' },
+    settle: { type: 'string' },
     threads: { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -104,12 +109,19 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     if (typeof t === 'string') problems.add(t);
     else thresholds.push(t);
   }
-  const minCoverage = numberFlag(problems, '--min-coverage', v['min-coverage'] as string | undefined, { min: 0 });
-  if (minCoverage !== undefined) {
-    if (minCoverage > 1) problems.add(`--min-coverage is a fraction between 0 and 1, got '${minCoverage}'`);
-    else thresholds.push({ source: `coverage>=${minCoverage}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
+  if (v['min-coverage'] !== undefined) {
+    const raw = v['min-coverage'] as string;
+    const minCoverage = parseRatio('--min-coverage', raw);
+    if (typeof minCoverage === 'string') problems.add(minCoverage);
+    else thresholds.push({ source: `coverage>=${raw.trim()}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
   }
   const top = numberFlag(problems, '--top', v.top as string | undefined, { min: 0, integer: true }) ?? 10;
+  let settleMs: number | undefined;
+  if (v.settle !== undefined) {
+    const d = parseDuration(v.settle as string);
+    if (d === undefined || d < 0) problems.add(`--settle must be a duration such as 3s or 0, got '${v.settle as string}'`);
+    else settleMs = d;
+  }
   const threads = numberFlag(problems, '--threads', v.threads as string | undefined, { min: 1, integer: true });
   const fromNs = parseIso(problems, '--from', v.from as string | undefined);
   const toNs = parseIso(problems, '--to', v.to as string | undefined);
@@ -120,6 +132,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
   }
   const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top };
   if (threads !== undefined) options.threads = threads;
+  if (settleMs !== undefined) options.settleMs = settleMs;
   if (v.service !== undefined) options.service = v.service as string;
   if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
   if (fromNs !== undefined) options.fromNs = fromNs;
@@ -148,13 +161,20 @@ function progressReporter(io: CommandIO): NonNullable<AnalyzeOptions['progress']
   };
 }
 
-function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number } {
-  const runs = listRuns(shards, options);
+/** Why there is no run, when CLIENT roots exist that are no load generator's: name one to analyse it. */
+function otherTrafficHint(other: OtherClientTraffic[]): string {
+  if (other.length === 0) return '';
+  const list = other.slice(0, 5).map((o) => `${printable(o.service)}: ${o.rootSpans}`).join(', ');
+  return `; trace-root CLIENT spans from services not recognised as load generators are other client traffic, not runs (${list}): name one with --service NAME to analyse it as a load test`;
+}
+
+function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number; other: OtherClientTraffic[] } {
+  const { runs, other } = listRuns(shards, options);
   const rows = runs.map((r) => [printable(r.label, 60), printable(r.service), r.runId === null ? '(none: idle-gap split)' : printable(r.runId, 40), new Date(Number(r.startNs / 1_000_000n)).toISOString(), new Date(Number(r.endNs / 1_000_000n)).toISOString(), String(r.rootsInShards)]);
   const header = ['Run', 'Service', 'Run id', 'Start', 'End', 'Roots'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length };
+  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length, other };
 }
 
 export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -173,9 +193,9 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
     if (config.list) {
-      const { text, count } = renderList(shards, config.options);
+      const { text, count, other } = renderList(shards, config.options);
       if (count === 0) {
-        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters\n`);
+        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters${otherTrafficHint(other)}\n`);
         return ExitCodes.NO_RUNS;
       }
       io.stdout.write(text);
@@ -187,7 +207,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
     if (report.runs.length === 0) {
       io.stderr.write(
         `firstspan analyze: no runs in ${where} that match the filters: no trace-root CLIENT spans from a load generator` +
-          ' (check that the generator exported to this receiver, and the --service/--run-id/--from/--to filters)\n',
+          ` (check that the generator exported to this receiver, and the --service/--run-id/--from/--to filters)${otherTrafficHint(report.otherClientTraffic)}\n`,
       );
       return ExitCodes.NO_RUNS;
     }

@@ -112,6 +112,11 @@ export class Digest {
     return this.exact !== null;
   }
 
+  /** The figures, or null when nothing was recorded: no data is never shown as 0. */
+  statsOrNull(): Stats | null {
+    return this.count === 0 ? null : this.stats();
+  }
+
   stats(): Stats {
     if (this.count === 0) return { ...EMPTY_STATS };
     let sorted: Float64Array | null = null;

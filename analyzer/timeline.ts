@@ -1,6 +1,7 @@
 // The per-second timeline of a run: requests, errors and client/server/gap p50 and p99 for each
-// second after the run's start (on the generator's clock), plus the active users the generator
-// reported. Each second holds small mergeable digests (2 significant digits once past 256 values:
+// second after the run's start (on the generator's clock), the requests in flight derived from
+// the spans themselves (so the ramp shows from the first second, whatever the metric interval),
+// plus the active users the generator reported. Each second holds small mergeable digests (2 significant digits once past 256 values:
 // the timeline is for eyes, the endpoint tables carry the precise figures).
 import { Digest, nsToMs } from './stats.ts';
 
@@ -9,6 +10,8 @@ const SECOND_DIGEST = { exactLimit: 256, digits: 2 } as const;
 class Second {
   requests = 0;
   errors = 0;
+  /** Σ client durations of the requests starting in this second, ns. */
+  busyNs = 0;
   readonly client = new Digest(SECOND_DIGEST);
   readonly server = new Digest(SECOND_DIGEST);
   readonly gap = new Digest(SECOND_DIGEST);
@@ -27,7 +30,15 @@ export interface TimelinePoint {
   serverP99: number;
   gapP50: number;
   gapP99: number;
-  /** Active users reported by the generator, null when it sent no such metric. */
+  /**
+   * Mean requests in flight during the second, from the spans (Little's law: the client time of
+   * the requests starting in it, per second). Shows the ramp even when no users metric came.
+   */
+  inFlight: number;
+  /**
+   * Active users reported by the generator, summed over its user classes and processes; null
+   * before its first report (or when it sent none): unknown, not zero.
+   */
   users: number | null;
 }
 
@@ -44,7 +55,10 @@ export class TimelineAccumulator {
     const s = this.at(second);
     s.requests += 1;
     if (error) s.errors += 1;
-    if (clientNs !== null) s.client.record(clientNs);
+    if (clientNs !== null) {
+      s.client.record(clientNs);
+      s.busyNs += clientNs;
+    }
     if (serverNs !== null) s.server.record(serverNs);
     if (gapNs !== null) s.gap.record(gapNs);
   }
@@ -65,6 +79,7 @@ export class TimelineAccumulator {
       const s = this.at(second);
       s.requests += o.requests;
       s.errors += o.errors;
+      s.busyNs += o.busyNs;
       s.client.merge(o.client);
       s.server.merge(o.server);
       s.gap.merge(o.gap);
@@ -96,6 +111,7 @@ export class TimelineAccumulator {
         serverP99: s ? nsToMs(s.server.percentileNs(99)) : 0,
         gapP50: s ? nsToMs(s.gap.percentileNs(50)) : 0,
         gapP99: s ? nsToMs(s.gap.percentileNs(99)) : 0,
+        inFlight: s ? Math.round(s.busyNs / 1e7) / 100 : 0,
         users: currentUsers,
       });
     }
@@ -104,15 +120,16 @@ export class TimelineAccumulator {
 }
 
 /**
- * Active users per second from gauge points: the last value each reporting process (resource)
- * gave in that second, summed over processes (workers of one run each report their own users).
+ * Active users per second from gauge points: the last value of each series (a process's user
+ * class: Locust and firstspan report one gauge point per class) in that second, summed over
+ * classes and processes (workers of one run each report their own users).
  */
-export function usersPerSecond(points: Array<{ resourceId: number; relMs: number; value: number }>): Map<number, number> {
-  const latest = new Map<number, number>();
+export function usersPerSecond(points: Array<{ resourceId: number; series: string; relMs: number; value: number }>): Map<number, number> {
+  const latest = new Map<string, number>();
   const out = new Map<number, number>();
   for (const p of points) {
     if (p.relMs < 0) continue;
-    latest.set(p.resourceId, p.value);
+    latest.set(`${p.resourceId}\u0000${p.series}`, p.value);
     let sum = 0;
     for (const v of latest.values()) sum += v;
     out.set(Math.floor(p.relMs / 1000), sum);

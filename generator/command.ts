@@ -50,7 +50,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   // Loading errors (file:line, no user class) are FirstspanErrors: cli/main reports them, exit 2.
   const script = await loadScript(options.script, io.cwd);
   for (const cls of script.userClasses) {
-    if (options.host === undefined && cls.host === undefined) {
+    // The web UI asks for the host on its page (as Locust's does).
+    if (options.host === undefined && cls.host === undefined && !(options.web.enabled && !options.web.autostart)) {
       problems.add(`no host for user class ${cls.name}: pass --host URL or set static host = 'http://…' in the class`);
     } else if (options.host === undefined && cls.host !== undefined) {
       checkHost(problems, `${cls.name}.host`, cls.host);
@@ -63,6 +64,10 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const runId = options.runId ?? generateRunId();
   if (options.processes !== undefined && options.processes > 1) {
     return runProcesses(argv, options, runId, io, script.shape !== undefined);
+  }
+  if (options.web.enabled) {
+    const { runWeb } = await import('./web/web-command.ts');
+    return runWeb({ options, runId, script, telemetryConfig, version: await version(), report: (summary) => reportRun(summary, options, io) }, io);
   }
   return runHere(options, runId, script, telemetryConfig, io);
 }
@@ -109,6 +114,7 @@ async function runHere(
     spawnRate,
     runTimeMs: options.runTimeMs,
     iterations,
+    stopTimeoutMs: options.stopTimeoutMs,
     runId,
     stats,
     telemetry,

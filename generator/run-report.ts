@@ -28,6 +28,7 @@ export async function reportRun(summary: RunSummary, options: RunOptions, io: Co
       writeFile(`${prefix}_exceptions.csv`, exceptionsCsv(summary)),
     ]);
   }
-  io.stderr.write(`firstspan run: run id ${runId} · stopped by ${stopReason} · ${stats.total.count} requests, ${stats.total.failures} failed\n`);
+  const cutOff = stats.cutOff > 0 ? ` · ${stats.cutOff} cut off by the stop (not counted)` : '';
+  io.stderr.write(`firstspan run: run id ${runId} · stopped by ${stopReason} · ${stats.total.count} requests, ${stats.total.failures} failed${cutOff}\n`);
   return stats.total.failures > 0 ? ExitCodes.REQUEST_FAILURES : ExitCodes.OK;
 }

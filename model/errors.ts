@@ -104,6 +104,8 @@ export const ExitCodes = {
   OK: 0,
   /** generator: at least one request failed. */
   REQUEST_FAILURES: 1,
+  /** demo: the ground-truth check did not find the injected delay within its tolerance. */
+  DEMO_CHECK_FAILED: 1,
   /** bad usage: flags, config, script, database. */
   USAGE: 2,
   /** analyzer: a threshold or coverage gate was breached (k6 uses 99 for the same). */

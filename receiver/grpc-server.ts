@@ -8,10 +8,20 @@
 // travels in the grpc-status-details-bin trailer (https://grpc.io/docs/guides/error/, richer error
 // model). Oversized messages are refused by grpc-js itself (RESOURCE_EXHAUSTED, no ErrorInfo) via
 // grpc.max_receive_message_length.
+//
+// Compression: grpc-js decompresses only gzip and deflate and answers UNIMPLEMENTED to any other
+// grpc-encoding, but the Collector's otlp exporter sends `grpc-encoding: zstd` or `snappy` (framed)
+// when configured so, without negotiating (go.opentelemetry.io/collector/config/configgrpc: it
+// registers those compressors with grpc-go and calls grpc.UseCompressor). receiverInterceptor
+// below therefore tells grpc-js to pass such messages through untouched and decodes them here with
+// the same bounded decoders as OTLP/HTTP (decoders/index.ts).
 import { timingSafeEqual } from 'node:crypto';
+import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { ERRORS, errorMessage, type OtlpErrorCode } from '../model/errors.ts';
+import { decodeWhole, DecodedTooLarge } from './decoders/index.ts';
 import type { Ingest } from './ingest.ts';
+import type { RefusalLog } from './refusals.ts';
 import { encodeExportResponseProtobuf, encodeStatus, type Signal } from './responses.ts';
 
 export const GRPC_METHODS: Record<Signal, string> = {
@@ -47,12 +57,69 @@ export interface GrpcReceiverOptions {
   ingest: Ingest;
   token?: string;
   maxBodyBytes: number;
+  /** Counts (and logs) every call answered with an error by the handlers below. */
+  refusals?: RefusalLog;
+}
+
+/** grpc-encodings decoded here rather than by grpc-js (which knows gzip and deflate only). */
+const OWN_ENCODINGS = { zstd: 'zstd', snappy: 'snappy' } as const;
+/** Metadata key that carries such an encoding from the interceptor to the handler. */
+const OWN_ENCODING_KEY = 'firstspan-grpc-encoding';
+
+/**
+ * The one interceptor on every call, for two jobs grpc-js leaves to the application.
+ *
+ * Decompression: grpc-js keeps the call's grpc-encoding in the base call's `incomingEncoding` field, read from the
+ * headers before any message arrives (@grpc/grpc-js src/server-interceptors.ts). For zstd and snappy
+ * this sets it to identity, so grpc-js hands the compressed message over as it is, and tells the
+ * handler the real encoding through metadata (any client-sent value of that key is dropped first).
+ * If a grpc-js release renames the field this does nothing, and zstd/snappy get grpc-js's own
+ * UNIMPLEMENTED answer again (test/receiver-codecs.test.ts and the Collector test catch that).
+ *
+ * Refusals: every error status a handler sends is counted and logged (refusals.ts).
+ */
+function receiverInterceptor(refusals: RefusalLog | undefined): grpc.ServerInterceptor {
+  return (_method, call) => {
+    const base = call as unknown as { incomingEncoding?: unknown };
+    const encoding = typeof base.incomingEncoding === 'string' ? base.incomingEncoding.toLowerCase() : '';
+    const own = Object.hasOwn(OWN_ENCODINGS, encoding) ? OWN_ENCODINGS[encoding as keyof typeof OWN_ENCODINGS] : undefined;
+    if (own !== undefined) base.incomingEncoding = 'identity';
+    return new grpc.ServerInterceptingCall(call, {
+      start(next) {
+        next(
+          new grpc.ServerListenerBuilder()
+            .withOnReceiveMetadata((metadata, pass) => {
+              metadata.remove(OWN_ENCODING_KEY);
+              if (own !== undefined) metadata.set(OWN_ENCODING_KEY, own);
+              pass(metadata);
+            })
+            .build(),
+        );
+      },
+      // Every status the handlers send passes here; grpc-js's own refusals (a message over
+      // grpc.max_receive_message_length, an unknown grpc-encoding) do not and are not counted.
+      sendStatus(status, next) {
+        if (status.code !== grpc.status.OK) {
+          refusals?.record({ transport: 'gRPC', status: grpc.status[status.code] ?? String(status.code), message: status.details, client: call.getPeer() });
+        }
+        next(status);
+      },
+    });
+  };
+}
+
+/** The message as the client meant it: decompressed here when receiverInterceptor passed it on. */
+async function messageOf(call: grpc.ServerUnaryCall<Buffer, Buffer>, limit: number): Promise<Buffer> {
+  const own = call.metadata.get(OWN_ENCODING_KEY)[0];
+  if (own !== OWN_ENCODINGS.zstd && own !== OWN_ENCODINGS.snappy) return call.request;
+  return decodeWhole(own, call.request, limit);
 }
 
 export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': options.maxBodyBytes,
     'grpc.max_send_message_length': 4 * 1024 * 1024,
+    interceptors: [receiverInterceptor(options.refusals)],
   });
   const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
   for (const signal of ['traces', 'metrics', 'logs'] as const) {
@@ -65,53 +132,82 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
           return;
         }
       }
-      const body = call.request;
-      if (!options.ingest.reserve(body.length)) {
-        callback(failure('FS_ERR_OTLP_BUSY', errorMessage('FS_ERR_OTLP_BUSY', { what: 'too many request bytes in flight' })));
-        return;
-      }
-      options.ingest.export(signal, 'protobuf', body).then(
-        (outcome) => {
-          options.ingest.release(body.length);
-          switch (outcome.kind) {
-            case 'ok':
-              callback(null, encodeExportResponseProtobuf(outcome.rejected, outcome.message));
-              return;
-            case 'invalid':
-              callback(failure('FS_ERR_OTLP_DECODE', outcome.message));
-              return;
-            case 'busy':
-              callback(failure('FS_ERR_OTLP_BUSY', outcome.message));
-              return;
-            case 'unavailable':
-              callback(failure('FS_ERR_OTLP_UNAVAILABLE', outcome.message));
-              return;
-          }
-        },
-        (error: unknown) => {
-          options.ingest.release(body.length);
-          callback(failure('FS_ERR_OTLP_INTERNAL', (error as Error).message));
-        },
+      messageOf(call, options.maxBodyBytes).then(
+        (body) => exportMessage(signal, body, callback),
+        (error: unknown) =>
+          callback(
+            error instanceof DecodedTooLarge
+              ? failure('FS_ERR_OTLP_TOO_LARGE', error.message)
+              : failure('FS_ERR_OTLP_DECODE', `cannot decompress message: ${(error as Error).message}`),
+          ),
       );
     };
     server.addService(definition(signal), { Export: handler });
   }
+
+  function exportMessage(signal: Signal, body: Buffer, callback: grpc.sendUnaryData<Buffer>): void {
+    if (!options.ingest.reserve(body.length)) {
+      callback(failure('FS_ERR_OTLP_BUSY', errorMessage('FS_ERR_OTLP_BUSY', { what: 'too many request bytes in flight' })));
+      return;
+    }
+    options.ingest.export(signal, 'protobuf', body).then(
+      (outcome) => {
+        options.ingest.release(body.length);
+        switch (outcome.kind) {
+          case 'ok':
+            callback(null, encodeExportResponseProtobuf(outcome.rejected, outcome.message));
+            return;
+          case 'invalid':
+            callback(failure('FS_ERR_OTLP_DECODE', outcome.message));
+            return;
+          case 'busy':
+            callback(failure('FS_ERR_OTLP_BUSY', outcome.message));
+            return;
+          case 'unavailable':
+            callback(failure('FS_ERR_OTLP_UNAVAILABLE', outcome.message));
+            return;
+        }
+      },
+      (error: unknown) => {
+        options.ingest.release(body.length);
+        callback(failure('FS_ERR_OTLP_INTERNAL', (error as Error).message));
+      },
+    );
+  }
   return server;
 }
 
-/** Bind and return the port (0 picks a free one). */
-export function listenGrpc(server: grpc.Server, host: string, port: number): Promise<number> {
-  const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+export interface GrpcListener {
+  port: number;
+  close(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Listen on HOST:PORT (0 picks a free port) with a plain net.Server and hand each connection to
+ * grpc-js (Server.createConnectionInjector). Node reports a taken port as an ordinary EADDRINUSE
+ * error, where grpc-js's own bindAsync would also print its "No address added" line to stderr.
+ */
+export function listenGrpc(server: grpc.Server, host: string, port: number): Promise<GrpcListener> {
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const listener = net.createServer((socket) => injector.injectConnection(socket));
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, bound) => {
-      if (error) reject(error);
-      else resolve(bound);
+    listener.once('error', (error) => {
+      injector.destroy();
+      reject(error);
+    });
+    listener.listen({ host, port }, () => {
+      const address = listener.address();
+      resolve({
+        port: typeof address === 'object' && address !== null ? address.port : port,
+        close: (graceMs) => closeGrpc(server, listener, graceMs),
+      });
     });
   });
 }
 
-/** Stop accepting calls and wait for in-flight ones (bounded: then force). */
-export function closeGrpc(server: grpc.Server, graceMs = 10_000): Promise<void> {
+/** Stop accepting connections and calls, and wait for in-flight ones (bounded: then force). */
+function closeGrpc(server: grpc.Server, listener: net.Server, graceMs = 10_000): Promise<void> {
+  listener.close();
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       server.forceShutdown();

@@ -11,7 +11,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { ERRORS, errorMessage, type OtlpErrorCode } from '../model/errors.ts';
 import type { SpanStore } from '../model/store.ts';
 import { DEFAULT_MAX_BODY_BYTES, Ingest, RETRY_AFTER_SECONDS, type IngestOptions } from './ingest.ts';
+import { CONTENT_ENCODINGS } from './decoders/index.ts';
 import { BodyError, readBody, supportedEncoding } from './read-body.ts';
+import type { RefusalLog } from './refusals.ts';
 import { CONTENT_TYPES, encodeExportResponse, encodeStatus, type BodyFormat, type Signal } from './responses.ts';
 
 export interface ReceiverOptions extends IngestOptions {
@@ -24,6 +26,8 @@ export interface ReceiverOptions extends IngestOptions {
   maxBodyBytes?: number;
   /** fastify's logger (never logs bodies). Off by default. */
   logger?: boolean;
+  /** Counts (and logs) every refused request. */
+  refusals?: RefusalLog;
 }
 
 export const PATHS: Record<Signal, string> = { traces: '/v1/traces', metrics: '/v1/metrics', logs: '/v1/logs' };
@@ -62,13 +66,13 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       url: PATHS[signal],
       handler: (request, reply) => {
         void reply.header('allow', 'POST');
-        return sendError(reply, formatOf(request.headers['content-type']), 'FS_ERR_OTLP_METHOD', errorMessage('FS_ERR_OTLP_METHOD', { method: request.method, path: PATHS[signal] }));
+        return refuse(reply, formatOf(request.headers['content-type']), 'FS_ERR_OTLP_METHOD', errorMessage('FS_ERR_OTLP_METHOD', { method: request.method, path: PATHS[signal] }));
       },
     });
   }
 
   app.setNotFoundHandler((request, reply) =>
-    sendError(
+    refuse(
       reply,
       formatOf(request.headers['content-type']),
       'FS_ERR_OTLP_NOT_FOUND',
@@ -82,21 +86,27 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'receiver error');
-    return sendError(reply, formatOf(request.headers['content-type']), status >= 500 ? 'FS_ERR_OTLP_INTERNAL' : 'FS_ERR_OTLP_DECODE', error.message);
+    return refuse(reply, formatOf(request.headers['content-type']), status >= 500 ? 'FS_ERR_OTLP_INTERNAL' : 'FS_ERR_OTLP_DECODE', error.message);
   });
 
   app.addHook('onClose', async () => {
     if (options.ingest === undefined) await ingest.close();
   });
 
+  /** Every refusal goes through here: answered from its registry row, and counted (and logged). */
+  function refuse(reply: FastifyReply, format: BodyFormat | undefined, code: OtlpErrorCode, message: string): FastifyReply {
+    options.refusals?.record({ transport: 'HTTP', status: String(ERRORS[code].http), reason: code, message, client: clientOf(reply.request.socket) });
+    return sendError(reply, format, code, message);
+  }
+
   async function handleExport(signal: Signal, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const format = formatOf(request.headers['content-type']);
     if (token !== undefined && !authorized(request.headers.authorization, token)) {
       void reply.header('www-authenticate', 'Bearer');
-      return sendError(reply, format, 'FS_ERR_OTLP_UNAUTHENTICATED', errorMessage('FS_ERR_OTLP_UNAUTHENTICATED', { header: 'Authorization' }));
+      return refuse(reply, format, 'FS_ERR_OTLP_UNAUTHENTICATED', errorMessage('FS_ERR_OTLP_UNAUTHENTICATED', { header: 'Authorization' }));
     }
     if (format === undefined) {
-      return sendError(
+      return refuse(
         reply,
         undefined,
         'FS_ERR_OTLP_MEDIA_TYPE',
@@ -110,22 +120,22 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     const encodingHeader = request.headers['content-encoding'];
     const encoding = supportedEncoding(Array.isArray(encodingHeader) ? encodingHeader.join(',') : encodingHeader);
     if (encoding === undefined) {
-      return sendError(
+      return refuse(
         reply,
         format,
         'FS_ERR_OTLP_MEDIA_TYPE',
-        errorMessage('FS_ERR_OTLP_MEDIA_TYPE', { header: 'Content-Encoding', value: String(encodingHeader), supported: 'gzip, deflate or none' }),
+        errorMessage('FS_ERR_OTLP_MEDIA_TYPE', { header: 'Content-Encoding', value: String(encodingHeader), supported: `one of ${CONTENT_ENCODINGS.join(', ')} or none` }),
       );
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      return sendError(reply, format, 'FS_ERR_OTLP_TOO_LARGE', errorMessage('FS_ERR_OTLP_TOO_LARGE', { size: declared, limit: maxBodyBytes }));
+      return refuse(reply, format, 'FS_ERR_OTLP_TOO_LARGE', errorMessage('FS_ERR_OTLP_TOO_LARGE', { size: declared, limit: maxBodyBytes }));
     }
     // Reserve the declared size before reading; chunked and compressed bodies grow the
     // reservation as they decode (read-body.ts), so bytes in flight stay within the budget.
     const budget = { reserved: Number.isFinite(declared) ? declared : 0, grow: (n: number, own: number) => ingest.grow(n, own) };
     if (!ingest.reserve(budget.reserved)) {
-      return sendError(reply, format, 'FS_ERR_OTLP_BUSY', errorMessage('FS_ERR_OTLP_BUSY', { what: 'too many request bytes in flight' }));
+      return refuse(reply, format, 'FS_ERR_OTLP_BUSY', errorMessage('FS_ERR_OTLP_BUSY', { what: 'too many request bytes in flight' }));
     }
     try {
       let body: Buffer;
@@ -133,18 +143,18 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
         body = await readBody(request.raw, encoding, maxBodyBytes, budget);
       } catch (error) {
         if (!(error instanceof BodyError)) throw error;
-        return sendError(reply, format, error.code, error.message);
+        return refuse(reply, format, error.code, error.message);
       }
       const outcome = await ingest.export(signal, format, body);
       switch (outcome.kind) {
         case 'ok':
           return send(reply, format, 200, encodeExportResponse(format, signal, outcome.rejected, outcome.message));
         case 'invalid':
-          return sendError(reply, format, 'FS_ERR_OTLP_DECODE', outcome.message);
+          return refuse(reply, format, 'FS_ERR_OTLP_DECODE', outcome.message);
         case 'busy':
-          return sendError(reply, format, 'FS_ERR_OTLP_BUSY', outcome.message);
+          return refuse(reply, format, 'FS_ERR_OTLP_BUSY', outcome.message);
         case 'unavailable':
-          return sendError(reply, format, 'FS_ERR_OTLP_UNAVAILABLE', outcome.message);
+          return refuse(reply, format, 'FS_ERR_OTLP_UNAVAILABLE', outcome.message);
       }
     } finally {
       ingest.release(budget.reserved);
@@ -163,6 +173,11 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
   if (header === undefined) return false;
   const given = Buffer.from(header);
   return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+function clientOf(socket: { remoteAddress?: string; remotePort?: number }): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`;
 }
 
 /** Answers a client may retry: with Retry-After (opentelemetry-proto docs/specification.md, OTLP/HTTP Throttling). */

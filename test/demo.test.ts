@@ -142,6 +142,25 @@ describe('firstspan demo (real binary)', () => {
   });
 });
 
+describe('firstspan demo whose ground-truth check fails (real binary)', () => {
+  it('exits 1 and says so when the delay is not found within the tolerance', async () => {
+    // A tolerance of 0 asks for the gap to equal the hold to the nanosecond: no run meets it, so
+    // the check fails with everything else fine (the analyzer exits 0).
+    const dir = mkdtempSync(path.join(tmpdir(), 'firstspan-demo-fail-test-'));
+    try {
+      const r = await runCli(['demo', '-u', '2', '-t', '2s', '--connect-delay', '100ms', '--tolerance', '0', '--db', path.join(dir, 'demo.db'), '--out', path.join(dir, 'report.html')], {
+        timeoutMs: 120_000,
+      });
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(1);
+      expect(r.stdout).toMatch(/✗ the gap differs from the injected delay: found [\d.]+ ms .* off the delay held \(tolerance 0 %\)/);
+      expect(r.stdout).toContain(`Report: ${path.join(dir, 'report.html')}`);
+      expect(r.stderr).toContain('the ground-truth check failed: the injected delay was not found within the tolerance (exit 1)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
+
 describe('firstspan demo --tls (real binary)', () => {
   let dir: string;
   let result: CliResult;
