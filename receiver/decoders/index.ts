@@ -10,7 +10,7 @@ import { DecodedTooLarge, type PushDecoder } from './push-decoder.ts';
 import { snappyDecoder, snappyFramedDecoder } from './snappy.ts';
 import { zstdDecoder } from './zstd.ts';
 
-export { CorruptInput, DecodedTooLarge } from './push-decoder.ts';
+export { DecodedTooLarge } from './push-decoder.ts';
 
 export const CONTENT_ENCODINGS = ['gzip', 'zstd', 'snappy', 'x-snappy-framed', 'zlib', 'deflate', 'lz4'] as const;
 export type ContentEncoding = 'identity' | (typeof CONTENT_ENCODINGS)[number];
