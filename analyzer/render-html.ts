@@ -3,15 +3,20 @@
 // where the gap went, and a waterfall of each trace with the largest gaps (root span with its
 // connection phases, the server span, its downstream children) on the generator's clock.
 // Every string that came from a span (names, services, run ids) is untrusted and goes through esc().
-import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall } from './analyze.ts';
-import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type RunReport, type Waterfall } from './analyze.ts';
+import { findingsHtml } from './render-findings.ts';
+import type { ComparedReport } from './compare.ts';
+import { comparisonHtml } from './render-comparison.ts';
+import { serverMetricCharts } from './render-metrics.ts';
+import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { odditySentences, PART_LABELS } from './sentences.ts';
+import { esc, legend, niceMax, polyline } from './render-shared.ts';
 import type { TimelinePoint } from './timeline.ts';
 
-export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
-function fmt(v: number): string {
+/** A figure with no data behind it (null) shows as '–', never as 0. */
+function fmt(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
@@ -34,34 +39,6 @@ const PART_COLORS: Record<keyof GapParts, string> = {
   unexplained: '#bab0ac',
 };
 
-const PART_LABELS: Record<keyof GapParts, string> = {
-  poolWait: 'pool wait',
-  connectionSetup: 'connection set-up',
-  sending: 'sending',
-  beforeServer: 'before server',
-  betweenAttempts: 'between attempts',
-  afterServer: 'after server',
-  download: 'download',
-  unexplained: 'unexplained',
-};
-
-/** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at or above v. */
-function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
-
-function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
-  if (points.length === 0) return '';
-  const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
-  return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="1.6"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
-}
-
-function legend(items: Array<[string, string]>): string {
-  return `<div class="legend">${items.map(([c, l]) => `<span><i style="background:${c}"></i>${esc(l)}</span>`).join('')}</div>`;
-}
 
 function timelineChart(points: TimelinePoint[]): string {
   const W = 920;
@@ -72,10 +49,11 @@ function timelineChart(points: TimelinePoint[]): string {
   const B = 32;
   const n = Math.max(1, points.length);
   const x = (i: number): number => L + ((i + 0.5) / n) * (W - L - R);
-  const maxMs = niceMax(Math.max(...points.map((p) => Math.max(p.clientP99, p.serverP99, p.gapP99)), 0.001));
+  const maxMs = niceMax(Math.max(...points.map((p) => Math.max(p.clientP99 ?? 0, p.serverP99 ?? 0, p.gapP99 ?? 0)), 0.001));
   const maxReq = niceMax(Math.max(...points.map((p) => p.requests), 1));
-  const hasUsers = points.some((p) => p.users !== null);
-  const maxUsers = niceMax(Math.max(...points.map((p) => p.users ?? 0), 1));
+  // The right axis counts users: those the generator reported, and the requests in flight derived
+  // from the spans (the ramp shows from the first second even when no users metric came).
+  const maxUsers = niceMax(Math.max(...points.map((p) => Math.max(p.users ?? 0, p.inFlight)), 1));
   const y = (v: number, max: number): number => T + (H - T - B) * (1 - v / max);
   const bw = Math.max(1, ((W - L - R) / n) * 0.8);
   const bars = points
@@ -85,22 +63,26 @@ function timelineChart(points: TimelinePoint[]): string {
         : `<rect class="req-bar" x="${(x(i) - bw / 2).toFixed(1)}" y="${y(p.requests, maxReq).toFixed(1)}" width="${bw.toFixed(1)}" height="${(H - B - y(p.requests, maxReq)).toFixed(1)}" fill="${COLORS.requests}"><title>${esc(p.time)}: ${p.requests} requests, ${p.errors} errors</title></rect>`,
     )
     .join('');
-  const seriesOf = (f: (p: TimelinePoint) => number): Array<[number, number]> =>
-    points.flatMap((p, i) => (p.requests > 0 ? [[x(i), y(f(p), maxMs)] as [number, number]] : []));
+  // Seconds with no value (null: no request, or no matched server span) leave the line out there.
+  const seriesOf = (f: (p: TimelinePoint) => number | null): Array<[number, number]> =>
+    points.flatMap((p, i) => {
+      const v = f(p);
+      return v === null ? [] : [[x(i), y(v, maxMs)] as [number, number]];
+    });
   const ticks = [0, 0.25, 0.5, 0.75, 1]
-    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${hasUsers ? Math.round(f * maxUsers) : Math.round(f * maxReq)}</text>`)
+    .map((f) => `<line x1="${L}" x2="${W - R}" y1="${y(f * maxMs, maxMs)}" y2="${y(f * maxMs, maxMs)}" class="grid"/><text x="${L - 6}" y="${y(f * maxMs, maxMs) + 4}" text-anchor="end">${fmt(f * maxMs)}</text><text x="${W - R + 6}" y="${y(f * maxMs, maxMs) + 4}">${Math.round(f * maxUsers)}</text>`)
     .join('');
   const step = Math.max(1, Math.ceil(n / 10));
   const xticks = points
     .filter((_, i) => i % step === 0)
     .map((p) => `<text x="${x(p.second)}" y="${H - B + 16}" text-anchor="middle">${p.second}s</text>`)
     .join('');
-  const users = hasUsers
-    ? polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '4 3')
-    : '';
+  const users =
+    polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '4 3') +
+    polyline(points.map((p, i) => [x(i), y(p.inFlight, maxUsers)] as [number, number]), COLORS.users, 'requests in flight (from spans)', '1 2');
   return `<svg class="chart timeline" viewBox="0 0 ${W} ${H}" role="img" aria-label="per-second timeline">
 ${ticks}${xticks}
-<text x="${L - 6}" y="10" text-anchor="end" class="axis-label">ms</text><text x="${W - R + 6}" y="10" class="axis-label">${hasUsers ? 'users' : 'req/s'}</text>
+<text x="${L - 6}" y="10" text-anchor="end" class="axis-label">ms</text><text x="${W - R + 6}" y="10" class="axis-label">users</text>
 ${bars}
 ${polyline(seriesOf((p) => p.clientP99), COLORS.client, 'client p99', '5 3')}
 ${polyline(seriesOf((p) => p.clientP50), COLORS.client, 'client p50')}
@@ -113,7 +95,7 @@ ${users}
     [COLORS.client, 'client p50 / p99 (dashed)'],
     [COLORS.server, 'server p50'],
     [COLORS.gap, 'gap p50 / p99 (dashed)'],
-    ...(hasUsers ? ([[COLORS.users, 'active users (right axis)']] as Array<[string, string]>) : []),
+    [COLORS.users, 'active users reported (dashed) / requests in flight from the spans (dotted), right axis'],
   ])}`;
 }
 
@@ -125,12 +107,12 @@ function distributionChart(endpoints: EndpointReport[]): string {
   const W = 920;
   const R = 130; // room for the labels right of the p99 ticks
   const H = 28 + groupH * endpoints.length;
-  const max = niceMax(Math.max(...endpoints.map((e) => Math.max(e.clientMs.p99, e.serverMs.p99, e.gapMs.p99)), 0.001));
+  const max = niceMax(Math.max(...endpoints.map((e) => Math.max(e.clientMs.p99, e.serverMs?.p99 ?? 0, e.gapMs?.p99 ?? 0)), 0.001));
   const x = (v: number): number => L + (v / max) * (W - L - R);
   const rows = endpoints
     .map((ep, g) => {
       const top = 20 + g * groupH;
-      const metrics: Array<[string, string, EndpointReport['clientMs']]> = [
+      const metrics: Array<[string, string, EndpointReport['clientMs'] | null]> = [
         ['client', COLORS.client, ep.clientMs],
         ['server', COLORS.server, ep.serverMs],
         ['gap', COLORS.gap, ep.gapMs],
@@ -140,6 +122,7 @@ function distributionChart(endpoints: EndpointReport[]): string {
         metrics
           .map(([label, color, s], i) => {
             const yy = top + i * rowH;
+            if (s === null) return `<text x="${L + 4}" y="${yy + rowH - 5}" class="small no-data">${label}: no data (no matched server span)</text>`;
             return `<rect class="dist-bar" x="${L}" y="${yy + 3}" width="${Math.max(0.5, x(s.p50) - L).toFixed(1)}" height="${rowH - 6}" fill="${color}"><title>${esc(ep.name)} ${label}: p50 ${fmt(s.p50)} ms, p90 ${fmt(s.p90)} ms, p99 ${fmt(s.p99)} ms, max ${fmt(s.max)} ms</title></rect>
 <line x1="${x(s.p50)}" x2="${x(s.p99)}" y1="${yy + rowH / 2}" y2="${yy + rowH / 2}" stroke="${color}" stroke-width="1.5"/>
 <line x1="${x(s.p90)}" x2="${x(s.p90)}" y1="${yy + 4}" y2="${yy + rowH - 4}" stroke="${color}" stroke-width="2"/>
@@ -167,22 +150,24 @@ function breakdownChart(endpoints: EndpointReport[]): string {
   const R = 150; // room for the total and its basis right of the bar
   const rowH = 24;
   const H = 24 + rowH * endpoints.length;
-  const max = niceMax(Math.max(...endpoints.map((e) => PART_NAMES.reduce((a, p) => a + Math.max(0, e.phasesMs[p]), 0)), 0.001));
+  const max = niceMax(Math.max(...endpoints.map((e) => PART_NAMES.reduce((a, p) => a + Math.max(0, e.phasesMs?.[p] ?? 0), 0)), 0.001));
   const x = (v: number): number => (v / max) * (W - L - R);
   const rows = endpoints
     .map((ep, i) => {
       const yy = 20 + i * rowH;
+      const phases = ep.phasesMs;
+      if (phases === null) return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text><text x="${L + 4}" y="${yy + 13}" class="small no-data">no data: no matched server span to split the gap by</text>`;
       let at = L;
       const segs = PART_NAMES.map((p) => {
-        const v = Math.max(0, ep.phasesMs[p]);
+        const v = Math.max(0, phases[p]);
         if (v === 0) return '';
         const w = x(v);
         const seg = `<rect class="part" data-part="${p}" x="${at.toFixed(1)}" y="${yy}" width="${Math.max(0.5, w).toFixed(1)}" height="${rowH - 6}" fill="${PART_COLORS[p]}"><title>${esc(ep.name)}: ${PART_LABELS[p]} ${fmt(v)} ms</title></rect>`;
         at += w;
         return seg;
       }).join('');
-      const basis = ep.phasesMs.basis === 'estimated' ? ' (estimated: equal split)' : ep.phasesMs.basis === 'mixed' ? ' (partly estimated)' : '';
-      return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text>${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(ep.phasesMs.gap)} ms${esc(basis)}</text>`;
+      const basis = phases.basis === 'measured' ? '' : ` (${basisLabel(phases)})`;
+      return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(truncate(ep.name, 32))}</text>${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(phases.gap)} ms${esc(basis)}</text>`;
     })
     .join('');
   return `<svg class="chart breakdown" viewBox="0 0 ${W} ${H}" role="img" aria-label="where the gap went">${rows}</svg>${legend(
@@ -253,20 +238,39 @@ function truncate(text: string, max: number): string {
 function endpointTable(run: RunReport): string {
   const head = ['Endpoint', 'Count', 'Coverage', 'Errors', 'Client p50', 'Client p99', 'Server p50', 'Server p99', 'Gap p50', 'Gap p90', 'Gap p99', 'Gap max', 'Explained'];
   const row = (ep: EndpointReport, cls = ''): string =>
-    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs.p50)}</td><td>${fmt(ep.serverMs.p99)}</td><td>${fmt(ep.gapMs.p50)}</td><td>${fmt(ep.gapMs.p90)}</td><td>${fmt(ep.gapMs.p99)}</td><td>${fmt(ep.gapMs.max)}</td><td>${ep.phasesMs.basis === 'none' ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ' (est.)'}`}</td></tr>`;
+    `<tr class="${cls}"><td>${esc(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs?.p50)}</td><td>${fmt(ep.serverMs?.p99)}</td><td>${fmt(ep.gapMs?.p50)}</td><td>${fmt(ep.gapMs?.p90)}</td><td>${fmt(ep.gapMs?.p99)}</td><td>${fmt(ep.gapMs?.max)}</td><td>${ep.phasesMs === null ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ` (${esc(basisLabel(ep.phasesMs))})`}`}</td></tr>`;
   return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${run.endpoints.map((e) => row(e)).join('')}${row(run.total, 'total')}</tbody></table>`;
 }
 
 /** What a new connection costs: the gap of connection-opening requests next to reused ones. */
 function connectionTable(run: RunReport): string {
-  const { opened, reused } = run.total.gapByConnection;
-  if (opened.count + reused.count === 0) return '';
-  const cells = (c: EndpointReport['gapByConnection']['opened']): string =>
-    c.count === 0 ? `<td>0</td><td>–</td><td>–</td><td>–</td>` : `<td>${c.count}</td><td>${fmt(c.gapMs.p50)}</td><td>${fmt(c.gapMs.p99)}</td><td>${fmt(c.gapMs.mean)}</td>`;
-  const row = (ep: EndpointReport, cls = ''): string => `<tr class="${cls}"><td>${esc(ep.name)}</td>${cells(ep.gapByConnection.opened)}${cells(ep.gapByConnection.reused)}</tr>`;
+  const split = (ep: EndpointReport): number => (ep.gapByConnection === null ? 0 : ep.gapByConnection.opened.count + ep.gapByConnection.reused.count);
+  if (split(run.total) === 0) return '';
+  const cells = (c: { count: number; gapMs: EndpointReport['gapMs'] } | undefined): string =>
+    c === undefined ? '<td>–</td><td>–</td><td>–</td><td>–</td>' : `<td>${c.count}</td><td>${fmt(c.gapMs?.p50)}</td><td>${fmt(c.gapMs?.p99)}</td><td>${fmt(c.gapMs?.mean)}</td>`;
+  const row = (ep: EndpointReport, cls = ''): string => `<tr class="${cls}"><td>${esc(ep.name)}</td>${cells(ep.gapByConnection?.opened)}${cells(ep.gapByConnection?.reused)}</tr>`;
   const head = ['Endpoint', 'Opened', 'Gap p50', 'Gap p99', 'Gap mean', 'Reused', 'Gap p50', 'Gap p99', 'Gap mean'];
-  const rows = run.endpoints.filter((ep) => ep.gapByConnection.opened.count + ep.gapByConnection.reused.count > 0).map((ep) => row(ep));
+  const rows = run.endpoints.filter((ep) => split(ep) > 0).map((ep) => row(ep));
   return `<h3>Gap by connection <small>requests that opened a connection vs those that reused one, ms</small></h3><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}${row(run.total, 'total')}</tbody></table>`;
+}
+
+/** The parts of the gap of the slowest 10% and 1% of each endpoint's requests, by gap. */
+function tailTable(run: RunReport): string {
+  const eps = run.endpoints.filter((ep) => ep.tailPhasesMs.slowest10 !== null);
+  if (eps.length === 0) return '';
+  const head = ['Endpoint', 'Slowest', 'Requests', 'Gap', ...PART_NAMES.map((p) => PART_LABELS[p])];
+  const rows = eps.flatMap((ep) =>
+    (
+      [
+        ['10%', ep.tailPhasesMs.slowest10],
+        ['1%', ep.tailPhasesMs.slowest1],
+      ] as const
+    ).map(
+      ([label, t]) =>
+        `<tr class="tail" data-tail="${label}"><td>${esc(ep.name)}</td><td>${label}</td><td>${Math.round(t?.pairs ?? 0)}</td><td>${fmt(t?.gap)}</td>${PART_NAMES.map((p) => `<td>${fmt(t?.[p])}</td>`).join('')}</tr>`,
+    ),
+  );
+  return `<h3>The tail <small>where the gap of the slowest 10% and 1% of requests (by gap) went, mean ms over them</small></h3><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function runSection(run: RunReport, index: number): string {
@@ -279,25 +283,29 @@ function runSection(run: RunReport, index: number): string {
     .join('');
   const note = offsetNote(run);
   const offsetNoteHtml = offsets && note !== undefined ? `<p>${esc(note)}.</p>` : '';
-  const odd = Object.entries(run.oddities)
-    .filter(([name, n]) => n > 0 && !explainedByOffset(run, name))
-    .map(([k, n]) => `<li>${esc(k)}: ${n}</li>`)
+  const odd = odditySentences(run, (name) => explainedByOffset(run, name))
+    .map((o) => `<li data-oddity="${o.name}"><b>${o.name}: ${o.count}</b> — ${esc(o.text)}</li>`)
     .join('');
   const bg = run.background;
   return `<section class="run" id="run-${index}">
 <h2>Run ${esc(run.label)} <small>${esc(run.service)} · ${esc(run.start)} → ${esc(run.end)} (${run.durationS.toFixed(1)} s)</small></h2>
+${run.warnings.map((w) => `<p class="warning" data-warning="${w.code}">${esc(w.message)}</p>`).join('\n')}
+${run.summary.length > 0 ? `<div class="summary">${run.summary.map((t) => `<p>${esc(t)}</p>`).join('')}</div>` : ''}
 <div class="cards">
-<div class="card"><b>${fmt(t.gapMs.p50)} ms</b><span>gap p50</span></div>
-<div class="card"><b>${fmt(t.gapMs.p99)} ms</b><span>gap p99</span></div>
+<div class="card"><b>${fmt(t.gapMs?.p50)} ms</b><span>gap p50</span></div>
+<div class="card"><b>${fmt(t.gapMs?.p99)} ms</b><span>gap p99</span></div>
 <div class="card"><b>${fmt(t.clientMs.p99)} ms</b><span>client p99</span></div>
-<div class="card"><b>${fmt(t.serverMs.p99)} ms</b><span>server p99</span></div>
+<div class="card"><b>${fmt(t.serverMs?.p99)} ms</b><span>server p99</span></div>
 <div class="card"><b>${(run.propagationCoverage * 100).toFixed(1)}%</b><span>propagation coverage (${run.matched}/${run.rootSpans})</span></div>
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
+${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests cut off by the end of the run (no response; in no figure)</span></div>` : ''}
 </div>
-<h3>Timeline</h3>${timelineChart(run.timeline)}
+${findingsHtml(run.findings)}
+<h3>Timeline</h3>${timelineChart(run.timeline)}${serverMetricCharts(run)}
 <h3>Endpoints</h3>${endpointTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
+${tailTable(run)}
 ${connectionTable(run)}
 ${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNoteHtml}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}
@@ -332,9 +340,11 @@ table{border-collapse:collapse;width:100%;font-size:13px}th,td{padding:4px 8px;b
 th:first-child,td:first-child{text-align:left;word-break:break-all}tr.total td{font-weight:bold;border-top:2px solid #ccd}
 figure.trace{margin:12px 0;border:1px solid #eef0f4;border-radius:6px;padding:6px}figcaption{font-size:13px;margin-bottom:4px}
 .note{font-size:12px;color:#667;margin:0}code{font-size:12px}
+.summary{font-size:15px;border-left:4px solid #3b6fd8;padding:2px 12px;margin:8px 0}.summary p{margin:4px 0}
+.warning{color:#a1231b;background:#fdecea;border:1px solid #f5c2bd;border-radius:6px;padding:8px 12px}svg .no-data{fill:#a1231b}
 `;
 
-export function renderHtml(report: Report): string {
+export function renderHtml(report: ComparedReport): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -344,7 +354,9 @@ export function renderHtml(report: Report): string {
 <p>${report.runs.length} run${report.runs.length === 1 ? '' : 's'} from ${report.databases.map((d) => esc(d)).join(', ')} · generated ${esc(report.generatedAt)}</p></header>
 <main>
 <p>gap = client span duration − server span duration, each on its own host's clock (free of clock offset). The split of the gap uses the clock offset estimated per server from the pairs with the least delay.</p>
+${report.comparison === undefined ? '' : comparisonHtml(report.comparison)}
 ${report.runs.map(runSection).join('\n')}
+${report.otherClientTraffic.length === 0 ? '' : `<p class="note other-traffic">Other client traffic (trace-root CLIENT spans from services that are no load generator; not runs, not in any figure): ${report.otherClientTraffic.map((o) => `${esc(o.service)} ${o.rootSpans}`).join(', ')}. Name a service with --service to analyse it as a load test.</p>`}
 </main></body></html>
 `;
 }

@@ -358,6 +358,7 @@ const K_PHASE_RECEIVING = spanKey(Attr.PHASE_RECEIVING);
 const K_CONNECTION_REUSED = spanKey(Attr.CONNECTION_REUSED);
 const K_HTTP_STATUS = spanKey(Attr.HTTP_STATUS);
 const K_ERROR_TYPE = spanKey(Attr.ERROR_TYPE);
+const K_REQUEST_CUT_OFF = spanKey(Attr.REQUEST_CUT_OFF);
 
 /**
  * Encodes ReadableSpans as one ExportTraceServiceRequest. One instance per exporter: its scratch
@@ -707,6 +708,7 @@ function writeRequestSpan(w: Writer, span: RequestSpan): void {
   w.ensure(ROOM);
   if (span.errorType !== undefined) {
     stringAttribute(w, K_ERROR_TYPE, span.errorType);
+    if (span.cutOff) boolAttribute(w, K_REQUEST_CUT_OFF, true);
     w.byte(T_SPAN_STATUS);
     const status = w.open();
     if (span.failure) {

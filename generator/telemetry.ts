@@ -260,7 +260,7 @@ export class Telemetry {
     };
   }
 
-  /** The request's span (if sampled), handed to the batch processor; and its duration in the histogram, always. */
+  /** The request's span (if sampled), handed to the batch processor; and its duration in the histogram unless the stop cut it off. */
   finish(traced: TracedRequest, userClass: string, outcome: RequestOutcome): void {
     if (traced.context.traceFlags === TraceFlags.SAMPLED) {
       this.#ended += 1;
@@ -268,7 +268,8 @@ export class Telemetry {
       if (this.#batches !== undefined) this.#batches.add(span);
       else this.#processor?.onEnd(span);
     } else this.#notSampled += 1;
-    this.#durations.record(outcome.end - outcome.start, outcome);
+    // The histogram agrees with the stats table, which leaves cut-off requests out.
+    if (outcome.cutOff !== true) this.#durations.record(outcome.end - outcome.start, outcome);
   }
 
   /**

@@ -21,6 +21,7 @@ import type {
   SpanLink,
   TracesRequest,
 } from '../model/otlp.ts';
+import { jsonDouble } from '../model/otlp.ts';
 import { DecodeError, expectWire, ProtobufReader, WireType } from './protobuf-reader.ts';
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
@@ -142,7 +143,7 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
         value = { intValue: r.int64String(end) };
         break;
       case 0x21:
-        value = { doubleValue: r.double(end) };
+        value = { doubleValue: jsonDouble(r.double(end)) };
         break;
       case 0x2a: {
         const stop = r.lengthEnd(end);

@@ -63,6 +63,8 @@ function generatorSpans(): ReadableSpan[] {
     // Non-ASCII, and strings long enough to need two- and three-byte lengths.
     new RequestSpan(ctx('abababababababababababababababab', '3333333333333333'), 'Ünïcode 用户', 'run-1', outcome({ name: '/produkt/{ïd}', url: `http://127.0.0.1:8080/produkt/ü?q=${'x'.repeat(300)}` }), resource, scope),
     new RequestSpan(ctx('cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd', '4444444444444444'), 'Shopper', 'run-1', outcome({ url: `http://127.0.0.1:8080/${'long/'.repeat(5000)}` }), resource, scope),
+    // Cut off by the run's stop: error status, error.type run_stopped, firstspan.request.cut_off.
+    new RequestSpan(ctx('00000000000000000000000000000002', '5555555555555555'), 'Shopper', 'run-1', outcome({ status: 0, reused: true, errorType: 'run_stopped', failure: 'cut off', cutOff: true }), resource, scope),
   ];
 }
 
@@ -146,6 +148,10 @@ describe('firstspan OTLP encoder against the SDK serializer', () => {
     expect(out[2]?.status).toEqual({ code: 2, message: 'connect ECONNREFUSED 127.0.0.1:8080' });
     expect(out[2]?.attributes[Attr.USER_CLASS]).toEqual({ stringValue: 'Buyer ✓' });
     expect(out[5]?.name).toBe('GET /produkt/{ïd}');
+    expect(out[7]?.attributes[Attr.REQUEST_CUT_OFF]).toEqual({ boolValue: true });
+    expect(out[7]?.attributes[Attr.ERROR_TYPE]).toEqual({ stringValue: 'run_stopped' });
+    expect(out[7]?.status).toEqual({ code: 2, message: 'cut off' });
+    expect(out.filter((s) => s.attributes[Attr.REQUEST_CUT_OFF] !== undefined)).toHaveLength(1);
     expect(out[6]?.attributes[Attr.URL_FULL]).toEqual({ stringValue: `http://127.0.0.1:8080/${'long/'.repeat(5000)}` });
   });
 

@@ -179,7 +179,7 @@ describe('JSON decoder', () => {
     expect(span.parentSpanId.length).toBe(0);
     expect(span).toMatchObject({ name: 'snake', kind: 3, startTimeUnixNano: 100n, endTimeUnixNano: 200n, flags: 1, status: { code: 1, message: '' } });
     expect(span.attributes.n).toEqual({ intValue: '12' });
-    expect(span.attributes.d).toEqual({ doubleValue: NaN });
+    expect(span.attributes.d).toEqual({ doubleValue: 'NaN' }); // kept in its JSON-safe form (model/otlp.ts JsonDouble)
   });
 
   it('never passes a long integer literal through a double', () => {

@@ -23,6 +23,8 @@ export interface ScenarioOptions {
   runs?: number;
   /** Pause between those runs, after one Locust process exits and before the next starts. */
   pauseMs?: number;
+  /** The locustfile (default: the seed's MockTarget). */
+  locustfile?: string;
 }
 
 /** One stored span, as the test reads it back (nanoseconds exact, as bigint). */
@@ -78,7 +80,7 @@ export async function runLocustScenario(options: ScenarioOptions): Promise<Scena
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 0));
       locustRuns.push(
         await runLocust({
-          locustfile: LOCUSTFILES.mockTarget,
+          locustfile: options.locustfile ?? LOCUSTFILES.mockTarget,
           host: `http://127.0.0.1:${proxy.port}`,
           users: options.users,
           // Spawn every user at once, so each user's first (connection-opening) request starts
