@@ -9,16 +9,34 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
-import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
-import type { PhasesMs } from './gap-breakdown.ts';
+import { diagnose, type Finding } from './findings.ts';
+import { CUT_OFF_TAIL_NS, cutOffRoots } from './cut-off.ts';
+import {
+  filterRuns,
+  findRuns,
+  loadTestGroups,
+  nsToIso,
+  recognizeGenerators,
+  type GeneratorKind,
+  type OtherClientTraffic,
+  type RunFilter,
+  type RunWindow,
+} from './find-runs.ts';
+import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
+import type { TailPhases } from './tail-breakdown.ts';
 import type { PairJob } from './pair-worker.ts';
+import type { Reservoir } from './reservoir.ts';
+import { collectServerMetrics, type MetricSeries } from './server-metrics.ts';
 import {
   backgroundRows,
   countDuplicateRoots,
   countRoots,
+  cutOffCandidates,
+  lastArrivalMs,
   feedPairs,
   rootStartAt,
+  readResources,
   readResourceServices,
   readRootGroups,
   readServices,
@@ -31,6 +49,8 @@ import {
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
 import { usersPerSecond, type EndpointTimePoint, type TimelinePoint } from './timeline.ts';
+import { summarySentences } from './sentences.ts';
+import { serverDataWarnings, stillReceivingWarning, type Warning } from './warnings.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -40,31 +60,43 @@ export interface EndpointReport {
   matched: number;
   errors: number;
   clientMs: Stats;
-  serverMs: Stats;
-  gapMs: Stats;
-  phasesMs: PhasesMs;
+  /** null when no root of the endpoint has a matched server span: no data, never 0. */
+  serverMs: Stats | null;
+  /** null when no pair has a gap (no matched server span, or none shorter than its client span). */
+  gapMs: Stats | null;
+  /** Where the gap went; null with no pair to split. */
+  phasesMs: PhasesMs | null;
+  /** Where the gap of the slowest 10% and 1% of the requests (by gap) went: each part's mean over them. */
+  tailPhasesMs: TailPhases;
   propagationCoverage: number;
   errorRate: number;
   /** Roots with more than one server child (retries, redirects), and how many extra children. */
   multipleServerChildren: number;
   extraServerChildren: number;
-  /** Roots that opened a new connection (connection_reused = false). */
-  newConnections: number;
+  /**
+   * Roots that opened a new connection (connection_reused = false); null when no root says
+   * (real Locust): unknown, not zero.
+   */
+  newConnections: number | null;
   /**
    * The gap split by what the request did with its connection: a connection's set-up cost shows
-   * as the difference. Roots without the connection attribute (real Locust) are in neither.
+   * as the difference. Roots without the connection attribute (real Locust) are in neither; null
+   * when no root has it.
    */
-  gapByConnection: { opened: ConnectionGap; reused: ConnectionGap };
+  gapByConnection: { opened: ConnectionGap; reused: ConnectionGap } | null;
   /** Client p50/p95 per second (buckets of several seconds in long runs), for the report. */
   clientOverTime: EndpointTimePoint[];
   /** True while every percentile is computed from the exact values (false once HDR-binned). */
   exactPercentiles: boolean;
+  /** Requests cut off by the end of the run (no response measured): in none of the figures above. */
+  cutOff: number;
 }
 
 export interface ConnectionGap {
   /** Matched roots with a gap. */
   count: number;
-  gapMs: Stats;
+  /** null when count is 0. */
+  gapMs: Stats | null;
 }
 
 export interface WaterfallSpan {
@@ -107,13 +139,18 @@ export interface BackgroundReport {
 
 export interface RunReport {
   service: string;
+  /** How the service was recognised as a load generator: its own spans, Locust's resource, or --service. */
+  generator: GeneratorKind;
   runId: string | null;
   label: string;
   start: string;
   end: string;
   durationS: number;
+  /** Load-test requests in the figures (requests cut off by the end of the run excluded). */
   rootSpans: number;
   matched: number;
+  /** Requests cut off by the end of the run (cut-off.ts): counted apart, in no figure. */
+  cutOff: number;
   propagationCoverage: number;
   backgroundServerSpans: number;
   background: BackgroundReport;
@@ -121,10 +158,18 @@ export interface RunReport {
   total: EndpointReport;
   endpoints: EndpointReport[];
   oddities: Oddities;
+  /** What the figures cannot show, in words: no server data, still receiving (warnings.ts). */
+  warnings: Warning[];
+  /** Where the time went, in a few generated sentences (sentences.ts). */
+  summary: string[];
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
   /** Failed requests by endpoint and message (status message, else HTTP status), most first. */
   failures: Array<{ endpoint: string; message: string; count: number }>;
+  /** Why the gap is what it is (findings.ts), after the figures they rest on. */
+  findings: Finding[];
+  /** The services' metrics named by --metric, per second on the run's timeline (server-metrics.ts). */
+  serverMetrics: MetricSeries[];
 }
 
 export interface Report {
@@ -132,6 +177,8 @@ export interface Report {
   generatedAt: string;
   databases: string[];
   runs: RunReport[];
+  /** Trace-root CLIENT spans of services that are no load generator (not runs), per service. */
+  otherClientTraffic: OtherClientTraffic[];
 }
 
 export interface AnalyzeOptions extends RunFilter {
@@ -143,42 +190,75 @@ export interface AnalyzeOptions extends RunFilter {
   threads?: number;
   /** Roots in a shard's part of a run from which it is split across threads (default 100,000). */
   parallelMinRoots?: number;
+  /**
+   * A run whose last span arrived less than this long ago (ms) may still be receiving spans and
+   * is reported so (default 3000; 0: never, e.g. when the receiver is known to have stopped).
+   */
+  settleMs?: number;
+  /** The time to compare arrivals with (default: now). */
+  nowMs?: number;
+  /** Metric names (as the services export them) to put per second on the run's timeline. */
+  metrics?: string[];
+  /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
+  onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
 }
 
-/** The runs in the shards (after filters), without analysing them. */
-export function listRuns(shards: Shard[], options: AnalyzeOptions): RunWindow[] {
-  const groups = shards.map((s) => readRootGroups(s, options.idleGapNs));
-  return filterRuns(findRuns(groups, options.idleGapNs), options);
+/** Server clocks may be off the generator's by this much: spans this far outside a run's window may be its own. */
+const ARRIVAL_WINDOW_NS = 60_000_000_000n;
+export const DEFAULT_SETTLE_MS = 3000;
+
+interface FoundRuns {
+  all: RunWindow[];
+  generators: Map<string, GeneratorKind>;
+  other: OtherClientTraffic[];
+}
+
+/** Every load-test run in the shards (before filters), and the other client traffic. */
+function foundRuns(shards: Shard[], options: AnalyzeOptions): FoundRuns {
+  const generators = recognizeGenerators(shards.flatMap(readResources), options.service);
+  const { groups, other } = loadTestGroups(
+    shards.map((s) => readRootGroups(s, options.idleGapNs)),
+    generators,
+  );
+  return { all: findRuns(groups, options.idleGapNs), generators, other };
 }
 
 export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise<Report> {
-  const all = findRuns(
-    shards.map((s) => readRootGroups(s, options.idleGapNs)),
-    options.idleGapNs,
-  );
+  const { all, generators: kinds, other } = foundRuns(shards, options);
   const runs = filterRuns(all, options);
   // Every service with load-test roots is a generator, whether or not its runs are analysed now:
   // its spans are never a server's background traffic.
   const generators = [...new Set(all.map((r) => r.service))];
   // One run at a time: a run's worker threads already use the cores.
   const reports: RunReport[] = [];
-  for (const run of runs) reports.push(await analyzeRun(shards, run, generators, options));
+  for (const run of runs) reports.push(await analyzeRun(shards, run, kinds.get(run.service) ?? 'firstspan', generators, options));
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: new Date().toISOString(),
     databases: shards.map((s) => s.path),
     runs: reports,
+    otherClientTraffic: other,
   };
 }
 
-async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], options: AnalyzeOptions): Promise<RunReport> {
+async function analyzeRun(
+  shards: Shard[],
+  run: RunWindow,
+  generator: GeneratorKind,
+  generators: string[],
+  options: AnalyzeOptions,
+): Promise<RunReport> {
   const acc = new RunAccumulator(options.topN);
   const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs, originNs: run.startNs };
   const threads = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
   const progress = options.progress;
   let readElsewhere = 0;
+  // Cut-off roots are counted apart, so the failures table leaves them out too.
+  const cutOffByShard = new Map<number, ReadonlySet<number>>();
   for (const shard of shards) {
     acc.odd.duplicateRootSpans += countDuplicateRoots(shard, selector);
+    const cutOff = cutOffRoots(cutOffCandidates(shard, selector, run.endNs - CUT_OFF_TAIL_NS), generator);
+    cutOffByShard.set(shard.index, cutOff);
     const roots = threads > 1 ? countRoots(shard, selector) : 0;
     if (threads > 1 && roots >= (options.parallelMinRoots ?? 100_000)) {
       // Split the shard's part of the run into equal slices of roots by start time (the root
@@ -194,7 +274,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
       const done = new Array<number>(slices.length).fill(0);
       const snapshots = await Promise.all(
         slices.map((slice, k) =>
-          runPairWorker({ paths: shards.map((s) => s.path), shardIndex: shard.index, selector: slice, topN: options.topN }, (n) => {
+          runPairWorker({ paths: shards.map((s) => s.path), shardIndex: shard.index, selector: slice, topN: options.topN, cutOff: [...cutOff] }, (n) => {
             done[k] = n;
             progress?.(run.label, readElsewhere + done.reduce((a, b) => a + b, 0), run.rootsInShards);
           }),
@@ -205,7 +285,7 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
       continue;
     }
     const services = readResourceServices(shard);
-    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, readElsewhere + n, run.rootsInShards) : undefined);
+    acc.startShard(services, shard.index, progress ? (n) => progress(run.label, readElsewhere + n, run.rootsInShards) : undefined, cutOff);
     feedPairs(shard, selector, acc.row);
     acc.endShard();
     readElsewhere = acc.rootSpans;
@@ -217,12 +297,17 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     if (estimate !== undefined) offsets.set(service, estimate);
   }
   const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
+  const offsetOf = (service: string): OffsetForSplit | undefined => {
+    const o = offsets.get(service);
+    // The estimate is off by at most half the largest round-trip slack among its trusted pairs.
+    return o === undefined ? undefined : { offsetNs: o.offsetMs * 1e6, errorNs: (o.delayMs * 1e6) / 2 };
+  };
 
   const endpoints = [...acc.endpoints.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   const total = new EndpointAccumulator('Aggregated');
   for (const ep of endpoints) total.merge(ep);
   const lastSecond = Math.max(0, Math.floor(Number(run.endNs - run.startNs) / 1e9));
-  const totalReport = endpointReport(total, offsetNs, lastSecond);
+  const totalReport = endpointReport(total, offsetOf, lastSecond);
 
   const startMs = Number(run.startNs / 1_000_000n);
   const users = new Map<number, number>();
@@ -232,8 +317,18 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   }
 
   const bg = background(shards, run, generators, offsets);
-  return {
+  let lastArrival: number | null = null;
+  for (const shard of shards) {
+    const at = lastArrivalMs(shard, run.startNs - ARRIVAL_WINDOW_NS, run.endNs + ARRIVAL_WINDOW_NS);
+    if (at !== null && (lastArrival === null || at > lastArrival)) lastArrival = at;
+  }
+  const sinceArrivalMs = lastArrival === null ? Infinity : (options.nowMs ?? Date.now()) - lastArrival;
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
+  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf, lastSecond));
+  const report: RunReport = {
     service: run.service,
+    generator,
     runId: run.runId,
     label: run.label,
     start: nsToIso(run.startNs),
@@ -241,28 +336,41 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     durationS: Number(run.endNs - run.startNs) / 1e9,
     rootSpans: total.count,
     matched: total.matched,
+    cutOff: total.cutOff,
     propagationCoverage: totalReport.propagationCoverage,
     backgroundServerSpans: bg.count,
     background: bg,
     clockOffsets: [...offsets.values()].sort((a, b) => a.service.localeCompare(b.service)),
     total: totalReport,
-    endpoints: endpoints.map((ep) => endpointReport(ep, offsetNs, lastSecond)),
+    endpoints: endpointReports,
     oddities: acc.odd,
+    warnings: [
+      ...(sinceArrivalMs < settleMs ? [stillReceivingWarning(Math.max(0, sinceArrivalMs) / 1000)] : []),
+      ...serverDataWarnings(totalReport, endpointReports),
+    ],
     timeline: acc.timeline.finish(startMs, users),
     slowestTraces: diverseTop(acc.top, options.topN)
       .flatMap((c) => {
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
-    failures: total.errors === 0 ? [] : runFailures(shards, selector),
+    failures: total.errors === 0 ? [] : runFailures(shards, selector, cutOffByShard),
+    summary: [],
+    findings: [],
+    serverMetrics: collectServerMetrics(shards, options.metrics ?? [], run.startNs, run.endNs, offsetNs),
   };
+  report.summary = summarySentences(report);
+  // The diagnosis reads the finished figures and the per-second series of the same pass.
+  report.findings = diagnose(report, acc.diag.finish(offsetOf, users));
+  options.onRunData?.({ report, endpoints: acc.endpoints, samples: acc.diag.samples, offsetNs });
+  return report;
 }
 
-/** The failure messages of every shard, summed, most frequent first (at most 100). */
-function runFailures(shards: Shard[], selector: RunSelector): RunReport['failures'] {
+/** The failure messages of every shard, summed, most frequent first (at most 100); cut-off roots left out. */
+function runFailures(shards: Shard[], selector: RunSelector, cutOffByShard: ReadonlyMap<number, ReadonlySet<number>>): RunReport['failures'] {
   const sums = new Map<string, { endpoint: string; message: string; count: number }>();
   for (const shard of shards) {
-    for (const f of failureMessages(shard, selector)) {
+    for (const f of failureMessages(shard, selector, cutOffByShard.get(shard.index))) {
       const key = `${f.endpoint}\u0000${f.message}`;
       const mine = sums.get(key);
       if (mine === undefined) sums.set(key, { ...f });
@@ -330,27 +438,32 @@ export function diverseTop<T extends { gapNs: number; endpoint: string }>(candid
   return out.sort((a, b) => b.gapNs - a.gapNs);
 }
 
-function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number, lastSecond: number): EndpointReport {
+function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => OffsetForSplit | undefined, lastSecond: number): EndpointReport {
   return {
     name: ep.name,
     count: ep.count,
     matched: ep.matched,
     errors: ep.errors,
     clientMs: ep.client.stats(),
-    serverMs: ep.server.stats(),
-    gapMs: ep.gap.stats(),
-    phasesMs: ep.breakdown.finish(offsetNs),
+    serverMs: ep.server.statsOrNull(),
+    gapMs: ep.gap.statsOrNull(),
+    phasesMs: ep.breakdown.finish(offsetOf),
+    tailPhasesMs: ep.tail.finish(offsetOf),
     propagationCoverage: ep.count === 0 ? 0 : ep.matched / ep.count,
     errorRate: ep.count === 0 ? 0 : ep.errors / ep.count,
     multipleServerChildren: ep.multipleChildren,
     extraServerChildren: ep.extraChildren,
-    newConnections: ep.newConnections,
-    gapByConnection: {
-      opened: { count: ep.gapOpened.count, gapMs: ep.gapOpened.stats() },
-      reused: { count: ep.gapReused.count, gapMs: ep.gapReused.stats() },
-    },
+    newConnections: ep.connectionKnown === 0 ? null : ep.newConnections,
+    gapByConnection:
+      ep.connectionKnown === 0
+        ? null
+        : {
+            opened: { count: ep.gapOpened.count, gapMs: ep.gapOpened.statsOrNull() },
+            reused: { count: ep.gapReused.count, gapMs: ep.gapReused.statsOrNull() },
+          },
     exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
     clientOverTime: ep.overTime.finish(lastSecond),
+    cutOff: ep.cutOff,
   };
 }
 
@@ -520,8 +633,11 @@ export function offsetNote(run: RunReport): string | undefined {
   const outside = run.oddities.serverOutsideClientSpan;
   if (outside === 0 || run.clockOffsets.length === 0) return undefined;
   const residual = run.clockOffsets.reduce((n, o) => n + o.residual.pairs, 0);
-  if (residual === 0) return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for all of them`;
-  return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for ${outside - residual}; ${residual} still do once corrected (timing noise in the span timestamps, which no offset removes)`;
+  const what = `${outside} server spans lie outside their client span on the raw clocks: what a clock offset between the hosts looks like, and the gap, which needs no offset, is not affected`;
+  if (residual === 0) return `${what}; with the estimated offsets removed, every one lies inside`;
+  // The residual is counted against the corrected clocks, so it can exceed `outside` (pairs
+  // inside on the raw clocks may stick out once corrected): report both, never their difference.
+  return `${what}; with the estimated offsets removed, ${residual} pairs still stick out a little: noise in the span timestamps (a span ended late by a busy event loop), which no offset removes; only the before/after split of those pairs may be off, by at most the amounts shown`;
 }
 
 /** One service's residual: how far its corrected server spans still stick out, or undefined if none do. */

@@ -10,6 +10,8 @@ export interface PairJob {
   shardIndex: number;
   selector: RunSelector;
   topN: number;
+  /** Rowids of the shard's roots cut off by the end of the run (cut-off.ts). */
+  cutOff: number[];
 }
 
 const job = (workerData as { job: PairJob }).job;
@@ -18,7 +20,7 @@ try {
   const shard = shards[job.shardIndex];
   if (shard === undefined) throw new Error(`no shard ${job.shardIndex}`);
   const acc = new RunAccumulator(job.topN);
-  acc.startShard(readResourceServices(shard), job.shardIndex, (roots) => parentPort?.postMessage({ progress: roots }));
+  acc.startShard(readResourceServices(shard), job.shardIndex, (roots) => parentPort?.postMessage({ progress: roots }), new Set(job.cutOff));
   feedPairs(shard, job.selector, acc.row);
   acc.endShard();
   parentPort?.postMessage(acc.snapshot());

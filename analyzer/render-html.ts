@@ -7,13 +7,15 @@
 // Names never break inside a word: in tables they may wrap only after '/' or '?' (nameHtml), and
 // the charts make their label column as wide as the longest name needs.
 import type { ThresholdResult } from './thresholds.ts';
-import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport, type Waterfall, type WaterfallSpan } from './analyze.ts';
-import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type RunReport, type Waterfall, type WaterfallSpan } from './analyze.ts';
+import { findingsHtml } from './render-findings.ts';
+import type { ComparedReport } from './compare.ts';
+import { comparisonHtml } from './render-comparison.ts';
+import { serverMetricCharts } from './render-metrics.ts';
+import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { odditySentences, PART_LABELS } from './sentences.ts';
+import { esc, legend, niceMax, polyline, TIMELINE_X } from './render-shared.ts';
 import type { TimelinePoint } from './timeline.ts';
-
-export function esc(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-}
 
 /** A name as HTML that may wrap after '/' or '?' (a <wbr>) and nowhere else. */
 export function nameHtml(text: string): string {
@@ -46,7 +48,14 @@ function labelColumn(names: string[]): number {
   return Math.round(Math.min(MAX_LABEL_CHARS * CHAR_PX, longest * CHAR_PX) + 16);
 }
 
-function fmt(v: number): string {
+/** A figure with its unit, or '–' alone when it has no data. */
+function withMs(v: number | null | undefined): string {
+  return v === null || v === undefined ? '–' : `${fmt(v)} ms`;
+}
+
+/** A figure with no data behind it (null) shows as '–', never as 0. */
+function fmt(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '–';
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 }
 
@@ -70,35 +79,6 @@ const PART_COLORS: Record<keyof GapParts, string> = {
   unexplained: '#bab0ac',
 };
 
-const PART_LABELS: Record<keyof GapParts, string> = {
-  poolWait: 'pool wait',
-  connectionSetup: 'connection set-up',
-  sending: 'sending',
-  beforeServer: 'before server',
-  betweenAttempts: 'between attempts',
-  afterServer: 'after server',
-  download: 'download',
-  unexplained: 'unexplained',
-};
-
-/** A "nice" axis maximum: 1, 2 or 5 times a power of ten, at or above v. */
-function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const p = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
-  return 10 * p;
-}
-
-function polyline(points: Array<[number, number]>, color: string, label: string, dash = '', width = 1.6): string {
-  if (points.length === 0) return '';
-  const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
-  return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="${width}"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
-}
-
-function legend(items: Array<[string, string]>): string {
-  return `<div class="legend">${items.map(([c, l]) => `<span><i style="background:${c}"></i>${esc(l)}</span>`).join('')}</div>`;
-}
-
 /** Seconds-since-start labels under a chart, about ten of them. */
 function secondTicks(points: TimelinePoint[], x: (i: number) => number, y: number): string {
   const step = Math.max(1, Math.ceil(points.length / 10));
@@ -109,17 +89,17 @@ function secondTicks(points: TimelinePoint[], x: (i: number) => number, y: numbe
 
 /** Throughput: requests per second as bars (left axis), failed ones red, active users (right axis). */
 function throughputChart(points: TimelinePoint[]): string {
-  const W = 1200;
+  const { W, L, R } = TIMELINE_X;
   const H = 220;
-  const L = 64;
-  const R = 64;
   const T = 24;
   const B = 40;
   const n = Math.max(1, points.length);
   const x = (i: number): number => L + ((i + 0.5) / n) * (W - L - R);
   const maxReq = niceMax(Math.max(...points.map((p) => p.requests), 1));
-  const hasUsers = points.some((p) => p.users !== null);
-  const maxUsers = niceMax(Math.max(...points.map((p) => p.users ?? 0), 1));
+  // The right axis counts users: those the generator reported, and the requests in flight derived
+  // from the spans (the ramp shows from the first second even when no users metric came).
+  const hasUsers = points.length > 0;
+  const maxUsers = niceMax(Math.max(...points.map((p) => Math.max(p.users ?? 0, p.inFlight)), 1));
   const y = (v: number, max: number): number => T + (H - T - B) * (1 - v / max);
   const bw = Math.max(1, ((W - L - R) / n) * 0.8);
   const bar = (i: number, v: number, cls: string, fill: string, title: string): string =>
@@ -131,12 +111,12 @@ function throughputChart(points: TimelinePoint[]): string {
     .map(
       (f) =>
         `<line x1="${L}" x2="${W - R}" y1="${y(f * maxReq, maxReq)}" y2="${y(f * maxReq, maxReq)}" class="grid"/><text x="${L - 6}" y="${y(f * maxReq, maxReq) + 4}" text-anchor="end">${fmt(f * maxReq)}</text>` +
-        (hasUsers ? `<text x="${W - R + 6}" y="${y(f * maxUsers, maxUsers) + 4}">${fmt(f * maxUsers)}</text>` : ''),
+        (hasUsers ? `<text x="${W - R + 6}" y="${y(f * maxUsers, maxUsers) + 4}">${Number((f * maxUsers).toFixed(maxUsers < 4 ? 2 : 0))}</text>` : ''),
     )
     .join('');
-  const users = hasUsers
-    ? polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '', 2)
-    : '';
+  const users =
+    polyline(points.flatMap((p, i) => (p.users === null ? [] : [[x(i), y(p.users, maxUsers)] as [number, number]])), COLORS.users, 'active users', '', 2) +
+    polyline(points.map((p, i) => [x(i), y(p.inFlight, maxUsers)] as [number, number]), COLORS.users, 'requests in flight (from spans)', '1 2');
   return `<svg class="chart timeline throughput" viewBox="0 0 ${W} ${H}" role="img" aria-label="requests per second and users">
 ${ticks}${secondTicks(points, x, H - B + 16)}<text x="${(L + W - R) / 2}" y="${H - 4}" text-anchor="middle" class="axis-label">seconds since the run started</text>
 <text x="${L - 6}" y="12" text-anchor="end" class="axis-label">req/s</text>${hasUsers ? `<text x="${W - R + 6}" y="12" class="axis-label">users</text>` : ''}
@@ -144,7 +124,7 @@ ${bars}${users}
 </svg>${legend([
     [COLORS.requests, 'requests per second (left axis)'],
     [COLORS.errors, 'failed requests per second'],
-    ...(hasUsers ? ([[COLORS.users, 'active users (right axis)']] as Array<[string, string]>) : []),
+    [COLORS.users, 'active users reported (solid) / requests in flight from the spans (dotted), right axis'],
   ])}`;
 }
 
@@ -160,11 +140,10 @@ function logTicks(min: number, max: number): number[] {
 
 /** Latency over time on a log scale, so p50 stays readable beside p99; each line labelled at its end. */
 function latencyChart(points: TimelinePoint[], title: string, series: Array<{ label: string; color: string; dash: string; width: number; value: (p: TimelinePoint) => number | null }>): string {
-  const W = 1200;
+  const { W, L } = TIMELINE_X;
   const H = 260;
-  const L = 64;
-  // Room right of the lines for their end labels.
-  const R = Math.max(110, Math.min(340, 16 + CHAR_PX * Math.max(0, ...series.map((s) => s.label.length))));
+  // Room right of the lines for their end labels (the timeline's own labels fit TIMELINE_X.R).
+  const R = Math.max(TIMELINE_X.R, Math.min(340, 16 + CHAR_PX * Math.max(0, ...series.map((s) => s.label.length))));
   const T = 24;
   const B = 40;
   const n = Math.max(1, points.length);
@@ -246,12 +225,12 @@ function distributionChart(endpoints: EndpointReport[]): string {
   const W = 1200;
   const R = 130; // room for the labels right of the p99 ticks
   const H = 28 + groupH * endpoints.length;
-  const max = niceMax(Math.max(...endpoints.map((e) => Math.max(e.clientMs.p99, e.serverMs.p99, e.gapMs.p99)), 0.001));
+  const max = niceMax(Math.max(...endpoints.map((e) => Math.max(e.clientMs.p99, e.serverMs?.p99 ?? 0, e.gapMs?.p99 ?? 0)), 0.001));
   const x = (v: number): number => L + (v / max) * (W - L - R);
   const rows = endpoints
     .map((ep, g) => {
       const top = 20 + g * groupH;
-      const metrics: Array<[string, string, EndpointReport['clientMs']]> = [
+      const metrics: Array<[string, string, EndpointReport['clientMs'] | null]> = [
         ['client', COLORS.client, ep.clientMs],
         ['server', COLORS.server, ep.serverMs],
         ['gap', COLORS.gap, ep.gapMs],
@@ -261,6 +240,7 @@ function distributionChart(endpoints: EndpointReport[]): string {
         metrics
           .map(([label, color, s], i) => {
             const yy = top + i * rowH;
+            if (s === null) return `<text x="${L + 4}" y="${yy + rowH - 5}" class="small no-data">${label}: no data (no matched server span)</text>`;
             return `<rect class="dist-bar" x="${L}" y="${yy + 3}" width="${Math.max(0.5, x(s.p50) - L).toFixed(1)}" height="${rowH - 6}" fill="${color}"><title>${esc(ep.name)} ${label}: p50 ${fmt(s.p50)} ms, p90 ${fmt(s.p90)} ms, p99 ${fmt(s.p99)} ms, max ${fmt(s.max)} ms</title></rect>
 <line x1="${x(s.p50)}" x2="${x(s.p99)}" y1="${yy + rowH / 2}" y2="${yy + rowH / 2}" stroke="${color}" stroke-width="1.5"/>
 <line x1="${x(s.p90)}" x2="${x(s.p90)}" y1="${yy + 4}" y2="${yy + rowH - 4}" stroke="${color}" stroke-width="2"/>
@@ -288,22 +268,25 @@ function breakdownChart(endpoints: EndpointReport[]): string {
   const R = 150; // room for the total and its basis right of the bar
   const rowH = 24;
   const H = 24 + rowH * endpoints.length;
-  const max = niceMax(Math.max(...endpoints.map((e) => PART_NAMES.reduce((a, p) => a + Math.max(0, e.phasesMs[p]), 0)), 0.001));
+  const max = niceMax(Math.max(...endpoints.map((e) => PART_NAMES.reduce((a, p) => a + Math.max(0, e.phasesMs?.[p] ?? 0), 0)), 0.001));
   const x = (v: number): number => (v / max) * (W - L - R);
   const rows = endpoints
     .map((ep, i) => {
       const yy = 20 + i * rowH;
+      const name = `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(shortLabel(ep.name))}<title>${esc(ep.name)}</title></text>`;
+      const phases = ep.phasesMs;
+      if (phases === null) return `${name}<text x="${L + 4}" y="${yy + 13}" class="small no-data">no data: no matched server span to split the gap by</text>`;
       let at = L;
       const segs = PART_NAMES.map((p) => {
-        const v = Math.max(0, ep.phasesMs[p]);
+        const v = Math.max(0, phases[p]);
         if (v === 0) return '';
         const w = x(v);
         const seg = `<rect class="part" data-part="${p}" x="${at.toFixed(1)}" y="${yy}" width="${Math.max(0.5, w).toFixed(1)}" height="${rowH - 6}" fill="${PART_COLORS[p]}"><title>${esc(ep.name)}: ${PART_LABELS[p]} ${fmt(v)} ms</title></rect>`;
         at += w;
         return seg;
       }).join('');
-      const basis = ep.phasesMs.basis === 'estimated' ? ' (estimated: equal split)' : ep.phasesMs.basis === 'mixed' ? ' (partly estimated)' : '';
-      return `<text x="${L - 8}" y="${yy + 13}" text-anchor="end" class="ep-name">${esc(shortLabel(ep.name))}<title>${esc(ep.name)}</title></text>${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(ep.phasesMs.gap)} ms${esc(basis)}</text>`;
+      const basis = phases.basis === 'measured' ? '' : ` (${basisLabel(phases)})`;
+      return `${name}${segs}<text x="${at + 4}" y="${yy + 13}" class="small">${fmt(phases.gap)} ms${esc(basis)}</text>`;
     })
     .join('');
   return `<svg class="chart breakdown" viewBox="0 0 ${W} ${H}" role="img" aria-label="where the gap went">${rows}</svg>${legend(
@@ -424,7 +407,7 @@ ${events.length === 0 ? '' : `<h5>Events</h5><ul>${events.map((e) => `<li>${esc(
 function endpointTable(run: RunReport): string {
   const head = ['Endpoint', 'Count', 'Coverage', 'Errors', 'Client p50', 'Client p95', 'Client p99', 'Server p50', 'Server p99', 'Gap p50', 'Gap p90', 'Gap p99', 'Gap max', 'Explained'];
   const row = (ep: EndpointReport, cls = ''): string =>
-    `<tr class="${cls}"><td class="name">${nameHtml(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p95)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs.p50)}</td><td>${fmt(ep.serverMs.p99)}</td><td>${fmt(ep.gapMs.p50)}</td><td>${fmt(ep.gapMs.p90)}</td><td>${fmt(ep.gapMs.p99)}</td><td>${fmt(ep.gapMs.max)}</td><td>${ep.phasesMs.basis === 'none' ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ' (est.)'}`}</td></tr>`;
+    `<tr class="${cls}"><td class="name">${nameHtml(ep.name)}</td><td>${ep.count}</td><td>${(ep.propagationCoverage * 100).toFixed(1)}%</td><td>${ep.errors}</td><td>${fmt(ep.clientMs.p50)}</td><td>${fmt(ep.clientMs.p95)}</td><td>${fmt(ep.clientMs.p99)}</td><td>${fmt(ep.serverMs?.p50)}</td><td>${fmt(ep.serverMs?.p99)}</td><td>${fmt(ep.gapMs?.p50)}</td><td>${fmt(ep.gapMs?.p90)}</td><td>${fmt(ep.gapMs?.p99)}</td><td>${fmt(ep.gapMs?.max)}</td><td>${ep.phasesMs === null ? '–' : `${(ep.phasesMs.explainedShare * 100).toFixed(0)}%${ep.phasesMs.basis === 'measured' ? '' : ` (${esc(basisLabel(ep.phasesMs))})`}`}</td></tr>`;
   return `<div class="scroll"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${run.endpoints.map((e) => row(e)).join('')}${row(run.total, 'total')}</tbody></table></div>`;
 }
 
@@ -457,14 +440,33 @@ function thresholdsTable(run: RunReport, results: ThresholdResult[]): string {
 
 /** What a new connection costs: the gap of connection-opening requests next to reused ones. */
 function connectionTable(run: RunReport): string {
-  const { opened, reused } = run.total.gapByConnection;
-  if (opened.count + reused.count === 0) return '';
-  const cells = (c: EndpointReport['gapByConnection']['opened']): string =>
-    c.count === 0 ? `<td>0</td><td>–</td><td>–</td><td>–</td>` : `<td>${c.count}</td><td>${fmt(c.gapMs.p50)}</td><td>${fmt(c.gapMs.p99)}</td><td>${fmt(c.gapMs.mean)}</td>`;
-  const row = (ep: EndpointReport, cls = ''): string => `<tr class="${cls}"><td class="name">${nameHtml(ep.name)}</td>${cells(ep.gapByConnection.opened)}${cells(ep.gapByConnection.reused)}</tr>`;
+  const split = (ep: EndpointReport): number => (ep.gapByConnection === null ? 0 : ep.gapByConnection.opened.count + ep.gapByConnection.reused.count);
+  if (split(run.total) === 0) return '';
+  const cells = (c: { count: number; gapMs: EndpointReport['gapMs'] } | undefined): string =>
+    c === undefined ? '<td>–</td><td>–</td><td>–</td><td>–</td>' : `<td>${c.count}</td><td>${fmt(c.gapMs?.p50)}</td><td>${fmt(c.gapMs?.p99)}</td><td>${fmt(c.gapMs?.mean)}</td>`;
+  const row = (ep: EndpointReport, cls = ''): string => `<tr class="${cls}"><td class="name">${nameHtml(ep.name)}</td>${cells(ep.gapByConnection?.opened)}${cells(ep.gapByConnection?.reused)}</tr>`;
   const head = ['Endpoint', 'Opened', 'Gap p50', 'Gap p99', 'Gap mean', 'Reused', 'Gap p50', 'Gap p99', 'Gap mean'];
-  const rows = run.endpoints.filter((ep) => ep.gapByConnection.opened.count + ep.gapByConnection.reused.count > 0).map((ep) => row(ep));
+  const rows = run.endpoints.filter((ep) => split(ep) > 0).map((ep) => row(ep));
   return `<h3>Gap by connection <small>requests that opened a connection vs those that reused one, ms</small></h3><div class="scroll"><table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows.join('')}${row(run.total, 'total')}</tbody></table></div>`;
+}
+
+/** The parts of the gap of the slowest 10% and 1% of each endpoint's requests, by gap. */
+function tailTable(run: RunReport): string {
+  const eps = run.endpoints.filter((ep) => ep.tailPhasesMs.slowest10 !== null);
+  if (eps.length === 0) return '';
+  const head = ['Endpoint', 'Slowest', 'Requests', 'Gap', ...PART_NAMES.map((p) => PART_LABELS[p])];
+  const rows = eps.flatMap((ep) =>
+    (
+      [
+        ['10%', ep.tailPhasesMs.slowest10],
+        ['1%', ep.tailPhasesMs.slowest1],
+      ] as const
+    ).map(
+      ([label, t]) =>
+        `<tr class="tail" data-tail="${label}"><td class="name">${nameHtml(ep.name)}</td><td>${label}</td><td>${Math.round(t?.pairs ?? 0)}</td><td>${fmt(t?.gap)}</td>${PART_NAMES.map((p) => `<td>${fmt(t?.[p])}</td>`).join('')}</tr>`,
+    ),
+  );
+  return `<h3>The tail <small>where the gap of the slowest 10% and 1% of requests (by gap) went, mean ms over them</small></h3><div class="scroll"><table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
 }
 
 function runSection(run: RunReport, index: number, thresholds: ThresholdResult[]): string {
@@ -477,31 +479,35 @@ function runSection(run: RunReport, index: number, thresholds: ThresholdResult[]
     .join('');
   const note = offsetNote(run);
   const offsetNoteHtml = offsets && note !== undefined ? `<p>${esc(note)}.</p>` : '';
-  const odd = Object.entries(run.oddities)
-    .filter(([name, n]) => n > 0 && !explainedByOffset(run, name))
-    .map(([k, n]) => `<li>${esc(k)}: ${n}</li>`)
+  const odd = odditySentences(run, (name) => explainedByOffset(run, name))
+    .map((o) => `<li data-oddity="${o.name}"><b>${o.name}: ${o.count}</b> — ${esc(o.text)}</li>`)
     .join('');
   const bg = run.background;
   return `<section class="run" id="run-${index}">
 <h2>Run ${esc(run.label)} <small>${esc(run.service)} · ${esc(run.start)} → ${esc(run.end)} (${run.durationS.toFixed(1)} s)</small></h2>
+${run.warnings.map((w) => `<p class="warning" data-warning="${w.code}">${esc(w.message)}</p>`).join('\n')}
+${run.summary.length > 0 ? `<div class="summary">${run.summary.map((t) => `<p>${esc(t)}</p>`).join('')}</div>` : ''}
 <div class="cards">
 <div class="card"><b>${t.count}</b><span>requests (${fmt(t.count / Math.max(run.durationS, 1e-9))}/s)</span></div>
 <div class="card${t.errors > 0 ? ' bad' : ''}"><b>${t.errors}</b><span>failed (${(t.errorRate * 100).toFixed(1)}%)</span></div>
-<div class="card"><b>${fmt(t.clientMs.p50)} / ${fmt(t.clientMs.p95)} ms</b><span>client p50 / p95</span></div>
-<div class="card"><b>${fmt(t.clientMs.p99)} ms</b><span>client p99</span></div>
-<div class="card"><b>${fmt(t.serverMs.p99)} ms</b><span>server p99</span></div>
-<div class="card gap"><b>${fmt(t.gapMs.p50)} ms</b><span>gap p50</span></div>
-<div class="card gap"><b>${fmt(t.gapMs.p99)} ms</b><span>gap p99</span></div>
+<div class="card"><b>${t.count === 0 ? '–' : `${fmt(t.clientMs.p50)} / ${fmt(t.clientMs.p95)} ms`}</b><span>client p50 / p95</span></div>
+<div class="card"><b>${t.count === 0 ? '–' : withMs(t.clientMs.p99)}</b><span>client p99</span></div>
+<div class="card"><b>${withMs(t.serverMs?.p99)}</b><span>server p99</span></div>
+<div class="card gap"><b>${withMs(t.gapMs?.p50)}</b><span>gap p50</span></div>
+<div class="card gap"><b>${withMs(t.gapMs?.p99)}</b><span>gap p99</span></div>
 <div class="card${run.propagationCoverage < 0.99 ? ' bad' : ''}"><b>${(run.propagationCoverage * 100).toFixed(1)}%</b><span>propagation coverage (${run.matched}/${run.rootSpans})</span></div>
 <div class="card"><b>${run.backgroundServerSpans}</b><span>background server spans (kept apart)</span></div>
+${run.cutOff > 0 ? `<div class="card cut-off"><b>${run.cutOff}</b><span>requests cut off by the end of the run (no response; in no figure)</span></div>` : ''}
 </div>
+${findingsHtml(run.findings)}
 ${thresholdsTable(run, thresholds)}
-<h3>Timeline</h3>${timelineChart(run.timeline)}
+<h3>Timeline</h3>${timelineChart(run.timeline)}${serverMetricCharts(run)}
 ${endpointsOverTimeChart(run)}
 <h3>Endpoints <small>ms</small></h3>${endpointTable(run)}
 ${failuresTable(run)}
 <h3>Distributions</h3>${distributionChart([...run.endpoints, run.total])}
 <h3>Where the gap went <small>mean per request; the parts add up to the mean gap</small></h3>${breakdownChart([...run.endpoints, run.total])}
+${tailTable(run)}
 ${connectionTable(run)}
 ${offsets ? `<h3>Clock offsets</h3><ul>${offsets}</ul>${offsetNoteHtml}` : ''}
 ${bg.count > 0 ? `<h3>Background traffic</h3><p>${bg.count} server spans in the run's window from no load-test trace, not in the figures above: ${bg.services.map((s) => `${esc(s.service)} ${s.count}`).join(', ')}; server p50 ${fmt(bg.serverMs.p50)} ms, p99 ${fmt(bg.serverMs.p99)} ms; most common: ${bg.topNames.slice(0, 5).map((n) => `${esc(n.name)} (${n.count})`).join(', ')}.</p>` : ''}
@@ -542,6 +548,8 @@ figure.trace{margin:12px 0;border:1px solid #eef0f4;border-radius:6px;padding:6p
 .span-detail:target{display:block}.span-detail h4{margin:2px 0}.span-detail h5{margin:6px 0 2px}.span-detail .close{position:absolute;right:10px;top:4px;text-decoration:none;font-size:18px;color:#667}
 table.attrs{width:auto;font-size:12px}table.attrs th{text-align:left;font-weight:normal;color:#556;white-space:normal}table.attrs td{text-align:left;white-space:pre-wrap;word-break:normal;overflow-wrap:anywhere}
 .bad{color:#b3261e}.note{font-size:12px;color:#667;margin:0}code{font-size:12px}
+.summary{font-size:15px;border-left:4px solid #3b6fd8;padding:2px 12px;margin:8px 0}.summary p{margin:4px 0}
+.warning{color:#a1231b;background:#fdecea;border:1px solid #f5c2bd;border-radius:6px;padding:8px 12px}svg .no-data{fill:#a1231b}
 `;
 
 export interface HtmlOptions {
@@ -549,7 +557,7 @@ export interface HtmlOptions {
   thresholds?: ThresholdResult[];
 }
 
-export function renderHtml(report: Report, options: HtmlOptions = {}): string {
+export function renderHtml(report: ComparedReport, options: HtmlOptions = {}): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
@@ -559,7 +567,9 @@ export function renderHtml(report: Report, options: HtmlOptions = {}): string {
 <p>${report.runs.length} run${report.runs.length === 1 ? '' : 's'} from ${report.databases.map((d) => esc(d)).join(', ')} · generated ${esc(report.generatedAt)}</p></header>
 <main>
 <p>gap = client span duration − server span duration, each on its own host's clock (free of clock offset). The split of the gap uses the clock offset estimated per server from the pairs with the least delay.</p>
+${report.comparison === undefined ? '' : comparisonHtml(report.comparison)}
 ${report.runs.map((run, i) => runSection(run, i, options.thresholds ?? [])).join('\n')}
+${report.otherClientTraffic.length === 0 ? '' : `<p class="note other-traffic">Other client traffic (trace-root CLIENT spans from services that are no load generator; not runs, not in any figure): ${report.otherClientTraffic.map((o) => `${esc(o.service)} ${o.rootSpans}`).join(', ')}. Name a service with --service to analyse it as a load test.</p>`}
 </main></body></html>
 `;
 }

@@ -114,6 +114,11 @@ export class Digest {
     return this.exact !== null;
   }
 
+  /** The figures, or null when nothing was recorded: no data is never shown as 0. */
+  statsOrNull(): Stats | null {
+    return this.count === 0 ? null : this.stats();
+  }
+
   stats(): Stats {
     if (this.count === 0) return { ...EMPTY_STATS };
     let sorted: Float64Array | null = null;
@@ -137,9 +142,4 @@ export class Digest {
 /** Nanoseconds to milliseconds, rounded to the nanosecond so reports show no float noise. */
 export function nsToMs(ns: number): number {
   return Math.round(ns) / 1e6;
-}
-
-/** Round a millisecond figure to the nanosecond (for sums of doubles). */
-export function roundMs(ms: number): number {
-  return Math.round(ms * 1e6) / 1e6;
 }

@@ -7,9 +7,13 @@
 // general serializer, which was most of what tracing cost a busy generator.
 //
 // FIRSTSPAN_OTLP_ENCODER=sdk selects the unmodified SDK exporter instead (telemetry.ts).
+//
+// EncodedSpansExporter is the same exporter for batches that are already bytes: the generator's
+// request spans are encoded as they end (otlp-span-batches.ts), so its serializer only hands the
+// bytes on.
 import { OTLPExporterBase, type OTLPExporterNodeConfigBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
-import { ProtobufTraceSerializer, TraceExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import { ProtobufTraceSerializer, TraceExporterMetricsHelper, type IExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { OtlpTraceEncoder } from './otlp-trace-encoder.ts';
 
@@ -34,6 +38,29 @@ export class FirstspanOtlpTraceExporter extends OTLPExporterBase<ReadableSpan[]>
         firstspanTraceSerializer(),
         COMPONENT_TYPE,
         TraceExporterMetricsHelper,
+        undefined,
+      ),
+    );
+  }
+}
+
+/** An ExportTraceServiceRequest already encoded, and how many spans it holds. */
+export interface EncodedSpans {
+  bytes: Uint8Array;
+  count: number;
+}
+
+/** The SDK's exporter self-metrics count spans, as for ReadableSpan[] batches. */
+const ENCODED_SPANS_METRICS: IExporterMetricsHelper<EncodedSpans> = { name: TraceExporterMetricsHelper.name, countItems: (batch) => batch.count };
+
+export class EncodedSpansExporter extends OTLPExporterBase<EncodedSpans> {
+  constructor(config: OTLPExporterNodeConfigBase = {}) {
+    super(
+      createOtlpHttpExportDelegate(
+        convertLegacyHttpOptions(config, 'TRACES', 'v1/traces', { 'Content-Type': 'application/x-protobuf' }),
+        { serializeRequest: (batch) => batch.bytes, deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data) },
+        COMPONENT_TYPE,
+        ENCODED_SPANS_METRICS,
         undefined,
       ),
     );

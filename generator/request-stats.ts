@@ -149,6 +149,8 @@ export class RequestStats {
   readonly historyWire: HistoryWire[] = [];
   /** Set once the name limit was hit, so the command can warn. */
   overflowed = false;
+  /** Requests in flight when their user was stopped: they have a span, but no place in the stats. */
+  cutOff = 0;
   #lastCount = 0;
   #lastFailures = 0;
   /** The aggregate's histogram as of the previous tick (historyWire only). */
@@ -299,6 +301,7 @@ export interface StatsWire {
   failures: FailureEntry[];
   exceptions: ExceptionEntry[];
   history: HistoryWire[];
+  cutOff: number;
 }
 
 export function statsToWire(stats: RequestStats): StatsWire {
@@ -307,6 +310,7 @@ export function statsToWire(stats: RequestStats): StatsWire {
     failures: [...stats.failures.values()],
     exceptions: [...stats.exceptions.values()],
     history: stats.historyWire,
+    cutOff: stats.cutOff,
   };
 }
 
@@ -332,6 +336,7 @@ function entryFromWire(w: EntryWire): EntryStats {
 }
 
 function mergeTotals(into: RequestStats, wire: StatsWire): void {
+  into.cutOff += wire.cutOff;
   for (const w of wire.entries) {
     const other = entryFromWire(w);
     const key = `${w.method} ${w.name}`;

@@ -8,6 +8,7 @@ export const RUN_FLAGS: OptionSpec = {
   'spawn-rate': { type: 'string', short: 'r' },
   'run-time': { type: 'string', short: 't' },
   iterations: { type: 'string', short: 'i' },
+  'stop-timeout': { type: 'string', short: 's' },
   host: { type: 'string', short: 'H' },
   headless: { type: 'boolean' },
   otel: { type: 'boolean' },
@@ -36,6 +37,8 @@ Options (Locust's names):
   -t, --run-time TIME      stop after this long: 30s, 5m, 1h30m (default: until Ctrl-C,
                            the iteration cap, or the load shape ends the test)
   -i, --iterations N       stop after N task iterations in total
+  -s, --stop-timeout TIME  at the stop, let running tasks finish for up to this long: 10s,
+                           1m (default 0: requests in flight are cut off at once)
   -H, --host URL           base URL of the target (overrides the user classes' host)
       --headless           no web UI: run at once and print the results
       --otel               export spans and metrics with OpenTelemetry (OTEL_* variables;
@@ -66,6 +69,8 @@ export interface RunOptions {
   spawnRate: number;
   runTimeMs: number | undefined;
   iterations: number | undefined;
+  /** How long running tasks may go on after the stop (Locust's --stop-timeout); 0: cut off. */
+  stopTimeoutMs: number;
   host: string | undefined;
   otel: boolean;
   runId: string | undefined;
@@ -117,6 +122,14 @@ export function parseRunArgs(argv: string[]): ParsedRun {
     if (runTimeMs === undefined || runTimeMs <= 0) problems.add(`-t/--run-time must be a duration like 30s, 5m or 1h30m, got '${runTime}'`);
   }
   const iterations = numberFlag(problems, '-i/--iterations', str('iterations'), { min: 1, integer: true });
+  let stopTimeoutMs = 0;
+  const stopTimeout = str('stop-timeout');
+  if (stopTimeout !== undefined) {
+    // Seconds as a plain number, or a duration, as Locust's --stop-timeout takes it.
+    const parsedTimeout = parseDuration(stopTimeout);
+    if (parsedTimeout === undefined) problems.add(`-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got '${stopTimeout}'`);
+    else stopTimeoutMs = parsedTimeout;
+  }
   const hostRaw = str('host');
   const host = hostRaw === undefined ? undefined : checkHost(problems, '-H/--host', hostRaw);
   const runId = str('run-id');
@@ -155,6 +168,7 @@ export function parseRunArgs(argv: string[]): ParsedRun {
       spawnRate,
       runTimeMs,
       iterations,
+      stopTimeoutMs,
       host,
       otel: v.otel === true,
       runId,

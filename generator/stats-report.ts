@@ -129,6 +129,8 @@ export function summaryJson(s: RunSummary) {
     peakUsers: s.peakUsers,
     requests: s.stats.sortedEntries().map((e) => entryJson(e, elapsed)),
     total: entryJson(s.stats.total, elapsed),
+    /** Requests in flight when the run stopped: exported as spans, left out of the stats. */
+    cutOff: s.stats.cutOff,
     failures: [...s.stats.failures.values()].map(({ method, name, error, occurrences }) => ({ method, name, error, occurrences })),
     exceptions: [...s.stats.exceptions.values()],
     telemetry: s.telemetry ?? null,

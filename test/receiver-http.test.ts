@@ -287,6 +287,8 @@ describe('push-back under pressure', () => {
       expect(second.headers['retry-after']).toBe('1');
       expect(statusOf(second).message).toMatch(/write queue is full/);
       expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
+      // The same status the gRPC listener answers busy with (model/errors.ts): UNAVAILABLE.
+      expect(statusOf(second).code).toBe(14);
       rx.ingest.queue.resume();
       expect((await first).status).toBe(200);
       expect(rx.store.db.prepare('SELECT count(*) FROM spans').pluck().get()).toBe(6);
@@ -296,7 +298,7 @@ describe('push-back under pressure', () => {
     }
   });
 
-  it('503 when a chunked body outgrows the bytes-in-flight budget while it arrives', async () => {
+  it('429 when a chunked body outgrows the bytes-in-flight budget while it arrives', async () => {
     const rx = await startReceiver({ db: join(dir, 'chunked.db'), port: 0, maxInflightBytes: 30_000 });
     try {
       rx.ingest.queue.pause();
@@ -308,7 +310,7 @@ describe('push-back under pressure', () => {
       const big = tracesProtobuf(Array.from({ length: 500 }, () => oracleSpan()));
       const chunks = Array.from({ length: Math.ceil(big.length / 16_384) }, (_, i) => big.subarray(i * 16_384, (i + 1) * 16_384));
       const second = await post(rx.url, '/v1/traces', Readable.from(chunks), PROTO);
-      expect(second.status).toBe(503);
+      expect(second.status).toBe(429);
       expect(second.headers['retry-after']).toBe('1');
       expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
       rx.ingest.queue.resume();
@@ -321,7 +323,7 @@ describe('push-back under pressure', () => {
     }
   });
 
-  it('503 with Retry-After when too many request bytes are in flight', async () => {
+  it('429 with Retry-After when too many request bytes are in flight', async () => {
     const rx = await startReceiver({ db: join(dir, 'inflight.db'), port: 0, maxInflightBytes: 1000 });
     try {
       rx.ingest.queue.pause();
@@ -330,8 +332,9 @@ describe('push-back under pressure', () => {
       const first = post(rx.url, '/v1/traces', body, PROTO);
       while (rx.ingest.queue.stats().pendingRequests < 1) await new Promise((r) => setTimeout(r, 5));
       const second = await post(rx.url, '/v1/traces', body, PROTO);
-      expect(second.status).toBe(503);
+      expect(second.status).toBe(429);
       expect(second.headers['retry-after']).toBe('1');
+      expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
       rx.ingest.queue.resume();
       expect((await first).status).toBe(200);
     } finally {

@@ -59,6 +59,7 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
     version: run.version,
     serviceName: run.telemetryConfig?.serviceName ?? envValue(io.env, 'OTEL_SERVICE_NAME') ?? 'firstspan',
     iterations: options.iterations,
+    stopTimeoutMs: options.stopTimeoutMs,
     connectionPerRequest: options.connectionPerRequest,
     rejectUnauthorized: !options.insecure,
     onTick: () => feed.tick(),
