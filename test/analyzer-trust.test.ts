@@ -330,6 +330,18 @@ describe("Locust's gap is split by the measured clock offset, the equal split on
     expect(renderTable({ ...emptyReport(), runs: [placed] })).toMatch(/\/authenticate .* clock offset ±1\.00 ms/);
   });
 
+  it('prints what Locust cannot say (which requests opened a connection) as unknown, never 0', () => {
+    for (const ep of [placed.total, ...placed.endpoints]) {
+      expect(ep.newConnections).toBeNull();
+      expect(ep.gapByConnection).toBeNull();
+    }
+    const report = { ...emptyReport(), runs: [placed] };
+    const csv = renderCsv(report).trim().split('\r\n');
+    const row = (csv[csv.length - 1] ?? '').split(',');
+    for (const col of ['new_connections', 'gap_opened_count', 'gap_reused_p50_ms']) expect(row[CSV_COLUMNS.indexOf(col)], col).toBe('');
+    expect(renderTable(report)).not.toMatch(/Gap by connection/);
+  });
+
   it("names Locust's login as the endpoint that matters, and before-server as its cause, with the offset's bound", () => {
     expect(placed.summary[0]).toBe("/authenticate is where the gap matters most: a mean of 155 ms per request (p99 155 ms) over 4 requests, 93.9% of the run's 660 ms of hidden latency.");
     expect(placed.summary[1]).toBe(
