@@ -182,3 +182,24 @@ describe('the same calls against real Locust', () => {
     }
   }, 120_000);
 });
+
+describe('--web-login', () => {
+  it('asks for basic auth on the page and on the API, and lets the right login through', async () => {
+    const guarded = await startWebRun([apiScript, '--web-login', 'tester:s3cret:with-colon'], {}, dir.dir);
+    try {
+      const basic = (login: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(login).toString('base64')}` });
+      const anonymous = await fetch(guarded.url);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="firstspan"/);
+      expect((await fetch(`${guarded.url}stats/requests`, { headers: basic('tester:wrong') })).status).toBe(401);
+      expect((await fetch(`${guarded.url}swarm`, { method: 'POST', body: form({ user_count: 1, spawn_rate: 1, host: target.url }) })).status).toBe(401);
+      const page = await fetch(guarded.url, { headers: basic('tester:s3cret:with-colon') });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<form id="swarm"');
+      const stats = (await (await fetch(`${guarded.url}stats/requests`, { headers: basic('tester:s3cret:with-colon') })).json()) as StatsRequests;
+      expect(stats.state).toBe('ready');
+    } finally {
+      await guarded.quit();
+    }
+  });
+});

@@ -70,6 +70,8 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
     onTestEnd: (summary) => {
       cpuOfTest = cpuUsage(cpuAtStart);
       cpuAtStart = undefined;
+      // In the summary at once: GET /stats/json of a stopped test reports it too.
+      summary.usage = { cpuSeconds: (cpuOfTest.user + cpuOfTest.system) / 1e6, maxRssBytes: resourceUsage().maxRSS * 1024 };
       io.stderr.write(`firstspan run: test ${summary.runId} stopped (${summary.stopReason}) · ${summary.stats.total.count} requests, ${summary.stats.total.failures} failed\n`);
       if (summary.telemetry !== undefined) {
         const t = summary.telemetry;
