@@ -35,8 +35,8 @@ export class SpanBatches {
   #inFlight = 0;
   /** Spans accepted and not yet confirmed or failed: the current batch, waiting and in flight. */
   #pending = 0;
-  /** Called whenever an export finishes (flush waits on it). */
-  #onSettled: (() => void) | undefined;
+  /** Flushes waiting for the next export to finish. */
+  #onSettled: Array<() => void> = [];
   exported = 0;
   failed = 0;
   dropped = 0;
@@ -68,9 +68,7 @@ export class SpanBatches {
   async flush(): Promise<void> {
     this.#seal();
     while (this.#inFlight > 0 || this.#waiting.length > 0) {
-      await new Promise<void>((resolve) => {
-        this.#onSettled = resolve;
-      });
+      await new Promise<void>((resolve) => this.#onSettled.push(resolve));
     }
   }
 
@@ -102,9 +100,7 @@ export class SpanBatches {
           this.lastError = this.describe(result.error);
         }
         this.#send();
-        const settled = this.#onSettled;
-        this.#onSettled = undefined;
-        settled?.();
+        for (const settled of this.#onSettled.splice(0)) settled();
       });
     }
   }

@@ -13,7 +13,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Problems } from '../cli/args.ts';
 import { OtlpTraceEncoder, RequestSpanBuffer } from '../generator/otlp-trace-encoder.ts';
-import { firstspanTraceSerializer } from '../generator/otlp-trace-exporter.ts';
+import { encodedSpansSerializer } from '../generator/otlp-trace-exporter.ts';
 import { resolveTelemetryConfig } from '../generator/telemetry-config.ts';
 import { RequestSpan } from '../generator/otlp-request-span.ts';
 import type { RequestOutcome } from '../generator/http-session.ts';
@@ -207,7 +207,7 @@ describe('firstspan OTLP encoder against the SDK serializer', () => {
 
   it('keeps the SDK response reader (partial success)', () => {
     const response = Buffer.from([0x0a, 0x06, 0x08, 0x02, 0x12, 0x02, 0x6e, 0x6f]); // rejected 2, "no"
-    expect(firstspanTraceSerializer().deserializeResponse(response)).toEqual(ProtobufTraceSerializer.deserializeResponse(response));
+    expect(encodedSpansSerializer().deserializeResponse(response)).toEqual(ProtobufTraceSerializer.deserializeResponse(response));
   });
 
   it('FIRSTSPAN_OTLP_ENCODER selects the encoder and refuses anything else', () => {
