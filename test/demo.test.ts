@@ -196,7 +196,9 @@ describe('firstspan demo --tls (real binary)', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'firstspan-demo-tls-test-'));
-    result = await runCli(['demo', '--tls', '-u', '3', '-t', '4s', '--connect-delay', `${TLS_DELAY_MS}ms`, '--db', path.join(dir, 'demo.db'), '--out', path.join(dir, 'report.html')], {
+    // --tolerance 100: this test is about where the hold lands (the tls phase); the ±10 % verdict,
+    // which the TLS handshake's own crypto on a busy machine can push past, is the default demo's test.
+    result = await runCli(['demo', '--tls', '-u', '3', '-t', '4s', '--connect-delay', `${TLS_DELAY_MS}ms`, '--tolerance', '100', '--db', path.join(dir, 'demo.db'), '--out', path.join(dir, 'report.html')], {
       timeoutMs: 120_000,
     });
   }, 150_000);
