@@ -5,21 +5,43 @@
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
-import { filterRuns, findRuns, nsToIso, type RunFilter, type RunWindow } from './find-runs.ts';
-import type { PhasesMs } from './gap-breakdown.ts';
+import { diagnose, type Finding } from './findings.ts';
+import { CUT_OFF_TAIL_NS, cutOffRoots } from './cut-off.ts';
+import {
+  filterRuns,
+  findRuns,
+  loadTestGroups,
+  nsToIso,
+  recognizeGenerators,
+  type GeneratorKind,
+  type OtherClientTraffic,
+  type RunFilter,
+  type RunWindow,
+} from './find-runs.ts';
+import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities } from './pair-spans.ts';
+import type { TailPhases } from './tail-breakdown.ts';
 import { MAX_BACKGROUND_NAMES } from './join-pairs.ts';
 import { openSlices, type Slice } from './join-threads.ts';
+import type { Reservoir } from './reservoir.ts';
+import { collectServerMetrics, type MetricSeries } from './server-metrics.ts';
 import {
+  cutOffCandidates,
+  lastArrivalMs,
+  readResources,
   readRootGroups,
   readServices,
   rootDetail,
   traceSpans,
   userPoints,
   type Shard,
+  failureMessages,
+  type RunSelector,
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
-import { usersPerSecond, type TimelinePoint } from './timeline.ts';
+import { usersPerSecond, type EndpointTimePoint, type TimelinePoint } from './timeline.ts';
+import { summarySentences } from './sentences.ts';
+import { serverDataWarnings, stillReceivingWarning, type Warning } from './warnings.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -30,29 +52,43 @@ export interface EndpointReport {
   matched: number;
   errors: number;
   clientMs: Stats;
-  serverMs: Stats;
-  gapMs: Stats;
-  phasesMs: PhasesMs;
+  /** null when no root of the endpoint has a matched server span: no data, never 0. */
+  serverMs: Stats | null;
+  /** null when no pair has a gap (no matched server span, or none shorter than its client span). */
+  gapMs: Stats | null;
+  /** Where the gap went; null with no pair to split. */
+  phasesMs: PhasesMs | null;
+  /** Where the gap of the slowest 10% and 1% of the requests (by gap) went: each part's mean over them. */
+  tailPhasesMs: TailPhases;
   propagationCoverage: number;
   errorRate: number;
   /** Roots with more than one server child (retries, redirects), and how many extra children. */
   multipleServerChildren: number;
   extraServerChildren: number;
-  /** Roots that opened a new connection (connection_reused = false). */
-  newConnections: number;
+  /**
+   * Roots that opened a new connection (connection_reused = false); null when no root says
+   * (real Locust): unknown, not zero.
+   */
+  newConnections: number | null;
   /**
    * The gap split by what the request did with its connection: a connection's set-up cost shows
-   * as the difference. Roots without the connection attribute (real Locust) are in neither.
+   * as the difference. Roots without the connection attribute (real Locust) are in neither; null
+   * when no root has it.
    */
-  gapByConnection: { opened: ConnectionGap; reused: ConnectionGap };
+  gapByConnection: { opened: ConnectionGap; reused: ConnectionGap } | null;
+  /** Client p50/p95 per second (buckets of several seconds in long runs), for the report. */
+  clientOverTime: EndpointTimePoint[];
   /** True while every percentile is computed from the exact values (false once HDR-binned). */
   exactPercentiles: boolean;
+  /** Requests cut off by the end of the run (no response measured): in none of the figures above. */
+  cutOff: number;
 }
 
 export interface ConnectionGap {
   /** Matched roots with a gap. */
   count: number;
-  gapMs: Stats;
+  /** null when count is 0. */
+  gapMs: Stats | null;
 }
 
 export interface WaterfallSpan {
@@ -66,6 +102,10 @@ export interface WaterfallSpan {
   durationMs: number;
   depth: number;
   error: boolean;
+  /** For the report's span-detail panel: status message, attributes and events as display text. */
+  statusMessage?: string;
+  attributes?: Record<string, string>;
+  events?: Array<{ name: string; atMs: number | null; attributes: Record<string, string> }>;
   /** Offset applied to this span's times (its service's estimate, else its parent's). */
   offsetMs: number;
 }
@@ -91,13 +131,18 @@ export interface BackgroundReport {
 
 export interface RunReport {
   service: string;
+  /** How the service was recognised as a load generator: its own spans, Locust's resource, or --service. */
+  generator: GeneratorKind;
   runId: string | null;
   label: string;
   start: string;
   end: string;
   durationS: number;
+  /** Load-test requests in the figures (requests cut off by the end of the run excluded). */
   rootSpans: number;
   matched: number;
+  /** Requests cut off by the end of the run (cut-off.ts): counted apart, in no figure. */
+  cutOff: number;
   propagationCoverage: number;
   backgroundServerSpans: number;
   background: BackgroundReport;
@@ -105,8 +150,18 @@ export interface RunReport {
   total: EndpointReport;
   endpoints: EndpointReport[];
   oddities: Oddities;
+  /** What the figures cannot show, in words: no server data, still receiving (warnings.ts). */
+  warnings: Warning[];
+  /** Where the time went, in a few generated sentences (sentences.ts). */
+  summary: string[];
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
+  /** Failed requests by endpoint and message (status message, else HTTP status), most first. */
+  failures: Array<{ endpoint: string; message: string; count: number }>;
+  /** Why the gap is what it is (findings.ts), after the figures they rest on. */
+  findings: Finding[];
+  /** The services' metrics named by --metric, per second on the run's timeline (server-metrics.ts). */
+  serverMetrics: MetricSeries[];
 }
 
 export interface Report {
@@ -114,6 +169,8 @@ export interface Report {
   generatedAt: string;
   databases: string[];
   runs: RunReport[];
+  /** Trace-root CLIENT spans of services that are no load generator (not runs), per service. */
+  otherClientTraffic: OtherClientTraffic[];
 }
 
 export interface AnalyzeOptions extends RunFilter {
@@ -127,19 +184,41 @@ export interface AnalyzeOptions extends RunFilter {
   parallelMinRoots?: number;
   /** Join tables all threads may hold at once, bytes (default TABLE_BUDGET_BYTES; tests lower it). */
   tableBudgetBytes?: number;
+  /**
+   * A run whose last span arrived less than this long ago (ms) may still be receiving spans and
+   * is reported so (default 3000; 0: never, e.g. when the receiver is known to have stopped).
+   */
+  settleMs?: number;
+  /** The time to compare arrivals with (default: now). */
+  nowMs?: number;
+  /** Metric names (as the services export them) to put per second on the run's timeline. */
+  metrics?: string[];
+  /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
+  onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
 }
 
-/** The runs in the shards (after filters), without analysing them. */
-export function listRuns(shards: Shard[], options: AnalyzeOptions): RunWindow[] {
-  const groups = shards.map((s) => readRootGroups(s, options.idleGapNs));
-  return filterRuns(findRuns(groups, options.idleGapNs), options);
+/** Server clocks may be off the generator's by this much: spans this far outside a run's window may be its own. */
+const ARRIVAL_WINDOW_NS = 60_000_000_000n;
+export const DEFAULT_SETTLE_MS = 3000;
+
+interface FoundRuns {
+  all: RunWindow[];
+  generators: Map<string, GeneratorKind>;
+  other: OtherClientTraffic[];
+}
+
+/** Every load-test run in the shards (before filters), and the other client traffic. */
+function foundRuns(shards: Shard[], options: AnalyzeOptions): FoundRuns {
+  const generators = recognizeGenerators(shards.flatMap(readResources), options.service);
+  const { groups, other } = loadTestGroups(
+    shards.map((s) => readRootGroups(s, options.idleGapNs)),
+    generators,
+  );
+  return { all: findRuns(groups, options.idleGapNs), generators, other };
 }
 
 export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise<Report> {
-  const all = findRuns(
-    shards.map((s) => readRootGroups(s, options.idleGapNs)),
-    options.idleGapNs,
-  );
+  const { all, generators: kinds, other } = foundRuns(shards, options);
   const runs = filterRuns(all, options);
   // Every service with load-test roots is a generator, whether or not its runs are analysed now:
   // its spans are never a server's background traffic.
@@ -153,7 +232,7 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   const threads = roots >= (options.parallelMinRoots ?? 100_000) ? wanted : 1;
   const slices = runs.length === 0 ? [] : await openSlices(shards, threads, roots, options.topN, options.tableBudgetBytes);
   try {
-    for (const run of runs) reports.push(await analyzeRun(shards, run, generators, slices, options));
+    for (const run of runs) reports.push(await analyzeRun(shards, run, kinds.get(run.service) ?? 'firstspan', generators, slices, options));
   } finally {
     await Promise.all(slices.map((s) => s.close()));
   }
@@ -162,17 +241,32 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
     generatedAt: new Date().toISOString(),
     databases: shards.map((s) => s.path),
     runs: reports,
+    otherClientTraffic: other,
   };
 }
 
-async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[], slices: Slice[], options: AnalyzeOptions): Promise<RunReport> {
+async function analyzeRun(
+  shards: Shard[],
+  run: RunWindow,
+  generator: GeneratorKind,
+  generators: string[],
+  slices: Slice[],
+  options: AnalyzeOptions,
+): Promise<RunReport> {
   const acc = new RunAccumulator(options.topN);
   const selector = { service: run.service, runId: run.runId, startNs: run.startNs, lastStartNs: run.endNs, originNs: run.startNs };
   const progress = options.progress;
+  // Requests cut off by the end of the run (cut-off.ts), per shard by rowid: the pairing counts
+  // them apart (the pair rows carry the root's rowid in P.ROOT) and the failures table leaves them out.
+  const cutOffByShard = new Map<number, ReadonlySet<number>>();
+  for (const shard of shards) {
+    cutOffByShard.set(shard.index, cutOffRoots(cutOffCandidates(shard, selector, run.endNs - CUT_OFF_TAIL_NS), generator));
+  }
+  const cutOff = shards.map((shard) => [...(cutOffByShard.get(shard.index) ?? [])]);
   const done = new Array<number>(slices.length).fill(0);
   const results = await Promise.all(
     slices.map((slice, k) =>
-      slice.pair(selector, progress === undefined ? undefined : (n) => {
+      slice.pair(selector, cutOff, progress === undefined ? undefined : (n) => {
         done[k] = n;
         progress(run.label, done.reduce((a, b) => a + b, 0), run.rootsInShards);
       }),
@@ -189,11 +283,17 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     if (estimate !== undefined) offsets.set(service, estimate);
   }
   const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
+  const offsetOf = (service: string): OffsetForSplit | undefined => {
+    const o = offsets.get(service);
+    // The estimate is off by at most half the largest round-trip slack among its trusted pairs.
+    return o === undefined ? undefined : { offsetNs: o.offsetMs * 1e6, errorNs: (o.delayMs * 1e6) / 2 };
+  };
 
   const endpoints = [...acc.endpoints.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   const total = new EndpointAccumulator('Aggregated');
   for (const ep of endpoints) total.merge(ep);
-  const totalReport = endpointReport(total, offsetNs);
+  const lastSecond = Math.max(0, Math.floor(Number(run.endNs - run.startNs) / 1e9));
+  const totalReport = endpointReport(total, offsetOf, lastSecond);
 
   const startMs = Number(run.startNs / 1_000_000n);
   const users = new Map<number, number>();
@@ -203,8 +303,18 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
   }
 
   const bg = await background(shards, run, generators, offsets, slices);
-  return {
+  let lastArrival: number | null = null;
+  for (const shard of shards) {
+    const at = lastArrivalMs(shard, run.startNs - ARRIVAL_WINDOW_NS, run.endNs + ARRIVAL_WINDOW_NS);
+    if (at !== null && (lastArrival === null || at > lastArrival)) lastArrival = at;
+  }
+  const sinceArrivalMs = lastArrival === null ? Infinity : (options.nowMs ?? Date.now()) - lastArrival;
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
+  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf, lastSecond));
+  const report: RunReport = {
     service: run.service,
+    generator,
     runId: run.runId,
     label: run.label,
     start: nsToIso(run.startNs),
@@ -212,43 +322,101 @@ async function analyzeRun(shards: Shard[], run: RunWindow, generators: string[],
     durationS: Number(run.endNs - run.startNs) / 1e9,
     rootSpans: total.count,
     matched: total.matched,
+    cutOff: total.cutOff,
     propagationCoverage: totalReport.propagationCoverage,
     backgroundServerSpans: bg.count,
     background: bg,
     clockOffsets: [...offsets.values()].sort((a, b) => a.service.localeCompare(b.service)),
     total: totalReport,
-    endpoints: endpoints.map((ep) => endpointReport(ep, offsetNs)),
+    endpoints: endpointReports,
     oddities: acc.odd,
+    warnings: [
+      ...(sinceArrivalMs < settleMs ? [stillReceivingWarning(Math.max(0, sinceArrivalMs) / 1000)] : []),
+      ...serverDataWarnings(totalReport, endpointReports),
+    ],
     timeline: acc.timeline.finish(startMs, users),
-    slowestTraces: [...acc.top]
-      .sort((a, b) => b.gapNs - a.gapNs)
+    slowestTraces: diverseTop(acc.top, options.topN)
       .flatMap((c) => {
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
+    failures: total.errors === 0 ? [] : runFailures(shards, selector, cutOffByShard),
+    summary: [],
+    findings: [],
+    serverMetrics: collectServerMetrics(shards, options.metrics ?? [], run.startNs, run.endNs, offsetNs),
   };
+  report.summary = summarySentences(report);
+  // The diagnosis reads the finished figures and the per-second series of the same pass.
+  report.findings = diagnose(report, acc.diag.finish(offsetOf, users));
+  options.onRunData?.({ report, endpoints: acc.endpoints, samples: acc.diag.samples, offsetNs });
+  return report;
 }
 
-function endpointReport(ep: EndpointAccumulator, offsetNs: (service: string) => number): EndpointReport {
+/** The failure messages of every shard, summed, most frequent first (at most 100); cut-off roots left out. */
+function runFailures(shards: Shard[], selector: RunSelector, cutOffByShard: ReadonlyMap<number, ReadonlySet<number>>): RunReport['failures'] {
+  const sums = new Map<string, { endpoint: string; message: string; count: number }>();
+  for (const shard of shards) {
+    for (const f of failureMessages(shard, selector, cutOffByShard.get(shard.index))) {
+      const key = `${f.endpoint}\u0000${f.message}`;
+      const mine = sums.get(key);
+      if (mine === undefined) sums.set(key, { ...f });
+      else mine.count += f.count;
+    }
+  }
+  return [...sums.values()].sort((a, b) => b.count - a.count || a.endpoint.localeCompare(b.endpoint)).slice(0, 100);
+}
+
+/**
+ * The `n` traces to draw: the largest gaps fill half of the slots (rounded up); the rest go to
+ * the endpoints in turns, each endpoint's worst remaining trace at a time (the endpoint whose
+ * remaining worst is largest first), so one slow endpoint cannot fill the report while the very
+ * worst traces are always there. Largest gap first.
+ */
+export function diverseTop<T extends { gapNs: number; endpoint: string }>(candidates: T[], n: number): T[] {
+  const sorted = [...candidates].sort((a, b) => b.gapNs - a.gapNs);
+  const out = sorted.slice(0, Math.ceil(n / 2));
+  const byEndpoint = new Map<string, T[]>();
+  for (const c of sorted.slice(out.length)) {
+    let list = byEndpoint.get(c.endpoint);
+    if (list === undefined) byEndpoint.set(c.endpoint, (list = []));
+    list.push(c);
+  }
+  const lists = [...byEndpoint.values()];
+  for (let round = 0; out.length < n && lists.some((l) => l.length > round); round++) {
+    for (const l of lists) {
+      const c = l[round];
+      if (c !== undefined && out.length < n) out.push(c);
+    }
+  }
+  return out.sort((a, b) => b.gapNs - a.gapNs);
+}
+
+function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => OffsetForSplit | undefined, lastSecond: number): EndpointReport {
   return {
     name: ep.name,
     count: ep.count,
     matched: ep.matched,
     errors: ep.errors,
     clientMs: ep.client.stats(),
-    serverMs: ep.server.stats(),
-    gapMs: ep.gap.stats(),
-    phasesMs: ep.breakdown.finish(offsetNs),
+    serverMs: ep.server.statsOrNull(),
+    gapMs: ep.gap.statsOrNull(),
+    phasesMs: ep.breakdown.finish(offsetOf),
+    tailPhasesMs: ep.tail.finish(offsetOf),
     propagationCoverage: ep.count === 0 ? 0 : ep.matched / ep.count,
     errorRate: ep.count === 0 ? 0 : ep.errors / ep.count,
     multipleServerChildren: ep.multipleChildren,
     extraServerChildren: ep.extraChildren,
-    newConnections: ep.newConnections,
-    gapByConnection: {
-      opened: { count: ep.gapOpened.count, gapMs: ep.gapOpened.stats() },
-      reused: { count: ep.gapReused.count, gapMs: ep.gapReused.stats() },
-    },
+    newConnections: ep.connectionKnown === 0 ? null : ep.newConnections,
+    gapByConnection:
+      ep.connectionKnown === 0
+        ? null
+        : {
+            opened: { count: ep.gapOpened.count, gapMs: ep.gapOpened.statsOrNull() },
+            reused: { count: ep.gapReused.count, gapMs: ep.gapReused.statsOrNull() },
+          },
     exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
+    clientOverTime: ep.overTime.finish(lastSecond),
+    cutOff: ep.cutOff,
   };
 }
 
@@ -353,6 +521,9 @@ function waterfall(
         depth,
         error: s.statusCode === 2,
         offsetMs,
+        statusMessage: s.statusMessage,
+        attributes: displayAttributes(parseJson(s.attributesJson)),
+        events: displayEvents(parseJson(s.eventsJson), root.startNs + BigInt(s.relStartNs)),
       });
       visit(s.spanId, depth + 1, offsetMs);
     }
@@ -380,6 +551,44 @@ function waterfall(
   };
 }
 
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** An OTLP/JSON AnyValue (as the store keeps it) as the text a person reads. */
+function displayValue(v: unknown): string {
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of ['stringValue', 'intValue', 'doubleValue', 'boolValue', 'bytesValue'] as const) if (k in o) return String(o[k]);
+    if ('arrayValue' in o) return `[${(((o.arrayValue as { values?: unknown[] } | null)?.values) ?? []).map(displayValue).join(', ')}]`;
+    if ('kvlistValue' in o) return JSON.stringify(displayAttributes(Object.fromEntries((((o.kvlistValue as { values?: Array<{ key: string; value: unknown }> } | null)?.values) ?? []).map((kv) => [kv.key, kv.value]))));
+  }
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function displayAttributes(json: unknown): Record<string, string> {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return {};
+  return Object.fromEntries(Object.entries(json as Record<string, unknown>).map(([k, v]) => [k, displayValue(v)]));
+}
+
+function displayEvents(json: unknown, spanStartNs: bigint): NonNullable<WaterfallSpan['events']> {
+  if (!Array.isArray(json)) return [];
+  return json.map((e: { name?: unknown; timeUnixNano?: unknown; attributes?: unknown }) => {
+    let atMs: number | null = null;
+    try {
+      if (typeof e.timeUnixNano === 'string' || typeof e.timeUnixNano === 'number') atMs = Number(BigInt(e.timeUnixNano) - spanStartNs) / 1e6;
+    } catch {
+      atMs = null;
+    }
+    return { name: String(e.name ?? ''), atMs, attributes: displayAttributes(e.attributes ?? null) };
+  });
+}
+
 /**
  * A server span outside its client span on the raw clocks is what a clock offset between the two
  * hosts looks like, not broken data: it is reported beside the offset estimate instead.
@@ -392,8 +601,11 @@ export function offsetNote(run: RunReport): string | undefined {
   const outside = run.oddities.serverOutsideClientSpan;
   if (outside === 0 || run.clockOffsets.length === 0) return undefined;
   const residual = run.clockOffsets.reduce((n, o) => n + o.residual.pairs, 0);
-  if (residual === 0) return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for all of them`;
-  return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for ${outside - residual}; ${residual} still do once corrected (timing noise in the span timestamps, which no offset removes)`;
+  const what = `${outside} server spans lie outside their client span on the raw clocks: what a clock offset between the hosts looks like, and the gap, which needs no offset, is not affected`;
+  if (residual === 0) return `${what}; with the estimated offsets removed, every one lies inside`;
+  // The residual is counted against the corrected clocks, so it can exceed `outside` (pairs
+  // inside on the raw clocks may stick out once corrected): report both, never their difference.
+  return `${what}; with the estimated offsets removed, ${residual} pairs still stick out a little: noise in the span timestamps (a span ended late by a busy event loop), which no offset removes; only the before/after split of those pairs may be off, by at most the amounts shown`;
 }
 
 /** One service's residual: how far its corrected server spans still stick out, or undefined if none do. */

@@ -5,13 +5,21 @@ import { resolve } from 'node:path';
 import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import { analyze, type AnalyzeOptions } from './analyze.ts';
+import type { OtherClientTraffic } from './find-runs.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';
-import { printable, renderTable } from './render-table.ts';
-import { evaluateThresholds, formatThresholdResults, parseThreshold, type Threshold } from './thresholds.ts';
+import { printable } from './render-shared.ts';
+import { renderTable } from './render-table.ts';
+import { evaluateThresholds, formatThresholdResults, parseRatio, parseThreshold, type Threshold } from './thresholds.ts';
+// Run versus baseline (issue 15): the comparison's flags, change thresholds and renderers.
+import { evaluateChangeThresholds, formatChangeResults, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from './change-thresholds.ts';
+import { analyzeAgainstBaseline, type BaselineConfig } from './compare-command.ts';
+import type { ComparedReport } from './compare.ts';
+import { comparisonCsv, comparisonText } from './render-comparison.ts';
+import { runList, runListText } from './run-list.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -22,17 +30,25 @@ Pair every load-test root span with its server span and explain the gap between 
 waited and what the server saw, per run and endpoint. With no filter every run is analysed.
 
   --db FILE            receiver database; repeat for shards analysed as one (required)
-  --service NAME       only runs of this generator service
+  --service NAME       only runs of this service, analysed as a load generator even when it is
+                       not recognised as one (firstspan and Locust are)
   --run-id ID          only this run (an idle-gap run's label also works)
   --from ISO, --to ISO only runs overlapping this time range, clipped to it
-  --list               list the runs and exit
+  --list               list the runs with requests, gap p50/p99, coverage (--format json: a list)
   --idle-gap DUR       split runs without a run id at pauses longer than this (default 30s)
   --format FORMAT      table (default), json, csv or html
   --out FILE           write the report to FILE instead of stdout
   --assert EXPR        CI gate, repeatable: 'gap.p99<50ms', 'client.p90<=200ms', 'coverage>=0.99',
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
-  --min-coverage R     fail when propagation coverage is below R (0..1), same as 'coverage>=R'
+  --baseline ID        compare the run with this baseline run: per endpoint the change of every
+                       percentile and gap part, tested against noise; 'gap.p99<+10%' gates on it
+  --baseline-db FILE   the baseline's database when it is not the run's (repeatable for shards)
+  --metric NAME        a metric the services export (OTLP), per second under the HTML timeline,
+                       e.g. process.cpu.utilization; repeatable
+  --min-coverage R     fail when propagation coverage is below R (0.99 or 99%), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
+  --settle DUR         a run whose last span arrived less than DUR ago may still be receiving
+                       spans and is reported so (default 3s; 0 never: the receiver has stopped)
   --threads N          worker threads for large databases, split by trace id (default 1 = none)
   --quiet              no progress on stderr
   -h, --help           this help
@@ -48,6 +64,8 @@ interface Config {
   quiet: boolean;
   thresholds: Threshold[];
   options: AnalyzeOptions;
+  baseline: BaselineConfig | undefined;
+  changeThresholds: ChangeThreshold[];
 }
 
 function parseIso(problems: Problems, flag: string, raw: string | undefined): bigint | undefined {
@@ -73,7 +91,11 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     out: { type: 'string' },
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
+    baseline: { type: 'string' },
+    metric: { type: 'string', multiple: true },
+    'baseline-db': { type: 'string', multiple: true },
     top: { type: 'string' },
+    settle: { type: 'string' },
     threads: { type: 'string' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -99,17 +121,35 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     else idleGapMs = d;
   }
   const thresholds: Threshold[] = [];
+  const changeThresholds: ChangeThreshold[] = [];
+  const baselineId = v.baseline as string | undefined;
+  const baselineDbs = ((v['baseline-db'] as string[] | undefined) ?? []).map((d) => resolve(io.cwd, d));
+  if (baselineDbs.length > 0 && baselineId === undefined) problems.add('--baseline-db needs --baseline ID: the run to compare with');
   for (const source of (v.assert as string[] | undefined) ?? []) {
+    if (isChangeThreshold(source)) {
+      const c = parseChangeThreshold(source);
+      if (typeof c === 'string') problems.add(c);
+      else if (baselineId === undefined) problems.add(`--assert '${source}' is a change against a baseline: add --baseline RUN_ID`);
+      else changeThresholds.push(c);
+      continue;
+    }
     const t = parseThreshold(source);
     if (typeof t === 'string') problems.add(t);
     else thresholds.push(t);
   }
-  const minCoverage = numberFlag(problems, '--min-coverage', v['min-coverage'] as string | undefined, { min: 0 });
-  if (minCoverage !== undefined) {
-    if (minCoverage > 1) problems.add(`--min-coverage is a fraction between 0 and 1, got '${minCoverage}'`);
-    else thresholds.push({ source: `coverage>=${minCoverage}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
+  if (v['min-coverage'] !== undefined) {
+    const raw = v['min-coverage'] as string;
+    const minCoverage = parseRatio('--min-coverage', raw);
+    if (typeof minCoverage === 'string') problems.add(minCoverage);
+    else thresholds.push({ source: `coverage>=${raw.trim()}`, metric: 'coverage', endpoint: null, op: '>=', value: minCoverage, kind: 'ratio' });
   }
   const top = numberFlag(problems, '--top', v.top as string | undefined, { min: 0, integer: true }) ?? 10;
+  let settleMs: number | undefined;
+  if (v.settle !== undefined) {
+    const d = parseDuration(v.settle as string);
+    if (d === undefined || d < 0) problems.add(`--settle must be a duration such as 3s or 0, got '${v.settle as string}'`);
+    else settleMs = d;
+  }
   const threads = numberFlag(problems, '--threads', v.threads as string | undefined, { min: 1, integer: true });
   const fromNs = parseIso(problems, '--from', v.from as string | undefined);
   const toNs = parseIso(problems, '--to', v.to as string | undefined);
@@ -120,10 +160,13 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
   }
   const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top };
   if (threads !== undefined) options.threads = threads;
+  if (settleMs !== undefined) options.settleMs = settleMs;
   if (v.service !== undefined) options.service = v.service as string;
   if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
   if (fromNs !== undefined) options.fromNs = fromNs;
   if (toNs !== undefined) options.toNs = toNs;
+  const metrics = (v.metric as string[] | undefined) ?? [];
+  if (metrics.length > 0) options.metrics = metrics;
   return {
     dbs: dbs.map((d) => resolve(io.cwd, d)),
     format,
@@ -132,6 +175,8 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     quiet: v.quiet === true,
     thresholds,
     options,
+    baseline: baselineId === undefined ? undefined : { runId: baselineId, dbs: baselineDbs },
+    changeThresholds,
   };
 }
 
@@ -148,13 +193,11 @@ function progressReporter(io: CommandIO): NonNullable<AnalyzeOptions['progress']
   };
 }
 
-function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number } {
-  const runs = listRuns(shards, options);
-  const rows = runs.map((r) => [printable(r.label, 60), printable(r.service), r.runId === null ? '(none: idle-gap split)' : printable(r.runId, 40), new Date(Number(r.startNs / 1_000_000n)).toISOString(), new Date(Number(r.endNs / 1_000_000n)).toISOString(), String(r.rootsInShards)]);
-  const header = ['Run', 'Service', 'Run id', 'Start', 'End', 'Roots'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length };
+/** Why there is no run, when CLIENT roots exist that are no load generator's: name one to analyse it. */
+function otherTrafficHint(other: OtherClientTraffic[]): string {
+  if (other.length === 0) return '';
+  const list = other.slice(0, 5).map((o) => `${printable(o.service)}: ${o.rootSpans}`).join(', ');
+  return `; trace-root CLIENT spans from services not recognised as load generators are other client traffic, not runs (${list}): name one with --service NAME to analyse it as a load test`;
 }
 
 export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
@@ -173,46 +216,63 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
     if (config.list) {
-      const { text, count } = renderList(shards, config.options);
-      if (count === 0) {
-        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters\n`);
+      const { runs, other } = await runList(shards, config.options);
+      if (runs.length === 0) {
+        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters${otherTrafficHint(other)}\n`);
         return ExitCodes.NO_RUNS;
       }
-      io.stdout.write(text);
+      io.stdout.write(config.format === 'json' ? JSON.stringify(runs, null, 2) + '\n' : runListText(runs));
       return ExitCodes.OK;
     }
     if (!config.quiet) config.options.progress = progressReporter(io);
-    const report = await analyze(shards, config.options);
+    let report: ComparedReport;
+    if (config.baseline !== undefined) {
+      const compared = await analyzeAgainstBaseline(shards, config.dbs, config.baseline, config.options, io);
+      if ('exit' in compared) return compared.exit;
+      report = compared;
+    } else {
+      report = await analyze(shards, config.options);
+    }
     if (io.stderr.isTTY && !config.quiet) io.stderr.write('\r\u001b[K');
+    for (const name of config.options.metrics ?? []) {
+      if (!report.runs.some((r) => r.serverMetrics.some((s) => s.name === name))) {
+        io.stderr.write(`firstspan analyze: --metric ${name}: no service exported it during the analysed runs (is its SDK's metric exporter pointed at the receiver?)\n`);
+      }
+    }
     if (report.runs.length === 0) {
       io.stderr.write(
         `firstspan analyze: no runs in ${where} that match the filters: no trace-root CLIENT spans from a load generator` +
-          ' (check that the generator exported to this receiver, and the --service/--run-id/--from/--to filters)\n',
+          ` (check that the generator exported to this receiver, and the --service/--run-id/--from/--to filters)${otherTrafficHint(report.otherClientTraffic)}\n`,
       );
       return ExitCodes.NO_RUNS;
     }
+    // Evaluated before rendering, so the HTML report shows each threshold's ✓ / ✗.
+    const results = evaluateThresholds(config.thresholds, report.runs);
     const text =
       config.format === 'json'
         ? renderJson(report)
         : config.format === 'csv'
-          ? renderCsv(report)
+          ? report.comparison !== undefined
+            ? comparisonCsv(report.comparison)
+            : renderCsv(report)
           : config.format === 'html'
-            ? renderHtml(report)
-            : renderTable(report);
+            ? renderHtml(report, { thresholds: results })
+            : renderTable(report) + (report.comparison === undefined ? '' : comparisonText(report.comparison));
     if (config.out !== undefined) {
       writeFileSync(config.out, text);
       io.stderr.write(`firstspan analyze: ${config.format} report written to ${config.out}\n`);
     } else {
       io.stdout.write(text);
     }
-    if (config.thresholds.length === 0) return ExitCodes.OK;
-    const results = evaluateThresholds(config.thresholds, report.runs);
+    if (config.thresholds.length + config.changeThresholds.length === 0) return ExitCodes.OK;
+    const changes = report.comparison === undefined ? [] : evaluateChangeThresholds(config.changeThresholds, report.comparison);
     // Threshold lines go with the table; they would corrupt JSON, CSV or HTML on stdout.
     const sink = config.format === 'table' && config.out === undefined ? io.stdout : io.stderr;
     sink.write(`\nThresholds:\n${formatThresholdResults(results)}`);
-    const failed = results.filter((r) => !r.ok).length;
+    if (report.comparison !== undefined) sink.write(formatChangeResults(changes, report.comparison));
+    const failed = results.filter((r) => !r.ok).length + changes.filter((r) => !r.ok).length;
     if (failed > 0) {
-      sink.write(`${failed} of ${results.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
+      sink.write(`${failed} of ${results.length + changes.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
       return ExitCodes.THRESHOLDS_FAILED;
     }
     return ExitCodes.OK;

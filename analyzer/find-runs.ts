@@ -1,8 +1,59 @@
-// Runs: the load-test roots of one generator service and run id. Generator services are found,
-// not configured: any service with trace-root CLIENT spans is one. Roots without a run id (real
-// Locust sends none) are split by idle gaps: a pause longer than the gap with no request in
-// flight ends a run. Shards hold parts of the same runs, so their groups are merged here.
-import type { RootGroup } from './read-spans.ts';
+// Runs: the load-test roots of one generator service and run id. A run is found only from spans a
+// load generator made: firstspan's (a run id, or its `firstspan.` resource attributes), real
+// Locust's (the resource its --otel sets up: `filename` and `profile` beside service.name, see
+// docs/locust.md), or a service the user names with --service. Any other trace-root CLIENT span
+// (a cron job calling an API, a service's own outgoing call) is other client traffic: counted
+// apart, never a run. Roots without a run id (real Locust sends none) are split by idle gaps: a
+// pause longer than the gap with no request in flight ends a run. Shards hold parts of the same
+// runs, so their groups are merged here.
+import type { ResourceRow, RootGroup } from './read-spans.ts';
+
+/** How a service was recognised as a load generator. */
+export type GeneratorKind = 'firstspan' | 'locust' | 'named';
+
+/** Trace-root CLIENT spans of a service that is no load generator: not a run. */
+export interface OtherClientTraffic {
+  service: string;
+  rootSpans: number;
+}
+
+/** Keys Locust's --otel puts on its resource and an ordinary service's SDK does not. */
+const LOCUST_RESOURCE_KEYS = ['filename', 'profile'];
+
+/** The load-generator services among the resources of every shard; `named` (--service) always is one. */
+export function recognizeGenerators(resources: ResourceRow[], named?: string): Map<string, GeneratorKind> {
+  const out = new Map<string, GeneratorKind>();
+  for (const r of resources) {
+    // Locust's resource wins: given a run id through OTEL_RESOURCE_ATTRIBUTES, its spans are
+    // still Locust's (no cut-off mark, no phases).
+    if (LOCUST_RESOURCE_KEYS.every((k) => r.keys.includes(k))) out.set(r.service, 'locust');
+    else if (out.get(r.service) !== 'locust' && (r.runId !== null || r.keys.some((k) => k.startsWith('firstspan.')))) out.set(r.service, 'firstspan');
+  }
+  if (named !== undefined && !out.has(named)) out.set(named, 'named');
+  return out;
+}
+
+/**
+ * Keep the root groups of load generators (a group with a run id carries firstspan's run
+ * attribute, so it is one); the rest is other client traffic, summed per service.
+ */
+export function loadTestGroups(
+  groupsPerShard: RootGroup[][],
+  generators: Map<string, GeneratorKind>,
+): { groups: RootGroup[][]; other: OtherClientTraffic[] } {
+  const other = new Map<string, number>();
+  const groups = groupsPerShard.map((list) =>
+    list.filter((g) => {
+      if (g.runId !== null || generators.has(g.service)) return true;
+      other.set(g.service, (other.get(g.service) ?? 0) + g.count);
+      return false;
+    }),
+  );
+  return {
+    groups,
+    other: [...other].map(([service, rootSpans]) => ({ service, rootSpans })).sort((a, b) => b.rootSpans - a.rootSpans || a.service.localeCompare(b.service)),
+  };
+}
 
 export interface RunWindow {
   service: string;

@@ -100,15 +100,26 @@ export class TraceRangeJoin {
     return roots;
   }
 
-  /** Pair every root of the run (every shard) in these slices with its server children. */
-  pair(run: RunSelector, topN: number, onProgress?: (roots: number) => void): PairResult {
+  /**
+   * Pair every root of the run (every shard) in these slices with its server children.
+   * `cutOff[shard]`: rowids of that shard's roots cut off by the end of the run (cut-off.ts),
+   * counted apart by the accumulator (pair rows carry the root's rowid in P.ROOT).
+   */
+  pair(run: RunSelector, cutOff: number[][], topN: number, onProgress?: (roots: number) => void): PairResult {
     const acc = new RunAccumulator(topN);
+    const cutOffSets = this.shards.map((shard) => new Set(cutOff[shard.index] ?? []));
     let duplicates = 0;
-    for (const range of this.ranges) duplicates += this.pairRange(run, range, acc, onProgress);
+    for (const range of this.ranges) duplicates += this.pairRange(run, range, acc, cutOffSets, onProgress);
     return { snapshot: acc.snapshot(), duplicates };
   }
 
-  private pairRange(run: RunSelector, range: TraceRange, acc: RunAccumulator, onProgress?: (roots: number) => void): number {
+  private pairRange(
+    run: RunSelector,
+    range: TraceRange,
+    acc: RunAccumulator,
+    cutOff: Array<ReadonlySet<number>>,
+    onProgress?: (roots: number) => void,
+  ): number {
     const roots = this.roots(range);
     const from = run.startNs - SERVER_WINDOW_NS;
     const to = run.lastStartNs + SERVER_WINDOW_NS;
@@ -130,7 +141,7 @@ export class TraceRangeJoin {
 
     let duplicates = 0;
     for (const shard of this.shards) {
-      acc.startShard(this.resources.services, shard.index, onProgress);
+      acc.startShard(this.resources.services, shard.index, onProgress, cutOff[shard.index]);
       feedRunRoots(shard, run, base, range, (rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, ids, relStartNs) => {
         if (!roots.countOnce(ids)) {
           duplicates += 1;

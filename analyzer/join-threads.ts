@@ -12,7 +12,8 @@ import { ALL_TRACES, traceRange, type RunSelector, type Shard, type TraceRange }
 import { Digest } from './stats.ts';
 
 export interface Slice {
-  pair(run: RunSelector, onProgress?: (roots: number) => void): Promise<PairResult>;
+  /** `cutOff[shard index]`: rowids of that shard's roots cut off by the end of the run (cut-off.ts). */
+  pair(run: RunSelector, cutOff: number[][], onProgress?: (roots: number) => void): Promise<PairResult>;
   background(windows: BackgroundWindow[]): Promise<BackgroundPart>;
   close(): Promise<void>;
 }
@@ -40,7 +41,7 @@ export async function openSlices(
     const join = new TraceRangeJoin(shards, ranges === 1 ? [ALL_TRACES] : rangesOf(0), rootsPerRange);
     return [
       {
-        pair: (run, onProgress) => Promise.resolve(join.pair(run, topN, onProgress)),
+        pair: (run, cutOff, onProgress) => Promise.resolve(join.pair(run, cutOff, topN, onProgress)),
         background: (windows) => Promise.resolve(join.background(windows)),
         close: () => Promise.resolve(),
       },
@@ -107,9 +108,9 @@ function workerSlice(worker: Worker): Slice & { ready: Promise<void> } {
   };
   return {
     ready,
-    async pair(run, progress) {
+    async pair(run, cutOff, progress) {
       onProgress = progress;
-      const reply = await ask({ kind: 'pair', run });
+      const reply = await ask({ kind: 'pair', run, cutOff });
       return (reply as Extract<Reply, { kind: 'paired' }>).result;
     },
     async background(windows) {

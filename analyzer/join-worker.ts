@@ -13,7 +13,7 @@ export interface JoinJob {
   topN: number;
 }
 
-export type JoinRequest = { kind: 'pair'; run: RunSelector } | { kind: 'background'; windows: BackgroundWindow[] } | { kind: 'close' };
+export type JoinRequest = { kind: 'pair'; run: RunSelector; cutOff: number[][] } | { kind: 'background'; windows: BackgroundWindow[] } | { kind: 'close' };
 
 const job = (workerData as { job: JoinJob }).job;
 const port = parentPort;
@@ -24,7 +24,7 @@ const join = new TraceRangeJoin(shards, ranges, job.expectedRoots);
 port.postMessage({ kind: 'ready' });
 port.on('message', (m: JoinRequest) => {
   if (m.kind === 'pair') {
-    port.postMessage({ kind: 'paired', result: join.pair(m.run, job.topN, (roots) => port.postMessage({ kind: 'progress', roots })) });
+    port.postMessage({ kind: 'paired', result: join.pair(m.run, m.cutOff, job.topN, (roots) => port.postMessage({ kind: 'progress', roots })) });
   } else if (m.kind === 'background') {
     port.postMessage({ kind: 'background', part: join.background(m.windows) });
   } else {

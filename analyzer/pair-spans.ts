@@ -3,6 +3,7 @@
 // the per-second timeline and the traces with the largest gaps.
 //
 // Input is the pair rows of read-spans.ts (one row per root and child, a root's rows adjacent).
+// Roots cut off by the end of the run (cut-off.ts, given per shard) are counted and nothing else.
 // Odd data is counted, never turned into negative or absurd numbers:
 //  - a root ending before it starts, or lasting longer than a day: counted, kept out of the figures;
 //  - a server child ending before it starts: ignored as a child, counted;
@@ -12,10 +13,12 @@
 //    counted, and corrected by the offset estimate (clock-offset.ts) in the breakdown;
 //  - several server children (retries, redirects): server time is their sum, counted per endpoint.
 import { OffsetEstimator } from './clock-offset.ts';
+import { DiagnosisAccumulator } from './diagnosis-data.ts';
 import { BreakdownAccumulator } from './gap-breakdown.ts';
+import { TailBreakdown } from './tail-breakdown.ts';
 import { P, type PairRow } from './read-spans.ts';
 import { Digest } from './stats.ts';
-import { TimelineAccumulator } from './timeline.ts';
+import { EndpointTimeline, TimelineAccumulator } from './timeline.ts';
 
 /** A client span longer than this is not a request duration but broken data. */
 export const MAX_PLAUSIBLE_NS = 24 * 3600 * 1e9;
@@ -30,6 +33,10 @@ export class EndpointAccumulator {
   multipleChildren = 0;
   extraChildren = 0;
   newConnections = 0;
+  /** Roots that say whether they opened their connection (firstspan's do; Locust's do not). */
+  connectionKnown = 0;
+  /** Roots cut off by the end of the run (cut-off.ts): counted here only, in no other figure. */
+  cutOff = 0;
   readonly client = new Digest();
   readonly server = new Digest();
   readonly gap = new Digest();
@@ -37,6 +44,10 @@ export class EndpointAccumulator {
   readonly gapOpened = new Digest();
   readonly gapReused = new Digest();
   readonly breakdown = new BreakdownAccumulator();
+  /** Client durations per second, for the report's per-endpoint percentiles over time. */
+  readonly overTime = new EndpointTimeline();
+  /** The breakdown by gap, for the parts of the slowest 10% and 1%. */
+  readonly tail = new TailBreakdown();
   constructor(readonly name: string) {}
 
   /** Give a structured-cloned accumulator (from a worker thread) its methods back. */
@@ -48,6 +59,8 @@ export class EndpointAccumulator {
     Digest.revive(data.gapOpened);
     Digest.revive(data.gapReused);
     Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
+    EndpointTimeline.revive(data.overTime);
+    TailBreakdown.revive(data.tail);
     return data;
   }
 
@@ -58,12 +71,16 @@ export class EndpointAccumulator {
     this.multipleChildren += o.multipleChildren;
     this.extraChildren += o.extraChildren;
     this.newConnections += o.newConnections;
+    this.connectionKnown += o.connectionKnown;
+    this.cutOff += o.cutOff;
     this.client.merge(o.client);
     this.server.merge(o.server);
     this.gap.merge(o.gap);
     this.gapOpened.merge(o.gapOpened);
     this.gapReused.merge(o.gapReused);
     this.breakdown.merge(o.breakdown);
+    this.overTime.merge(o.overTime);
+    this.tail.merge(o.tail);
   }
 }
 
@@ -91,12 +108,16 @@ export interface RunSnapshot {
   odd: Oddities;
   rootSpans: number;
   top: GapCandidate[];
+  /** Findings and comparison data (diagnosis-data.ts). */
+  diag: DiagnosisAccumulator;
 }
 
 export class RunAccumulator {
   readonly endpoints = new Map<string, EndpointAccumulator>();
   readonly offsets = new Map<string, OffsetEstimator>();
   readonly timeline = new TimelineAccumulator();
+  /** Per-second and per-endpoint data for the findings and the baseline comparison. */
+  readonly diag = new DiagnosisAccumulator();
   readonly odd: Oddities = {
     clientEndBeforeStart: 0,
     implausibleDuration: 0,
@@ -107,8 +128,14 @@ export class RunAccumulator {
     endpointsFolded: 0,
   };
   rootSpans = 0;
-  /** Min-heap of the largest gaps (for the waterfall). */
-  readonly top: GapCandidate[] = [];
+  /** Per endpoint, a min-heap of its largest gaps (for the waterfalls): the report shows the
+   *  worst traces of several endpoints, not ten of the slowest one. */
+  readonly #tops = new Map<string, GapCandidate[]>();
+
+  /** Every endpoint's largest gaps (up to topN each). */
+  get top(): GapCandidate[] {
+    return [...this.#tops.values()].flat();
+  }
 
   constructor(readonly topN = 10) {}
 
@@ -121,6 +148,7 @@ export class RunAccumulator {
       odd: this.odd,
       rootSpans: this.rootSpans,
       top: this.top,
+      diag: this.diag,
     };
   }
 
@@ -142,6 +170,7 @@ export class RunAccumulator {
     for (const k of Object.keys(this.odd) as Array<keyof Oddities>) this.odd[k] += s.odd[k];
     this.rootSpans += s.rootSpans;
     for (const c of s.top) this.keepTop(c.gapNs, c.shard, c.rowid, c.endpoint);
+    this.diag.merge(DiagnosisAccumulator.revive(s.diag));
   }
 
   // State of the root whose rows are being read (a root's rows are adjacent).
@@ -155,12 +184,17 @@ export class RunAccumulator {
   private services = new Map<number, string>();
   private shard = 0;
   private onProgress: ((roots: number) => void) | undefined;
+  private cutOff: ReadonlySet<number> = new Set();
 
-  /** Before a shard's rows: its resource ids → service names, its index, a progress callback. */
-  startShard(services: Map<number, string>, shard: number, onProgress?: (roots: number) => void): void {
+  /**
+   * Before a shard's rows: its resource ids → service names, its index, a progress callback, and
+   * the rowids of its roots cut off by the end of the run (counted apart, in no figure).
+   */
+  startShard(services: Map<number, string>, shard: number, onProgress?: (roots: number) => void, cutOff: ReadonlySet<number> = new Set()): void {
     this.services = services;
     this.shard = shard;
     this.onProgress = onProgress;
+    this.cutOff = cutOff;
     this.current = null;
   }
 
@@ -243,11 +277,16 @@ export class RunAccumulator {
   ): void {
     this.rootSpans += 1;
     const ep = this.endpoint(row[P.ENDPOINT]);
+    if (this.cutOff.has(row[P.ROOT])) {
+      ep.cutOff += 1;
+      return;
+    }
     const flags = row[P.FLAGS];
     const error = (flags & 1) === 1;
     ep.count += 1;
     if (error) ep.errors += 1;
     if (flags >> 1 === 0) ep.newConnections += 1;
+    if (flags >> 1 !== 2) ep.connectionKnown += 1;
     this.odd.serverEndBeforeStart += badChildren;
     if (children > 0) ep.matched += 1;
     if (children > 1) {
@@ -256,13 +295,16 @@ export class RunAccumulator {
     }
     const clientNs = row[P.CLIENT_NS];
     const second = row[P.SECOND];
-    if (clientNs < 0 || clientNs > MAX_PLAUSIBLE_NS) {
+    const plausible = clientNs >= 0 && clientNs <= MAX_PLAUSIBLE_NS;
+    this.diag.root(second, ep.name, children > 0, plausible ? clientNs : null);
+    if (!plausible) {
       if (clientNs < 0) this.odd.clientEndBeforeStart += 1;
       else this.odd.implausibleDuration += 1;
       this.timeline.record(second, null, null, null, error);
       return;
     }
     ep.client.record(clientNs);
+    ep.overTime.record(second, clientNs);
     if (children === 0) {
       this.timeline.record(second, clientNs, null, null, error);
       return;
@@ -292,27 +334,24 @@ export class RunAccumulator {
       const sentNs = sentMs * 1e6;
       const waitingNs = waitingMs * 1e6;
       estimator.add(sentNs, t2, t3, sentNs + waitingNs, true);
-      ep.breakdown.addMeasured(
-        service,
-        clientNs,
-        serverNs,
-        (row[P.BLOCKED_MS] ?? 0) * 1e6,
-        (row[P.SETUP_MS] ?? 0) * 1e6,
-        sentNs,
-        waitingNs,
-        (row[P.RECEIVING_MS] ?? 0) * 1e6,
-        t2,
-        t3,
-      );
+      const blockedNs = (row[P.BLOCKED_MS] ?? 0) * 1e6;
+      const setupNs = (row[P.SETUP_MS] ?? 0) * 1e6;
+      const receivingNs = (row[P.RECEIVING_MS] ?? 0) * 1e6;
+      ep.breakdown.addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
+      ep.tail.at(gapNs).addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
+      this.diag.measured(second, ep.name, service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
     } else {
       estimator.add(0, t2, t3, clientNs, false);
-      ep.breakdown.addEstimated(gapNs);
+      ep.breakdown.addBounds(service, clientNs, serverNs, t2, t3);
+      ep.tail.at(gapNs).addBounds(service, clientNs, serverNs, t2, t3);
+      this.diag.bounds(second, ep.name, service, clientNs, serverNs, t2, t3);
     }
   }
 
   private keepTop(gapNs: number, shard: number, rowid: number, endpoint: string): void {
-    const h = this.top;
     if (this.topN <= 0) return;
+    let h = this.#tops.get(endpoint);
+    if (h === undefined) this.#tops.set(endpoint, (h = []));
     if (h.length >= this.topN && gapNs <= (h[0] as GapCandidate).gapNs) return;
     const item = { gapNs, shard, rowid, endpoint };
     if (h.length < this.topN) {

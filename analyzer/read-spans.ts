@@ -129,11 +129,14 @@ export interface RunSelector {
   originNs: bigint;
 }
 
-/** The root's part of a pair row: P.ROOT to P.RECEIVING_MS. */
-const ROOT_COLUMNS = `r.rowid,
-         coalesce(r.request_name, CASE WHEN r.http_method IS NOT NULL
+/** A root's endpoint: request_name, else the span name without its `{METHOD} ` prefix. */
+const ENDPOINT_SQL = `coalesce(r.request_name, CASE WHEN r.http_method IS NOT NULL
            AND substr(r.name, 1, length(r.http_method) + 1) = r.http_method || ' '
-           THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END),
+           THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END)`;
+
+/** The root's part of a pair row: P.ROOT (the root's rowid) to P.RECEIVING_MS. */
+const ROOT_COLUMNS = `r.rowid,
+         ${ENDPOINT_SQL},
          (r.status_code = 2) | (coalesce(r.connection_reused, 2) << 1),
          r.end_ns - r.start_ns, (r.start_ns - @origin) / 1000000000,
          r.phase_blocked_ms + coalesce(r.phase_dns_ms, 0) + coalesce(r.phase_connect_ms, 0)
@@ -244,6 +247,65 @@ export function feedServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, base
   return n;
 }
 
+/**
+ * The run's failed roots (status ERROR) by endpoint and message: the status message, else the
+ * HTTP status. Reads each root's row, so the caller asks only for runs that have failures.
+ * `exclude`: rowids left out (the cut-off roots, counted apart; a handful at most).
+ */
+export function failureMessages(
+  shard: Shard,
+  run: RunSelector,
+  exclude: ReadonlySet<number> = new Set(),
+  limit = 100,
+): Array<{ endpoint: string; message: string; count: number }> {
+  const notExcluded = exclude.size === 0 ? '' : `AND r.rowid NOT IN (${[...exclude].map((id) => Math.trunc(id)).join(',')})`;
+  const rows = shard.db
+    .prepare(
+      `SELECT ${ENDPOINT_SQL},
+              CASE WHEN r.status_message <> '' THEN r.status_message WHEN r.http_status IS NOT NULL THEN 'HTTP ' || r.http_status ELSE 'status ERROR' END,
+              count(*)
+       FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
+         AND r.start_ns >= @start AND r.start_ns <= @last AND r.status_code = 2 ${notExcluded}
+       GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT @limit`,
+    )
+    .raw()
+    .all({ ...selectorParams(run, false), limit }) as Array<[string, string, number]>;
+  return rows.map(([endpoint, message, count]) => ({ endpoint, message, count }));
+}
+
+/**
+ * Roots of the run ending at or after `tailFromNs` that got no response or failed: the candidates
+ * for a request the run's end cut off. Per candidate: rowid, whether it has no HTTP status, and
+ * whether firstspan marked it `firstspan.request.cut_off`. The end-time bound keeps this to the
+ * run's last moments (an index range on the roots), so the JSON is read for a handful of rows.
+ */
+export function cutOffCandidates(shard: Shard, run: RunSelector, tailFromNs: bigint): Array<[number, number, number | null]> {
+  return shard.db
+    .prepare(
+      `SELECT r.rowid, r.http_status IS NULL, json_extract(r.attributes, '$."firstspan.request.cut_off".boolValue')
+       FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
+         AND r.start_ns >= @start AND r.start_ns <= @last AND r.end_ns >= @tail AND (r.http_status IS NULL OR r.status_code = 2)`,
+    )
+    .raw()
+    .all({ ...selectorParams(run, false), tail: tailFromNs }) as Array<[number, number, number | null]>;
+}
+
+/**
+ * When the last span starting in [fromNs, toNs] arrived (received_at_ms), looking only at the
+ * most recently stored rows: a run still receiving spans has them among the newest, and the
+ * store is append-only, so this needs no index and reads a bounded number of rows. null when
+ * none of those rows is in the window (the run's spans all came earlier).
+ */
+export function lastArrivalMs(shard: Shard, fromNs: bigint, toNs: bigint, recentRows = 10_000): number | null {
+  return shard.db
+    .prepare(
+      `SELECT max(received_at_ms) FROM (SELECT received_at_ms, start_ns FROM spans ORDER BY rowid DESC LIMIT @recent)
+       WHERE start_ns >= @from AND start_ns <= @to`,
+    )
+    .pluck()
+    .get({ recent: recentRows, from: fromNs, to: toNs }) as number | null;
+}
+
 /** How many spans feedServerSpans would feed (index-only count), to size the table once. */
 export function countServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, range: TraceRange): number {
   const stmt = shard.db
@@ -257,13 +319,37 @@ export function countServerSpans(shard: Shard, fromNs: bigint, toNs: bigint, ran
   return n;
 }
 
-function selectorParams(run: RunSelector): Record<string, unknown> {
-  return { start: run.startNs, service: run.service, runId: run.runId, last: run.lastStartNs, origin: run.originNs };
+function selectorParams(run: RunSelector, withOrigin = true): Record<string, unknown> {
+  const params: Record<string, unknown> = { start: run.startNs, service: run.service, runId: run.runId, last: run.lastStartNs };
+  if (withOrigin) params.origin = run.originNs;
+  return params;
 }
 
 /** Every service that sent spans, from the small resources table. */
 export function readServices(shard: Shard): string[] {
   return shard.db.prepare('SELECT DISTINCT service_name FROM resources ORDER BY service_name').pluck().all() as string[];
+}
+
+export interface ResourceRow {
+  service: string;
+  runId: string | null;
+  /** Attribute keys of the resource (their values are not needed to recognise a generator). */
+  keys: string[];
+}
+
+/** Every distinct resource (a small table: one row per process and run), with its attribute keys. */
+export function readResources(shard: Shard): ResourceRow[] {
+  const rows = shard.db.prepare('SELECT service_name, run_id, attributes FROM resources').raw().all() as Array<[string, string | null, string]>;
+  return rows.map(([service, runId, attributes]) => {
+    let keys: string[] = [];
+    try {
+      const parsed = JSON.parse(attributes) as unknown;
+      if (typeof parsed === 'object' && parsed !== null) keys = Object.keys(parsed);
+    } catch {
+      // A resource whose attributes do not parse names no generator; its service is still known.
+    }
+    return { service, runId, keys };
+  });
 }
 
 /** resource_id → service name. */
@@ -308,6 +394,10 @@ export interface TraceSpanRow {
   relStartNs: number;
   durationNs: number;
   statusCode: number;
+  /** For the report's span-detail panel: the status message and the stored JSON (see model/store.ts). */
+  statusMessage: string;
+  attributesJson: string;
+  eventsJson: string | null;
 }
 
 export interface RootDetail {
@@ -367,11 +457,12 @@ export function rootDetail(shard: Shard, rowid: number): RootDetail | undefined 
 export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, fromNs: bigint, toNs: bigint, limit = 200): TraceSpanRow[] {
   const rows = shard.db
     .prepare(
-      `SELECT hex(span_id), hex(parent_span_id), service_name, name, kind, start_ns - @root, end_ns - start_ns, status_code
+      `SELECT hex(span_id), hex(parent_span_id), service_name, name, kind, start_ns - @root, end_ns - start_ns, status_code,
+              status_message, attributes, events
        FROM spans WHERE trace_id = @trace AND start_ns >= @from AND start_ns <= @to ORDER BY start_ns LIMIT @limit`,
     )
     .raw()
-    .all({ root: rootStartNs, trace: traceId, from: fromNs, to: toNs, limit }) as Array<[string, string | null, string, string, number, number, number, number]>;
+    .all({ root: rootStartNs, trace: traceId, from: fromNs, to: toNs, limit }) as Array<[string, string | null, string, string, number, number, number, number, string, string, string | null]>;
   return rows.map((r) => ({
     spanId: r[0],
     parentSpanId: r[1] === '' ? null : r[1],
@@ -381,11 +472,16 @@ export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, f
     relStartNs: r[5],
     durationNs: r[6],
     statusCode: r[7],
+    statusMessage: r[8],
+    attributesJson: r[9],
+    eventsJson: r[10],
   }));
 }
 
 export interface UserPoint {
   resourceId: number;
+  /** The point's own attributes (JSON): one series per user class within a process. */
+  series: string;
   relMs: number;
   value: number;
 }
@@ -394,12 +490,12 @@ export interface UserPoint {
 export function userPoints(shard: Shard, service: string, runId: string | null, fromNs: bigint, toNs: bigint, names: string[]): UserPoint[] {
   const rows = shard.db
     .prepare(
-      `SELECT resource_id, (time_ns - @from) / 1000000, value FROM metric_points
+      `SELECT resource_id, attributes, (time_ns - @from) / 1000000, value FROM metric_points
        WHERE service_name = @service AND metric_name IN (${names.map((_, i) => `@m${i}`).join(',')})
          AND (run_id IS @runId OR @runId IS NULL) AND time_ns >= @from AND time_ns <= @to AND value IS NOT NULL
        ORDER BY time_ns`,
     )
     .raw()
-    .all({ from: fromNs, service, runId, to: toNs, ...Object.fromEntries(names.map((n, i) => [`m${i}`, n])) }) as Array<[number, number, number]>;
-  return rows.map((r) => ({ resourceId: r[0], relMs: r[1], value: r[2] }));
+    .all({ from: fromNs, service, runId, to: toNs, ...Object.fromEntries(names.map((n, i) => [`m${i}`, n])) }) as Array<[number, string, number, number]>;
+  return rows.map((r) => ({ resourceId: r[0], series: r[1], relMs: r[2], value: r[3] }));
 }

@@ -1,5 +1,6 @@
 // CSV output: one row per run and endpoint (the run's total last, named `Aggregated`), RFC 4180
-// quoting, durations in milliseconds. Columns are listed in docs/analyzer.md.
+// quoting, durations in milliseconds. Columns are listed in docs/analyzer.md. A figure with no
+// data behind it (null in JSON) is an empty cell, never 0.
 import type { EndpointReport, Report } from './analyze.ts';
 import { PART_NAMES } from './gap-breakdown.ts';
 
@@ -21,6 +22,9 @@ export const CSV_COLUMNS = [
   'multiple_server_children',
   'new_connections',
   ...['opened', 'reused'].flatMap((c) => [`gap_${c}_count`, ...STATS.map((s) => `gap_${c}_${s}_ms`)]),
+  'cut_off',
+  // The parts of the gap of the slowest 10% and 1% of the requests by gap (mean ms over them).
+  ...['tail10', 'tail1'].flatMap((t) => PART_NAMES.map((p) => `${t}_phase_${snake(p)}_ms`)),
 ];
 
 function snake(name: string): string {
@@ -45,13 +49,16 @@ function row(run: Report['runs'][number], ep: EndpointReport): string {
     ep.matched,
     ep.propagationCoverage,
     ep.errors,
-    ...[ep.clientMs, ep.serverMs, ep.gapMs].flatMap((st) => STATS.map((s) => st[s])),
-    ...PART_NAMES.map((p) => ep.phasesMs[p]),
-    ep.phasesMs.explainedShare,
-    ep.phasesMs.basis,
+    ...[ep.clientMs, ep.serverMs, ep.gapMs].flatMap((st) => STATS.map((s) => st?.[s] ?? null)),
+    ...PART_NAMES.map((p) => ep.phasesMs?.[p] ?? null),
+    ep.phasesMs?.explainedShare ?? null,
+    ep.phasesMs?.basis ?? null,
     ep.multipleServerChildren,
     ep.newConnections,
-    ...[ep.gapByConnection.opened, ep.gapByConnection.reused].flatMap((c) => [c.count, ...STATS.map((s) => c.gapMs[s])]),
+    // Empty cells where the generator does not say whether a request opened its connection.
+    ...[ep.gapByConnection?.opened, ep.gapByConnection?.reused].flatMap((c) => [c?.count ?? null, ...STATS.map((s) => c?.gapMs?.[s] ?? null)]),
+    ep.cutOff,
+    ...[ep.tailPhasesMs.slowest10, ep.tailPhasesMs.slowest1].flatMap((t) => PART_NAMES.map((p) => t?.[p] ?? null)),
   ];
   return values.map(csvField).join(',');
 }

@@ -10,12 +10,14 @@ import { LogHistogram } from './log-histogram.ts';
 export interface Stats {
   p50: number;
   p90: number;
+  /** Locust's and k6's headline percentile, for the report's cards and tables. */
+  p95: number;
   p99: number;
   max: number;
   mean: number;
 }
 
-export const EMPTY_STATS: Stats = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+export const EMPTY_STATS: Stats = { p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 };
 
 export interface DigestOptions {
   /** Values kept exactly before spilling into the histogram. */
@@ -112,6 +114,11 @@ export class Digest {
     return this.exact !== null;
   }
 
+  /** The figures, or null when nothing was recorded: no data is never shown as 0. */
+  statsOrNull(): Stats | null {
+    return this.count === 0 ? null : this.stats();
+  }
+
   stats(): Stats {
     if (this.count === 0) return { ...EMPTY_STATS };
     let sorted: Float64Array | null = null;
@@ -124,6 +131,7 @@ export class Digest {
     return {
       p50: nsToMs(at(50)),
       p90: nsToMs(at(90)),
+      p95: nsToMs(at(95)),
       p99: nsToMs(at(99)),
       max: nsToMs(this.maxNs),
       mean: nsToMs(this.sumNs / this.count),
@@ -134,9 +142,4 @@ export class Digest {
 /** Nanoseconds to milliseconds, rounded to the nanosecond so reports show no float noise. */
 export function nsToMs(ns: number): number {
   return Math.round(ns) / 1e6;
-}
-
-/** Round a millisecond figure to the nanosecond (for sums of doubles). */
-export function roundMs(ms: number): number {
-  return Math.round(ms * 1e6) / 1e6;
 }

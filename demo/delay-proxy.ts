@@ -34,6 +34,15 @@ export interface DelayProxy {
   host: string;
   /** Number of client connections accepted so far. */
   readonly connections: number;
+  /**
+   * How long each connection was really held, in ms, in the order the holds ended: from its
+   * accept to the moment bytes could flow (upstream connected and, with `tls`, the handshake
+   * done), plus the kernel's hold with `holdHandshake`. At least `connectDelayMs`; more when this
+   * process's event loop ran the timer late, which a busy machine does. This, not the delay asked
+   * for, is what the requests that opened these connections waited, so it is what their gap is
+   * checked against.
+   */
+  readonly holds: readonly number[];
   /** Resolves, with handshake holding on, with the number of SYNs the kernel hold delayed. */
   close(): Promise<{ handshakesHeld?: number }>;
 }
@@ -41,6 +50,7 @@ export interface DelayProxy {
 export async function startDelayProxy(options: DelayProxyOptions): Promise<DelayProxy> {
   const host = options.host ?? '127.0.0.1';
   const open = new Set<net.Socket>();
+  const holds: number[] = [];
   let connections = 0;
   const secureContext = options.tls === undefined ? undefined : tls.createSecureContext({ key: options.tls.key, cert: options.tls.cert });
   // In handshake mode the kernel did the holding before the connection was accepted.
@@ -78,6 +88,10 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
       // The ClientHello waits in the kernel buffer until now; answering it is what ends the
       // client's handshake, so nothing before this point can let the client's TLS phase finish.
       const downstream = secureContext === undefined ? client : terminateTls(client, secureContext, closeBoth);
+      // The kernel's hold (handshake mode) is as asked: it ends before the accept.
+      const held = (): number => options.connectDelayMs - userSpaceHoldMs + (performance.now() - acceptedAt);
+      // With TLS, the connection is of use once the handshake the hold delayed is done.
+      if (downstream !== client) downstream.once('secure', () => holds.push(held()));
       upstream = net.connect({ host: options.target.host, port: options.target.port });
       upstream.setNoDelay(true);
       open.add(upstream);
@@ -90,6 +104,7 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
         downstream.pipe(upstream as net.Socket);
         (upstream as net.Socket).pipe(downstream);
         client.resume();
+        if (downstream === client) holds.push(held());
       });
     });
     client.once('close', () => clearTimeout(timer));
@@ -114,6 +129,7 @@ export async function startDelayProxy(options: DelayProxyOptions): Promise<Delay
     get connections() {
       return connections;
     },
+    holds,
     close: async () => {
       const handshakesHeld = await handshakeHold?.stop();
       await new Promise<void>((resolve) => {

@@ -20,6 +20,8 @@ export interface DemoOptions {
   tls: boolean;
   /** Hold each new connection's SYN in the kernel (Linux, root): the delay shows in the connect phase. */
   holdHandshake: boolean;
+  /** How far (percent of the delay held) the found delay may be off before the demo exits 1. */
+  tolerancePct: number;
 }
 
 export const DEMO_HELP = `Usage: firstspan demo [options]
@@ -45,9 +47,13 @@ Options:
   --hold-handshake       hold each new connection's TCP handshake itself (each SYN waits in the
                          kernel: Linux and root only, iptables NFQUEUE), so the delay shows in the
                          generator's connect phase
+  --tolerance PCT        how far the delay found may be off the delay injected, in percent,
+                         before the demo exits 1 (default 10)
   -h, --help             this text
 
 Ctrl-C stops the load and every process the demo started.
+Exit codes: 0 done and the delay found, 1 the delay not found within the tolerance, 2 bad flags,
+130 interrupted, otherwise the analyzer's (docs/cli.md).
 `;
 
 export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true } | { problems: Problems } {
@@ -63,6 +69,7 @@ export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true }
     script: { type: 'string' },
     tls: { type: 'boolean' },
     'hold-handshake': { type: 'boolean' },
+    tolerance: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   const problems = new Problems();
@@ -100,6 +107,7 @@ export function resolveDemoOptions(argv: string[]): DemoOptions | { help: true }
     script: str('script') ?? 'examples/ecommerce_shopper.ts',
     tls: v.tls === true,
     holdHandshake: v['hold-handshake'] === true,
+    tolerancePct: numberFlag(problems, '--tolerance', str('tolerance'), { min: 0 }) ?? 10,
   };
   if (parsed.positionals.length > 0) problems.add(`unexpected argument '${parsed.positionals[0]}'`);
   return problems.empty ? options : { problems };

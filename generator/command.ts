@@ -1,8 +1,6 @@
 // `firstspan run SCRIPT`: the shell around the runner. Resolves flags and OTEL_* once, loads the
 // script, starts telemetry, runs, then prints the table / JSON, writes the CSV files and returns
 // the exit code (0 all requests fine, 1 some failed, 2 bad usage).
-import { mkdir, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { cpuUsage, resourceUsage } from 'node:process';
 import { Problems } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
@@ -12,11 +10,11 @@ import { RequestStats } from './request-stats.ts';
 import { checkHost, generateRunId, parseRunArgs, RUN_USAGE, share, type RunOptions } from './run-options.ts';
 import { Runner } from './runner.ts';
 import { loadScript } from './script-loader.ts';
-import { workerReport } from './processes.ts';
-import { exceptionsCsv, failuresCsv, historyCsv, notSampled, renderTable, statsCsv, statusLine, summaryJson, type RunSummary } from './stats-report.ts';
+import { notSampled, statusLine, type RunSummary } from './stats-report.ts';
 import { resolveTelemetryConfig, type TelemetryConfig } from './telemetry-config.ts';
 import type { Telemetry } from './telemetry.ts';
-import { runProcesses } from './processes.ts';
+import { runProcesses, workerReport } from './processes.ts';
+import { reportRun } from './run-report.ts';
 
 async function version(): Promise<string> {
   const pkg = (await import('../package.json', { with: { type: 'json' } })).default as { version: string };
@@ -52,7 +50,8 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   // Loading errors (file:line, no user class) are FirstspanErrors: cli/main reports them, exit 2.
   const script = await loadScript(options.script, io.cwd);
   for (const cls of script.userClasses) {
-    if (options.host === undefined && cls.host === undefined) {
+    // The web UI asks for the host on its page (as Locust's does).
+    if (options.host === undefined && cls.host === undefined && !(options.web.enabled && !options.web.autostart)) {
       problems.add(`no host for user class ${cls.name}: pass --host URL or set static host = 'http://…' in the class`);
     } else if (options.host === undefined && cls.host !== undefined) {
       checkHost(problems, `${cls.name}.host`, cls.host);
@@ -65,6 +64,10 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   const runId = options.runId ?? generateRunId();
   if (options.processes !== undefined && options.processes > 1) {
     return runProcesses(argv, options, runId, io, script.shape !== undefined);
+  }
+  if (options.web.enabled) {
+    const { runWeb } = await import('./web/web-command.ts');
+    return runWeb({ options, runId, script, telemetryConfig, version: await version(), report: (summary) => reportRun(summary, options, io) }, io);
   }
   return runHere(options, runId, script, telemetryConfig, io);
 }
@@ -111,6 +114,7 @@ async function runHere(
     spawnRate,
     runTimeMs: options.runTimeMs,
     iterations,
+    stopTimeoutMs: options.stopTimeoutMs,
     runId,
     stats,
     telemetry,
@@ -165,29 +169,5 @@ async function runHere(
     io.stdout.write(JSON.stringify(workerReport(summary)) + '\n');
     return stats.total.failures > 0 ? ExitCodes.REQUEST_FAILURES : ExitCodes.OK;
   }
-  return report(summary, options, io);
-}
-
-/** Print the table or JSON, write the CSV files, return the exit code. */
-export async function report(summary: RunSummary, options: RunOptions, io: CommandIO): Promise<number> {
-  const { stats, runId, stopReason } = summary;
-  const table = renderTable(summary);
-  if (options.json) {
-    io.stderr.write(table);
-    io.stdout.write(JSON.stringify(summaryJson(summary), null, 2) + '\n');
-  } else {
-    io.stdout.write(table);
-  }
-  if (options.csv !== undefined) {
-    const prefix = path.resolve(io.cwd, options.csv);
-    await mkdir(path.dirname(prefix), { recursive: true });
-    await Promise.all([
-      writeFile(`${prefix}_stats.csv`, statsCsv(summary)),
-      writeFile(`${prefix}_stats_history.csv`, historyCsv(stats.history)),
-      writeFile(`${prefix}_failures.csv`, failuresCsv(summary)),
-      writeFile(`${prefix}_exceptions.csv`, exceptionsCsv(summary)),
-    ]);
-  }
-  io.stderr.write(`firstspan run: run id ${runId} · stopped by ${stopReason} · ${stats.total.count} requests, ${stats.total.failures} failed\n`);
-  return stats.total.failures > 0 ? ExitCodes.REQUEST_FAILURES : ExitCodes.OK;
+  return reportRun(summary, options, io);
 }

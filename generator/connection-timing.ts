@@ -180,11 +180,6 @@ export class TimedConnector {
   }
 }
 
-/** A connector for one undici Client. */
-export function timedConnector(tlsOptions: { rejectUnauthorized?: boolean } = {}): TimedConnector {
-  return new TimedConnector(tlsOptions);
-}
-
 export type Phases = Record<PhaseName, number>;
 
 /**

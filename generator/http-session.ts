@@ -8,6 +8,8 @@
 //
 // Bodies are always read to the end: the time to the last byte is what the user waited for.
 import { Client } from 'undici';
+import { CUT_OFF_ERROR_TYPE } from '../model/attributes.ts';
+import { FirstspanError } from '../model/errors.ts';
 import type { Phases } from './connection-timing.ts';
 import { TimedConnector, tilePhases, withRequestMarks, type RequestMarks } from './connection-timing.ts';
 
@@ -48,8 +50,11 @@ export interface RequestOutcome {
   contentLength: number;
   /** Set when the request failed: the message for the failures table. */
   failure?: string;
-  /** OTel error.type: the status code, an error code (ECONNREFUSED), or `check_failed`. */
+  /** OTel error.type: the status code, an error code (ECONNREFUSED), `check_failed`, or
+   *  `run_stopped` for a request the stop cut off. */
   errorType?: string;
+  /** The user was stopped mid-request: the request gets its span but stays out of the stats. */
+  cutOff?: boolean;
 }
 
 /** Where a request goes, parsed once per origin. */
@@ -134,7 +139,9 @@ export class Response {
     this.#decide(reason instanceof Error ? reason.message : String(reason));
   }
   #decide(failure: string | undefined): void {
-    if (this.#settle === undefined) throw new Error('success()/failure() need { catchResponse: true } on the request');
+    if (this.#settle === undefined) {
+      throw FirstspanError.of('FS_ERR_SCRIPT_API', { call: 'success()/failure()', what: '{ catchResponse: true } on the request' });
+    }
     if (this.#verdict !== undefined) return;
     this.#verdict = failure === undefined ? {} : { failure };
     this.#settle(failure);
@@ -323,10 +330,7 @@ export class HttpSession {
     });
     const end = performance.now();
     const { status, error } = result;
-    if (error !== undefined && generation !== this.#generation) {
-      // The user was stopped mid-request: not a failure of the target, not counted.
-      throw new UserStopped();
-    }
+    const stopped = error !== undefined && generation !== this.#generation;
     if (marks.headersSent === undefined && marks.connection === undefined) {
       const latest = connection.connector.latest;
       if (latest !== undefined && !latest.claimed && latest.start >= marks.start) {
@@ -353,6 +357,15 @@ export class HttpSession {
       status,
       contentLength,
     };
+    if (stopped) {
+      // The user was stopped mid-request: not a failure of the target, so not counted; but its
+      // traceparent may have reached the target, whose span needs its parent.
+      outcome.cutOff = true;
+      outcome.failure = 'cut off: the run stopped before the response';
+      outcome.errorType = CUT_OFF_ERROR_TYPE;
+      handle.finish(outcome);
+      throw new UserStopped();
+    }
     if (options.catchResponse) {
       const pending = (this.#pending ??= new Set());
       response._awaitVerdict((failure) => {
@@ -373,7 +386,7 @@ export class HttpSession {
   }
 
   /**
-   * Stop the user: in-flight requests end (and are not counted) and connections close. The
+   * Stop the user: in-flight requests are cut off (a span each, no stats) and connections close. The
    * session stays usable: onStop's requests open a new connection.
    */
   abort(): void {
@@ -422,9 +435,9 @@ function finishOutcome(handle: RequestHandle, outcome: RequestOutcome, failure: 
 }
 
 /** Thrown into a task when its user is being stopped: the runner swallows it. */
-export class UserStopped extends Error {
+export class UserStopped extends FirstspanError {
   constructor() {
-    super('user stopped');
+    super('FS_ERR_USER_STOPPED', 'user stopped');
     this.name = 'UserStopped';
   }
 }

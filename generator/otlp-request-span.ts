@@ -47,6 +47,8 @@ export class RequestSpan implements ReadableSpan {
   readonly httpStatus: number;
   readonly errorType: string | undefined;
   readonly failure: string | undefined;
+  /** The run's stop cut this request off (its errorType says so too). */
+  readonly cutOff: boolean;
   /** Start, as epoch seconds and nanoseconds within that second. */
   readonly startSeconds: number;
   readonly startNanos: number;
@@ -81,6 +83,7 @@ export class RequestSpan implements ReadableSpan {
     this.httpStatus = outcome.status;
     this.errorType = outcome.errorType;
     this.failure = outcome.failure;
+    this.cutOff = outcome.cutOff === true;
     const epochMs = performance.timeOrigin + outcome.start;
     this.startSeconds = Math.floor(epochMs / 1000);
     this.startNanos = Math.round((epochMs - this.startSeconds * 1000) * 1e6);
@@ -133,6 +136,7 @@ export class RequestSpan implements ReadableSpan {
     if (this.reused !== undefined) attributes[Attr.CONNECTION_REUSED] = this.reused;
     if (this.httpStatus > 0) attributes[Attr.HTTP_STATUS] = this.httpStatus;
     if (this.errorType !== undefined) attributes[Attr.ERROR_TYPE] = this.errorType;
+    if (this.cutOff) attributes[Attr.REQUEST_CUT_OFF] = true;
     return (this.#attributes = attributes);
   }
 

@@ -10,7 +10,7 @@ import { ExitCodes } from '../model/errors.ts';
 import { mergeWorkers, statsToWire, type StatsWire } from './request-stats.ts';
 import type { RunOptions } from './run-options.ts';
 import { notSampled, statusText, type RunSummary, type TelemetryReport } from './stats-report.ts';
-import { report } from './command.ts';
+import { reportRun } from './run-report.ts';
 
 const BIN = fileURLToPath(new URL('../bin/firstspan.js', import.meta.url));
 
@@ -173,5 +173,5 @@ export async function runProcesses(argv: string[], options: RunOptions, runId: s
       `firstspan run: spans ${telemetry.spansExported} exported, ${telemetry.spansFailed} failed, ${telemetry.spansDropped} dropped (of ${telemetry.spansEnded})${notSampled(telemetry)} in ${count} processes\n`,
     );
   }
-  return report(summary, options, io);
+  return reportRun(summary, options, io);
 }

@@ -35,6 +35,17 @@ export class EntryStats {
     this.histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
   }
 
+  /** Back to empty (the web UI's reset stats). */
+  reset(): void {
+    this.count = 0;
+    this.failures = 0;
+    this.totalMs = 0;
+    this.minMs = Number.POSITIVE_INFINITY;
+    this.maxMs = 0;
+    this.contentBytes = 0;
+    this.histogram.reset();
+  }
+
   merge(other: EntryStats): void {
     this.count += other.count;
     this.failures += other.failures;
@@ -56,6 +67,9 @@ export interface FailureEntry {
   name: string;
   error: string;
   occurrences: number;
+  /** Unix seconds of the first and the latest occurrence (Locust's first_seen, last_seen). */
+  firstSeen?: number;
+  lastSeen?: number;
 }
 
 export interface ExceptionEntry {
@@ -135,6 +149,8 @@ export class RequestStats {
   readonly historyWire: HistoryWire[] = [];
   /** Set once the name limit was hit, so the command can warn. */
   overflowed = false;
+  /** Requests in flight when their user was stopped: they have a span, but no place in the stats. */
+  cutOff = 0;
   #lastCount = 0;
   #lastFailures = 0;
   /** The aggregate's histogram as of the previous tick (historyWire only). */
@@ -165,8 +181,12 @@ export class RequestStats {
     if (failed) {
       const fkey = `${method}\u0000${name}\u0000${failure}`;
       const f = this.failures.get(fkey);
-      if (f === undefined) this.failures.set(fkey, { method, name, error: failure, occurrences: 1 });
-      else f.occurrences += 1;
+      const now = Date.now() / 1000;
+      if (f === undefined) this.failures.set(fkey, { method, name, error: failure, occurrences: 1, firstSeen: now, lastSeen: now });
+      else {
+        f.occurrences += 1;
+        f.lastSeen = now;
+      }
     }
   }
 
@@ -211,6 +231,20 @@ export class RequestStats {
       });
     }
     return row;
+  }
+
+  /** Forget everything recorded so far (the web UI's and Locust's /stats/reset). */
+  reset(): void {
+    this.entries.clear();
+    this.total.reset();
+    this.failures.clear();
+    this.exceptions.clear();
+    this.history.length = 0;
+    this.historyWire.length = 0;
+    this.overflowed = false;
+    this.#lastCount = 0;
+    this.#lastFailures = 0;
+    this.#previous?.reset();
   }
 
   sortedEntries(): EntryStats[] {
@@ -267,6 +301,7 @@ export interface StatsWire {
   failures: FailureEntry[];
   exceptions: ExceptionEntry[];
   history: HistoryWire[];
+  cutOff: number;
 }
 
 export function statsToWire(stats: RequestStats): StatsWire {
@@ -275,6 +310,7 @@ export function statsToWire(stats: RequestStats): StatsWire {
     failures: [...stats.failures.values()],
     exceptions: [...stats.exceptions.values()],
     history: stats.historyWire,
+    cutOff: stats.cutOff,
   };
 }
 
@@ -300,6 +336,7 @@ function entryFromWire(w: EntryWire): EntryStats {
 }
 
 function mergeTotals(into: RequestStats, wire: StatsWire): void {
+  into.cutOff += wire.cutOff;
   for (const w of wire.entries) {
     const other = entryFromWire(w);
     const key = `${w.method} ${w.name}`;
@@ -315,7 +352,11 @@ function mergeTotals(into: RequestStats, wire: StatsWire): void {
     const key = `${f.method}\u0000${f.name}\u0000${f.error}`;
     const mine = into.failures.get(key);
     if (mine === undefined) into.failures.set(key, { ...f });
-    else mine.occurrences += f.occurrences;
+    else {
+      mine.occurrences += f.occurrences;
+      if (f.firstSeen !== undefined) mine.firstSeen = Math.min(mine.firstSeen ?? f.firstSeen, f.firstSeen);
+      if (f.lastSeen !== undefined) mine.lastSeen = Math.max(mine.lastSeen ?? f.lastSeen, f.lastSeen);
+    }
   }
   for (const e of wire.exceptions) {
     const mine = into.exceptions.get(e.message);

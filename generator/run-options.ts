@@ -1,12 +1,14 @@
 // `firstspan run` flags, Locust's names where Locust has one, resolved once into RunOptions.
 // Every problem is collected and reported at once.
 import { numberFlag, parseDuration, parseFlags, Problems, type OptionSpec } from '../cli/args.ts';
+import { parseWebOptions, WEB_FLAGS, WEB_USAGE, type WebOptions } from './web/web-options.ts';
 
 export const RUN_FLAGS: OptionSpec = {
   users: { type: 'string', short: 'u' },
   'spawn-rate': { type: 'string', short: 'r' },
   'run-time': { type: 'string', short: 't' },
   iterations: { type: 'string', short: 'i' },
+  'stop-timeout': { type: 'string', short: 's' },
   host: { type: 'string', short: 'H' },
   headless: { type: 'boolean' },
   otel: { type: 'boolean' },
@@ -22,6 +24,7 @@ export const RUN_FLAGS: OptionSpec = {
   // Internal: a worker of --processes prints its mergeable stats as one JSON line, nothing else.
   'worker-report': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...WEB_FLAGS,
 };
 
 export const RUN_USAGE = `Usage: firstspan run SCRIPT [options]
@@ -34,8 +37,10 @@ Options (Locust's names):
   -t, --run-time TIME      stop after this long: 30s, 5m, 1h30m (default: until Ctrl-C,
                            the iteration cap, or the load shape ends the test)
   -i, --iterations N       stop after N task iterations in total
+  -s, --stop-timeout TIME  at the stop, let running tasks finish for up to this long: 10s,
+                           1m (default 0: requests in flight are cut off at once)
   -H, --host URL           base URL of the target (overrides the user classes' host)
-      --headless           accepted for Locust compatibility (firstspan has no web UI)
+      --headless           no web UI: run at once and print the results
       --otel               export spans and metrics with OpenTelemetry (OTEL_* variables;
                            default http://localhost:4318, http/protobuf)
       --run-id ID          run id on every span (default: generated, printed at start)
@@ -53,6 +58,7 @@ Options (Locust's names):
                            between N generators that share one --run-id
   -h, --help               this help
 
+${WEB_USAGE}
 Exit codes: 0 every request succeeded, 1 some request failed, 2 bad usage or script.
 Docs: docs/generator.md
 `;
@@ -63,6 +69,8 @@ export interface RunOptions {
   spawnRate: number;
   runTimeMs: number | undefined;
   iterations: number | undefined;
+  /** How long running tasks may go on after the stop (Locust's --stop-timeout); 0: cut off. */
+  stopTimeoutMs: number;
   host: string | undefined;
   otel: boolean;
   runId: string | undefined;
@@ -75,6 +83,8 @@ export interface RunOptions {
   workerIndex: number | undefined;
   workerCount: number | undefined;
   workerReport: boolean;
+  /** The web UI (docs/generator.md, "Web UI"). */
+  web: WebOptions;
 }
 
 export type ParsedRun = { help: true } | { options: RunOptions } | { problems: Problems };
@@ -112,6 +122,14 @@ export function parseRunArgs(argv: string[]): ParsedRun {
     if (runTimeMs === undefined || runTimeMs <= 0) problems.add(`-t/--run-time must be a duration like 30s, 5m or 1h30m, got '${runTime}'`);
   }
   const iterations = numberFlag(problems, '-i/--iterations', str('iterations'), { min: 1, integer: true });
+  let stopTimeoutMs = 0;
+  const stopTimeout = str('stop-timeout');
+  if (stopTimeout !== undefined) {
+    // Seconds as a plain number, or a duration, as Locust's --stop-timeout takes it.
+    const parsedTimeout = parseDuration(stopTimeout);
+    if (parsedTimeout === undefined) problems.add(`-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got '${stopTimeout}'`);
+    else stopTimeoutMs = parsedTimeout;
+  }
   const hostRaw = str('host');
   const host = hostRaw === undefined ? undefined : checkHost(problems, '-H/--host', hostRaw);
   const runId = str('run-id');
@@ -136,6 +154,12 @@ export function parseRunArgs(argv: string[]): ParsedRun {
   if (processes !== undefined && processes > 1 && workerCount !== undefined) {
     problems.add('--processes and --worker-index/--worker-count cannot be combined');
   }
+  const web = parseWebOptions(v, problems, {
+    headless: v.headless === true || v['worker-report'] === true,
+    nonInteractive: runTimeMs !== undefined || iterations !== undefined || v.json === true,
+    multiProcess: (processes !== undefined && processes > 1) || workerCount !== undefined,
+    otel: v.otel === true,
+  });
   if (!problems.empty) return { problems };
   return {
     options: {
@@ -144,6 +168,7 @@ export function parseRunArgs(argv: string[]): ParsedRun {
       spawnRate,
       runTimeMs,
       iterations,
+      stopTimeoutMs,
       host,
       otel: v.otel === true,
       runId,
@@ -156,6 +181,7 @@ export function parseRunArgs(argv: string[]): ParsedRun {
       workerIndex,
       workerCount,
       workerReport: v['worker-report'] === true,
+      web,
     },
   };
 }

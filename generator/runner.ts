@@ -18,6 +18,9 @@ export interface RunnerOptions {
   runTimeMs: number | undefined;
   /** Stop after this many task iterations in total. */
   iterations: number | undefined;
+  /** Locust's --stop-timeout: how long running tasks may go on after the stop before their
+   *  requests are cut off (0 or absent: at once). */
+  stopTimeoutMs?: number;
   runId: string;
   stats: RequestStats;
   telemetry: Telemetry | undefined;
@@ -37,13 +40,31 @@ export interface RunnerOptions {
 /** How long a stopped user's onStop may take before its requests are aborted. */
 const ON_STOP_TIMEOUT_MS = 10_000;
 
-export type StopReason = 'run-time' | 'iterations' | 'shape' | 'interrupted' | 'no-users';
+export type StopReason = 'run-time' | 'iterations' | 'shape' | 'interrupted' | 'no-users' | 'web-ui';
 
 interface UserSlot {
   id: number;
   cls: LoadedUserClass;
+  /** Cuts off the user's requests in flight. */
   abort: AbortController;
-  done: Promise<void>;
+  /** Set when the user is stopped: it starts no new task (its running one may end first). */
+  leaving: boolean;
+  /** Ends the user's wait between tasks, while it waits. */
+  wake: (() => void) | undefined;
+}
+
+/** Resolves when `done` settles or `ms` pass or `signal` aborts, whichever comes first. */
+function within(done: Promise<unknown>, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(finish, ms);
+    signal.addEventListener('abort', finish, { once: true });
+    void done.then(finish, finish);
+    function finish(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', finish);
+      resolve();
+    }
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -75,6 +96,9 @@ function isStop(error: unknown, signal: AbortSignal): boolean {
 export class Runner {
   readonly #o: RunnerOptions;
   readonly #users: UserSlot[] = [];
+  /** Every user not yet finished, including those a shape retired: the run waits for them all,
+   *  so a retired user's cut-off requests and onStop are done before telemetry shuts down. */
+  readonly #running = new Set<Promise<void>>();
   readonly #classCounts = new Map<string, number>();
   #nextId: number;
   readonly #idStride: number;
@@ -138,10 +162,18 @@ export class Runner {
     await stopped;
     for (const t of timers) clearInterval(t);
     o.signal.removeEventListener('abort', onAbort);
-    // A hard stop aborts in-flight requests; an iteration cap lets running tasks finish.
-    if (this.#stopReason !== 'iterations') for (const u of this.#users) u.abort.abort();
     await spawner;
-    await Promise.all(this.#users.map((u) => u.done));
+    // A hard stop cuts off requests in flight (each still gets its span) once --stop-timeout has
+    // let running tasks finish; an iteration cap lets them finish anyway. A stopped user starts
+    // no new task: its loop checks #stopping. Ctrl-C during the wait after another stop ends it;
+    // after a stop by Ctrl-C only a second one does (and that one leaves at once: bin/).
+    if (this.#stopReason !== 'iterations') {
+      const stopTimeoutMs = o.stopTimeoutMs ?? 0;
+      const hurry = this.#stopReason === 'interrupted' ? new AbortController().signal : o.signal;
+      if (stopTimeoutMs > 0 && this.#running.size > 0) await within(Promise.all(this.#running), stopTimeoutMs, hurry);
+      for (const u of this.#users) u.abort.abort();
+    }
+    await Promise.all(this.#running);
     // One last history row, so the CSV history ends with the final totals.
     o.stats.tick(0, Date.now() / 1000);
     return this.#stopReason ?? 'interrupted';
@@ -154,6 +186,20 @@ export class Runner {
     this.#spawnerWake.abort();
     for (const wake of [...this.#sleepers]) wake();
     this.#stopResolve?.();
+  }
+
+  /** New user count and spawn rate for a running test (the web UI's swarm while running, as in
+   *  Locust): the spawner starts or stops users towards it at once. A load shape keeps control. */
+  retarget(users: number, spawnRate: number): void {
+    if (this.#o.script.shape !== undefined || this.#stopping) return;
+    this.#target = users;
+    this.#rate = spawnRate;
+    this.#spawnerWake.abort();
+  }
+
+  /** The user count the spawner is working towards. */
+  get targetUsers(): number {
+    return this.#target;
   }
 
   #applyShape(shape: LoadTestShape): void {
@@ -196,10 +242,10 @@ export class Runner {
         this.#spawn();
       }
       while (this.#users.length > this.#target) {
-        // Stop the most recently started users first (Locust does the same).
+        // Stop the most recently started users first (Locust does the same), after --stop-timeout.
         const u = this.#users[this.#users.length - 1] as UserSlot;
         this.#retire(u);
-        u.abort.abort();
+        this.#dismiss(u, this.#o.stopTimeoutMs ?? 0);
       }
       if (this.#users.length >= this.#target) budget = Math.min(budget, 1);
       // At the target there is nothing to do until the shape changes it, which wakes the spawner
@@ -207,6 +253,15 @@ export class Runner {
       this.#spawnerWake = new AbortController();
       await sleep(this.#users.length === this.#target ? 1000 : step(), this.#spawnerWake.signal);
     }
+  }
+
+  /** Stop one user: it starts no new task, and what it still has in flight after `graceMs` is cut off. */
+  #dismiss(slot: UserSlot, graceMs: number): void {
+    slot.leaving = true;
+    slot.wake?.();
+    if (graceMs <= 0) slot.abort.abort();
+    // Unref'd: a user that finished long before has nothing left to cut off.
+    else setTimeout(() => slot.abort.abort(), graceMs).unref();
   }
 
   #iterationsAllStarted(): boolean {
@@ -220,19 +275,19 @@ export class Runner {
   /** Wake-up calls of users sleeping between tasks (cheaper per user than AbortSignal.any). */
   readonly #sleepers = new Set<() => void>();
 
-  /** Sleep between tasks; the user's own stop or the end of the run wakes it. */
-  #sleepUntilStop(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.#stopping || signal.aborted) return Promise.resolve();
+  /** Sleep between tasks; the user's own stop (#dismiss) or the end of the run wakes it. */
+  #sleepUntilStop(ms: number, slot: UserSlot): Promise<void> {
+    if (this.#stopping || slot.leaving) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', wake);
         this.#sleepers.delete(wake);
+        slot.wake = undefined;
         resolve();
       };
       const timer = setTimeout(wake, ms);
-      signal.addEventListener('abort', wake, { once: true });
       this.#sleepers.add(wake);
+      slot.wake = wake;
     });
   }
 
@@ -255,12 +310,16 @@ export class Runner {
 
   #spawn(): void {
     const cls = this.#chooseClass();
-    const slot: UserSlot = { id: this.#nextId, cls, abort: new AbortController(), done: Promise.resolve() };
+    const slot: UserSlot = { id: this.#nextId, cls, abort: new AbortController(), leaving: false, wake: undefined };
     this.#nextId += this.#idStride;
     this.#users.push(slot);
     this.#classCounts.set(cls.name, (this.#classCounts.get(cls.name) ?? 0) + 1);
     this.peakUsers = Math.max(this.peakUsers, this.#users.length);
-    slot.done = this.#runUser(slot).finally(() => this.#retire(slot));
+    const done = this.#runUser(slot).finally(() => {
+      this.#retire(slot);
+      this.#running.delete(done);
+    });
+    this.#running.add(done);
   }
 
   #retire(slot: UserSlot): void {
@@ -278,7 +337,9 @@ export class Runner {
         return {
           headers: traced?.headers,
           finish(outcome) {
-            stats.record(outcome.method, outcome.name, outcome.end - outcome.start, outcome.contentLength, outcome.failure);
+            // A request the stop cut off is counted apart (Locust leaves it out of the stats).
+            if (outcome.cutOff === true) stats.cutOff += 1;
+            else stats.record(outcome.method, outcome.name, outcome.end - outcome.start, outcome.contentLength, outcome.failure);
             if (traced !== undefined) telemetry?.finish(traced, userClass, outcome);
           },
         };
@@ -299,7 +360,8 @@ export class Runner {
       connectionPerRequest: o.connectionPerRequest ?? false,
       rejectUnauthorized: o.rejectUnauthorized ?? true,
     });
-    // Stopping a user ends its in-flight requests (they are not counted) and closes its connections.
+    // Stopping a user cuts off its in-flight requests (each ends as a span marked cut off, out of
+    // the stats) and closes its connections.
     const abortRequests = (): void => user.client.abort();
     signal.addEventListener('abort', abortRequests, { once: true });
     const totalWeight = slot.cls.tasks.reduce((s, t) => s + t.weight, 0);
@@ -317,7 +379,7 @@ export class Runner {
         fail('onStart', started, error);
       }
       user.client.settlePending();
-      while (!signal.aborted && !this.#stopping) {
+      while (!slot.leaving && !this.#stopping) {
         if (o.iterations !== undefined) {
           if (this.#iterationsStarted >= o.iterations) break;
           this.#iterationsStarted += 1;
@@ -343,7 +405,7 @@ export class Runner {
         } catch (error) {
           fail('waitTime', taskEndedAt, error);
         }
-        if (wait > 0) await this.#sleepUntilStop(wait * 1000, signal);
+        if (wait > 0) await this.#sleepUntilStop(wait * 1000, slot);
         if (this.#stopping) break;
       }
       // As in Locust, a stopped user still runs onStop (log out, say), with its own time bound; a

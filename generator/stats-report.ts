@@ -129,7 +129,9 @@ export function summaryJson(s: RunSummary) {
     peakUsers: s.peakUsers,
     requests: s.stats.sortedEntries().map((e) => entryJson(e, elapsed)),
     total: entryJson(s.stats.total, elapsed),
-    failures: [...s.stats.failures.values()],
+    /** Requests in flight when the run stopped: exported as spans, left out of the stats. */
+    cutOff: s.stats.cutOff,
+    failures: [...s.stats.failures.values()].map(({ method, name, error, occurrences }) => ({ method, name, error, occurrences })),
     exceptions: [...s.stats.exceptions.values()],
     telemetry: s.telemetry ?? null,
     generator: s.usage ?? null,
@@ -140,7 +142,7 @@ function csvField(value: string | number): string {
   const text = typeof value === 'number' ? (Number.isInteger(value) ? String(value) : String(Number(value.toFixed(6)))) : value;
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
-function csvLine(fields: Array<string | number>): string {
+export function csvLine(fields: Array<string | number>): string {
   return fields.map(csvField).join(',') + '\n';
 }
 

@@ -41,7 +41,16 @@ export const Attr = {
   PHASE_RECEIVING: 'firstspan.phase.receiving_ms',
   /** false when this request opened the connection it used. */
   CONNECTION_REUSED: 'firstspan.connection.reused',
+  /**
+   * true on a request the run's stop cut off mid-flight (run time, shape end, Ctrl-C): its span
+   * exists so the target's server span has its parent, but it measures no response and stays out
+   * of the request stats. Absent on every other request span.
+   */
+  REQUEST_CUT_OFF: 'firstspan.request.cut_off',
 } as const;
+
+/** `error.type` of a request the run's stop cut off (with `firstspan.request.cut_off = true`). */
+export const CUT_OFF_ERROR_TYPE = 'run_stopped';
 
 export const PHASES = [
   ['blocked', Attr.PHASE_BLOCKED],

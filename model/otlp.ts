@@ -3,12 +3,34 @@
 // (trace/v1/trace.proto, metrics/v1/metrics.proto). Ids are raw bytes; nanosecond times are bigint
 // because they do not fit a JS number exactly (1.7e18 > 2^53).
 
+/**
+ * A double as OTLP/JSON writes it (the proto3 JSON mapping): a number, or one of the strings
+ * "NaN", "Infinity", "-Infinity" for what a JSON number cannot hold — and "-0", a quoted double the
+ * mapping accepts too, because JSON.stringify writes -0 as 0. Kept in this form so that any
+ * JSON.stringify of an AnyValue (the store's attribute columns) round-trips it exactly.
+ */
+export type JsonDouble = number | 'NaN' | 'Infinity' | '-Infinity' | '-0';
+
+/** The JSON-safe form of a double (see JsonDouble). */
+export function jsonDouble(n: number): JsonDouble {
+  if (Number.isNaN(n)) return 'NaN';
+  if (n === Infinity) return 'Infinity';
+  if (n === -Infinity) return '-Infinity';
+  if (Object.is(n, -0)) return '-0';
+  return n;
+}
+
+/** The double a JsonDouble stands for (Number() reads all four strings exactly). */
+export function doubleOf(v: JsonDouble): number {
+  return typeof v === 'number' ? v : Number(v);
+}
+
 /** OTLP/JSON-shaped AnyValue: lossless (int64 kept as a decimal string, bytes as base64). */
 export type AnyValue =
   | { stringValue: string }
   | { boolValue: boolean }
   | { intValue: string }
-  | { doubleValue: number }
+  | { doubleValue: JsonDouble }
   | { bytesValue: string }
   | { arrayValue: { values: AnyValue[] } }
   | { kvlistValue: { values: KeyValue[] } }
@@ -152,7 +174,7 @@ export function anyValueToJs(value: AnyValue | undefined): unknown {
     const n = Number(value.intValue);
     return Number.isSafeInteger(n) ? n : BigInt(value.intValue);
   }
-  if ('doubleValue' in value) return value.doubleValue;
+  if ('doubleValue' in value) return doubleOf(value.doubleValue);
   if ('bytesValue' in value) return value.bytesValue;
   if ('arrayValue' in value) return value.arrayValue.values.map(anyValueToJs);
   if ('kvlistValue' in value) {
@@ -170,7 +192,7 @@ export function attrString(attrs: Attributes, key: string): string | undefined {
 export function attrNumber(attrs: Attributes, key: string): number | undefined {
   const v = attrs[key];
   if (v === undefined) return undefined;
-  if ('doubleValue' in v) return v.doubleValue;
+  if ('doubleValue' in v) return doubleOf(v.doubleValue);
   if ('intValue' in v) return Number(v.intValue);
   return undefined;
 }

@@ -6,19 +6,21 @@ import { numberFlag, parseFlags, Problems } from '../cli/args.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
 import { SCHEMA_VERSION } from '../model/store.ts';
 import { DEFAULT_MAX_BODY_BYTES } from './ingest.ts';
-import { startReceiver } from './start.ts';
+import { ListenError, startReceiver } from './start.ts';
 
 const HELP = `Usage: firstspan receive [options]
 
 OTLP receiver: stores every span and metric data point it is sent in SQLite.
-Listens for OTLP/HTTP (POST /v1/traces, /v1/metrics; protobuf or JSON; gzip/deflate)
-and OTLP/gRPC (TraceService/Export, MetricsService/Export).
+Listens for OTLP/HTTP (POST /v1/traces, /v1/metrics; protobuf or JSON; gzip, zstd, snappy,
+zlib/deflate or lz4) and OTLP/gRPC (TraceService/Export, MetricsService/Export).
+Refused requests are logged (the first of each kind at once, then at most every 10 s)
+and counted by kind in the summary printed at shutdown.
 
 Options:
-  --port N            OTLP/HTTP port (default 4318; 0 picks a free port)
+  --port N            OTLP/HTTP port (default 4318; 0 picks free ports for HTTP and gRPC)
   --host HOST         address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --db FILE           SQLite database to write (default firstspan.db; created if missing)
-  --grpc-port N       OTLP/gRPC port (default 4317; 0 picks a free port)
+  --grpc-port N       OTLP/gRPC port (default 4317, or a free one with --port 0; 0 picks a free port)
   --no-grpc           do not listen for OTLP/gRPC
   --token T           require 'Authorization: Bearer T' on every request (env FIRSTSPAN_RECEIVER_TOKEN)
   --max-body-size S   largest request body, also after decompression (default 64MiB; e.g. 4MiB, 1000000)
@@ -89,17 +91,30 @@ export async function receiveCommand(argv: string[], io: CommandIO): Promise<num
     io.stderr.write(problems.format('receive'));
     return ExitCodes.USAGE;
   }
-  const grpcPort = v['no-grpc'] === true ? false : (grpcPortFlag ?? 4317);
+  // --port 0 asks for free ports: the gRPC one too, unless given, so receivers can run side by side.
+  const grpcPort = v['no-grpc'] === true ? false : (grpcPortFlag ?? (port === 0 ? 0 : 4317));
 
   if (io.signal.aborted) return ExitCodes.INTERRUPTED;
   let receiver;
   try {
-    receiver = await startReceiver({ db, host, port, grpcPort, token, maxBodyBytes, maxPendingItems: maxQueue });
+    receiver = await startReceiver({
+      db,
+      host,
+      port,
+      grpcPort,
+      token,
+      maxBodyBytes,
+      maxPendingItems: maxQueue,
+      logRefusal: (line) => io.stderr.write(`${line}\n`),
+    });
   } catch (error) {
-    if (error instanceof FirstspanError) throw error;
-    const e = error as NodeJS.ErrnoException;
-    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL' || /No address added/.test(e.message)) {
-      throw new FirstspanError('FS_ERR_BAD_CONFIG', `cannot listen on ${host}: ${e.message}. Pick another --port/--grpc-port or --host.`, { cause: error });
+    if (error instanceof ListenError) {
+      const flag = error.transport === 'OTLP/HTTP' ? '--port' : '--grpc-port';
+      throw new FirstspanError(
+        'FS_ERR_BAD_CONFIG',
+        `${error.message}. Pick another ${flag} (--port 0 picks free ports for both) or --host.`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -118,7 +133,7 @@ export async function receiveCommand(argv: string[], io: CommandIO): Promise<num
   const q = receiver.ingest.queue.stats();
   io.stderr.write(
     `firstspan receiver stopped: ${c.stored} stored, ${c.duplicates} duplicates ignored, ${c.rejected} rejected, ` +
-      `${c.invalidRequests} undecodable requests, ${c.pushedBack} pushed back, ${q.commits} commits` +
+      `${c.invalidRequests} undecodable requests, ${c.pushedBack} pushed back, ${receiver.refusals.summary()}, ${q.commits} commits` +
       `${c.logRecordsNotStored > 0 ? `, ${c.logRecordsNotStored} log records not stored` : ''}\n`,
   );
   return ExitCodes.OK;

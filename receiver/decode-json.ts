@@ -20,6 +20,7 @@ import type {
   SpanEvent,
   SpanLink,
 } from '../model/otlp.ts';
+import { jsonDouble } from '../model/otlp.ts';
 import type { DecodedMetrics, DecodedTraces } from './decode-protobuf.ts';
 import { DecodeError } from './protobuf-reader.ts';
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
@@ -291,7 +292,7 @@ function readAnyValue(v: unknown, depth: number): AnyValue {
     return { boolValue: x };
   }
   if ((x = field(o, 'intValue', 'int_value')) !== undefined) return { intValue: int64(x, 'intValue') };
-  if ((x = field(o, 'doubleValue', 'double_value')) !== undefined) return { doubleValue: double(x, 'doubleValue') };
+  if ((x = field(o, 'doubleValue', 'double_value')) !== undefined) return { doubleValue: jsonDouble(double(x, 'doubleValue')) };
   if ((x = field(o, 'bytesValue', 'bytes_value')) !== undefined) {
     // Normalise (base64url, missing padding) to standard base64, as a protobuf round trip would.
     return { bytesValue: Buffer.from(str(x, 'bytesValue'), 'base64').toString('base64') };

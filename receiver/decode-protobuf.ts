@@ -1,6 +1,6 @@
 // OTLP protobuf → firstspan's decoded model (model/otlp.ts), by hand, in one pass over the bytes.
 // Field numbers: opentelemetry-proto trace/v1/trace.proto, metrics/v1/metrics.proto,
-// common/v1/common.proto (listed in shared research receivers.md §1.7). Unknown fields are skipped
+// common/v1/common.proto (github.com/open-telemetry/opentelemetry-proto). Unknown fields are skipped
 // by wire type; fixed64 timestamps are read exactly as bigint; int64 values become decimal strings.
 // Spans that decode but are unusable (bad id lengths) are dropped and counted for partial success.
 import type {
@@ -21,6 +21,7 @@ import type {
   SpanLink,
   TracesRequest,
 } from '../model/otlp.ts';
+import { jsonDouble } from '../model/otlp.ts';
 import { DecodeError, expectWire, ProtobufReader, WireType } from './protobuf-reader.ts';
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
@@ -142,7 +143,7 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
         value = { intValue: r.int64String(end) };
         break;
       case 0x21:
-        value = { doubleValue: r.double(end) };
+        value = { doubleValue: jsonDouble(r.double(end)) };
         break;
       case 0x2a: {
         const stop = r.lengthEnd(end);

@@ -2,11 +2,13 @@
 // skipping of unknown fields by wire type (https://protobuf.dev/programming-guides/encoding/).
 // Every read checks its bounds against the end of the enclosing message, so truncated or corrupt
 // input throws a DecodeError instead of reading past the buffer or looping forever.
+import { FirstspanError } from '../model/errors.ts';
 
 /** Input that is not a valid protobuf (or OTLP JSON) encoding of the expected message. */
-export class DecodeError extends Error {
+export class DecodeError extends FirstspanError {
+  declare readonly code: 'FS_ERR_OTLP_DECODE';
   constructor(message: string) {
-    super(message);
+    super('FS_ERR_OTLP_DECODE', message);
     this.name = 'DecodeError';
   }
 }

@@ -1,9 +1,13 @@
-// Read a request body into memory, decompressing gzip or deflate, with the size limit applied to
-// the bytes on the wire *and* to the decompressed bytes (opentelemetry-proto v1.11 specification:
-// "MUST limit request body size, including after decompression"). Decompression stops as soon as
-// the output passes the limit, so a gzip bomb costs at most `limit` bytes of memory.
-import type { Readable } from 'node:stream';
-import zlib from 'node:zlib';
+// Read a request body into memory, decompressing it (decoders/index.ts lists the encodings), with
+// the size limit applied to the bytes on the wire *and* to the decompressed bytes
+// (opentelemetry-proto v1.11 specification: "MUST limit request body size, including after
+// decompression"). Decompression stops as soon as the output passes the limit, so a decompression
+// bomb costs at most `limit` bytes of memory (plus one codec block) whatever the codec.
+import type { Readable, Transform } from 'node:stream';
+import { FirstspanError, type OtlpErrorCode } from '../model/errors.ts';
+import { createDecoder, DecodedTooLarge, type ContentEncoding } from './decoders/index.ts';
+
+export { supportedEncoding } from './decoders/index.ts';
 
 export const BodyErrorKind = {
   TOO_LARGE: 'too_large',
@@ -15,22 +19,23 @@ export const BodyErrorKind = {
 } as const;
 export type BodyErrorKind = (typeof BodyErrorKind)[keyof typeof BodyErrorKind];
 
-export class BodyError extends Error {
+/** The answer each kind gets (model/errors.ts). */
+const CODES: Record<BodyErrorKind, OtlpErrorCode> = {
+  too_large: 'FS_ERR_OTLP_TOO_LARGE',
+  bad_encoding: 'FS_ERR_OTLP_DECODE',
+  unsupported_encoding: 'FS_ERR_OTLP_MEDIA_TYPE',
+  aborted: 'FS_ERR_OTLP_DECODE',
+  busy: 'FS_ERR_OTLP_BUSY',
+};
+
+export class BodyError extends FirstspanError {
   readonly kind: BodyErrorKind;
+  declare readonly code: OtlpErrorCode;
   constructor(kind: BodyErrorKind, message: string) {
-    super(message);
+    super(CODES[kind], message);
     this.name = 'BodyError';
     this.kind = kind;
   }
-}
-
-/** Content-Encoding values we decode; anything else is refused before reading. */
-export function supportedEncoding(header: string | undefined): 'identity' | 'gzip' | 'deflate' | undefined {
-  const value = (header ?? '').trim().toLowerCase();
-  if (value === '' || value === 'identity') return 'identity';
-  if (value === 'gzip' || value === 'x-gzip') return 'gzip';
-  if (value === 'deflate') return 'deflate';
-  return undefined;
 }
 
 /**
@@ -44,7 +49,7 @@ export interface BodyBudget {
 
 export function readBody(
   stream: Readable,
-  encoding: 'identity' | 'gzip' | 'deflate',
+  encoding: ContentEncoding,
   limit: number,
   budget?: BodyBudget,
 ): Promise<Buffer> {
@@ -52,7 +57,7 @@ export function readBody(
     const chunks: Buffer[] = [];
     let wire = 0;
     let decoded = 0;
-    let inflater: zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | undefined;
+    let inflater: Transform | undefined;
     let done = false;
 
     const fail = (error: BodyError): void => {
@@ -94,10 +99,14 @@ export function readBody(
       if (wire > limit) return fail(tooLarge());
       if (encoding === 'identity') return onOutput(chunk);
       if (inflater === undefined) {
-        inflater = makeInflater(encoding, chunk);
+        inflater = createDecoder(encoding, chunk, limit);
         inflater.on('data', onOutput);
         inflater.on('error', (e: Error) =>
-          fail(new BodyError(BodyErrorKind.BAD_ENCODING, `cannot decompress ${encoding} body: ${e.message}`)),
+          fail(
+            e instanceof DecodedTooLarge
+              ? new BodyError(BodyErrorKind.TOO_LARGE, e.message)
+              : new BodyError(BodyErrorKind.BAD_ENCODING, `cannot decompress ${encoding} body: ${e.message}`),
+          ),
         );
         inflater.on('end', finish);
       }
@@ -133,16 +142,4 @@ export function readBody(
     stream.on('error', onError);
     stream.on('close', onClose);
   });
-}
-
-/**
- * "deflate" means zlib-wrapped deflate (RFC 9110), but some clients send raw deflate; the zlib
- * header's first byte has 8 (deflate) in its low nibble, which a raw stream's first byte rarely does.
- */
-function makeInflater(encoding: 'gzip' | 'deflate', first: Buffer): zlib.Gunzip | zlib.Inflate | zlib.InflateRaw {
-  if (encoding === 'gzip') return zlib.createGunzip();
-  const b0 = first[0] ?? 0;
-  const b1 = first[1] ?? 0;
-  const zlibHeader = (b0 & 0x0f) === 8 && ((b0 << 8) | b1) % 31 === 0;
-  return zlibHeader ? zlib.createInflate() : zlib.createInflateRaw();
 }

@@ -5,26 +5,9 @@
 //   error_message = 2 })
 // - failure: google.rpc.Status { code = 1 (int32), message = 2 (string) }
 
-import { ErrorCodes } from '../model/errors.ts';
+import { ERRORS, type OtlpErrorCode } from '../model/errors.ts';
 
 export type BodyFormat = 'protobuf' | 'json';
-
-/**
- * Stable reason codes, sent in every failure's Status.details as a google.rpc.ErrorInfo
- * { reason, domain: "firstspan" } so clients and tests can match on them (docs/receiver.md).
- */
-export const ReceiverErrorCodes = {
-  DECODE: ErrorCodes.OTLP_DECODE,
-  TOO_LARGE: ErrorCodes.OTLP_TOO_LARGE,
-  MEDIA_TYPE: 'FS_ERR_OTLP_MEDIA_TYPE',
-  METHOD: 'FS_ERR_OTLP_METHOD',
-  NOT_FOUND: 'FS_ERR_OTLP_NOT_FOUND',
-  UNAUTHENTICATED: 'FS_ERR_OTLP_UNAUTHENTICATED',
-  BUSY: 'FS_ERR_OTLP_BUSY',
-  UNAVAILABLE: 'FS_ERR_OTLP_UNAVAILABLE',
-  INTERNAL: 'FS_ERR_OTLP_INTERNAL',
-} as const;
-export type ReceiverErrorCode = (typeof ReceiverErrorCodes)[keyof typeof ReceiverErrorCodes];
 
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
 
@@ -32,18 +15,6 @@ export const CONTENT_TYPES: Record<BodyFormat, string> = {
   protobuf: 'application/x-protobuf',
   json: 'application/json',
 };
-
-/** gRPC status codes (google.rpc.Code) used in Status bodies and on the gRPC listener. */
-export const GrpcCode = {
-  OK: 0,
-  INVALID_ARGUMENT: 3,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  UNIMPLEMENTED: 12,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-  UNAUTHENTICATED: 16,
-} as const;
 
 /** Logs are accepted and refused by partial success (decode-logs.ts): never stored. */
 export type Signal = 'traces' | 'metrics' | 'logs';
@@ -66,7 +37,14 @@ export function encodeExportResponse(format: BodyFormat, signal: Signal, rejecte
   return format === 'json' ? encodeExportResponseJson(signal, rejected, message) : encodeExportResponseProtobuf(rejected, message);
 }
 
-export function encodeStatus(format: BodyFormat, code: number, message: string, reason: ReceiverErrorCode): Buffer | string {
+/**
+ * A failure's google.rpc.Status: the gRPC status registered for `reason` (model/errors.ts), the
+ * message, and `reason` itself in Status.details as a google.rpc.ErrorInfo { reason, domain:
+ * "firstspan" } so clients and tests can match on it (docs/errors.md). The OTLP/HTTP listener sends
+ * it as the body, the gRPC listener in the grpc-status-details-bin trailer.
+ */
+export function encodeStatus(format: BodyFormat, reason: OtlpErrorCode, message: string): Buffer | string {
+  const code = ERRORS[reason].grpc;
   if (format === 'json') {
     return JSON.stringify({ code, message, details: [{ '@type': ERROR_INFO_TYPE, reason, domain: 'firstspan' }] });
   }
@@ -74,7 +52,7 @@ export function encodeStatus(format: BodyFormat, code: number, message: string, 
   const errorInfo = Uint8Array.from([...lenField(1, Buffer.from(reason)), ...lenField(2, Buffer.from('firstspan'))]);
   const any = Uint8Array.from([...lenField(1, Buffer.from(ERROR_INFO_TYPE)), ...lenField(2, errorInfo)]);
   return Buffer.from(
-    concat([code !== 0 ? [tag(1, 0), ...varint(code)] : [], lenField(2, Buffer.from(message)), lenField(3, any)]),
+    concat([[tag(1, 0), ...varint(code)], lenField(2, Buffer.from(message)), lenField(3, any)]),
   );
 }
 

@@ -3,24 +3,18 @@
 // as opentelemetry-proto docs/specification.md ("OTLP/HTTP Response") says, with a google.rpc.Status
 // body in the request's encoding. buildReceiver() never listens (fastify's testing guide);
 // start.ts does. Order of checks per request: path (404) → method (405) → bearer token (401) →
-// Content-Type (415) → Content-Encoding (415) → declared size (413) → room to read (503) → size
-// and room while reading and decompressing (413 / 503) → decoding (400) → room in the write queue
-// (429) → commit → 200.
+// Content-Type (415) → Content-Encoding (415) → declared size (413) → room to read (429) → size
+// and room while reading and decompressing (413 / 429) → decoding (400) → room in the write queue
+// (429) → commit → 200. Each failure's status comes from its row in model/errors.ts.
 import { timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { ERRORS, errorMessage, type OtlpErrorCode } from '../model/errors.ts';
 import type { SpanStore } from '../model/store.ts';
 import { DEFAULT_MAX_BODY_BYTES, Ingest, RETRY_AFTER_SECONDS, type IngestOptions } from './ingest.ts';
-import { BodyError, BodyErrorKind, readBody, supportedEncoding } from './read-body.ts';
-import {
-  CONTENT_TYPES,
-  encodeExportResponse,
-  encodeStatus,
-  GrpcCode,
-  ReceiverErrorCodes as R,
-  type BodyFormat,
-  type ReceiverErrorCode,
-  type Signal,
-} from './responses.ts';
+import { CONTENT_ENCODINGS } from './decoders/index.ts';
+import { BodyError, readBody, supportedEncoding } from './read-body.ts';
+import type { RefusalLog } from './refusals.ts';
+import { CONTENT_TYPES, encodeExportResponse, encodeStatus, type BodyFormat, type Signal } from './responses.ts';
 
 export interface ReceiverOptions extends IngestOptions {
   /** Where spans go. Either a store (the receiver makes its own Ingest) or a shared Ingest. */
@@ -32,6 +26,8 @@ export interface ReceiverOptions extends IngestOptions {
   maxBodyBytes?: number;
   /** fastify's logger (never logs bodies). Off by default. */
   logger?: boolean;
+  /** Counts (and logs) every refused request. */
+  refusals?: RefusalLog;
 }
 
 export const PATHS: Record<Signal, string> = { traces: '/v1/traces', metrics: '/v1/metrics', logs: '/v1/logs' };
@@ -70,63 +66,76 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
       url: PATHS[signal],
       handler: (request, reply) => {
         void reply.header('allow', 'POST');
-        return sendStatus(reply, formatOf(request.headers['content-type']), 405, GrpcCode.UNIMPLEMENTED, `${request.method} is not allowed on ${PATHS[signal]}; use POST`, R.METHOD);
+        return refuse(reply, formatOf(request.headers['content-type']), 'FS_ERR_OTLP_METHOD', errorMessage('FS_ERR_OTLP_METHOD', { method: request.method, path: PATHS[signal] }));
       },
     });
   }
 
   app.setNotFoundHandler((request, reply) =>
-    sendStatus(
+    refuse(
       reply,
       formatOf(request.headers['content-type']),
-      404,
-      GrpcCode.NOT_FOUND,
-      `no such path ${request.url.split('?', 1)[0]}; OTLP/HTTP paths are ${PATHS.traces} and ${PATHS.metrics} (and ${PATHS.logs}, not stored)`,
-      R.NOT_FOUND,
+      'FS_ERR_OTLP_NOT_FOUND',
+      errorMessage('FS_ERR_OTLP_NOT_FOUND', {
+        path: request.url.split('?', 1)[0]!,
+        paths: `${PATHS.traces} and ${PATHS.metrics} (and ${PATHS.logs}, not stored)`,
+      }),
     ),
   );
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'receiver error');
-    return sendStatus(reply, formatOf(request.headers['content-type']), status, status >= 500 ? GrpcCode.INTERNAL : GrpcCode.INVALID_ARGUMENT, error.message, status >= 500 ? R.INTERNAL : R.DECODE);
+    return refuse(reply, formatOf(request.headers['content-type']), status >= 500 ? 'FS_ERR_OTLP_INTERNAL' : 'FS_ERR_OTLP_DECODE', error.message);
   });
 
   app.addHook('onClose', async () => {
     if (options.ingest === undefined) await ingest.close();
   });
 
+  /** Every refusal goes through here: answered from its registry row, and counted (and logged). */
+  function refuse(reply: FastifyReply, format: BodyFormat | undefined, code: OtlpErrorCode, message: string): FastifyReply {
+    options.refusals?.record({ transport: 'HTTP', status: String(ERRORS[code].http), reason: code, message, client: clientOf(reply.request.socket) });
+    return sendError(reply, format, code, message);
+  }
+
   async function handleExport(signal: Signal, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const format = formatOf(request.headers['content-type']);
     if (token !== undefined && !authorized(request.headers.authorization, token)) {
       void reply.header('www-authenticate', 'Bearer');
-      return sendStatus(reply, format, 401, GrpcCode.UNAUTHENTICATED, 'missing or wrong bearer token: send Authorization: Bearer <token>', R.UNAUTHENTICATED);
+      return refuse(reply, format, 'FS_ERR_OTLP_UNAUTHENTICATED', errorMessage('FS_ERR_OTLP_UNAUTHENTICATED', { header: 'Authorization' }));
     }
     if (format === undefined) {
-      return sendStatus(
+      return refuse(
         reply,
         undefined,
-        415,
-        GrpcCode.INVALID_ARGUMENT,
-        `unsupported Content-Type '${request.headers['content-type'] ?? ''}'; use application/x-protobuf or application/json`,
-        R.MEDIA_TYPE,
+        'FS_ERR_OTLP_MEDIA_TYPE',
+        errorMessage('FS_ERR_OTLP_MEDIA_TYPE', {
+          header: 'Content-Type',
+          value: request.headers['content-type'] ?? '',
+          supported: 'application/x-protobuf or application/json',
+        }),
       );
     }
     const encodingHeader = request.headers['content-encoding'];
     const encoding = supportedEncoding(Array.isArray(encodingHeader) ? encodingHeader.join(',') : encodingHeader);
     if (encoding === undefined) {
-      return sendStatus(reply, format, 415, GrpcCode.INVALID_ARGUMENT, `unsupported Content-Encoding '${String(encodingHeader)}'; use gzip, deflate or none`, R.MEDIA_TYPE);
+      return refuse(
+        reply,
+        format,
+        'FS_ERR_OTLP_MEDIA_TYPE',
+        errorMessage('FS_ERR_OTLP_MEDIA_TYPE', { header: 'Content-Encoding', value: String(encodingHeader), supported: `one of ${CONTENT_ENCODINGS.join(', ')} or none` }),
+      );
     }
     const declared = Number(request.headers['content-length'] ?? 0);
     if (Number.isFinite(declared) && declared > maxBodyBytes) {
-      return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, `request body of ${declared} bytes is larger than the limit of ${maxBodyBytes} bytes`, R.TOO_LARGE);
+      return refuse(reply, format, 'FS_ERR_OTLP_TOO_LARGE', errorMessage('FS_ERR_OTLP_TOO_LARGE', { size: declared, limit: maxBodyBytes }));
     }
     // Reserve the declared size before reading; chunked and compressed bodies grow the
     // reservation as they decode (read-body.ts), so bytes in flight stay within the budget.
     const budget = { reserved: Number.isFinite(declared) ? declared : 0, grow: (n: number, own: number) => ingest.grow(n, own) };
     if (!ingest.reserve(budget.reserved)) {
-      void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-      return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, 'too many request bytes in flight; retry later', R.BUSY);
+      return refuse(reply, format, 'FS_ERR_OTLP_BUSY', errorMessage('FS_ERR_OTLP_BUSY', { what: 'too many request bytes in flight' }));
     }
     try {
       let body: Buffer;
@@ -134,27 +143,18 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
         body = await readBody(request.raw, encoding, maxBodyBytes, budget);
       } catch (error) {
         if (!(error instanceof BodyError)) throw error;
-        if (error.kind === BodyErrorKind.TOO_LARGE) {
-          return sendStatus(reply, format, 413, GrpcCode.INVALID_ARGUMENT, error.message, R.TOO_LARGE);
-        }
-        if (error.kind === BodyErrorKind.BUSY) {
-          void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-          return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, error.message, R.BUSY);
-        }
-        return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, error.message, R.DECODE);
+        return refuse(reply, format, error.code, error.message);
       }
       const outcome = await ingest.export(signal, format, body);
       switch (outcome.kind) {
         case 'ok':
           return send(reply, format, 200, encodeExportResponse(format, signal, outcome.rejected, outcome.message));
         case 'invalid':
-          return sendStatus(reply, format, 400, GrpcCode.INVALID_ARGUMENT, outcome.message, R.DECODE);
+          return refuse(reply, format, 'FS_ERR_OTLP_DECODE', outcome.message);
         case 'busy':
-          void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-          return sendStatus(reply, format, 429, GrpcCode.RESOURCE_EXHAUSTED, outcome.message, R.BUSY);
+          return refuse(reply, format, 'FS_ERR_OTLP_BUSY', outcome.message);
         case 'unavailable':
-          void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
-          return sendStatus(reply, format, 503, GrpcCode.UNAVAILABLE, outcome.message, R.UNAVAILABLE);
+          return refuse(reply, format, 'FS_ERR_OTLP_UNAVAILABLE', outcome.message);
       }
     } finally {
       ingest.release(budget.reserved);
@@ -175,17 +175,22 @@ function authorized(header: string | undefined, expected: Buffer): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-/** A google.rpc.Status body in the request's encoding (JSON when the request's type is unknown). */
-function sendStatus(
-  reply: FastifyReply,
-  format: BodyFormat | undefined,
-  status: number,
-  code: number,
-  message: string,
-  reason: ReceiverErrorCode,
-): FastifyReply {
+function clientOf(socket: { remoteAddress?: string; remotePort?: number }): string {
+  const address = socket.remoteAddress ?? 'unknown';
+  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? '?'}`;
+}
+
+/** Answers a client may retry: with Retry-After (opentelemetry-proto docs/specification.md, OTLP/HTTP Throttling). */
+const RETRYABLE: ReadonlySet<OtlpErrorCode> = new Set(['FS_ERR_OTLP_BUSY', 'FS_ERR_OTLP_UNAVAILABLE']);
+
+/**
+ * The registered HTTP status of `code` with a google.rpc.Status body in the request's encoding
+ * (JSON when the request's type is unknown).
+ */
+function sendError(reply: FastifyReply, format: BodyFormat | undefined, code: OtlpErrorCode, message: string): FastifyReply {
   const f = format ?? 'json';
-  return send(reply, f, status, encodeStatus(f, code, message, reason));
+  if (RETRYABLE.has(code)) void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
+  return send(reply, f, ERRORS[code].http, encodeStatus(f, code, message));
 }
 
 function send(reply: FastifyReply, format: BodyFormat, status: number, body: Buffer | string): FastifyReply {

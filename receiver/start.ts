@@ -1,9 +1,11 @@
 // Open the store, build both listeners, listen; close() undoes it in the safe order: stop
 // accepting and finish in-flight requests (each commits before it answers), wait for the write
 // queue to empty, then close the database. Used by `firstspan receive`, the demo and tests.
+import { existsSync, rmSync } from 'node:fs';
 import { SpanStore } from '../model/store.ts';
-import { buildGrpcReceiver, closeGrpc, listenGrpc } from './grpc-server.ts';
+import { buildGrpcReceiver, listenGrpc, type GrpcListener } from './grpc-server.ts';
 import { DEFAULT_MAX_BODY_BYTES, Ingest, type IngestOptions } from './ingest.ts';
+import { RefusalLog } from './refusals.ts';
 import { buildReceiver } from './server.ts';
 
 export interface StartOptions extends IngestOptions {
@@ -17,6 +19,8 @@ export interface StartOptions extends IngestOptions {
   maxBodyBytes?: number;
   /** fastify request logging off (it never logs bodies either way). Default true. */
   quiet?: boolean;
+  /** Where refusal lines go (refusals.ts); refusals are counted either way. */
+  logRefusal?: (line: string) => void;
 }
 
 export interface RunningReceiver {
@@ -26,30 +30,44 @@ export interface RunningReceiver {
   grpcUrl?: string;
   store: SpanStore;
   ingest: Ingest;
+  /** Every refused request, by kind. */
+  refusals: RefusalLog;
   close(): Promise<void>;
 }
 
 export async function startReceiver(options: StartOptions): Promise<RunningReceiver> {
   const host = options.host ?? '127.0.0.1';
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const created = !existsSync(options.db);
   const store = SpanStore.open(options.db);
   const ingest = new Ingest(store, { ...options, maxBodyBytes });
-  const app = buildReceiver({ ingest, token: options.token, maxBodyBytes, logger: options.quiet === false });
+  const refusals = new RefusalLog({ log: options.logRefusal });
+  const app = buildReceiver({ ingest, token: options.token, maxBodyBytes, logger: options.quiet === false, refusals });
   const grpcServer =
     options.grpcPort === undefined || options.grpcPort === false
       ? undefined
-      : buildGrpcReceiver({ ingest, token: options.token, maxBodyBytes });
+      : buildGrpcReceiver({ ingest, token: options.token, maxBodyBytes, refusals });
   let grpcUrl: string | undefined;
+  let grpcListener: GrpcListener | undefined;
+  let listening: ListenError['transport'] = 'OTLP/HTTP';
   try {
     await app.listen({ host, port: options.port ?? 4318 });
     if (grpcServer !== undefined) {
-      const port = await listenGrpc(grpcServer, host, options.grpcPort as number);
-      grpcUrl = `${hostForUrl(host)}:${port}`;
+      listening = 'OTLP/gRPC';
+      grpcListener = await listenGrpc(grpcServer, host, options.grpcPort as number);
+      grpcUrl = `${hostForUrl(host)}:${grpcListener.port}`;
     }
   } catch (error) {
     await app.close();
     if (grpcServer !== undefined) grpcServer.forceShutdown();
     store.close();
+    // A receiver that never listened leaves no database behind that it created.
+    if (created) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(options.db + suffix, { force: true });
+    const e = error as NodeJS.ErrnoException;
+    if (typeof e.code === 'string' && LISTEN_ERRORS.has(e.code)) {
+      const port = listening === 'OTLP/HTTP' ? (options.port ?? 4318) : (options.grpcPort as number);
+      throw new ListenError(listening, `${hostForUrl(host)}:${port}`, e.code, { cause: error });
+    }
     throw error;
   }
   const address = app.server.address();
@@ -60,15 +78,33 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
     grpcUrl,
     store,
     ingest,
+    refusals,
     close() {
       closing ??= (async () => {
-        await Promise.all([app.close(), grpcServer === undefined ? undefined : closeGrpc(grpcServer)]);
+        await Promise.all([app.close(), grpcListener?.close()]);
         await ingest.close();
         store.close();
       })();
       return closing;
     },
   };
+}
+
+const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
+
+/** A listener could not bind: which one, where, and the system's error code. */
+export class ListenError extends Error {
+  readonly transport: 'OTLP/HTTP' | 'OTLP/gRPC';
+  readonly address: string;
+  readonly code: string;
+  constructor(transport: 'OTLP/HTTP' | 'OTLP/gRPC', address: string, code: string, options?: { cause?: unknown }) {
+    const why = code === 'EADDRINUSE' ? 'the port is taken' : code === 'EACCES' ? 'permission denied' : 'the address is not available here';
+    super(`cannot listen for ${transport} on ${address}: ${why} (${code})`, options);
+    this.name = 'ListenError';
+    this.transport = transport;
+    this.address = address;
+    this.code = code;
+  }
 }
 
 function hostForUrl(host: string): string {

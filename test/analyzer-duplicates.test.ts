@@ -5,11 +5,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, type Report, type RunReport } from '../analyzer/analyze.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
+import { spanCount } from './helpers/store-file.ts';
 
 let dir: string;
 let once: RunReport;
@@ -20,17 +20,10 @@ let storedTwice: number;
 async function analyzeFiles(paths: string[], threads = 1, tableBudgetBytes?: number): Promise<Report> {
   const shards = openShards(paths);
   try {
-    return await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads, parallelMinRoots: 1, tableBudgetBytes });
+    return await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads, parallelMinRoots: 1, tableBudgetBytes, settleMs: 0 });
   } finally {
     closeShards(shards);
   }
-}
-
-function spans(path: string): number {
-  const db = new Database(path, { readonly: true });
-  const n = db.prepare('SELECT count(*) FROM spans').pluck().get() as number;
-  db.close();
-  return n;
 }
 
 function onlyRun(report: Report): RunReport {
@@ -45,8 +38,8 @@ beforeAll(async () => {
   // exporter's attempts): each session's memory of recent ids is empty, so every span is stored twice.
   writeScenario(join(dir, 'twice.db'));
   writeScenario(join(dir, 'twice.db'));
-  storedOnce = spans(join(dir, 'once.db'));
-  storedTwice = spans(join(dir, 'twice.db'));
+  storedOnce = spanCount(join(dir, 'once.db'));
+  storedTwice = spanCount(join(dir, 'twice.db'));
   once = onlyRun(await analyzeFiles([join(dir, 'once.db')]));
   twice = onlyRun(await analyzeFiles([join(dir, 'twice.db')]));
 });

@@ -7,8 +7,6 @@
 // sees the real headers).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { startShop } from '../examples/shop/shop.ts';
 import { runCli } from './helpers/cli.ts';
+import { startTap } from './helpers/http-tap.ts';
 import { CONFIG_DIR, otelcolMissing, startCollector } from './helpers/otelcol.ts';
 
 if (otelcolMissing) console.warn(`collector end-to-end test skipped: ${otelcolMissing}`);
@@ -23,39 +22,6 @@ if (otelcolMissing) console.warn(`collector end-to-end test skipped: ${otelcolMi
 const SCRIPT = fileURLToPath(new URL('../examples/ecommerce_shopper.ts', import.meta.url));
 const RUN_ID = `e2e-${randomBytes(4).toString('hex')}`;
 const ITERATIONS = 6;
-
-/** Forwards every request to `target` unchanged and remembers path and Content-Encoding. */
-async function startTap(target: string): Promise<{ url: string; seen: { path: string; encoding: string }[]; close(): Promise<void> }> {
-  const seen: { path: string; encoding: string }[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      seen.push({ path: req.url ?? '', encoding: String(req.headers['content-encoding'] ?? 'identity') });
-      const headers: Record<string, string> = {};
-      for (const name of ['content-type', 'content-encoding']) {
-        const value = req.headers[name];
-        if (typeof value === 'string') headers[name] = value;
-      }
-      fetch(new URL(req.url ?? '/', target), { method: req.method, headers, body: Buffer.concat(chunks) })
-        .then(async (answer) => {
-          const body = Buffer.from(await answer.arrayBuffer());
-          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/octet-stream' });
-          res.end(body);
-        })
-        .catch(() => {
-          res.writeHead(502);
-          res.end();
-        });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 describe.skipIf(otelcolMissing !== undefined)('generator and shop → real Collector (gzip) → receiver', () => {
   let dir: string;

@@ -4,14 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SpanStore } from '../model/store.ts';
-import { checkConnectionGaps, describeCheck } from '../demo/connection-check.ts';
+import { checkConnectionGaps, describeCheck, judgeCheck } from '../demo/connection-check.ts';
 import { resolveDemoOptions } from '../demo/options.ts';
 import { formatProgress } from '../demo/progress.ts';
 import { runCli } from './helpers/cli.ts';
 
 describe('demo options', () => {
   it('has the embedded defaults of the issue: 20 users, 20 s, 150 ms', () => {
-    expect(resolveDemoOptions([])).toMatchObject({ users: 20, spawnRate: 5, runTimeMs: 20_000, connectDelayMs: 150, db: undefined });
+    expect(resolveDemoOptions([])).toMatchObject({ users: 20, spawnRate: 5, runTimeMs: 20_000, connectDelayMs: 150, db: undefined, tolerancePct: 10 });
+    expect(resolveDemoOptions(['--tolerance', '2.5'])).toMatchObject({ tolerancePct: 2.5 });
   });
 
   it('reads Locust-style durations and bare milliseconds for delays', () => {
@@ -32,8 +33,9 @@ describe('demo options', () => {
   });
 
   it('reports every bad flag at once', () => {
-    const result = resolveDemoOptions(['--users', '0', '--run-time', 'soon', '--connect-delay=-5ms']);
-    expect('problems' in result && result.problems.list).toHaveLength(3);
+    const result = resolveDemoOptions(['--users', '0', '--run-time', 'soon', '--connect-delay=-5ms', '--tolerance', 'loose']);
+    expect('problems' in result && result.problems.list).toHaveLength(4);
+    expect('problems' in result && result.problems.list[3]).toBe("--tolerance must be a number >= 0, got 'loose'");
   });
 
   it('exits 2 through the real binary on a bad flag, naming the fix', async () => {
@@ -56,29 +58,51 @@ describe('demo ground-truth check', () => {
     try {
       const store = SpanStore.open(path.join(dir, 'c.db'));
       const ms = 1_000_000n;
-      // A new-connection request (gap 150 ms), two reused ones (gap 1 ms, 3 ms), one without a child.
+      // A new-connection request (gap 150 ms), two reused ones at the same time (gap 1 ms, 3 ms),
+      // one without a child; a reused one 10 s later with a gap of 100 ms (a busy moment, outside
+      // the baseline window); one cut off by the stop (gap 40 ms, which would pull every figure).
       const insert = store.db.prepare(
         `INSERT INTO spans (trace_id, span_id, parent_span_id, resource_id, service_name, run_id, name, kind, start_ns, end_ns,
           status_code, status_message, trace_state, flags, scope_name, scope_version, scope_schema_url, attributes,
           dropped_attributes_count, dropped_events_count, dropped_links_count, connection_reused, received_at_ms)
-         VALUES (?, ?, ?, 1, ?, ?, 'x', ?, ?, ?, 0, '', '', 0, '', '', '', '{}', 0, 0, 0, ?, 0)`,
+         VALUES (?, ?, ?, 1, ?, ?, 'x', ?, ?, ?, 0, '', '', 0, '', '', '', ?, 0, 0, 0, ?, 0)`,
       );
       store.db.prepare(`INSERT INTO resources (resource_id, fingerprint, service_name, attributes, dropped_attributes_count, schema_url) VALUES (1, 'r', 's', '{}', 0, '')`).run();
-      const cases: [number, bigint, bigint, number | null][] = [
-        [1, 160n, 10n, 0],
-        [2, 11n, 10n, 1],
-        [3, 13n, 10n, 1],
-        [4, 50n, 0n, 1],
+      const cutOff = JSON.stringify({ 'firstspan.request.cut_off': { boolValue: true } });
+      const cases: [number, bigint, bigint, bigint, number | null, string][] = [
+        [1, 0n, 160n, 10n, 0, '{}'],
+        [2, 0n, 11n, 10n, 1, '{}'],
+        [3, 0n, 13n, 10n, 1, '{}'],
+        [4, 0n, 50n, 0n, 1, '{}'],
+        [5, 10_000n, 110n, 10n, 1, '{}'],
+        [6, 0n, 50n, 10n, 0, cutOff],
       ];
-      for (const [i, client, server, reused] of cases) {
+      for (const [i, start, client, server, reused, attributes] of cases) {
         const t = Buffer.alloc(16, i);
-        insert.run(t, Buffer.alloc(8, i), null, 'firstspan', 'run', 3, 0n, client * ms, reused);
-        if (server > 0n) insert.run(t, Buffer.alloc(8, 100 + i), Buffer.alloc(8, i), 'shop', null, 2, 1n * ms, (1n + server) * ms, null);
+        insert.run(t, Buffer.alloc(8, i), null, 'firstspan', 'run', 3, start * ms, (start + client) * ms, attributes, reused);
+        if (server > 0n) insert.run(t, Buffer.alloc(8, 100 + i), Buffer.alloc(8, i), 'shop', null, 2, (start + 1n) * ms, (start + 1n + server) * ms, '{}', null);
       }
       const check = checkConnectionGaps(store.db, 'run');
-      expect(check).toEqual({ opened: { count: 1, p50Ms: 150 }, reused: { count: 2, p50Ms: 2 }, unmatched: 1 });
-      expect(describeCheck(check, 150)).toMatch(/✓ the injected delay is the gap/);
-      expect(describeCheck({ ...check, opened: { count: 1, p50Ms: 200 } }, 150)).toMatch(/✗/);
+      // The extra gap is measured against the reused requests around it (2 ms), not the run's (3 ms).
+      expect(check).toEqual({ opened: { count: 1, p50Ms: 150 }, reused: { count: 3, p50Ms: 3 }, extraMs: 148, baselineMs: 2, unmatched: 1 });
+      // Judged against what the proxy really held, not what was asked.
+      const injected = { askedMs: 140, heldMs: [150, 146, 300] };
+      const verdict = judgeCheck(check, injected, 0.1);
+      expect(verdict).toMatchObject({ injectedMs: 150, foundMs: 148, ok: true });
+      expect(describeCheck(check, injected, verdict)).toMatch(/held 150\.0 ms at the median[\s\S]*✓ the injected delay is the gap: found 148\.0 ms/);
+      expect(judgeCheck(check, injected, 0.01)).toMatchObject({ ok: false });
+      expect(judgeCheck({ ...check, extraMs: 200 }, injected, 0.1)).toMatchObject({ ok: false });
+      const quietMiss = describeCheck({ ...check, extraMs: 200 }, injected, judgeCheck({ ...check, extraMs: 200 }, injected, 0.1));
+      expect(quietMiss).toMatch(/✗ the gap differs from the injected delay: found 200\.0 ms.*33\.3 % off/);
+      expect(quietMiss).toMatch(/reused requests around them had a gap p50 of 2\.0 ms \(under 1 ms on a quiet machine\)\n/);
+      // A busy machine is named as the likely cause when the noise around is of the tolerance's size.
+      const busy = { ...check, extraMs: 200, baselineMs: 40 };
+      expect(describeCheck(busy, injected, judgeCheck(busy, injected, 0.1))).toMatch(/gap p50 of 40\.0 ms .*: the machine was too busy for this check/);
+      // Nothing paired: the delay was not found; nothing injected: nothing to judge.
+      const none = { ...check, opened: { count: 0, p50Ms: undefined }, extraMs: undefined };
+      expect(judgeCheck(none, injected, 0.1)).toMatchObject({ ok: false });
+      expect(describeCheck(none, injected, judgeCheck(none, injected, 0.1))).toMatch(/✗ no request that opened a connection/);
+      expect(judgeCheck(check, { askedMs: 0, heldMs: [] }, 0.1)).toBeUndefined();
       store.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

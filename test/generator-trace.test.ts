@@ -137,6 +137,9 @@ describe('delay proxy ground truth', () => {
       expect(clients).toHaveLength(PROXY_SCENARIO_REQUESTS);
       // Each connection the proxy accepted was opened by exactly one request.
       expect(opened).toHaveLength(proxy.connections);
+      // The proxy timed each hold it gave (the demo checks the gap against these): never short.
+      expect(proxy.holds).toHaveLength(proxy.connections);
+      for (const held of proxy.holds) expect(held).toBeGreaterThanOrEqual(DELAY);
       expect(opened.length + reused.length).toBe(PROXY_SCENARIO_REQUESTS);
       // Per user: first /page opens one; each /fresh closes its connection, so the next request opens one.
       expect(opened).toHaveLength(PROXY_SCENARIO_OPENED);
@@ -186,6 +189,9 @@ describe('delay proxy ground truth over TLS', () => {
       await stack.target.close();
       expect(clients).toHaveLength(PROXY_SCENARIO_REQUESTS);
       expect(opened).toHaveLength(proxy.connections);
+      // With TLS a hold ends when the handshake it delayed is done.
+      expect(proxy.holds).toHaveLength(proxy.connections);
+      for (const held of proxy.holds) expect(held).toBeGreaterThanOrEqual(DELAY);
       expect(opened).toHaveLength(PROXY_SCENARIO_OPENED);
       expect(reused).toHaveLength(PROXY_SCENARIO_REQUESTS - PROXY_SCENARIO_OPENED);
       expect(new Set(opened.map((c) => c.name))).toEqual(new Set(PROXY_SCENARIO_OPENERS));

@@ -82,6 +82,20 @@ describe('run flags', () => {
     }
   });
 
+  it('takes --stop-timeout as seconds or a duration, 0 by default, and refuses anything else', () => {
+    const timeout = (...flag: string[]): unknown => {
+      const r = parseRunArgs(['s.ts', ...flag]);
+      return 'options' in r ? r.options.stopTimeoutMs : 'problems' in r ? r.problems.list : r;
+    };
+    expect(timeout()).toBe(0);
+    expect(timeout('--stop-timeout', '10')).toBe(10_000);
+    expect(timeout('-s', '1m')).toBe(60_000);
+    expect(timeout('--stop-timeout=2.5s')).toBe(2500);
+    expect(timeout('--stop-timeout', '0')).toBe(0);
+    expect(timeout('--stop-timeout=-5')).toEqual(["-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got '-5'"]);
+    expect(timeout('--stop-timeout', 'later')).toEqual(["-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got 'later'"]);
+  });
+
   it('splits users between workers and generates sortable run ids', () => {
     expect([0, 1, 2].map((i) => share(10, i, 3))).toEqual([4, 3, 3]);
     expect([0, 1, 2].reduce((s, i) => s + share(7, i, 3), 0)).toBe(7);
@@ -278,6 +292,17 @@ describe('merging the stats of --processes workers', () => {
     expect(merged.history[1]?.total.p50).toBeLessThan(400);
     // The last row and the final aggregate are the same figures.
     expect(merged.history[2]?.total).toEqual(snapshot(merged.total));
+  });
+
+  it('adds up the requests each worker cut off at the stop, apart from the stats', () => {
+    const a = new RequestStats();
+    const b = new RequestStats();
+    a.cutOff = 2;
+    b.cutOff = 3;
+    b.record('GET', '/x', 5, 0, undefined);
+    const merged = mergeWorkers([statsToWire(a), statsToWire(b)]);
+    expect(merged.cutOff).toBe(5);
+    expect(merged.total.count).toBe(1);
   });
 });
 

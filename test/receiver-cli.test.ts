@@ -68,7 +68,7 @@ describe('firstspan receive', () => {
       const port = new URL(first.url).port;
       const second = await runCli(['receive', '--port', port, '--no-grpc', '--db', join(dir, 'taken-2.db')]);
       expect(second.code).toBe(2);
-      expect(second.stderr).toMatch(/cannot listen on 127\.0\.0\.1.*EADDRINUSE|cannot listen on 127\.0\.0\.1/);
+      expect(second.stderr).toMatch(/cannot listen for OTLP\/HTTP on 127\.0\.0\.1:\d+: the port is taken \(EADDRINUSE\)/);
       expect(second.stderr).toMatch(/FS_ERR_BAD_CONFIG/);
     } finally {
       first.child.kill('SIGTERM');

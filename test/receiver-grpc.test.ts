@@ -42,6 +42,16 @@ function call(address: string, path: string, body: Buffer, metadata = new grpc.M
   });
 }
 
+/** The google.rpc.Status of a failed call, from its grpc-status-details-bin trailer, decoded by protobufjs. */
+function statusDetails(error: grpc.ServiceError | null): { code?: number; message?: string; reason?: string; domain?: string } {
+  const raw = error?.metadata.get('grpc-status-details-bin')[0];
+  expect(raw, 'the failure carries a google.rpc.Status trailer').toBeInstanceOf(Buffer);
+  const s = Oracle.Status.toObject(Oracle.Status.decode(raw as Buffer)) as { code?: number; message?: string; details?: { typeUrl: string; value: Uint8Array }[] };
+  expect(s.details?.[0]?.typeUrl).toBe('type.googleapis.com/google.rpc.ErrorInfo');
+  const info = decodeWith(Oracle.ErrorInfo, s.details![0]!.value) as { reason: string; domain: string };
+  return { code: s.code, message: s.message, reason: info.reason, domain: info.domain };
+}
+
 const spanRows = (rx: RunningReceiver, name: string): number =>
   rx.store.db.prepare('SELECT count(*) FROM spans WHERE name = ?').pluck().get(name) as number;
 
@@ -80,6 +90,7 @@ describe('OTLP/gRPC', () => {
   it('INVALID_ARGUMENT for an undecodable message', async () => {
     const result = await call(receiver.grpcUrl!, TRACE, Buffer.from([0x0a, 0x7f, 0x01]));
     expect(result.error?.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(statusDetails(result.error)).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, reason: 'FS_ERR_OTLP_DECODE', domain: 'firstspan' });
     expect(result.error?.details).toMatch(/cannot decode the OTLP protobuf traces request/);
   });
 
@@ -99,7 +110,9 @@ describe('OTLP/gRPC', () => {
     const rx = await startReceiver({ db: join(dir, 'token.db'), port: 0, grpcPort: 0, token: 'tok' });
     try {
       const body = tracesProtobuf([oracleSpan({ name: 'grpc-token' })]);
-      expect((await call(rx.grpcUrl!, TRACE, body)).error?.code).toBe(grpc.status.UNAUTHENTICATED);
+      const none = (await call(rx.grpcUrl!, TRACE, body)).error;
+      expect(none?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(statusDetails(none)).toMatchObject({ code: grpc.status.UNAUTHENTICATED, reason: 'FS_ERR_OTLP_UNAUTHENTICATED', domain: 'firstspan' });
       const wrong = new grpc.Metadata();
       wrong.set('authorization', 'Bearer nope');
       expect((await call(rx.grpcUrl!, TRACE, body, wrong)).error?.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -121,6 +134,8 @@ describe('OTLP/gRPC', () => {
       const second = await call(rx.grpcUrl!, TRACE, tracesProtobuf(Array.from({ length: 3 }, () => oracleSpan())));
       expect(second.error?.code).toBe(grpc.status.UNAVAILABLE);
       expect(second.error?.details).toMatch(/write queue is full/);
+      // The same code and status as OTLP/HTTP's 429 body (model/errors.ts, one row for busy).
+      expect(statusDetails(second.error)).toMatchObject({ code: grpc.status.UNAVAILABLE, reason: 'FS_ERR_OTLP_BUSY' });
       rx.ingest.queue.resume();
       expect((await first).error).toBeNull();
       expect(spanRows(rx, 'grpc-first')).toBe(3);
@@ -140,6 +155,7 @@ describe('OTLP/gRPC', () => {
       while (rx.ingest.queue.stats().pendingRequests < 1) await new Promise((r) => setTimeout(r, 5));
       const second = await call(rx.grpcUrl!, TRACE, body);
       expect(second.error?.code).toBe(grpc.status.UNAVAILABLE);
+      expect(statusDetails(second.error).reason).toBe('FS_ERR_OTLP_BUSY');
       rx.ingest.queue.resume();
       expect((await first).error).toBeNull();
     } finally {

@@ -7,13 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { JSON_TYPE, oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
 import { decodeWith, encodeWith, Oracle } from './helpers/receiver-oracle.ts';
 import { IDS, richExpected, richJsonRequest, richOracleRequest } from './helpers/receiver-fixtures.ts';
 import { countRows, readStoredSpans } from './helpers/receiver-sdk.ts';
+import { spanRowById } from './helpers/store-file.ts';
 
 const LIMIT = 256 * 1024;
 let dir: string;
@@ -98,9 +98,8 @@ describe('OTLP/HTTP success', () => {
       const rx = await startReceiver({ db: join(dir, `rich-${format}.db`), port: 0 });
       const res = await post(rx.url, '/v1/traces', body, headers).finally(() => rx.close());
       expect(res.status).toBe(200);
-      const db = new Database(join(dir, `rich-${format}.db`), { readonly: true });
-      const row = db.prepare('SELECT * FROM spans WHERE span_id = ?').safeIntegers(true).get(Buffer.from(IDS.span, 'hex')) as Record<string, unknown>;
-      db.close();
+      const row = spanRowById(join(dir, `rich-${format}.db`), Buffer.from(IDS.span, 'hex'));
+      if (row === undefined) throw new Error(`the ${format} span was not stored`);
       const span = richExpected().resourceSpans[0]!.scopeSpans[0]!.spans[0]!;
       expect(row.end_ns).toBe(span.endTimeUnixNano);
       expect(row.start_ns).toBe(span.startTimeUnixNano);
@@ -289,6 +288,8 @@ describe('push-back under pressure', () => {
       expect(second.headers['retry-after']).toBe('1');
       expect(statusOf(second).message).toMatch(/write queue is full/);
       expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
+      // The same status the gRPC listener answers busy with (model/errors.ts): UNAVAILABLE.
+      expect(statusOf(second).code).toBe(14);
       rx.ingest.queue.resume();
       expect((await first).status).toBe(200);
       expect(rx.store.db.prepare('SELECT count(*) FROM spans').pluck().get()).toBe(6);
@@ -298,7 +299,7 @@ describe('push-back under pressure', () => {
     }
   });
 
-  it('503 when a chunked body outgrows the bytes-in-flight budget while it arrives', async () => {
+  it('429 when a chunked body outgrows the bytes-in-flight budget while it arrives', async () => {
     const rx = await startReceiver({ db: join(dir, 'chunked.db'), port: 0, maxInflightBytes: 30_000 });
     try {
       rx.ingest.queue.pause();
@@ -310,7 +311,7 @@ describe('push-back under pressure', () => {
       const big = tracesProtobuf(Array.from({ length: 500 }, () => oracleSpan()));
       const chunks = Array.from({ length: Math.ceil(big.length / 16_384) }, (_, i) => big.subarray(i * 16_384, (i + 1) * 16_384));
       const second = await post(rx.url, '/v1/traces', Readable.from(chunks), PROTO);
-      expect(second.status).toBe(503);
+      expect(second.status).toBe(429);
       expect(second.headers['retry-after']).toBe('1');
       expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
       rx.ingest.queue.resume();
@@ -323,7 +324,7 @@ describe('push-back under pressure', () => {
     }
   });
 
-  it('503 with Retry-After when too many request bytes are in flight', async () => {
+  it('429 with Retry-After when too many request bytes are in flight', async () => {
     const rx = await startReceiver({ db: join(dir, 'inflight.db'), port: 0, maxInflightBytes: 1000 });
     try {
       rx.ingest.queue.pause();
@@ -332,8 +333,9 @@ describe('push-back under pressure', () => {
       const first = post(rx.url, '/v1/traces', body, PROTO);
       while (rx.ingest.queue.stats().pendingRequests < 1) await new Promise((r) => setTimeout(r, 5));
       const second = await post(rx.url, '/v1/traces', body, PROTO);
-      expect(second.status).toBe(503);
+      expect(second.status).toBe(429);
       expect(second.headers['retry-after']).toBe('1');
+      expect(statusOf(second).reason).toBe('FS_ERR_OTLP_BUSY');
       rx.ingest.queue.resume();
       expect((await first).status).toBe(200);
     } finally {

@@ -4,37 +4,22 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, type Report } from '../analyzer/analyze.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { SCHEMA_VERSION, SpanStore } from '../model/store.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder } from './helpers/analyzer-traces.ts';
+import { spanCount, spanIndexes, storedSchemaVersion, writeV1Store } from './helpers/store-file.ts';
 
 const V1_DDL = readFileSync(new URL('./fixtures/store-schema-v1.sql', import.meta.url), 'utf8');
 let dir: string;
 let reference: Report;
 
-/** A real version 1 file: version 1's DDL, filled with the rows the current store wrote. */
-function writeV1(path: string, from: string): void {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.exec(V1_DDL);
-  db.prepare("INSERT INTO firstspan_meta (key, value) VALUES ('schema_version', '1')").run();
-  db.prepare('ATTACH DATABASE ? AS src').run(from);
-  for (const table of ['resources', 'spans', 'metric_points']) {
-    const columns = (db.prepare(`PRAGMA src.table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name).join(', ');
-    db.exec(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM src.${table} ORDER BY rowid`);
-  }
-  db.exec('DETACH DATABASE src');
-  db.close();
-}
-
 async function analyzeFile(path: string): Promise<Report> {
   const shards = openShards([path]);
   try {
-    return await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads: 1 });
+    return await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, threads: 1, settleMs: 0 });
   } finally {
     closeShards(shards);
   }
@@ -43,20 +28,6 @@ async function analyzeFile(path: string): Promise<Report> {
 /** The report without what differs between two files holding the same spans. */
 function comparable(report: Report): unknown {
   return report.runs.map((r) => ({ ...r, slowestTraces: r.slowestTraces.map((w) => ({ ...w, spans: w.spans.length })) }));
-}
-
-function indexes(path: string): string[] {
-  const db = new Database(path, { readonly: true });
-  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[];
-  db.close();
-  return names;
-}
-
-function spanCount(path: string): number {
-  const db = new Database(path, { readonly: true });
-  const n = db.prepare('SELECT count(*) FROM spans').pluck().get() as number;
-  db.close();
-  return n;
 }
 
 beforeAll(async () => {
@@ -70,29 +41,29 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('a version 1 database', () => {
   it('is read as it is by the analyzer, with the same figures', async () => {
     const v1 = join(dir, 'v1-read.db');
-    writeV1(v1, join(dir, 'current.db'));
-    expect(indexes(v1)).toContain('spans_by_id');
+    writeV1Store(v1, join(dir, 'current.db'), V1_DDL);
+    expect(spanIndexes(v1)).toContain('spans_by_id');
     const report = await analyzeFile(v1);
     expect(report.runs.length).toBeGreaterThan(0);
     expect(comparable(report)).toEqual(comparable(reference));
     // Reading changed nothing: still version 1, still its indexes.
-    expect(indexes(v1)).toContain('spans_by_id');
+    expect(spanIndexes(v1)).toContain('spans_by_id');
   });
 
   it('is migrated when a writer opens it: same rows and figures, then appends without the unique index', async () => {
     const v1 = join(dir, 'v1-write.db');
-    writeV1(v1, join(dir, 'current.db'));
+    writeV1Store(v1, join(dir, 'current.db'), V1_DDL);
     const rows = spanCount(v1);
     const store = SpanStore.open(v1);
     expect(store.migratedFrom).toBe(1);
-    expect(store.db.prepare("SELECT value FROM firstspan_meta WHERE key = 'schema_version'").pluck().get()).toBe(String(SCHEMA_VERSION));
+    expect(storedSchemaVersion(v1)).toBe(String(SCHEMA_VERSION));
     // New spans append (a service of their own, no root: the run's figures do not change).
     const b = new TraceBuilder(99);
     for (let i = 0; i < 3; i++) b.background({ service: 'late-service', startMs: 900_000 + i, durationMs: 1 });
     expect(store.insertTraces(b.take()).stored).toBe(3);
     store.close();
     expect(spanCount(v1)).toBe(rows + 3);
-    expect(indexes(v1)).not.toContain('spans_by_id');
+    expect(spanIndexes(v1)).not.toContain('spans_by_id');
     expect(comparable(await analyzeFile(v1))).toEqual(comparable(reference));
     // Opening it again is not a migration.
     const again = SpanStore.open(v1);

@@ -1,4 +1,4 @@
-// The analyzer's JSON contract (shared/DESIGN.md), as a checker that lists every violation:
+// The analyzer's JSON contract (docs/analyzer.md, "JSON"), as a checker that lists every violation:
 // the keys other parts and outside checks rely on, with their types and ranges. More keys are
 // allowed; missing or mistyped ones are not.
 
@@ -38,8 +38,11 @@ function checkEndpoint(v: unknown, at: string, p: Problems): void {
     if (!Number.isInteger(e[k]) || (e[k] as number) < 0) p.push(`${at}.${k} is not a non-negative integer`);
   }
   if (Number.isInteger(e.matched) && Number.isInteger(e.count) && (e.matched as number) > (e.count as number)) p.push(`${at}: matched > count`);
-  for (const k of ['clientMs', 'serverMs', 'gapMs']) checkStats(e[k], `${at}.${k}`, p);
-  if (typeof e.phasesMs !== 'object' || e.phasesMs === null) p.push(`${at}.phasesMs is not an object`);
+  checkStats(e.clientMs, `${at}.clientMs`, p);
+  // A figure with no data behind it (no matched server span) is null, never 0.
+  for (const k of ['serverMs', 'gapMs']) if (e[k] !== null) checkStats(e[k], `${at}.${k}`, p);
+  if (e.matched === 0) for (const k of ['serverMs', 'gapMs', 'phasesMs']) if (e[k] !== null) p.push(`${at}.${k} is not null though nothing matched`);
+  if (typeof e.phasesMs !== 'object') p.push(`${at}.phasesMs is not an object or null`);
 }
 
 /** Every violation of the contract in `doc`; empty when it conforms. */

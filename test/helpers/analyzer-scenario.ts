@@ -5,7 +5,7 @@
 // The expected figures are computed here from the same ground truth the spans were built from.
 import { SpanStore } from '../../model/store.ts';
 import { SpanKind } from '../../model/otlp.ts';
-import { TraceBuilder, usersMetric, type Phases } from './analyzer-traces.ts';
+import { LOCUST_RESOURCE, TraceBuilder, usersMetric, type Phases } from './analyzer-traces.ts';
 
 export const SKEW_MS = 3000;
 export const PRODUCT = '/product/{id}';
@@ -115,7 +115,7 @@ export function writeScenario(path: string, shard2?: string, duplicates = 5): Sc
 /** Locust-style data: service `locust`, no run id, old semconv, no phases; two bursts 60 s apart. */
 export function writeLocustRuns(path: string): { gapsMs: number[][] } {
   const store = SpanStore.open(path);
-  const b = new TraceBuilder(7);
+  const b = new TraceBuilder(7).resource('locust', LOCUST_RESOURCE);
   const gapsMs: number[][] = [[], []];
   for (const [burst, base] of [0, 70_000].entries()) {
     for (let i = 0; i < 6; i++) {

@@ -30,8 +30,6 @@ export interface Phases {
   receiving: number;
 }
 
-export const NO_PHASES: Phases = { blocked: 0, dns: 0, connect: 0, tls: 0, sending: 0, waiting: 0, receiving: 0 };
-
 export interface RootOptions {
   service?: string;
   /** Put on the resource; null for Locust-style data without one. */
@@ -48,7 +46,10 @@ export interface RootOptions {
   /** Duration when there are no phases. */
   durationMs?: number;
   error?: boolean;
-  httpStatus?: number;
+  /** The response status; null leaves it out (no response, as in a request cut off mid-flight). */
+  httpStatus?: number | null;
+  /** More span attributes (e.g. firstspan.request.cut_off). */
+  attributes?: Attributes;
   /** Use Locust's old semantic-convention attribute names. */
   oldSemconv?: boolean;
   connectionReused?: boolean;
@@ -94,9 +95,25 @@ export function sumPhases(p: Phases): number {
   return p.blocked + p.dns + p.connect + p.tls + p.sending + p.waiting + p.receiving;
 }
 
+/** The resource real Locust's --otel sets up (docs/locust.md), which tells the analyzer it is a load generator. */
+export const LOCUST_RESOURCE: Attributes = {
+  'service.version': { stringValue: '2.47.0' },
+  'service.instance.id': { stringValue: '3f0c6c2e-5f1b-4a4e-9d55-0e6f1f6b8a11' },
+  filename: { stringValue: 'locustfile.py' },
+  profile: { stringValue: '' },
+  'telemetry.sdk.language': { stringValue: 'python' },
+};
+
 export class TraceBuilder {
   private readonly pending: Pending[] = [];
+  private readonly resources = new Map<string, Attributes>();
   private nextId: number;
+
+  /** Extra resource attributes for every span of `service` (e.g. LOCUST_RESOURCE). */
+  resource(service: string, attributes: Attributes): this {
+    this.resources.set(service, attributes);
+    return this;
+  }
 
   constructor(seed = 1) {
     this.nextId = seed * 1_000_000_000;
@@ -124,14 +141,15 @@ export class TraceBuilder {
     const method = o.method ?? 'GET';
     const requestName = o.requestName === undefined ? '/product/{id}' : o.requestName;
     const duration = o.phases !== undefined ? sumPhases(o.phases) : (o.durationMs ?? 100);
-    const attributes: Attributes = {};
+    const attributes: Attributes = { ...o.attributes };
+    const status = o.httpStatus === null ? undefined : { intValue: String(o.httpStatus ?? (o.error ? 500 : 200)) };
     if (o.oldSemconv) {
       attributes[Attr.HTTP_METHOD_OLD] = str(method);
-      attributes[Attr.HTTP_STATUS_OLD] = { intValue: String(o.httpStatus ?? (o.error ? 500 : 200)) };
+      if (status !== undefined) attributes[Attr.HTTP_STATUS_OLD] = status;
       attributes[Attr.URL_OLD] = str(`http://shop.test${requestName ?? '/'}`);
     } else {
       attributes[Attr.HTTP_METHOD] = str(method);
-      attributes[Attr.HTTP_STATUS] = { intValue: String(o.httpStatus ?? (o.error ? 500 : 200)) };
+      if (status !== undefined) attributes[Attr.HTTP_STATUS] = status;
     }
     if (requestName !== null) attributes[Attr.REQUEST_NAME] = str(requestName);
     let sent = o.startMs;
@@ -234,7 +252,7 @@ export class TraceBuilder {
     return {
       resourceSpans: [...groups.values()].map((list) => {
         const first = list[0] as Pending;
-        const attributes: Attributes = { [Resource.SERVICE_NAME]: str(first.service) };
+        const attributes: Attributes = { ...this.resources.get(first.service), [Resource.SERVICE_NAME]: str(first.service) };
         if (first.runId !== null) attributes[Resource.RUN_ID] = str(first.runId);
         return {
           resource: { attributes, droppedAttributesCount: 0 },
@@ -257,9 +275,13 @@ export function usersMetric(o: {
   service?: string;
   runId?: string | null;
   metricName?: string;
-  points: Array<{ atMs: number; users: number }>;
+  /** service.instance.id: each process of a run reports its own users. */
+  instance?: string;
+  /** Point attributes, e.g. the user class (`user_class` for Locust). */
+  points: Array<{ atMs: number; users: number; attributes?: Attributes }>;
 }): MetricsRequest {
   const attributes: Attributes = { [Resource.SERVICE_NAME]: str(o.service ?? 'firstspan') };
+  if (o.instance !== undefined) attributes['service.instance.id'] = str(o.instance);
   const runId = o.runId === undefined ? 'run-1' : o.runId;
   if (runId !== null) attributes[Resource.RUN_ID] = str(runId);
   return {
@@ -278,7 +300,7 @@ export function usersMetric(o: {
               type: 'gauge' as const,
               temporality: 0,
               isMonotonic: false,
-              attributes: {},
+              attributes: p.attributes ?? {},
               startTimeUnixNano: BASE_NS,
               timeUnixNano: BASE_NS + msToNs(p.atMs),
               value: p.users,

@@ -114,6 +114,8 @@ export interface Summary {
   peakUsers: number;
   requests: Array<{ method: string; name: string; count: number; failures: number; medianMs: number; p99Ms: number }>;
   total: { count: number; failures: number };
+  /** Requests the stop cut off: spans, but not in the stats. */
+  cutOff: number;
   failures: Array<{ method: string; name: string; error: string; occurrences: number }>;
   exceptions: Array<{ count: number; message: string }>;
   telemetry: { spansEnded: number; spansExported: number; spansFailed: number; spansDropped: number; warning?: string } | null;
