@@ -30,7 +30,7 @@ const MAX_REQUESTS = LONG_SPANS === undefined ? 20_000 : Math.ceil(LONG_SPANS / 
 const BIN = fileURLToPath(new URL('../bin/firstspan.js', import.meta.url));
 
 /** One batch like the generator's: CLIENT spans with HTTP attributes and connection phases. */
-function templateBatch(): { body: Buffer; idOffsets: number[] } {
+function templateBatch(): Template {
   const spans = [];
   const base = 1_764_000_000_000_000_000n;
   for (let i = 0; i < BATCH; i++) {
@@ -78,19 +78,41 @@ function templateBatch(): { body: Buffer; idOffsets: number[] } {
       },
     ],
   });
-  // Where each span's trace id sits, so every request can carry fresh ids without re-encoding.
+  // Where each span's trace id and times sit, so every request can carry fresh ids and later
+  // times without re-encoding (times must advance as in a real test: the store's indexes lead
+  // with time, and equal times from request to request would insert into their middle).
   const idOffsets = spans.map((s) => body.indexOf(s.traceId));
   if (idOffsets.some((o) => o < 0)) throw new Error('template: trace id not found');
-  return { body, idOffsets };
+  const timeOffsets = spans.flatMap((s) =>
+    [s.startTimeUnixNano, s.endTimeUnixNano].map((t) => {
+      const le = Buffer.alloc(8);
+      le.writeBigUInt64LE(BigInt(t));
+      const at = body.indexOf(le);
+      if (at < 0 || body.indexOf(le, at + 1) >= 0) throw new Error('template: a time is not unique');
+      return at;
+    }),
+  );
+  return { body, idOffsets, timeOffsets };
 }
 
-/** A copy of the template with unique trace ids (request number in the first 4 bytes, span index next). */
-function batchFor(template: { body: Buffer; idOffsets: number[] }, n: number): Buffer {
+interface Template {
+  body: Buffer;
+  idOffsets: number[];
+  timeOffsets: number[];
+}
+
+/**
+ * A copy of the template with unique trace ids (request number in the first 4 bytes, span index
+ * next) and times moved on by the request number's worth of 512 ms (spans of later requests start later).
+ */
+function batchFor(template: Template, n: number): Buffer {
   const body = Buffer.from(template.body);
   template.idOffsets.forEach((o, i) => {
     body.writeUInt32BE(n, o);
     body.writeUInt16BE(i, o + 4);
   });
+  const shift = BigInt(n) * BigInt(BATCH) * 1_000_000n;
+  for (const o of template.timeOffsets) body.writeBigUInt64LE(body.readBigUInt64LE(o) + shift, o);
   return body;
 }
 
@@ -152,7 +174,7 @@ async function startReceiverProcess(db: string): Promise<{ url: string; pid: num
   };
 }
 
-async function driveHttp(url: string, template: { body: Buffer; idOffsets: number[] }, onMillion?: (million: number, at: number) => void) {
+async function driveHttp(url: string, template: Template, onMillion?: (million: number, at: number) => void) {
   const pool = new Pool(url, { connections: CLIENTS, pipelining: 1 });
   const latencies: number[] = [];
   const statuses: Record<number, number> = {};
@@ -191,7 +213,7 @@ async function driveHttp(url: string, template: { body: Buffer; idOffsets: numbe
 const rawCpuPerRow: number[] = [];
 
 /** The ceiling: the same rows, pre-built, through one prepared INSERT in 512-row transactions. */
-function rawInsertRate(dir: string, template: { body: Buffer; idOffsets: number[] }, batches: number, tag: string, group: number, keepIndexes = false) {
+function rawInsertRate(dir: string, template: Template, batches: number, tag: string, group: number, keepIndexes = false) {
   const file = join(dir, `raw-${tag}.db`);
   const store = SpanStore.open(file); // the same table...
   store.close();
@@ -242,7 +264,7 @@ function rawInsertRate(dir: string, template: { body: Buffer; idOffsets: number[
 }
 
 /** The store's own path (row building + JSON + insert), without HTTP or decoding. */
-function storeInsertRate(dir: string, template: { body: Buffer; idOffsets: number[] }, batches: number): number {
+function storeInsertRate(dir: string, template: Template, batches: number): number {
   const store = SpanStore.open(join(dir, 'store-path.db'));
   const decoded = Array.from({ length: batches }, (_, b) => decodeTracesProtobuf(batchFor(template, 2_000_000 + b)).request);
   const t0 = performance.now();
@@ -252,7 +274,7 @@ function storeInsertRate(dir: string, template: { body: Buffer; idOffsets: numbe
   return (batches * BATCH) / seconds;
 }
 
-function decodeRate(template: { body: Buffer; idOffsets: number[] }, batches: number): number {
+function decodeRate(template: Template, batches: number): number {
   const bodies = Array.from({ length: batches }, (_, b) => batchFor(template, 3_000_000 + b));
   const t0 = performance.now();
   for (const body of bodies) decodeTracesProtobuf(body);

@@ -161,7 +161,8 @@ export class SpanStore {
   private readonly findResource: Database.Statement;
   private readonly insertResource: Database.Statement;
   private readonly resourceIds = new Map<string, number>();
-  private readonly recent = new RecentIds();
+  /** Made on the first write: a connection that only reads (the receiver's own, for tests) needs none. */
+  private recentIds: RecentIds | undefined;
   private readonly writeJobs: (jobs: WriteJob[], receivedAtMs: number) => InsertResult[];
 
   private constructor(db: Database.Database, path: string, migratedFrom: number | undefined) {
@@ -201,7 +202,7 @@ export class SpanStore {
       } catch (error) {
         // Rolled back: the ids remembered during the transaction were not stored after all, and a
         // retry must store them. Forgetting all is the simple safe choice (failures are rare).
-        this.recent.clear();
+        this.recentIds?.clear();
         throw error;
       }
     };
@@ -307,6 +308,7 @@ export class SpanStore {
     let duplicates = 0;
     const resources = rows.resources.map((r) => this.resourceRow(r));
     const { ids, numbers: nums, times, text, lengths } = rows;
+    const recent = (this.recentIds ??= new RecentIds());
     const strings = new Array<string | null>(STRINGS);
     let pos = 0;
     for (let i = 0; i < rows.count; i++) {
@@ -320,7 +322,7 @@ export class SpanStore {
         }
       }
       const at = i * ID_STRIDE;
-      if (this.recent.seen(ids, at)) {
+      if (recent.seen(ids, at)) {
         duplicates += 1;
         continue;
       }
