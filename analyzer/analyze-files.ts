@@ -1,7 +1,8 @@
 // The analyzer as a library call: open database files read-only, analyse, close. For callers that
 // render several formats from one result (the demo: table, HTML and JSON from one pass over the
 // data) instead of running `firstspan analyze` once per format.
-import { analyze, type AnalyzeOptions, type Report } from './analyze.ts';
+import { analyze, type AnalyzeOptions } from './analyze.ts';
+import { type Report } from './report.ts';
 import { closeShards, openShards } from './read-spans.ts';
 
 /** Defaults of `firstspan analyze` (analyzer/command.ts): a 30 s idle gap, the 10 worst traces. */
