@@ -14,28 +14,34 @@ import { RESERVOIR_CAPACITY, Reservoir, SAMPLE_FIELDS } from '../analyzer/reserv
 import { SLOWER, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';
 
 let dir: string;
-const data = new Map<string, RunData>();
+let db: string;
 
-beforeAll(async () => {
+// Written once; each test analyses what it compares, inside the test (mutation testing activates
+// a mutant per test, after beforeAll).
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-compare-core-'));
-  const db = join(dir, 'runs.db');
+  db = join(dir, 'runs.db');
   writeRun(db, { ...(scenarios.clean as (typeof scenarios)['clean']), runId: 'base', seed: 1 });
   writeRun(db, scenarios.sameAgain as (typeof scenarios)['clean']);
   writeRun(db, scenarios.slowerA as (typeof scenarios)['clean']);
-  const shards = openShards([db]);
-  try {
-    for (const runId of ['base', 'same', 'slower']) {
-      await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 0, threads: 1, runId, onRunData: (d) => data.set(runId, d) });
-    }
-  } finally {
-    closeShards(shards);
-  }
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function against(run: string): Comparison {
-  return compareRuns(data.get(run) as RunData, ['runs.db'], data.get('base') as RunData, ['runs.db']);
+async function dataOf(runId: string): Promise<RunData> {
+  const shards = openShards([db]);
+  try {
+    let data: RunData | undefined;
+    await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 0, threads: 1, runId, onRunData: (d) => (data = d) });
+    if (data === undefined) throw new Error(`no run ${runId}`);
+    return data;
+  } finally {
+    closeShards(shards);
+  }
+}
+
+async function against(run: string): Promise<Comparison> {
+  return compareRuns(await dataOf(run), ['runs.db'], await dataOf('base'), ['runs.db']);
 }
 
 function significant(c: Comparison): string[] {
@@ -49,16 +55,16 @@ function gate(source: string): ChangeThreshold {
 }
 
 describe('comparison core', () => {
-  it('two draws of the same system: nothing significant, though every figure moved a little', () => {
-    const c = against('same');
+  it('two draws of the same system: nothing significant, though every figure moved a little', async () => {
+    const c = await against('same');
     expect(significant(c)).toEqual([]);
     const a = c.endpoints.find((e) => e.name === '/a');
     expect(a?.changes.some((x) => x.changeMs !== 0)).toBe(true);
     expect(c.endpoints.map((e) => e.name)).toEqual(['/a', '/b', 'Aggregated']);
   });
 
-  it('+20 ms before the server on /a: exactly /a gap, client time and before-server part, and the Aggregated', () => {
-    const c = against('slower');
+  it('+20 ms before the server on /a: exactly /a gap, client time and before-server part, and the Aggregated', async () => {
+    const c = await against('slower');
     const sig = significant(c);
     expect(sig.filter((s) => s.startsWith('/b '))).toEqual([]);
     const onA = sig.filter((s) => s.startsWith('/a ')).map((s) => s.slice(3)).sort();
@@ -68,14 +74,14 @@ describe('comparison core', () => {
     expect(before?.changePct).toBeCloseTo(((before?.runMs ?? 0) / (before?.baselineMs ?? 1) - 1) * 100, 2);
   });
 
-  it('change gates: breached only by a significant crossing, on the total, an endpoint, or each', () => {
+  it('change gates: breached only by a significant crossing, on the total, an endpoint, or each', async () => {
     expect(isChangeThreshold('gap.p99<+10%')).toBe(true);
     expect(isChangeThreshold('gap.p99<50ms')).toBe(false);
     expect(parseChangeThreshold('gap.p99<+10')).toContain('give the change a unit');
     expect(parseChangeThreshold('coverage<+10%')).toContain('needs a duration metric');
     expect(gate('phase.beforeServer{/a}<+1s')).toEqual(expect.objectContaining({ value: 1000, unit: 'ms', endpoint: '/a' }));
-    const slower = against('slower');
-    const same = against('same');
+    const slower = await against('slower');
+    const same = await against('same');
     const ok = (c: Comparison, source: string): boolean[] => evaluateChangeThresholds([gate(source)], c).map((r) => r.ok);
     expect(ok(slower, 'gap.p99<+10%')).toEqual([false]);
     expect(ok(slower, 'gap.p99{*}<+10%')).toEqual([false, true]);
@@ -87,7 +93,7 @@ describe('comparison core', () => {
     expect(ok(same, 'gap.p50{*}>-0%').every((x) => x)).toBe(true);
   });
 
-  it('request samples: bounded, uniform, and merged in proportion to what each side saw', () => {
+  it('request samples: bounded, uniform, and merged in proportion to what each side saw', async () => {
     const a = new Reservoir();
     const b = new Reservoir();
     const row = (v: number): number[] => SAMPLE_FIELDS.map(() => v);
