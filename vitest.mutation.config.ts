@@ -12,6 +12,7 @@ export default defineConfig({
       'test/analyzer-breakdown.test.ts',
       'test/analyzer-findings.test.ts',
       'test/analyzer-compare-core.test.ts',
+      'test/analyzer-fit.test.ts',
       'test/error-registry.test.ts',
       'test/receiver-*.test.ts',
       'test/model-*.test.ts',

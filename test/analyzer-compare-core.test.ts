@@ -11,6 +11,7 @@ import { evaluateChangeThresholds, isChangeThreshold, parseChangeThreshold, type
 import { compareRuns, type Comparison, type RunData } from '../analyzer/compare.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { RESERVOIR_CAPACITY, Reservoir, SAMPLE_FIELDS } from '../analyzer/reservoir.ts';
+import { holm, mannWhitney, normalUpperTail, quantileSe, quantileTest } from '../analyzer/significance.ts';
 import { SLOWER, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';
 
 let dir: string;
@@ -110,5 +111,46 @@ describe('comparison core', () => {
     c.offer('shop', row(5e6));
     expect([...c.column('beforeServer', (s) => (s === 'shop' ? 2e6 : 0))]).toEqual([3]);
     expect([...c.column('afterServer', () => 2e6)]).toEqual([7]);
+  });
+});
+
+describe('significance arithmetic', () => {
+  it('normal tail', () => {
+    expect(normalUpperTail(0)).toBeCloseTo(0.5, 6);
+    expect(normalUpperTail(1)).toBeCloseTo(0.158655, 6);
+    expect(normalUpperTail(3)).toBeCloseTo(0.0013499, 6);
+    expect(normalUpperTail(-1)).toBeCloseTo(0.841345, 6);
+    expect(normalUpperTail(1.959964)).toBeCloseTo(0.025, 5);
+    expect(normalUpperTail(-1.959964)).toBeCloseTo(0.975, 5);
+  });
+
+  it('Mann-Whitney: U and z as computed by hand, ties included', () => {
+    // a = 1,2,3  b = 4,5,6: U_a = 0, mean 4.5, variance 3·3·7/12 = 5.25, z = 4.5/√5.25.
+    const r = mannWhitney([1, 2, 3], [4, 5, 6]);
+    expect(r.z).toBeCloseTo(4.5 / Math.sqrt(5.25), 10);
+    expect(r.p).toBeCloseTo(2 * normalUpperTail(4.5 / Math.sqrt(5.25)), 12);
+    expect(mannWhitney([4, 5, 6], [1, 2, 3]).z).toBeCloseTo(-4.5 / Math.sqrt(5.25), 10);
+    expect(mannWhitney([], [1]).p).toBe(1);
+    expect(mannWhitney([5, 5, 5], [5, 5, 5]).p).toBe(1);
+    // One tie across the samples: a = 1,2  b = 2,3; ranks 1, 2.5 | 2.5, 4; U_a = 3.5 − 3 = 0.5;
+    // variance (4/12)(5 − 6/12) = 1.5; z = (2 − 0.5)/√1.5.
+    expect(mannWhitney([1, 2], [2, 3]).z).toBeCloseTo(1.5 / Math.sqrt(1.5), 10);
+  });
+
+  it('quantile test: the standard error from the order statistics, and z of the difference', () => {
+    // 100 values 1..100: the p50 interval's ranks are 50 ∓ 1.96·5 → 40 and 60, so se = 20 / 3.92.
+    expect(quantileSe(100, 0.5, (r) => r)).toBeCloseTo(20 / (2 * 1.959963985), 9);
+    expect(quantileTest(10, 1, 10, 1).p).toBe(1);
+    expect(quantileTest(10, 0.3, 14, 0.4).z).toBeCloseTo(4 / 0.5, 9);
+    expect(quantileTest(10, 0, 10, 0).p).toBe(1);
+    expect(quantileTest(10, 0, 11, 0).p).toBe(0);
+  });
+
+  it('Holm: steps down, and stops at the first p-value above its level', () => {
+    expect(holm([0.001, 0.03, 0.04], 0.05)).toEqual([true, false, false]);
+    expect(holm([0.001, 0.02, 0.024], 0.05)).toEqual([true, true, true]);
+    // Order does not matter: each p-value keeps its place.
+    expect(holm([0.04, 0.001, 0.03], 0.05)).toEqual([false, true, false]);
+    expect(holm([], 0.05)).toEqual([]);
   });
 });
