@@ -10,9 +10,11 @@ export default {
   coverageAnalysis: 'perTest',
   concurrency: 2,
   timeoutMS: 30_000,
-  reporters: ['clear-text', 'progress', 'html', 'json'],
+  reporters: ['clear-text', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/index.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
+  // The sandbox copies the project: leave out caches (Node 24, Locust's venv), databases, reports.
+  ignorePatterns: ['.cache', 'coverage', 'out', 'reports', '*.db', '*.db-wal', '*.db-shm', 'firstspan-report*.html'],
   tempDirName: '.stryker-tmp',
   cleanTempDir: 'always',
 };

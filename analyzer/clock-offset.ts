@@ -6,9 +6,9 @@
 // θ is exact when the request and response legs take equally long; the more slack (δ) a pair
 // has, the more room for asymmetry, so — like NTP's clock filter — only the pairs with the least δ
 // are trusted: the smallest 5% (at least one, at most 256), and θ is their median.
-// This is per host pair over the whole run, not per span the way Jaeger's adjuster centres each
-// child inside its parent (research/receivers.md §3.2): one estimate for all pairs, from the
-// pairs that constrain it best.
+// This is per host pair over the whole run, not per span the way Jaeger's clock-skew adjuster
+// (github.com/jaegertracing/jaeger) centres each child inside its parent: one estimate for all
+// pairs, from the pairs that constrain it best.
 //
 // Samples are kept in a bounded max-heap keyed by δ, so memory does not grow with the run and two
 // estimators (two shards) merge by offering one's samples to the other.

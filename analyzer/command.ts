@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import { analyze, type AnalyzeOptions } from './analyze.ts';
 import type { OtherClientTraffic } from './find-runs.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
@@ -216,9 +216,9 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
     if (config.list) {
-      const runs = await runList(shards, config.options);
+      const { runs, other } = await runList(shards, config.options);
       if (runs.length === 0) {
-        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters${otherTrafficHint(listRuns(shards, config.options).other)}\n`);
+        io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters${otherTrafficHint(other)}\n`);
         return ExitCodes.NO_RUNS;
       }
       io.stdout.write(config.format === 'json' ? JSON.stringify(runs, null, 2) + '\n' : runListText(runs));
@@ -246,6 +246,8 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       );
       return ExitCodes.NO_RUNS;
     }
+    // Evaluated before rendering, so the HTML report shows each threshold's ✓ / ✗.
+    const results = evaluateThresholds(config.thresholds, report.runs);
     const text =
       config.format === 'json'
         ? renderJson(report)
@@ -254,7 +256,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
             ? comparisonCsv(report.comparison)
             : renderCsv(report)
           : config.format === 'html'
-            ? renderHtml(report)
+            ? renderHtml(report, { thresholds: results })
             : renderTable(report) + (report.comparison === undefined ? '' : comparisonText(report.comparison));
     if (config.out !== undefined) {
       writeFileSync(config.out, text);
@@ -263,7 +265,6 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       io.stdout.write(text);
     }
     if (config.thresholds.length + config.changeThresholds.length === 0) return ExitCodes.OK;
-    const results = evaluateThresholds(config.thresholds, report.runs);
     const changes = report.comparison === undefined ? [] : evaluateChangeThresholds(config.changeThresholds, report.comparison);
     // Threshold lines go with the table; they would corrupt JSON, CSV or HTML on stdout.
     const sink = config.format === 'table' && config.out === undefined ? io.stdout : io.stderr;

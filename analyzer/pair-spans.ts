@@ -3,6 +3,7 @@
 // the per-second timeline and the traces with the largest gaps.
 //
 // Input is the pair rows of read-spans.ts (one row per root and child, a root's rows adjacent).
+// Roots cut off by the end of the run (cut-off.ts, given per shard) are counted and nothing else.
 // Odd data is counted, never turned into negative or absurd numbers:
 //  - a root ending before it starts, or lasting longer than a day: counted, kept out of the figures;
 //  - a server child ending before it starts: ignored as a child, counted;
@@ -17,7 +18,7 @@ import { BreakdownAccumulator } from './gap-breakdown.ts';
 import { TailBreakdown } from './tail-breakdown.ts';
 import { P, type PairRow } from './read-spans.ts';
 import { Digest } from './stats.ts';
-import { TimelineAccumulator } from './timeline.ts';
+import { EndpointTimeline, TimelineAccumulator } from './timeline.ts';
 
 /** A client span longer than this is not a request duration but broken data. */
 export const MAX_PLAUSIBLE_NS = 24 * 3600 * 1e9;
@@ -43,6 +44,8 @@ export class EndpointAccumulator {
   readonly gapOpened = new Digest();
   readonly gapReused = new Digest();
   readonly breakdown = new BreakdownAccumulator();
+  /** Client durations per second, for the report's per-endpoint percentiles over time. */
+  readonly overTime = new EndpointTimeline();
   /** The breakdown by gap, for the parts of the slowest 10% and 1%. */
   readonly tail = new TailBreakdown();
   constructor(readonly name: string) {}
@@ -56,6 +59,7 @@ export class EndpointAccumulator {
     Digest.revive(data.gapOpened);
     Digest.revive(data.gapReused);
     Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
+    EndpointTimeline.revive(data.overTime);
     TailBreakdown.revive(data.tail);
     return data;
   }
@@ -75,6 +79,7 @@ export class EndpointAccumulator {
     this.gapOpened.merge(o.gapOpened);
     this.gapReused.merge(o.gapReused);
     this.breakdown.merge(o.breakdown);
+    this.overTime.merge(o.overTime);
     this.tail.merge(o.tail);
   }
 }
@@ -123,8 +128,14 @@ export class RunAccumulator {
     endpointsFolded: 0,
   };
   rootSpans = 0;
-  /** Min-heap of the largest gaps (for the waterfall). */
-  readonly top: GapCandidate[] = [];
+  /** Per endpoint, a min-heap of its largest gaps (for the waterfalls): the report shows the
+   *  worst traces of several endpoints, not ten of the slowest one. */
+  readonly #tops = new Map<string, GapCandidate[]>();
+
+  /** Every endpoint's largest gaps (up to topN each). */
+  get top(): GapCandidate[] {
+    return [...this.#tops.values()].flat();
+  }
 
   constructor(readonly topN = 10) {}
 
@@ -293,6 +304,7 @@ export class RunAccumulator {
       return;
     }
     ep.client.record(clientNs);
+    ep.overTime.record(second, clientNs);
     if (children === 0) {
       this.timeline.record(second, clientNs, null, null, error);
       return;
@@ -337,8 +349,9 @@ export class RunAccumulator {
   }
 
   private keepTop(gapNs: number, shard: number, rowid: number, endpoint: string): void {
-    const h = this.top;
     if (this.topN <= 0) return;
+    let h = this.#tops.get(endpoint);
+    if (h === undefined) this.#tops.set(endpoint, (h = []));
     if (h.length >= this.topN && gapNs <= (h[0] as GapCandidate).gapNs) return;
     const item = { gapNs, shard, rowid, endpoint };
     if (h.length < this.topN) {

@@ -1,4 +1,4 @@
-// JSON output: the Report as it is — the DESIGN.md contract (schemaVersion 1, runs[…] with the
+// JSON output: the Report as it is — the contract in docs/analyzer.md (schemaVersion 1, runs[…] with the
 // ENDPOINT and STATS shapes) plus the extra keys (timeline, waterfalls, oddities, background).
 import type { Report } from './analyze.ts';
 

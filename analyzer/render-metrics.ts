@@ -1,14 +1,12 @@
 // The services' metrics (--metric NAME) as charts under the HTML timeline, one per series, on the
-// same time axis: the x geometry below is the timeline chart's in render-html.ts (a test checks
-// that the same second lands on the same x in both), so a CPU spike sits right under the gap it
-// goes with.
+// same time axis: the x geometry (TIMELINE_X) is the timeline charts' in render-html.ts (a test
+// checks that the same second lands on the same x in both), so a CPU spike sits right under the
+// gap it goes with.
 import type { RunReport } from './analyze.ts';
-import { esc, legend, niceMax, polyline } from './render-shared.ts';
+import { esc, legend, niceMax, polyline, TIMELINE_X } from './render-shared.ts';
 import type { MetricSeries } from './server-metrics.ts';
 
-const W = 920;
-const L = 56;
-const R = 56;
+const { W, L, R } = TIMELINE_X;
 const H = 120;
 const T = 14;
 const B = 22;

@@ -20,10 +20,17 @@ export function niceMax(v: number): number {
   return 10 * p;
 }
 
-export function polyline(points: Array<[number, number]>, color: string, label: string, dash = ''): string {
+/**
+ * The x geometry of the HTML report's per-second charts (viewBox width, left and right margins):
+ * the timeline's throughput and latency charts and the server-metric charts under them share it,
+ * so the same second lands on the same x in each.
+ */
+export const TIMELINE_X = { W: 1200, L: 64, R: 110 } as const;
+
+export function polyline(points: Array<[number, number]>, color: string, label: string, dash = '', width = 1.6): string {
   if (points.length === 0) return '';
   const d = points.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ');
-  return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="1.6"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
+  return `<polyline class="series" data-series="${esc(label)}" fill="none" stroke="${color}" stroke-width="${width}"${dash ? ` stroke-dasharray="${dash}"` : ''} points="${d}"><title>${esc(label)}</title></polyline>`;
 }
 
 export function legend(items: Array<[string, string]>): string {

@@ -2,6 +2,7 @@
 // p99, propagation coverage — so a baseline can be picked. Each run is analysed (one pass over its
 // pairs, no waterfalls) to get them; the table is plain aligned text, `--format json` a list.
 import { analyze, type AnalyzeOptions } from './analyze.ts';
+import type { OtherClientTraffic } from './find-runs.ts';
 import type { Shard } from './read-spans.ts';
 import { printable } from './render-shared.ts';
 
@@ -20,9 +21,10 @@ export interface RunListEntry {
   findings: number;
 }
 
-export async function runList(shards: Shard[], options: AnalyzeOptions): Promise<RunListEntry[]> {
+/** The runs, and the trace-root CLIENT traffic of services that are no load generator (not runs). */
+export async function runList(shards: Shard[], options: AnalyzeOptions): Promise<{ runs: RunListEntry[]; other: OtherClientTraffic[] }> {
   const report = await analyze(shards, { ...options, topN: 0 });
-  return report.runs.map((r) => ({
+  const runs = report.runs.map((r) => ({
     label: r.label,
     service: r.service,
     runId: r.runId,
@@ -35,6 +37,7 @@ export async function runList(shards: Shard[], options: AnalyzeOptions): Promise
     propagationCoverage: r.propagationCoverage,
     findings: r.findings.length,
   }));
+  return { runs, other: report.otherClientTraffic };
 }
 
 function ms(v: number | null): string {

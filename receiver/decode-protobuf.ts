@@ -1,6 +1,6 @@
 // OTLP protobuf → firstspan's decoded model (model/otlp.ts), by hand, in one pass over the bytes.
 // Field numbers: opentelemetry-proto trace/v1/trace.proto, metrics/v1/metrics.proto,
-// common/v1/common.proto (listed in shared research receivers.md §1.7). Unknown fields are skipped
+// common/v1/common.proto (github.com/open-telemetry/opentelemetry-proto). Unknown fields are skipped
 // by wire type; fixed64 timestamps are read exactly as bigint; int64 values become decimal strings.
 // Spans that decode but are unusable (bad id lengths) are dropped and counted for partial success.
 import type {

@@ -6,7 +6,7 @@
 # alone. Without python3 or its venv module it says so and exits 0, so the tests skip with a reason.
 #
 # The version is pinned (newest on PyPI when this was written) and must be >= 2.42.6, the first
-# release that honours OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf (shared/research/locust.md §1.5).
+# release that honours OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf (docs/locust.md).
 # Override with LOCUST_VERSION=… ; the venv location with FIRSTSPAN_LOCUST_VENV=… .
 #
 # The two instrumentations are pinned too: left to itself pip's resolver backtracks (the newest

@@ -8,6 +8,8 @@
 # leg and everyday work keep running. Both binaries are kept in .cache/better-sqlite3/ so a second
 # run compiles nothing.
 #
+# With arguments, runs only those test files (`./scripts/test-node24.sh test/analyzer.test.ts`).
+#
 # Skips are not hidden: every test that cannot run here prints why, as in the Node 20 leg, and the
 # summary line vitest prints (passed | skipped) is the leg's result.
 set -euo pipefail
@@ -51,5 +53,10 @@ if ! loads node; then
   cp "$addon" "$saved"
 fi
 
-echo "test-node24: npm test under Node $(node --version) ($(command -v node))"
-npm test
+if [ $# -gt 0 ]; then
+  echo "test-node24: vitest run $* under Node $(node --version) ($(command -v node))"
+  npx vitest run "$@"
+else
+  echo "test-node24: npm test under Node $(node --version) ($(command -v node))"
+  npm test
+fi

@@ -37,7 +37,7 @@ describe('firstspan analyze (real binary)', () => {
     expect(r.stdout).toContain('Background traffic');
   });
 
-  it('writes JSON that satisfies the DESIGN.md contract, for one database and for shards', async () => {
+  it('writes JSON that satisfies the documented contract (docs/analyzer.md), for one database and for shards', async () => {
     for (const dbs of [['--db', db], ['--db', db, '--db', shard2], ['--db', join(dir, 'locust.db')]]) {
       const r = await runCli(['analyze', ...dbs, '--format', 'json']);
       expect(r.code).toBe(ExitCodes.OK);

@@ -240,6 +240,7 @@ describe('fuzz, in process', () => {
     const rand = prng(42);
     const valid = [encodeWith(Oracle.TraceRequest, richOracleRequest()), encodeWith(Oracle.MetricsRequest, metricsOracleRequest())];
     let errors = 0;
+    let decoded = 0;
     for (let i = 0; i < 12_000; i++) {
       const base = valid[i % 2]!;
       let body: Buffer;
@@ -253,6 +254,7 @@ describe('fuzz, in process', () => {
       for (const decode of [decodeTracesProtobuf, decodeMetricsProtobuf]) {
         try {
           decode(body);
+          decoded += 1;
         } catch (error) {
           if (!(error instanceof DecodeError)) throw new Error(`input ${i} (${body.toString('hex')}) threw ${String(error)}`);
           errors += 1;
@@ -260,12 +262,15 @@ describe('fuzz, in process', () => {
       }
     }
     expect(errors).toBeGreaterThan(6_000); // most hostile inputs are refused, none crash
+    expect(decoded).toBeGreaterThan(1_000); // and a decoder that refused everything would fail
   });
 
   it('mutated JSON bodies end in a result or a DecodeError', () => {
     const rand = prng(7);
     const valid = richJsonRequest();
     const alphabet = '{}[]":,0123456789-eE. abcnulltruefalse\\';
+    let decoded = 0;
+    let errors = 0;
     for (let i = 0; i < 3_000; i++) {
       const chars = valid.split('');
       for (let k = 0; k < 1 + Math.floor(rand() * 3); k++) {
@@ -274,9 +279,14 @@ describe('fuzz, in process', () => {
       const text = chars.join('');
       try {
         decodeTracesJson(text);
+        decoded += 1;
       } catch (error) {
         if (!(error instanceof DecodeError)) throw new Error(`input ${i} threw ${String(error)}: ${text}`);
+        errors += 1;
       }
     }
+    // Both outcomes are common: a decoder that refused everything (or accepted everything) fails.
+    expect(decoded).toBeGreaterThan(300);
+    expect(errors).toBeGreaterThan(300);
   });
 });

@@ -1,6 +1,7 @@
 // The shape every non-zlib body decoder shares (zstd, snappy, LZ4): compressed bytes are pushed in
 // as they arrive and decompressed bytes come out through `out` in bounded pieces, so read-body.ts
 // can stop a decompression bomb as soon as the output passes the size limit.
+import { FirstspanError } from '../../model/errors.ts';
 
 /** Called with each piece of decompressed output; may throw to stop decoding. */
 export type Output = (data: Uint8Array) => void;
@@ -13,17 +14,17 @@ export interface PushDecoder {
 }
 
 /** Thrown by a decoder when its output (or the memory it would need) exceeds the limit. */
-export class DecodedTooLarge extends Error {
+export class DecodedTooLarge extends FirstspanError {
   constructor(message: string) {
-    super(message);
+    super('FS_ERR_OTLP_TOO_LARGE', message);
     this.name = 'DecodedTooLarge';
   }
 }
 
 /** Thrown by a decoder for bytes that are not valid in its format. */
-export class CorruptInput extends Error {
+export class CorruptInput extends FirstspanError {
   constructor(message: string) {
-    super(message);
+    super('FS_ERR_OTLP_DECODE', message);
     this.name = 'CorruptInput';
   }
 }

@@ -1,4 +1,4 @@
-// The analyzer's JSON contract (shared/DESIGN.md), as a checker that lists every violation:
+// The analyzer's JSON contract (docs/analyzer.md, "JSON"), as a checker that lists every violation:
 // the keys other parts and outside checks rely on, with their types and ranges. More keys are
 // allowed; missing or mistyped ones are not.
 
