@@ -5,19 +5,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: [
-      'test/analyzer.test.ts',
-      'test/analyzer-html.test.ts',
-      'test/analyzer-stats.test.ts',
-      'test/analyzer-breakdown.test.ts',
-      'test/analyzer-findings.test.ts',
-      'test/analyzer-compare-core.test.ts',
-      'test/analyzer-fit.test.ts',
-      'test/error-registry.test.ts',
-      'test/receiver-*.test.ts',
-      'test/model-*.test.ts',
-    ],
-    exclude: ['test/receiver-cli.test.ts'],
+    include: ['test/analyzer*.test.ts', 'test/receiver-*.test.ts', 'test/model-*.test.ts', 'test/error-registry.test.ts'],
+    exclude: ['test/analyzer-cli.test.ts', 'test/analyzer-compare.test.ts', 'test/receiver-cli.test.ts', 'test/receiver-edges-cli.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
