@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { Metric } from '../model/attributes.ts';
 import { SpanKind } from '../model/otlp.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
+import { diagnose, type Finding } from './findings.ts';
 import { CUT_OFF_TAIL_NS, cutOffRoots } from './cut-off.ts';
 import {
   filterRuns,
@@ -25,6 +26,8 @@ import type { OffsetForSplit, PhasesMs } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator, type Oddities, type RunSnapshot } from './pair-spans.ts';
 import type { TailPhases } from './tail-breakdown.ts';
 import type { PairJob } from './pair-worker.ts';
+import type { Reservoir } from './reservoir.ts';
+import { collectServerMetrics, type MetricSeries } from './server-metrics.ts';
 import {
   backgroundRows,
   countDuplicateRoots,
@@ -41,9 +44,12 @@ import {
   traceSpans,
   userPoints,
   type Shard,
+  failureMessages,
+  type RunSelector,
 } from './read-spans.ts';
 import { Digest, nsToMs, type Stats } from './stats.ts';
-import { usersPerSecond, type TimelinePoint } from './timeline.ts';
+import { usersPerSecond, type EndpointTimePoint, type TimelinePoint } from './timeline.ts';
+import { summarySentences } from './sentences.ts';
 import { serverDataWarnings, stillReceivingWarning, type Warning } from './warnings.ts';
 
 export const REPORT_SCHEMA_VERSION = 1;
@@ -78,6 +84,8 @@ export interface EndpointReport {
    * when no root has it.
    */
   gapByConnection: { opened: ConnectionGap; reused: ConnectionGap } | null;
+  /** Client p50/p95 per second (buckets of several seconds in long runs), for the report. */
+  clientOverTime: EndpointTimePoint[];
   /** True while every percentile is computed from the exact values (false once HDR-binned). */
   exactPercentiles: boolean;
   /** Requests cut off by the end of the run (no response measured): in none of the figures above. */
@@ -102,6 +110,10 @@ export interface WaterfallSpan {
   durationMs: number;
   depth: number;
   error: boolean;
+  /** For the report's span-detail panel: status message, attributes and events as display text. */
+  statusMessage?: string;
+  attributes?: Record<string, string>;
+  events?: Array<{ name: string; atMs: number | null; attributes: Record<string, string> }>;
   /** Offset applied to this span's times (its service's estimate, else its parent's). */
   offsetMs: number;
 }
@@ -148,8 +160,16 @@ export interface RunReport {
   oddities: Oddities;
   /** What the figures cannot show, in words: no server data, still receiving (warnings.ts). */
   warnings: Warning[];
+  /** Where the time went, in a few generated sentences (sentences.ts). */
+  summary: string[];
   timeline: TimelinePoint[];
   slowestTraces: Waterfall[];
+  /** Failed requests by endpoint and message (status message, else HTTP status), most first. */
+  failures: Array<{ endpoint: string; message: string; count: number }>;
+  /** Why the gap is what it is (findings.ts), after the figures they rest on. */
+  findings: Finding[];
+  /** The services' metrics named by --metric, per second on the run's timeline (server-metrics.ts). */
+  serverMetrics: MetricSeries[];
 }
 
 export interface Report {
@@ -177,6 +197,10 @@ export interface AnalyzeOptions extends RunFilter {
   settleMs?: number;
   /** The time to compare arrivals with (default: now). */
   nowMs?: number;
+  /** Metric names (as the services export them) to put per second on the run's timeline. */
+  metrics?: string[];
+  /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
+  onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
 }
 
 /** Server clocks may be off the generator's by this much: spans this far outside a run's window may be its own. */
@@ -197,12 +221,6 @@ function foundRuns(shards: Shard[], options: AnalyzeOptions): FoundRuns {
     generators,
   );
   return { all: findRuns(groups, options.idleGapNs), generators, other };
-}
-
-/** The runs in the shards (after filters), without analysing them, and the other client traffic. */
-export function listRuns(shards: Shard[], options: AnalyzeOptions): { runs: RunWindow[]; other: OtherClientTraffic[] } {
-  const found = foundRuns(shards, options);
-  return { runs: filterRuns(found.all, options), other: found.other };
 }
 
 export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise<Report> {
@@ -235,9 +253,12 @@ async function analyzeRun(
   const threads = Math.max(1, Math.floor(options.threads ?? Math.min(4, availableParallelism())));
   const progress = options.progress;
   let readElsewhere = 0;
+  // Cut-off roots are counted apart, so the failures table leaves them out too.
+  const cutOffByShard = new Map<number, ReadonlySet<number>>();
   for (const shard of shards) {
     acc.odd.duplicateRootSpans += countDuplicateRoots(shard, selector);
     const cutOff = cutOffRoots(cutOffCandidates(shard, selector, run.endNs - CUT_OFF_TAIL_NS), generator);
+    cutOffByShard.set(shard.index, cutOff);
     const roots = threads > 1 ? countRoots(shard, selector) : 0;
     if (threads > 1 && roots >= (options.parallelMinRoots ?? 100_000)) {
       // Split the shard's part of the run into equal slices of roots by start time (the root
@@ -275,6 +296,7 @@ async function analyzeRun(
     const estimate = estimator.estimate();
     if (estimate !== undefined) offsets.set(service, estimate);
   }
+  const offsetNs = (service: string): number => (offsets.get(service)?.offsetMs ?? 0) * 1e6;
   const offsetOf = (service: string): OffsetForSplit | undefined => {
     const o = offsets.get(service);
     // The estimate is off by at most half the largest round-trip slack among its trusted pairs.
@@ -284,7 +306,8 @@ async function analyzeRun(
   const endpoints = [...acc.endpoints.values()].sort((a, b) => b.count - a.count || a.name.localeCompare(b.name));
   const total = new EndpointAccumulator('Aggregated');
   for (const ep of endpoints) total.merge(ep);
-  const totalReport = endpointReport(total, offsetOf);
+  const lastSecond = Math.max(0, Math.floor(Number(run.endNs - run.startNs) / 1e9));
+  const totalReport = endpointReport(total, offsetOf, lastSecond);
 
   const startMs = Number(run.startNs / 1_000_000n);
   const users = new Map<number, number>();
@@ -302,8 +325,8 @@ async function analyzeRun(
   const sinceArrivalMs = lastArrival === null ? Infinity : (options.nowMs ?? Date.now()) - lastArrival;
   const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
   // An endpoint whose every request was cut off has no request to report; its cut-offs stay in the total.
-  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf));
-  return {
+  const endpointReports = endpoints.filter((ep) => ep.count > 0).map((ep) => endpointReport(ep, offsetOf, lastSecond));
+  const report: RunReport = {
     service: run.service,
     generator,
     runId: run.runId,
@@ -326,13 +349,35 @@ async function analyzeRun(
       ...serverDataWarnings(totalReport, endpointReports),
     ],
     timeline: acc.timeline.finish(startMs, users),
-    slowestTraces: [...acc.top]
-      .sort((a, b) => b.gapNs - a.gapNs)
+    slowestTraces: diverseTop(acc.top, options.topN)
       .flatMap((c) => {
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
+    failures: total.errors === 0 ? [] : runFailures(shards, selector, cutOffByShard),
+    summary: [],
+    findings: [],
+    serverMetrics: collectServerMetrics(shards, options.metrics ?? [], run.startNs, run.endNs, offsetNs),
   };
+  report.summary = summarySentences(report);
+  // The diagnosis reads the finished figures and the per-second series of the same pass.
+  report.findings = diagnose(report, acc.diag.finish(offsetOf, users));
+  options.onRunData?.({ report, endpoints: acc.endpoints, samples: acc.diag.samples, offsetNs });
+  return report;
+}
+
+/** The failure messages of every shard, summed, most frequent first (at most 100); cut-off roots left out. */
+function runFailures(shards: Shard[], selector: RunSelector, cutOffByShard: ReadonlyMap<number, ReadonlySet<number>>): RunReport['failures'] {
+  const sums = new Map<string, { endpoint: string; message: string; count: number }>();
+  for (const shard of shards) {
+    for (const f of failureMessages(shard, selector, cutOffByShard.get(shard.index))) {
+      const key = `${f.endpoint}\u0000${f.message}`;
+      const mine = sums.get(key);
+      if (mine === undefined) sums.set(key, { ...f });
+      else mine.count += f.count;
+    }
+  }
+  return [...sums.values()].sort((a, b) => b.count - a.count || a.endpoint.localeCompare(b.endpoint)).slice(0, 100);
 }
 
 // Worker threads run TypeScript through tsx, registered in the thread before the worker module
@@ -368,7 +413,32 @@ function runPairWorker(job: PairJob, onProgress: (roots: number) => void): Promi
   });
 }
 
-function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => OffsetForSplit | undefined): EndpointReport {
+/**
+ * The `n` traces to draw: the largest gaps fill half of the slots (rounded up); the rest go to
+ * the endpoints in turns, each endpoint's worst remaining trace at a time (the endpoint whose
+ * remaining worst is largest first), so one slow endpoint cannot fill the report while the very
+ * worst traces are always there. Largest gap first.
+ */
+export function diverseTop<T extends { gapNs: number; endpoint: string }>(candidates: T[], n: number): T[] {
+  const sorted = [...candidates].sort((a, b) => b.gapNs - a.gapNs);
+  const out = sorted.slice(0, Math.ceil(n / 2));
+  const byEndpoint = new Map<string, T[]>();
+  for (const c of sorted.slice(out.length)) {
+    let list = byEndpoint.get(c.endpoint);
+    if (list === undefined) byEndpoint.set(c.endpoint, (list = []));
+    list.push(c);
+  }
+  const lists = [...byEndpoint.values()];
+  for (let round = 0; out.length < n && lists.some((l) => l.length > round); round++) {
+    for (const l of lists) {
+      const c = l[round];
+      if (c !== undefined && out.length < n) out.push(c);
+    }
+  }
+  return out.sort((a, b) => b.gapNs - a.gapNs);
+}
+
+function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => OffsetForSplit | undefined, lastSecond: number): EndpointReport {
   return {
     name: ep.name,
     count: ep.count,
@@ -392,6 +462,7 @@ function endpointReport(ep: EndpointAccumulator, offsetOf: (service: string) => 
             reused: { count: ep.gapReused.count, gapMs: ep.gapReused.statsOrNull() },
           },
     exactPercentiles: ep.client.exactPercentiles && ep.server.exactPercentiles && ep.gap.exactPercentiles,
+    clientOverTime: ep.overTime.finish(lastSecond),
     cutOff: ep.cutOff,
   };
 }
@@ -482,6 +553,9 @@ function waterfall(
         depth,
         error: s.statusCode === 2,
         offsetMs,
+        statusMessage: s.statusMessage,
+        attributes: displayAttributes(parseJson(s.attributesJson)),
+        events: displayEvents(parseJson(s.eventsJson), root.startNs + BigInt(s.relStartNs)),
       });
       visit(s.spanId, depth + 1, offsetMs);
     }
@@ -509,6 +583,44 @@ function waterfall(
   };
 }
 
+function parseJson(text: string | null): unknown {
+  if (text === null) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** An OTLP/JSON AnyValue (as the store keeps it) as the text a person reads. */
+function displayValue(v: unknown): string {
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    for (const k of ['stringValue', 'intValue', 'doubleValue', 'boolValue', 'bytesValue'] as const) if (k in o) return String(o[k]);
+    if ('arrayValue' in o) return `[${(((o.arrayValue as { values?: unknown[] } | null)?.values) ?? []).map(displayValue).join(', ')}]`;
+    if ('kvlistValue' in o) return JSON.stringify(displayAttributes(Object.fromEntries((((o.kvlistValue as { values?: Array<{ key: string; value: unknown }> } | null)?.values) ?? []).map((kv) => [kv.key, kv.value]))));
+  }
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function displayAttributes(json: unknown): Record<string, string> {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) return {};
+  return Object.fromEntries(Object.entries(json as Record<string, unknown>).map(([k, v]) => [k, displayValue(v)]));
+}
+
+function displayEvents(json: unknown, spanStartNs: bigint): NonNullable<WaterfallSpan['events']> {
+  if (!Array.isArray(json)) return [];
+  return json.map((e: { name?: unknown; timeUnixNano?: unknown; attributes?: unknown }) => {
+    let atMs: number | null = null;
+    try {
+      if (typeof e.timeUnixNano === 'string' || typeof e.timeUnixNano === 'number') atMs = Number(BigInt(e.timeUnixNano) - spanStartNs) / 1e6;
+    } catch {
+      atMs = null;
+    }
+    return { name: String(e.name ?? ''), atMs, attributes: displayAttributes(e.attributes ?? null) };
+  });
+}
+
 /**
  * A server span outside its client span on the raw clocks is what a clock offset between the two
  * hosts looks like, not broken data: it is reported beside the offset estimate instead.
@@ -521,8 +633,11 @@ export function offsetNote(run: RunReport): string | undefined {
   const outside = run.oddities.serverOutsideClientSpan;
   if (outside === 0 || run.clockOffsets.length === 0) return undefined;
   const residual = run.clockOffsets.reduce((n, o) => n + o.residual.pairs, 0);
-  if (residual === 0) return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for all of them`;
-  return `${outside} server spans lie outside their client span on the raw clocks; the offsets account for ${outside - residual}; ${residual} still do once corrected (timing noise in the span timestamps, which no offset removes)`;
+  const what = `${outside} server spans lie outside their client span on the raw clocks: what a clock offset between the hosts looks like, and the gap, which needs no offset, is not affected`;
+  if (residual === 0) return `${what}; with the estimated offsets removed, every one lies inside`;
+  // The residual is counted against the corrected clocks, so it can exceed `outside` (pairs
+  // inside on the raw clocks may stick out once corrected): report both, never their difference.
+  return `${what}; with the estimated offsets removed, ${residual} pairs still stick out a little: noise in the span timestamps (a span ended late by a busy event loop), which no offset removes; only the before/after split of those pairs may be off, by at most the amounts shown`;
 }
 
 /** One service's residual: how far its corrected server spans still stick out, or undefined if none do. */

@@ -5,14 +5,21 @@ import { resolve } from 'node:path';
 import { Problems, parseDuration, parseFlags, numberFlag } from '../cli/args.ts';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
-import { analyze, listRuns, type AnalyzeOptions } from './analyze.ts';
+import { analyze, type AnalyzeOptions } from './analyze.ts';
 import type { OtherClientTraffic } from './find-runs.ts';
 import { closeShards, openShards, type Shard } from './read-spans.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';
-import { printable, renderTable } from './render-table.ts';
+import { printable } from './render-shared.ts';
+import { renderTable } from './render-table.ts';
 import { evaluateThresholds, formatThresholdResults, parseRatio, parseThreshold, type Threshold } from './thresholds.ts';
+// Run versus baseline (issue 15): the comparison's flags, change thresholds and renderers.
+import { evaluateChangeThresholds, formatChangeResults, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from './change-thresholds.ts';
+import { analyzeAgainstBaseline, type BaselineConfig } from './compare-command.ts';
+import type { ComparedReport } from './compare.ts';
+import { comparisonCsv, comparisonText } from './render-comparison.ts';
+import { runList, runListText } from './run-list.ts';
 
 const FORMATS = ['table', 'json', 'csv', 'html'] as const;
 type Format = (typeof FORMATS)[number];
@@ -27,12 +34,17 @@ waited and what the server saw, per run and endpoint. With no filter every run i
                        not recognised as one (firstspan and Locust are)
   --run-id ID          only this run (an idle-gap run's label also works)
   --from ISO, --to ISO only runs overlapping this time range, clipped to it
-  --list               list the runs and exit
+  --list               list the runs with requests, gap p50/p99, coverage (--format json: a list)
   --idle-gap DUR       split runs without a run id at pauses longer than this (default 30s)
   --format FORMAT      table (default), json, csv or html
   --out FILE           write the report to FILE instead of stdout
   --assert EXPR        CI gate, repeatable: 'gap.p99<50ms', 'client.p90<=200ms', 'coverage>=0.99',
                        'gap.p99{/product/{id}}<80ms' (one endpoint), 'gap.p99{*}<80ms' (each endpoint)
+  --baseline ID        compare the run with this baseline run: per endpoint the change of every
+                       percentile and gap part, tested against noise; 'gap.p99<+10%' gates on it
+  --baseline-db FILE   the baseline's database when it is not the run's (repeatable for shards)
+  --metric NAME        a metric the services export (OTLP), per second under the HTML timeline,
+                       e.g. process.cpu.utilization; repeatable
   --min-coverage R     fail when propagation coverage is below R (0.99 or 99%), same as 'coverage>=R'
   --top N              traces with the largest gaps shown as waterfalls (default 10)
   --settle DUR         a run whose last span arrived less than DUR ago may still be receiving
@@ -52,6 +64,8 @@ interface Config {
   quiet: boolean;
   thresholds: Threshold[];
   options: AnalyzeOptions;
+  baseline: BaselineConfig | undefined;
+  changeThresholds: ChangeThreshold[];
 }
 
 function parseIso(problems: Problems, flag: string, raw: string | undefined): bigint | undefined {
@@ -77,6 +91,9 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     out: { type: 'string' },
     assert: { type: 'string', multiple: true },
     'min-coverage': { type: 'string' },
+    baseline: { type: 'string' },
+    metric: { type: 'string', multiple: true },
+    'baseline-db': { type: 'string', multiple: true },
     top: { type: 'string' },
     settle: { type: 'string' },
     threads: { type: 'string' },
@@ -104,7 +121,18 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     else idleGapMs = d;
   }
   const thresholds: Threshold[] = [];
+  const changeThresholds: ChangeThreshold[] = [];
+  const baselineId = v.baseline as string | undefined;
+  const baselineDbs = ((v['baseline-db'] as string[] | undefined) ?? []).map((d) => resolve(io.cwd, d));
+  if (baselineDbs.length > 0 && baselineId === undefined) problems.add('--baseline-db needs --baseline ID: the run to compare with');
   for (const source of (v.assert as string[] | undefined) ?? []) {
+    if (isChangeThreshold(source)) {
+      const c = parseChangeThreshold(source);
+      if (typeof c === 'string') problems.add(c);
+      else if (baselineId === undefined) problems.add(`--assert '${source}' is a change against a baseline: add --baseline RUN_ID`);
+      else changeThresholds.push(c);
+      continue;
+    }
     const t = parseThreshold(source);
     if (typeof t === 'string') problems.add(t);
     else thresholds.push(t);
@@ -137,6 +165,8 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
   if (v['run-id'] !== undefined) options.runId = v['run-id'] as string;
   if (fromNs !== undefined) options.fromNs = fromNs;
   if (toNs !== undefined) options.toNs = toNs;
+  const metrics = (v.metric as string[] | undefined) ?? [];
+  if (metrics.length > 0) options.metrics = metrics;
   return {
     dbs: dbs.map((d) => resolve(io.cwd, d)),
     format,
@@ -145,6 +175,8 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     quiet: v.quiet === true,
     thresholds,
     options,
+    baseline: baselineId === undefined ? undefined : { runId: baselineId, dbs: baselineDbs },
+    changeThresholds,
   };
 }
 
@@ -168,15 +200,6 @@ function otherTrafficHint(other: OtherClientTraffic[]): string {
   return `; trace-root CLIENT spans from services not recognised as load generators are other client traffic, not runs (${list}): name one with --service NAME to analyse it as a load test`;
 }
 
-function renderList(shards: Shard[], options: AnalyzeOptions): { text: string; count: number; other: OtherClientTraffic[] } {
-  const { runs, other } = listRuns(shards, options);
-  const rows = runs.map((r) => [printable(r.label, 60), printable(r.service), r.runId === null ? '(none: idle-gap split)' : printable(r.runId, 40), new Date(Number(r.startNs / 1_000_000n)).toISOString(), new Date(Number(r.endNs / 1_000_000n)).toISOString(), String(r.rootsInShards)]);
-  const header = ['Run', 'Service', 'Run id', 'Start', 'End', 'Roots'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return { text: [line(header), ...rows.map(line)].join('\n') + '\n', count: runs.length, other };
-}
-
 export async function analyzeCommand(argv: string[], io: CommandIO): Promise<number> {
   const config = resolveConfig(argv, io);
   if ('exit' in config) return config.exit;
@@ -193,17 +216,29 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
     if (config.list) {
-      const { text, count, other } = renderList(shards, config.options);
-      if (count === 0) {
+      const { runs, other } = await runList(shards, config.options);
+      if (runs.length === 0) {
         io.stderr.write(`firstspan analyze: no runs in ${where} that match the filters${otherTrafficHint(other)}\n`);
         return ExitCodes.NO_RUNS;
       }
-      io.stdout.write(text);
+      io.stdout.write(config.format === 'json' ? JSON.stringify(runs, null, 2) + '\n' : runListText(runs));
       return ExitCodes.OK;
     }
     if (!config.quiet) config.options.progress = progressReporter(io);
-    const report = await analyze(shards, config.options);
+    let report: ComparedReport;
+    if (config.baseline !== undefined) {
+      const compared = await analyzeAgainstBaseline(shards, config.dbs, config.baseline, config.options, io);
+      if ('exit' in compared) return compared.exit;
+      report = compared;
+    } else {
+      report = await analyze(shards, config.options);
+    }
     if (io.stderr.isTTY && !config.quiet) io.stderr.write('\r\u001b[K');
+    for (const name of config.options.metrics ?? []) {
+      if (!report.runs.some((r) => r.serverMetrics.some((s) => s.name === name))) {
+        io.stderr.write(`firstspan analyze: --metric ${name}: no service exported it during the analysed runs (is its SDK's metric exporter pointed at the receiver?)\n`);
+      }
+    }
     if (report.runs.length === 0) {
       io.stderr.write(
         `firstspan analyze: no runs in ${where} that match the filters: no trace-root CLIENT spans from a load generator` +
@@ -211,28 +246,33 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
       );
       return ExitCodes.NO_RUNS;
     }
+    // Evaluated before rendering, so the HTML report shows each threshold's ✓ / ✗.
+    const results = evaluateThresholds(config.thresholds, report.runs);
     const text =
       config.format === 'json'
         ? renderJson(report)
         : config.format === 'csv'
-          ? renderCsv(report)
+          ? report.comparison !== undefined
+            ? comparisonCsv(report.comparison)
+            : renderCsv(report)
           : config.format === 'html'
-            ? renderHtml(report)
-            : renderTable(report);
+            ? renderHtml(report, { thresholds: results })
+            : renderTable(report) + (report.comparison === undefined ? '' : comparisonText(report.comparison));
     if (config.out !== undefined) {
       writeFileSync(config.out, text);
       io.stderr.write(`firstspan analyze: ${config.format} report written to ${config.out}\n`);
     } else {
       io.stdout.write(text);
     }
-    if (config.thresholds.length === 0) return ExitCodes.OK;
-    const results = evaluateThresholds(config.thresholds, report.runs);
+    if (config.thresholds.length + config.changeThresholds.length === 0) return ExitCodes.OK;
+    const changes = report.comparison === undefined ? [] : evaluateChangeThresholds(config.changeThresholds, report.comparison);
     // Threshold lines go with the table; they would corrupt JSON, CSV or HTML on stdout.
     const sink = config.format === 'table' && config.out === undefined ? io.stdout : io.stderr;
     sink.write(`\nThresholds:\n${formatThresholdResults(results)}`);
-    const failed = results.filter((r) => !r.ok).length;
+    if (report.comparison !== undefined) sink.write(formatChangeResults(changes, report.comparison));
+    const failed = results.filter((r) => !r.ok).length + changes.filter((r) => !r.ok).length;
     if (failed > 0) {
-      sink.write(`${failed} of ${results.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
+      sink.write(`${failed} of ${results.length + changes.length} thresholds breached (exit ${ExitCodes.THRESHOLDS_FAILED})\n`);
       return ExitCodes.THRESHOLDS_FAILED;
     }
     return ExitCodes.OK;

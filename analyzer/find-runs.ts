@@ -24,8 +24,10 @@ const LOCUST_RESOURCE_KEYS = ['filename', 'profile'];
 export function recognizeGenerators(resources: ResourceRow[], named?: string): Map<string, GeneratorKind> {
   const out = new Map<string, GeneratorKind>();
   for (const r of resources) {
-    if (r.runId !== null || r.keys.some((k) => k.startsWith('firstspan.'))) out.set(r.service, 'firstspan');
-    else if (!out.has(r.service) && LOCUST_RESOURCE_KEYS.every((k) => r.keys.includes(k))) out.set(r.service, 'locust');
+    // Locust's resource wins: given a run id through OTEL_RESOURCE_ATTRIBUTES, its spans are
+    // still Locust's (no cut-off mark, no phases).
+    if (LOCUST_RESOURCE_KEYS.every((k) => r.keys.includes(k))) out.set(r.service, 'locust');
+    else if (out.get(r.service) !== 'locust' && (r.runId !== null || r.keys.some((k) => k.startsWith('firstspan.')))) out.set(r.service, 'firstspan');
   }
   if (named !== undefined && !out.has(named)) out.set(named, 'named');
   return out;

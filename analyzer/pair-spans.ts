@@ -3,6 +3,7 @@
 // the per-second timeline and the traces with the largest gaps.
 //
 // Input is the pair rows of read-spans.ts (one row per root and child, a root's rows adjacent).
+// Roots cut off by the end of the run (cut-off.ts, given per shard) are counted and nothing else.
 // Odd data is counted, never turned into negative or absurd numbers:
 //  - a root ending before it starts, or lasting longer than a day: counted, kept out of the figures;
 //  - a server child ending before it starts: ignored as a child, counted;
@@ -12,11 +13,12 @@
 //    counted, and corrected by the offset estimate (clock-offset.ts) in the breakdown;
 //  - several server children (retries, redirects): server time is their sum, counted per endpoint.
 import { OffsetEstimator } from './clock-offset.ts';
+import { DiagnosisAccumulator } from './diagnosis-data.ts';
 import { BreakdownAccumulator } from './gap-breakdown.ts';
 import { TailBreakdown } from './tail-breakdown.ts';
 import { P, type PairRow } from './read-spans.ts';
 import { Digest } from './stats.ts';
-import { TimelineAccumulator } from './timeline.ts';
+import { EndpointTimeline, TimelineAccumulator } from './timeline.ts';
 
 /** A client span longer than this is not a request duration but broken data. */
 export const MAX_PLAUSIBLE_NS = 24 * 3600 * 1e9;
@@ -42,6 +44,8 @@ export class EndpointAccumulator {
   readonly gapOpened = new Digest();
   readonly gapReused = new Digest();
   readonly breakdown = new BreakdownAccumulator();
+  /** Client durations per second, for the report's per-endpoint percentiles over time. */
+  readonly overTime = new EndpointTimeline();
   /** The breakdown by gap, for the parts of the slowest 10% and 1%. */
   readonly tail = new TailBreakdown();
   constructor(readonly name: string) {}
@@ -55,6 +59,7 @@ export class EndpointAccumulator {
     Digest.revive(data.gapOpened);
     Digest.revive(data.gapReused);
     Object.setPrototypeOf(data.breakdown, BreakdownAccumulator.prototype);
+    EndpointTimeline.revive(data.overTime);
     TailBreakdown.revive(data.tail);
     return data;
   }
@@ -74,6 +79,7 @@ export class EndpointAccumulator {
     this.gapOpened.merge(o.gapOpened);
     this.gapReused.merge(o.gapReused);
     this.breakdown.merge(o.breakdown);
+    this.overTime.merge(o.overTime);
     this.tail.merge(o.tail);
   }
 }
@@ -102,12 +108,16 @@ export interface RunSnapshot {
   odd: Oddities;
   rootSpans: number;
   top: GapCandidate[];
+  /** Findings and comparison data (diagnosis-data.ts). */
+  diag: DiagnosisAccumulator;
 }
 
 export class RunAccumulator {
   readonly endpoints = new Map<string, EndpointAccumulator>();
   readonly offsets = new Map<string, OffsetEstimator>();
   readonly timeline = new TimelineAccumulator();
+  /** Per-second and per-endpoint data for the findings and the baseline comparison. */
+  readonly diag = new DiagnosisAccumulator();
   readonly odd: Oddities = {
     clientEndBeforeStart: 0,
     implausibleDuration: 0,
@@ -118,8 +128,14 @@ export class RunAccumulator {
     endpointsFolded: 0,
   };
   rootSpans = 0;
-  /** Min-heap of the largest gaps (for the waterfall). */
-  readonly top: GapCandidate[] = [];
+  /** Per endpoint, a min-heap of its largest gaps (for the waterfalls): the report shows the
+   *  worst traces of several endpoints, not ten of the slowest one. */
+  readonly #tops = new Map<string, GapCandidate[]>();
+
+  /** Every endpoint's largest gaps (up to topN each). */
+  get top(): GapCandidate[] {
+    return [...this.#tops.values()].flat();
+  }
 
   constructor(readonly topN = 10) {}
 
@@ -132,6 +148,7 @@ export class RunAccumulator {
       odd: this.odd,
       rootSpans: this.rootSpans,
       top: this.top,
+      diag: this.diag,
     };
   }
 
@@ -153,6 +170,7 @@ export class RunAccumulator {
     for (const k of Object.keys(this.odd) as Array<keyof Oddities>) this.odd[k] += s.odd[k];
     this.rootSpans += s.rootSpans;
     for (const c of s.top) this.keepTop(c.gapNs, c.shard, c.rowid, c.endpoint);
+    this.diag.merge(DiagnosisAccumulator.revive(s.diag));
   }
 
   // State of the root whose rows are being read (a root's rows are adjacent).
@@ -277,13 +295,16 @@ export class RunAccumulator {
     }
     const clientNs = row[P.CLIENT_NS];
     const second = row[P.SECOND];
-    if (clientNs < 0 || clientNs > MAX_PLAUSIBLE_NS) {
+    const plausible = clientNs >= 0 && clientNs <= MAX_PLAUSIBLE_NS;
+    this.diag.root(second, ep.name, children > 0, plausible ? clientNs : null);
+    if (!plausible) {
       if (clientNs < 0) this.odd.clientEndBeforeStart += 1;
       else this.odd.implausibleDuration += 1;
       this.timeline.record(second, null, null, null, error);
       return;
     }
     ep.client.record(clientNs);
+    ep.overTime.record(second, clientNs);
     if (children === 0) {
       this.timeline.record(second, clientNs, null, null, error);
       return;
@@ -318,16 +339,19 @@ export class RunAccumulator {
       const receivingNs = (row[P.RECEIVING_MS] ?? 0) * 1e6;
       ep.breakdown.addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
       ep.tail.at(gapNs).addMeasured(service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
+      this.diag.measured(second, ep.name, service, clientNs, serverNs, blockedNs, setupNs, sentNs, waitingNs, receivingNs, t2, t3);
     } else {
       estimator.add(0, t2, t3, clientNs, false);
       ep.breakdown.addBounds(service, clientNs, serverNs, t2, t3);
       ep.tail.at(gapNs).addBounds(service, clientNs, serverNs, t2, t3);
+      this.diag.bounds(second, ep.name, service, clientNs, serverNs, t2, t3);
     }
   }
 
   private keepTop(gapNs: number, shard: number, rowid: number, endpoint: string): void {
-    const h = this.top;
     if (this.topN <= 0) return;
+    let h = this.#tops.get(endpoint);
+    if (h === undefined) this.#tops.set(endpoint, (h = []));
     if (h.length >= this.topN && gapNs <= (h[0] as GapCandidate).gapNs) return;
     const item = { gapNs, shard, rowid, endpoint };
     if (h.length < this.topN) {

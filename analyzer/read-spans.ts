@@ -137,10 +137,13 @@ export interface RunSelector {
   originNs: bigint;
 }
 
-const PAIR_COLUMNS = `r.rowid,
-         coalesce(r.request_name, CASE WHEN r.http_method IS NOT NULL
+/** A root's endpoint: request_name, else the span name without its `{METHOD} ` prefix. */
+const ENDPOINT_SQL = `coalesce(r.request_name, CASE WHEN r.http_method IS NOT NULL
            AND substr(r.name, 1, length(r.http_method) + 1) = r.http_method || ' '
-           THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END),
+           THEN substr(r.name, length(r.http_method) + 2) ELSE r.name END)`;
+
+const PAIR_COLUMNS = `r.rowid,
+         ${ENDPOINT_SQL},
          (r.status_code = 2) | (coalesce(r.connection_reused, 2) << 1),
          r.end_ns - r.start_ns, (r.start_ns - @origin) / 1000000000,
          r.phase_blocked_ms + coalesce(r.phase_dns_ms, 0) + coalesce(r.phase_connect_ms, 0)
@@ -203,6 +206,32 @@ function pairStatement(shard: Shard, columns: string): Database.Statement {
          AND r.start_ns >= @start AND r.start_ns <= @last ${dedupe}`,
     );
   return stmt;
+}
+
+/**
+ * The run's failed roots (status ERROR) by endpoint and message: the status message, else the
+ * HTTP status. Reads each root's row, so the caller asks only for runs that have failures.
+ * `exclude`: rowids left out (the cut-off roots, counted apart; a handful at most).
+ */
+export function failureMessages(
+  shard: Shard,
+  run: RunSelector,
+  exclude: ReadonlySet<number> = new Set(),
+  limit = 100,
+): Array<{ endpoint: string; message: string; count: number }> {
+  const notExcluded = exclude.size === 0 ? '' : `AND r.rowid NOT IN (${[...exclude].map((id) => Math.trunc(id)).join(',')})`;
+  const rows = shard.db
+    .prepare(
+      `SELECT ${ENDPOINT_SQL},
+              CASE WHEN r.status_message <> '' THEN r.status_message WHEN r.http_status IS NOT NULL THEN 'HTTP ' || r.http_status ELSE 'status ERROR' END,
+              count(*)
+       FROM spans r WHERE r.${ROOT.replace(' AND kind', ' AND r.kind')} AND r.service_name = @service AND r.run_id IS @runId
+         AND r.start_ns >= @start AND r.start_ns <= @last AND r.status_code = 2 ${notExcluded}
+       GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT @limit`,
+    )
+    .raw()
+    .all({ ...selectorParams(run, false), limit }) as Array<[string, string, number]>;
+  return rows.map(([endpoint, message, count]) => ({ endpoint, message, count }));
 }
 
 /**
@@ -343,6 +372,10 @@ export interface TraceSpanRow {
   relStartNs: number;
   durationNs: number;
   statusCode: number;
+  /** For the report's span-detail panel: the status message and the stored JSON (see model/store.ts). */
+  statusMessage: string;
+  attributesJson: string;
+  eventsJson: string | null;
 }
 
 export interface RootDetail {
@@ -397,11 +430,12 @@ export function rootDetail(shard: Shard, rowid: number): RootDetail | undefined 
 export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, limit = 200): TraceSpanRow[] {
   const rows = shard.db
     .prepare(
-      `SELECT hex(span_id), hex(parent_span_id), service_name, name, kind, start_ns - @root, end_ns - start_ns, status_code
+      `SELECT hex(span_id), hex(parent_span_id), service_name, name, kind, start_ns - @root, end_ns - start_ns, status_code,
+              status_message, attributes, events
        FROM spans WHERE trace_id = @trace ORDER BY start_ns LIMIT @limit`,
     )
     .raw()
-    .all({ root: rootStartNs, trace: traceId, limit }) as Array<[string, string | null, string, string, number, number, number, number]>;
+    .all({ root: rootStartNs, trace: traceId, limit }) as Array<[string, string | null, string, string, number, number, number, number, string, string, string | null]>;
   return rows.map((r) => ({
     spanId: r[0],
     parentSpanId: r[1] === '' ? null : r[1],
@@ -411,6 +445,9 @@ export function traceSpans(shard: Shard, traceId: Buffer, rootStartNs: bigint, l
     relStartNs: r[5],
     durationNs: r[6],
     statusCode: r[7],
+    statusMessage: r[8],
+    attributesJson: r[9],
+    eventsJson: r[10],
   }));
 }
 

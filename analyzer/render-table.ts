@@ -1,6 +1,9 @@
 // The default, human output: per run a header, the endpoint table (client, server and gap), where
 // the gap went, the clock offsets, background traffic and any odd data. Plain aligned text.
+import { findingsText } from './render-findings.ts';
+import { odditySentences } from './sentences.ts';
 import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
+import { printable } from './render-shared.ts';
 import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
 
 /** A figure with no data behind it (null) prints as '–', never as 0. */
@@ -13,12 +16,6 @@ function ms(v: number | null | undefined): string {
 
 function pct(v: number): string {
   return `${(v * 100).toFixed(1)}%`;
-}
-
-/** Strip control characters so a hostile span name cannot drive the terminal. */
-export function printable(text: string, max = 48): string {
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
-  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 
 function table(header: string[], rows: string[][], leftColumns = 1): string {
@@ -101,6 +98,10 @@ export function renderRun(run: RunReport): string {
   }
   for (const w of run.warnings) out.push(`  WARNING: ${printable(w.message, 2000)}\n`);
   out.push('\n');
+  // In words first: where the time went, then the findings on why.
+  for (const sentence of run.summary) out.push(`${printable(sentence, 2000)}\n`);
+  if (run.summary.length > 0) out.push('\n');
+  out.push(findingsText(run.findings));
   out.push(
     table(
       ['Endpoint', 'Count', 'Cover', 'Errors', 'Client p50', 'p99', 'Server p50', 'p99', 'Gap p50', 'p90', 'p99', 'max', 'mean'],
@@ -168,12 +169,10 @@ export function renderRun(run: RunReport): string {
           .join(', ')}\n`,
     );
   }
-  const odd = Object.entries(run.oddities).filter(([name, n]) => n > 0 && !explainedByOffset(run, name));
-  const multi = run.total.multipleServerChildren;
-  if (odd.length > 0 || multi > 0) {
+  const odd = odditySentences(run, (name) => explainedByOffset(run, name));
+  if (odd.length > 0) {
     out.push('\nOdd data (counted, kept out of the figures where it would distort them):\n');
-    if (multi > 0) out.push(`  roots with several server children (retries, redirects): ${multi} (+${run.total.extraServerChildren} children)\n`);
-    for (const [name, n] of odd) out.push(`  ${name}: ${n}\n`);
+    for (const o of odd) out.push(`  ${o.name}: ${o.count} — ${o.text}\n`);
   }
   return out.join('');
 }

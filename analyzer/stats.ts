@@ -10,12 +10,14 @@ import { LogHistogram } from './log-histogram.ts';
 export interface Stats {
   p50: number;
   p90: number;
+  /** Locust's and k6's headline percentile, for the report's cards and tables. */
+  p95: number;
   p99: number;
   max: number;
   mean: number;
 }
 
-export const EMPTY_STATS: Stats = { p50: 0, p90: 0, p99: 0, max: 0, mean: 0 };
+export const EMPTY_STATS: Stats = { p50: 0, p90: 0, p95: 0, p99: 0, max: 0, mean: 0 };
 
 export interface DigestOptions {
   /** Values kept exactly before spilling into the histogram. */
@@ -129,6 +131,7 @@ export class Digest {
     return {
       p50: nsToMs(at(50)),
       p90: nsToMs(at(90)),
+      p95: nsToMs(at(95)),
       p99: nsToMs(at(99)),
       max: nsToMs(this.maxNs),
       mean: nsToMs(this.sumNs / this.count),

@@ -3,7 +3,7 @@
 //
 // Grammar (docs/analyzer.md):
 //   threshold := metric [ '{' endpoint '}' ] op value [unit]
-//   metric    := (client | server | gap) '.' (p50 | p90 | p99 | max | mean)
+//   metric    := (client | server | gap) '.' (p50 | p90 | p95 | p99 | max | mean)
 //              | coverage | errors.rate | errors.count | count | matched | explained
 //              | phase '.' (poolWait | connectionSetup | sending | beforeServer | betweenAttempts
 //                          | afterServer | download | unexplained)
@@ -26,7 +26,7 @@ export interface Threshold {
   kind: 'ms' | 'ratio' | 'count';
 }
 
-const DURATION_METRICS = /^(client|server|gap)\.(p50|p90|p99|max|mean)$/;
+const DURATION_METRICS = /^(client|server|gap)\.(p50|p90|p95|p99|max|mean)$/;
 const PHASE_METRIC = /^phase\.(\w+)$/;
 const RATIO_METRICS = new Set(['coverage', 'errors.rate', 'explained']);
 const COUNT_METRICS = new Set(['errors.count', 'count', 'matched']);
@@ -51,7 +51,7 @@ export function parseThreshold(source: string): Threshold | string {
   } else if (RATIO_METRICS.has(metric)) kind = 'ratio';
   else if (COUNT_METRICS.has(metric)) kind = 'count';
   else {
-    return `--assert '${source}': unknown metric '${metric}'; use client|server|gap.p50|p90|p99|max|mean, phase.NAME, coverage, errors.rate, errors.count, count, matched or explained`;
+    return `--assert '${source}': unknown metric '${metric}'; use client|server|gap.p50|p90|p95|p99|max|mean, phase.NAME, coverage, errors.rate, errors.count, count, matched or explained`;
   }
   let value = Number(raw);
   if (kind === 'ms') {
@@ -106,7 +106,7 @@ export function metricValue(ep: EndpointReport, metric: string): number | null {
   }
 }
 
-function holds(actual: number, op: Threshold['op'], limit: number): boolean {
+export function holds(actual: number, op: Threshold['op'], limit: number): boolean {
   switch (op) {
     case '<':
       return actual < limit;

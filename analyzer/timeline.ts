@@ -24,12 +24,13 @@ export interface TimelinePoint {
   time: string;
   requests: number;
   errors: number;
-  clientP50: number;
-  clientP99: number;
-  serverP50: number;
-  serverP99: number;
-  gapP50: number;
-  gapP99: number;
+  /** Percentiles of the requests starting in the second; null when the second has no such value (never 0). */
+  clientP50: number | null;
+  clientP99: number | null;
+  serverP50: number | null;
+  serverP99: number | null;
+  gapP50: number | null;
+  gapP99: number | null;
   /**
    * Mean requests in flight during the second, from the spans (Little's law: the client time of
    * the requests starting in it, per second). Shows the ramp even when no users metric came.
@@ -105,18 +106,22 @@ export class TimelineAccumulator {
         time: new Date(startMs + second * 1000).toISOString(),
         requests: s?.requests ?? 0,
         errors: s?.errors ?? 0,
-        clientP50: s ? nsToMs(s.client.percentileNs(50)) : 0,
-        clientP99: s ? nsToMs(s.client.percentileNs(99)) : 0,
-        serverP50: s ? nsToMs(s.server.percentileNs(50)) : 0,
-        serverP99: s ? nsToMs(s.server.percentileNs(99)) : 0,
-        gapP50: s ? nsToMs(s.gap.percentileNs(50)) : 0,
-        gapP99: s ? nsToMs(s.gap.percentileNs(99)) : 0,
+        clientP50: percentile(s?.client, 50),
+        clientP99: percentile(s?.client, 99),
+        serverP50: percentile(s?.server, 50),
+        serverP99: percentile(s?.server, 99),
+        gapP50: percentile(s?.gap, 50),
+        gapP99: percentile(s?.gap, 99),
         inFlight: s ? Math.round(s.busyNs / 1e7) / 100 : 0,
         users: currentUsers,
       });
     }
     return out;
   }
+}
+
+function percentile(d: Digest | undefined, p: number): number | null {
+  return d === undefined || d.count === 0 ? null : nsToMs(d.percentileNs(p));
 }
 
 /**
@@ -135,4 +140,62 @@ export function usersPerSecond(points: Array<{ resourceId: number; series: strin
     out.set(Math.floor(p.relMs / 1000), sum);
   }
   return out;
+}
+
+/** One endpoint's response times over time: p50 and p95 of its client spans per bucket. */
+export interface EndpointTimePoint {
+  /** Seconds after the run's start at which the bucket begins. */
+  second: number;
+  requests: number;
+  p50: number;
+  p95: number;
+}
+
+/** Buckets per endpoint at most: long runs merge seconds so the report and JSON stay small. */
+const MAX_BUCKETS = 300;
+
+/**
+ * An endpoint's client durations per second (small digests, as the run's timeline keeps), for
+ * the report's per-endpoint percentiles over time. Mergeable across worker threads.
+ */
+export class EndpointTimeline {
+  private readonly seconds = new Map<number, Digest>();
+
+  record(second: number, clientNs: number): void {
+    let d = this.seconds.get(second);
+    if (d === undefined) this.seconds.set(second, (d = new Digest(SECOND_DIGEST)));
+    d.record(clientNs);
+  }
+
+  static revive(data: EndpointTimeline): EndpointTimeline {
+    Object.setPrototypeOf(data, EndpointTimeline.prototype);
+    for (const d of data.seconds.values()) Digest.revive(d);
+    return data;
+  }
+
+  merge(other: EndpointTimeline): void {
+    for (const [second, o] of other.seconds) {
+      const d = this.seconds.get(second);
+      if (d === undefined) {
+        const copy = new Digest(SECOND_DIGEST);
+        copy.merge(o);
+        this.seconds.set(second, copy);
+      } else d.merge(o);
+    }
+  }
+
+  /** Buckets of whole seconds (one second each unless the run is longer than MAX_BUCKETS s). */
+  finish(lastSecond: number): EndpointTimePoint[] {
+    const size = Math.max(1, Math.ceil((lastSecond + 1) / MAX_BUCKETS));
+    const buckets = new Map<number, Digest>();
+    for (const [second, d] of this.seconds) {
+      const at = Math.floor(second / size) * size;
+      let b = buckets.get(at);
+      if (b === undefined) buckets.set(at, (b = new Digest(SECOND_DIGEST)));
+      b.merge(d);
+    }
+    return [...buckets]
+      .sort(([a], [b]) => a - b)
+      .map(([second, d]) => ({ second, requests: d.count, p50: nsToMs(d.percentileNs(50)), p95: nsToMs(d.percentileNs(95)) }));
+  }
 }

@@ -1,6 +1,8 @@
 // `npm run bench:peers` — head to head on one machine, in one run: firstspan's generator, real
-// Locust (HttpUser, the only Locust user class --otel traces) and autocannon against the same fast
-// local target, traced runs exporting spans to the same real `firstspan receive`.
+// Locust (HttpUser, the only Locust user class --otel traces), Artillery (with and without its
+// OpenTelemetry tracing), Gatling and autocannon against the same fast local target, traced runs
+// exporting spans to the same real `firstspan receive`. Artillery and Gatling are installed by
+// their project scripts (bench/peer-tools.ts); a tool that cannot be had is left out with the reason.
 //
 // The figure of merit is requests per CPU-second of the load generator: how much load one core
 // buys, which is what decides how many generator machines a test needs. CPU time and peak RSS come
@@ -17,6 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { artilleryArgs, artilleryAvailability, artilleryEnv, artilleryRequests, gatlingArgs, gatlingAvailability, gatlingRequests, writeArtilleryScript } from './peer-tools.ts';
 import { LOCUST_BIN, LOCUSTFILES, locustArgs, locustAvailability, locustEnv, REPO_ROOT, summarize, type LocustStat } from '../test/helpers/locust-peer.ts';
 
 const SECONDS = Number(process.env.PEERS_BENCH_SECONDS ?? 10);
@@ -323,6 +326,41 @@ async function main(): Promise<void> {
     }
   }
 
+  // Artillery, untraced and traced (its publish-metrics plugin's OpenTelemetry reporter).
+  const artillery = artilleryAvailability(REPO_ROOT);
+  if (!artillery.ok) notes.push(`Artillery rows missing: ${artillery.detail}`);
+  else {
+    for (const traced of [true, false]) {
+      tools.push({
+        name: artillery.detail,
+        traced,
+        spanService: traced ? 'artillery-bench' : undefined,
+        async run() {
+          const script = writeArtilleryScript(REPO_ROOT, dir, { targetUrl, users: USERS, seconds: SECONDS, otlp: traced ? otlp : undefined, serviceName: 'artillery-bench' });
+          const report = join(dir, 'artillery-report.json');
+          const r = await measured(artilleryArgs(REPO_ROOT, script, report), artilleryEnv(cleanOtelEnv({}), SECONDS), timeoutMs, countUrl);
+          if (r.code !== 0) throw new Error(`artillery exited ${r.code}:\n${(r.stdout + r.stderr).slice(-3000)}`);
+          // Its spans: one per request plus one per virtual user (the scenario span, their parent).
+          return { r, requests: artilleryRequests(readFileSync(report, 'utf8')), note: traced ? `spans include one scenario span per virtual user (${USERS})` : undefined };
+        },
+      });
+    }
+  }
+  // Gatling, untraced: it has no client spans to export.
+  const gatling = gatlingAvailability(REPO_ROOT);
+  if (!gatling.ok) notes.push(`Gatling row missing: ${gatling.detail}`);
+  else {
+    tools.push({
+      name: gatling.detail,
+      traced: false,
+      async run() {
+        const r = await measured(gatlingArgs(REPO_ROOT, { targetUrl, users: USERS, seconds: SECONDS }), cleanOtelEnv({}), timeoutMs, countUrl);
+        if (r.code !== 0) throw new Error(`Gatling exited ${r.code}:\n${(r.stdout + r.stderr).slice(-3000)}`);
+        return { r, requests: gatlingRequests(r.stdout) };
+      },
+    });
+  }
+
   // Rounds interleave the tools, so a burst of outside load hits one round of each rather than
   // every round of one; each tool's best round goes in the table, every round's figure beside it.
   const rounds = new Map<Tool, Row[]>(tools.map((t) => [t, []]));
@@ -358,10 +396,28 @@ async function main(): Promise<void> {
 function renderTable(rows: Row[], notes: string[]): string {
   const whole = (r: Row): number => r.requests / r.cpuS;
   const steady = steadyPerCpu;
-  const locustTraced = rows.find((r) => r.tool.startsWith('Locust') && r.traced);
-  const autocannon = rows.find((r) => r.tool.startsWith('autocannon'));
+  const find = (prefix: string, traced: boolean): Row | undefined => rows.find((r) => r.tool.startsWith(prefix) && r.traced === traced);
+  const locustTraced = find('Locust', true);
+  const autocannon = find('autocannon', false);
+  const fsTraced = find('firstspan', true);
+  const fsUntraced = find('firstspan', false);
   const ratio = (a: number, b: number | undefined): string => (b === undefined || !Number.isFinite(a / b) ? '–' : (a / b).toFixed(2));
-  const header = ['tool', 'traced', 'requests', 'spans stored', 'wall s', 'CPU s', 'req per CPU-s (whole run)', 'req per CPU-s (steady)', '× Locust traced (steady)', '÷ autocannon (steady)', 'peak RSS MB', 'every round (steady req per CPU-s)'];
+  const header = [
+    'tool',
+    'traced',
+    'requests',
+    'spans stored',
+    'wall s',
+    'CPU s',
+    'req per CPU-s (whole run)',
+    'req per CPU-s (steady)',
+    '× Locust traced (steady)',
+    '÷ autocannon (steady)',
+    'firstspan traced ÷ this',
+    'firstspan untraced ÷ this',
+    'peak RSS MB',
+    'every round (steady req per CPU-s)',
+  ];
   const lines = rows.map((r) => [
     r.tool,
     r.traced ? 'yes' : 'no',
@@ -373,18 +429,26 @@ function renderTable(rows: Row[], notes: string[]): string {
     Number.isFinite(steady(r)) ? steady(r).toFixed(0) : '–',
     ratio(steady(r), locustTraced && steady(locustTraced)),
     ratio(steady(r), autocannon && steady(autocannon)),
+    fsTraced ? ratio(steady(fsTraced), steady(r)) : '–',
+    fsUntraced ? ratio(steady(fsUntraced), steady(r)) : '–',
     r.maxRssMb.toFixed(0),
     (r.allRounds ?? []).map((n) => n.toFixed(0)).join(', '),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const fmt = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const out = [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)];
-  const fsTraced = rows.find((r) => r.tool === 'firstspan run' && r.traced);
-  if (fsTraced && locustTraced) {
-    const s = steady(fsTraced) / steady(locustTraced);
-    const w = whole(fsTraced) / whole(locustTraced);
-    out.push('', `firstspan traced vs Locust traced, requests per CPU-second: ${s.toFixed(2)}× steady, ${w.toFixed(2)}× whole run (target ≥ 5×) ${s >= 5 ? '✓' : '✗'}`);
-  }
+  // The targets of docs/benchmarks.md "Head to head", steady requests per CPU-second, this run.
+  const target = (label: string, a: Row | undefined, b: Row | undefined, atLeast: number): void => {
+    if (a === undefined || b === undefined) return;
+    const s = steady(a) / steady(b);
+    const w = whole(a) / whole(b);
+    out.push(`${label}: ${s.toFixed(2)}× steady, ${w.toFixed(2)}× whole run (target ≥ ${atLeast}×) ${s >= atLeast ? '✓' : '✗'}`);
+  };
+  out.push('');
+  target('firstspan traced vs Locust traced', fsTraced, locustTraced, 5);
+  target('firstspan traced vs Artillery traced', fsTraced, find('Artillery', true), 3);
+  target('firstspan untraced vs Gatling', fsUntraced, find('Gatling', false), 0.8);
+  target('firstspan traced vs autocannon', fsTraced, autocannon, 0.6);
   for (const r of rows) if (r.note) out.push(`note: ${r.tool}${r.traced ? ' traced' : ''}: ${r.note}`);
   for (const n of notes) out.push(`note: ${n}`);
   out.push(`machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, Node ${process.version}, ${new Date().toISOString()}`);

@@ -229,11 +229,13 @@ async function analyzeRun(dbPath: string, runId: string, outPath: string, jsonPa
   io.stdout.write('\n');
   const tableCode = await analyzeCommand([...filter, '--format', 'table'], io);
   if (tableCode !== ExitCodes.OK) return tableCode;
-  const htmlCode = await analyzeCommand([...filter, '--format', 'html', '--out', outPath], { ...io, stdout: discard() });
+  // The shop exports its runtime metrics; its CPU goes under the gap on the report's timeline.
+  const metric = ['--metric', 'process.cpu.utilization'];
+  const htmlCode = await analyzeCommand([...filter, ...metric, '--format', 'html', '--out', outPath], { ...io, stdout: discard() });
   if (htmlCode !== ExitCodes.OK) return htmlCode;
   if (jsonPath === undefined) return ExitCodes.OK;
   const collected: Buffer[] = [];
-  const jsonCode = await analyzeCommand([...filter, '--format', 'json'], { ...io, stdout: collect(collected) });
+  const jsonCode = await analyzeCommand([...filter, ...metric, '--format', 'json'], { ...io, stdout: collect(collected) });
   if (jsonCode === ExitCodes.OK) writeFileSync(jsonPath, Buffer.concat(collected));
   return jsonCode;
 }

@@ -414,7 +414,7 @@ export class OtlpTraceEncoder {
   }
 
   #span(span: ReadableSpan): void {
-    if (span instanceof RequestSpan) return this.#requestSpan(span);
+    if (span instanceof RequestSpan) return writeRequestSpan(this.#w, span);
     const w = this.#w;
     const context: SpanContext = span.spanContext();
     w.byte(T_SPAN_TRACE_ID);
@@ -506,103 +506,33 @@ export class OtlpTraceEncoder {
   }
 
   /**
-   * The generator's request span, from its fields: the same fields and attributes (in the same
-   * order) that its ReadableSpan getters give the SDK's serializer, without building them.
+   * An ExportTraceServiceRequest of one resource and one scope around Span messages already
+   * encoded as ScopeSpans.spans fields (RequestSpanBuffer's bytes): the same bytes `encode` gives
+   * for those spans, with one copy of the spans' bytes and no pass over them.
    */
-  #requestSpan(span: RequestSpan): void {
-    const w = this.#w;
-    w.ensure(ROOM);
-    w.byte(T_SPAN_TRACE_ID);
-    w.hexId(span.traceId);
-    w.byte(T_SPAN_SPAN_ID);
-    w.hexId(span.spanId);
-    w.byte(T_SPAN_NAME);
-    w.string2(span.method, span.requestName);
-    w.byte(T_SPAN_KIND);
-    w.byte(CLIENT_KIND);
-    w.byte(T_SPAN_START);
-    w.time(span.startSeconds, span.startNanos);
-    w.byte(T_SPAN_END);
-    w.time(span.endSeconds, span.endNanos);
-    this.#stringAttribute(K_HTTP_METHOD, span.method);
-    this.#stringAttribute(K_URL_FULL, span.url);
-    this.#stringAttribute(K_SERVER_ADDRESS, span.serverAddress);
-    this.#numberAttribute(K_SERVER_PORT, span.serverPort);
-    this.#stringAttribute(K_REQUEST_NAME, span.requestName);
-    this.#stringAttribute(K_USER_CLASS, span.userClass);
-    this.#stringAttribute(K_RUN_ID, span.runId);
-    this.#numberAttribute(K_PHASE_BLOCKED, span.blocked);
-    this.#numberAttribute(K_PHASE_DNS, span.dns);
-    this.#numberAttribute(K_PHASE_CONNECT, span.connect);
-    this.#numberAttribute(K_PHASE_TLS, span.tls);
-    this.#numberAttribute(K_PHASE_SENDING, span.sending);
-    this.#numberAttribute(K_PHASE_WAITING, span.waiting);
-    this.#numberAttribute(K_PHASE_RECEIVING, span.receiving);
-    if (span.reused !== undefined) this.#boolAttribute(K_CONNECTION_REUSED, span.reused);
-    if (span.httpStatus > 0) this.#numberAttribute(K_HTTP_STATUS, span.httpStatus);
-    w.ensure(ROOM);
-    if (span.errorType !== undefined) {
-      this.#stringAttribute(K_ERROR_TYPE, span.errorType);
-      if (span.cutOff) this.#boolAttribute(K_REQUEST_CUT_OFF, true);
-      w.byte(T_SPAN_STATUS);
-      const status = w.open();
-      if (span.failure) {
-        w.byte(T_STATUS_MESSAGE);
-        w.string(span.failure);
-      }
-      w.byte(T_STATUS_CODE);
-      w.byte(SpanStatusCode.ERROR);
-      w.close(status);
-    } else {
-      // Status { code: UNSET }: the code field written as the SDK writes it.
-      w.byte(T_SPAN_STATUS);
-      w.byte(2);
-      w.byte(T_STATUS_CODE);
-      w.byte(SpanStatusCode.UNSET);
-    }
-    w.buf[w.pos++] = T_SPAN_FLAGS | 0x80;
-    w.buf[w.pos++] = T_SPAN_FLAGS >>> 7;
-    w.fixed32(flags(TraceFlags.SAMPLED, undefined));
-  }
-
-  #stringAttribute(key: SpanKey, value: string): void {
-    const w = this.#w;
-    w.ensure(ROOM);
-    w.byte(T_SPAN_ATTRIBUTE);
-    const kv = w.open();
-    w.bytes(key.key);
-    w.byte(T_KEY_VALUE_VALUE);
-    const any = w.open();
-    w.byte(T_ANY_STRING);
-    w.string(value);
-    w.close(any);
-    w.close(kv);
-  }
-
-  /** int_value for an integer in int64 range, double_value otherwise (the SDK's rule). */
-  #numberAttribute(key: SpanKey, value: number): void {
-    const w = this.#w;
-    if (Number.isInteger(value) && value >= INT64_MIN && value < INT64_LIMIT) {
-      w.ensure(ROOM);
-      w.byte(T_SPAN_ATTRIBUTE);
-      const kv = w.open();
-      w.bytes(key.key);
-      w.byte(T_KEY_VALUE_VALUE);
-      const any = w.open();
-      w.byte(T_ANY_INT);
-      w.int64(value);
-      w.close(any);
-      w.close(kv);
-    } else {
-      w.bytes(key.doublePrefix);
-      w.double(value);
-    }
-  }
-
-  #boolAttribute(key: SpanKey, value: boolean): void {
-    const w = this.#w;
-    w.bytes(key.boolPrefix);
-    w.byte(value ? 1 : 0);
+  wrap(resource: ReadableSpan['resource'], scope: InstrumentationScope, spans: Uint8Array): Uint8Array {
+    const resourceField = this.#resource(resource);
+    const scopeField = this.#scope(scope);
+    const scopeSchema = scope.schemaUrl ? stringField(T_SCOPE_SPANS_SCHEMA_URL, scope.schemaUrl) : EMPTY;
+    const resourceSchema = resource.schemaUrl ? stringField(T_RESOURCE_SPANS_SCHEMA_URL, resource.schemaUrl) : EMPTY;
+    const scopeSpans = scopeField.length + spans.length + scopeSchema.length;
+    const resourceSpans = resourceField.length + 1 + varintSize(scopeSpans) + scopeSpans + resourceSchema.length;
+    const out = Buffer.allocUnsafe(1 + varintSize(resourceSpans) + resourceSpans);
+    let at = 0;
+    out[at++] = T_REQUEST_RESOURCE_SPANS;
+    at = putVarint(out, at, resourceSpans);
+    out.set(resourceField, at);
+    at += resourceField.length;
+    out[at++] = T_RESOURCE_SPANS_SCOPE_SPANS;
+    at = putVarint(out, at, scopeSpans);
+    out.set(scopeField, at);
+    at += scopeField.length;
+    out.set(spans, at);
+    at += spans.length;
+    out.set(scopeSchema, at);
+    at += scopeSchema.length;
+    out.set(resourceSchema, at);
+    return out;
   }
 
   /** Repeated KeyValue under `field`. Keys whose value is null or undefined are left out. */
@@ -737,6 +667,162 @@ export class OtlpTraceEncoder {
     write();
     const bytes = Buffer.from(w.buf.subarray(start, w.pos));
     w.pos = start;
+    return bytes;
+  }
+}
+
+/**
+ * The generator's request span, from its fields: the same fields and attributes (in the same
+ * order) that its ReadableSpan getters give the SDK's serializer, without building them.
+ */
+function writeRequestSpan(w: Writer, span: RequestSpan): void {
+  w.ensure(ROOM);
+  w.byte(T_SPAN_TRACE_ID);
+  w.hexId(span.traceId);
+  w.byte(T_SPAN_SPAN_ID);
+  w.hexId(span.spanId);
+  w.byte(T_SPAN_NAME);
+  w.string2(span.method, span.requestName);
+  w.byte(T_SPAN_KIND);
+  w.byte(CLIENT_KIND);
+  w.byte(T_SPAN_START);
+  w.time(span.startSeconds, span.startNanos);
+  w.byte(T_SPAN_END);
+  w.time(span.endSeconds, span.endNanos);
+  stringAttribute(w, K_HTTP_METHOD, span.method);
+  stringAttribute(w, K_URL_FULL, span.url);
+  stringAttribute(w, K_SERVER_ADDRESS, span.serverAddress);
+  numberAttribute(w, K_SERVER_PORT, span.serverPort);
+  stringAttribute(w, K_REQUEST_NAME, span.requestName);
+  stringAttribute(w, K_USER_CLASS, span.userClass);
+  stringAttribute(w, K_RUN_ID, span.runId);
+  numberAttribute(w, K_PHASE_BLOCKED, span.blocked);
+  numberAttribute(w, K_PHASE_DNS, span.dns);
+  numberAttribute(w, K_PHASE_CONNECT, span.connect);
+  numberAttribute(w, K_PHASE_TLS, span.tls);
+  numberAttribute(w, K_PHASE_SENDING, span.sending);
+  numberAttribute(w, K_PHASE_WAITING, span.waiting);
+  numberAttribute(w, K_PHASE_RECEIVING, span.receiving);
+  if (span.reused !== undefined) boolAttribute(w, K_CONNECTION_REUSED, span.reused);
+  if (span.httpStatus > 0) numberAttribute(w, K_HTTP_STATUS, span.httpStatus);
+  w.ensure(ROOM);
+  if (span.errorType !== undefined) {
+    stringAttribute(w, K_ERROR_TYPE, span.errorType);
+    if (span.cutOff) boolAttribute(w, K_REQUEST_CUT_OFF, true);
+    w.byte(T_SPAN_STATUS);
+    const status = w.open();
+    if (span.failure) {
+      w.byte(T_STATUS_MESSAGE);
+      w.string(span.failure);
+    }
+    w.byte(T_STATUS_CODE);
+    w.byte(SpanStatusCode.ERROR);
+    w.close(status);
+  } else {
+    // Status { code: UNSET }: the code field written as the SDK writes it.
+    w.byte(T_SPAN_STATUS);
+    w.byte(2);
+    w.byte(T_STATUS_CODE);
+    w.byte(SpanStatusCode.UNSET);
+  }
+  w.buf[w.pos++] = T_SPAN_FLAGS | 0x80;
+  w.buf[w.pos++] = T_SPAN_FLAGS >>> 7;
+  w.fixed32(flags(TraceFlags.SAMPLED, undefined));
+}
+
+/**
+ * Starts a span attribute, KeyValue { key, value: AnyValue { <anyTag> … } }, whose payload the
+ * caller writes next; returns the KeyValue's length slot for `endAttribute`.
+ */
+function startAttribute(w: Writer, key: SpanKey, anyTag: number): number {
+  w.ensure(ROOM);
+  w.byte(T_SPAN_ATTRIBUTE);
+  const kv = w.open();
+  w.bytes(key.key);
+  w.byte(T_KEY_VALUE_VALUE);
+  w.open();
+  w.byte(anyTag);
+  return kv;
+}
+
+function endAttribute(w: Writer, key: SpanKey, kv: number): void {
+  // The AnyValue's one-byte length slot follows the KeyValue's slot, its key and the value tag.
+  w.close(kv + 1 + key.key.length + 1);
+  w.close(kv);
+}
+
+function stringAttribute(w: Writer, key: SpanKey, value: string): void {
+  const kv = startAttribute(w, key, T_ANY_STRING);
+  w.string(value);
+  endAttribute(w, key, kv);
+}
+
+/** int_value for an integer in int64 range, double_value otherwise (the SDK's rule). */
+function numberAttribute(w: Writer, key: SpanKey, value: number): void {
+  if (Number.isInteger(value) && value >= INT64_MIN && value < INT64_LIMIT) {
+    const kv = startAttribute(w, key, T_ANY_INT);
+    w.int64(value);
+    endAttribute(w, key, kv);
+  } else {
+    w.bytes(key.doublePrefix);
+    w.double(value);
+  }
+}
+
+function boolAttribute(w: Writer, key: SpanKey, value: boolean): void {
+  w.bytes(key.boolPrefix);
+  w.byte(value ? 1 : 0);
+}
+
+const EMPTY = new Uint8Array(0);
+
+function putVarint(buf: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    buf[at++] = (n % 0x80) | 0x80;
+    n = Math.floor(n / 0x80);
+  }
+  buf[at++] = n;
+  return at;
+}
+
+/** A length-delimited string field on its own (tag, length, UTF-8). */
+function stringField(fieldTag: number, value: string): Uint8Array {
+  const utf8 = Buffer.from(value, 'utf8');
+  const out = Buffer.allocUnsafe(1 + varintSize(utf8.length) + utf8.length);
+  out[0] = fieldTag;
+  out.set(utf8, putVarint(out, 1, utf8.length));
+  return out;
+}
+
+/**
+ * The generator's request spans encoded one by one as they end, each as a ScopeSpans.spans field
+ * (tag, length, Span), into one growing buffer: a batch held as bytes rather than as span objects,
+ * so nothing of a request outlives it on the heap while its batch fills and waits for export.
+ * `OtlpTraceEncoder.wrap` puts the resource and scope around the bytes.
+ */
+export class RequestSpanBuffer {
+  readonly #w = new Writer();
+  #count = 0;
+
+  get count(): number {
+    return this.#count;
+  }
+
+  add(span: RequestSpan): void {
+    const w = this.#w;
+    w.ensure(ROOM);
+    w.byte(T_SCOPE_SPANS_SPAN);
+    const slot = w.open();
+    writeRequestSpan(w, span);
+    w.close(slot);
+    this.#count += 1;
+  }
+
+  /** The spans' bytes so far (a view, valid until the next `add`), then empties the buffer. */
+  take(): Uint8Array {
+    const bytes = this.#w.buf.subarray(0, this.#w.pos);
+    this.#w.pos = 0;
+    this.#count = 0;
     return bytes;
   }
 }

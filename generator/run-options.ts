@@ -8,7 +8,7 @@ export const RUN_FLAGS: OptionSpec = {
   'spawn-rate': { type: 'string', short: 'r' },
   'run-time': { type: 'string', short: 't' },
   iterations: { type: 'string', short: 'i' },
-  'stop-timeout': { type: 'string' },
+  'stop-timeout': { type: 'string', short: 's' },
   host: { type: 'string', short: 'H' },
   headless: { type: 'boolean' },
   otel: { type: 'boolean' },
@@ -37,7 +37,7 @@ Options (Locust's names):
   -t, --run-time TIME      stop after this long: 30s, 5m, 1h30m (default: until Ctrl-C,
                            the iteration cap, or the load shape ends the test)
   -i, --iterations N       stop after N task iterations in total
-      --stop-timeout TIME  at the stop, let running tasks finish for up to this long: 10s,
+  -s, --stop-timeout TIME  at the stop, let running tasks finish for up to this long: 10s,
                            1m (default 0: requests in flight are cut off at once)
   -H, --host URL           base URL of the target (overrides the user classes' host)
       --headless           no web UI: run at once and print the results
@@ -127,7 +127,7 @@ export function parseRunArgs(argv: string[]): ParsedRun {
   if (stopTimeout !== undefined) {
     // Seconds as a plain number, or a duration, as Locust's --stop-timeout takes it.
     const parsedTimeout = parseDuration(stopTimeout);
-    if (parsedTimeout === undefined) problems.add(`--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got '${stopTimeout}'`);
+    if (parsedTimeout === undefined) problems.add(`-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got '${stopTimeout}'`);
     else stopTimeoutMs = parsedTimeout;
   }
   const hostRaw = str('host');

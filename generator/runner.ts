@@ -45,7 +45,12 @@ export type StopReason = 'run-time' | 'iterations' | 'shape' | 'interrupted' | '
 interface UserSlot {
   id: number;
   cls: LoadedUserClass;
+  /** Cuts off the user's requests in flight. */
   abort: AbortController;
+  /** Set when the user is stopped: it starts no new task (its running one may end first). */
+  leaving: boolean;
+  /** Ends the user's wait between tasks, while it waits. */
+  wake: (() => void) | undefined;
 }
 
 /** Resolves when `done` settles or `ms` pass or `signal` aborts, whichever comes first. */
@@ -237,10 +242,10 @@ export class Runner {
         this.#spawn();
       }
       while (this.#users.length > this.#target) {
-        // Stop the most recently started users first (Locust does the same).
+        // Stop the most recently started users first (Locust does the same), after --stop-timeout.
         const u = this.#users[this.#users.length - 1] as UserSlot;
         this.#retire(u);
-        u.abort.abort();
+        this.#dismiss(u, this.#o.stopTimeoutMs ?? 0);
       }
       if (this.#users.length >= this.#target) budget = Math.min(budget, 1);
       // At the target there is nothing to do until the shape changes it, which wakes the spawner
@@ -248,6 +253,15 @@ export class Runner {
       this.#spawnerWake = new AbortController();
       await sleep(this.#users.length === this.#target ? 1000 : step(), this.#spawnerWake.signal);
     }
+  }
+
+  /** Stop one user: it starts no new task, and what it still has in flight after `graceMs` is cut off. */
+  #dismiss(slot: UserSlot, graceMs: number): void {
+    slot.leaving = true;
+    slot.wake?.();
+    if (graceMs <= 0) slot.abort.abort();
+    // Unref'd: a user that finished long before has nothing left to cut off.
+    else setTimeout(() => slot.abort.abort(), graceMs).unref();
   }
 
   #iterationsAllStarted(): boolean {
@@ -261,19 +275,19 @@ export class Runner {
   /** Wake-up calls of users sleeping between tasks (cheaper per user than AbortSignal.any). */
   readonly #sleepers = new Set<() => void>();
 
-  /** Sleep between tasks; the user's own stop or the end of the run wakes it. */
-  #sleepUntilStop(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.#stopping || signal.aborted) return Promise.resolve();
+  /** Sleep between tasks; the user's own stop (#dismiss) or the end of the run wakes it. */
+  #sleepUntilStop(ms: number, slot: UserSlot): Promise<void> {
+    if (this.#stopping || slot.leaving) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = (): void => {
         clearTimeout(timer);
-        signal.removeEventListener('abort', wake);
         this.#sleepers.delete(wake);
+        slot.wake = undefined;
         resolve();
       };
       const timer = setTimeout(wake, ms);
-      signal.addEventListener('abort', wake, { once: true });
       this.#sleepers.add(wake);
+      slot.wake = wake;
     });
   }
 
@@ -296,7 +310,7 @@ export class Runner {
 
   #spawn(): void {
     const cls = this.#chooseClass();
-    const slot: UserSlot = { id: this.#nextId, cls, abort: new AbortController() };
+    const slot: UserSlot = { id: this.#nextId, cls, abort: new AbortController(), leaving: false, wake: undefined };
     this.#nextId += this.#idStride;
     this.#users.push(slot);
     this.#classCounts.set(cls.name, (this.#classCounts.get(cls.name) ?? 0) + 1);
@@ -365,7 +379,7 @@ export class Runner {
         fail('onStart', started, error);
       }
       user.client.settlePending();
-      while (!signal.aborted && !this.#stopping) {
+      while (!slot.leaving && !this.#stopping) {
         if (o.iterations !== undefined) {
           if (this.#iterationsStarted >= o.iterations) break;
           this.#iterationsStarted += 1;
@@ -391,7 +405,7 @@ export class Runner {
         } catch (error) {
           fail('waitTime', taskEndedAt, error);
         }
-        if (wait > 0) await this.#sleepUntilStop(wait * 1000, signal);
+        if (wait > 0) await this.#sleepUntilStop(wait * 1000, slot);
         if (this.#stopping) break;
       }
       // As in Locust, a stopped user still runs onStop (log out, say), with its own time bound; a

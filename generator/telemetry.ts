@@ -14,6 +14,8 @@ import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opent
 import { AggregationTemporality, InstrumentType, MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { Attr, Metric, Resource } from '../model/attributes.ts';
 import { RequestSpan } from './otlp-request-span.ts';
+import { SpanBatches } from './otlp-span-batches.ts';
+import type { EncodedSpansExporter } from './otlp-trace-exporter.ts';
 import type { RequestOutcome } from './http-session.ts';
 import type { TelemetryConfig } from './telemetry-config.ts';
 import { DurationHistogram } from './telemetry-duration.ts';
@@ -139,10 +141,19 @@ export interface TelemetryOptions {
   activeUsers: () => Map<string, number>;
 }
 
+/**
+ * Where spans go: the generator's own batches of spans encoded as they end (the default,
+ * OTLP/HTTP protobuf with firstspan's encoder; otlp-span-batches.ts), or the SDK's
+ * BatchSpanProcessor and a SpanExporter (gRPC, http/json, FIRSTSPAN_OTLP_ENCODER=sdk).
+ */
+type SpanExport = { kind: 'encoded'; exporter: EncodedSpansExporter } | { kind: 'sdk'; exporter: SpanExporter };
+
 export class Telemetry {
   readonly #meters: MeterProvider;
-  readonly #exporter: CountingExporter;
-  readonly #processor: BatchSpanProcessor;
+  /** Exactly one of the two paths is set. */
+  readonly #exporter: CountingExporter | undefined;
+  readonly #processor: BatchSpanProcessor | undefined;
+  readonly #batches: SpanBatches | undefined;
   readonly #resource: OtelResource;
   readonly #scope: InstrumentationScope;
   readonly #ids = new IdPool();
@@ -157,7 +168,7 @@ export class Telemetry {
   readonly #config: TelemetryConfig;
   #metricsError: string | undefined;
 
-  private constructor(options: TelemetryOptions, exporter: SpanExporter, metricExporter: PushMetricExporter) {
+  private constructor(options: TelemetryOptions, spanExport: SpanExport, metricExporter: PushMetricExporter) {
     const { config } = options;
     this.#config = config;
     this.#runId = options.runId;
@@ -171,18 +182,21 @@ export class Telemetry {
         [Resource.RUN_ID]: options.runId,
       }),
     );
-    this.#exporter = new CountingExporter(exporter);
-    this.#processor = new BatchSpanProcessor(new OrderlyExporter(this.#exporter, EXPORTS_IN_FLIGHT), {
-      maxQueueSize: config.maxQueueSize,
-      maxExportBatchSize: config.maxExportBatchSize,
-      scheduledDelayMillis: config.scheduledDelayMillis,
-      // Includes the time a batch waits for its turn in OrderlyExporter at shutdown; what is
-      // not confirmed within the shutdown bound is reported as dropped.
-      exportTimeoutMillis: config.timeoutMillis * 6,
-    });
     this.#resource = resource;
     // One object for the run: the OTLP serializer groups spans by scope identity.
     this.#scope = { name: 'firstspan', version: options.version };
+    const batching = { maxQueueSize: config.maxQueueSize, maxExportBatchSize: config.maxExportBatchSize, scheduledDelayMillis: config.scheduledDelayMillis };
+    if (spanExport.kind === 'encoded') {
+      this.#batches = new SpanBatches(spanExport.exporter, resource, this.#scope, { ...batching, inFlight: EXPORTS_IN_FLIGHT }, describe);
+    } else {
+      this.#exporter = new CountingExporter(spanExport.exporter);
+      this.#processor = new BatchSpanProcessor(new OrderlyExporter(this.#exporter, EXPORTS_IN_FLIGHT), {
+        ...batching,
+        // Includes the time a batch waits for its turn in OrderlyExporter at shutdown; what is
+        // not confirmed within the shutdown bound is reported as dropped.
+        exportTimeoutMillis: config.timeoutMillis * 6,
+      });
+    }
     this.#durations = new DurationHistogram(this.#scope, metricExporter.selectAggregationTemporality?.(InstrumentType.HISTOGRAM) ?? AggregationTemporality.CUMULATIVE);
     const reader = new PeriodicExportingMetricReader({
       exporter: {
@@ -213,14 +227,14 @@ export class Telemetry {
     // The exporter's own limit stays above ours, so it never refuses a batch.
     const common = { timeoutMillis: config.timeoutMillis, concurrencyLimit: EXPORTS_IN_FLIGHT * 4 };
     const traceOptions = { ...common, url: config.tracesUrl, headers: config.tracesHeaders };
-    const traces =
+    const traces: SpanExport =
       config.protocol === 'grpc'
-        ? new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter({ ...common, url: config.tracesUrl, metadata: await grpcMetadata(config.tracesHeaders) })
+        ? { kind: 'sdk', exporter: new (await import('@opentelemetry/exporter-trace-otlp-grpc')).OTLPTraceExporter({ ...common, url: config.tracesUrl, metadata: await grpcMetadata(config.tracesHeaders) }) }
         : config.protocol === 'http/json'
-          ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(traceOptions)
+          ? { kind: 'sdk', exporter: new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter(traceOptions) }
           : config.encoder === 'sdk'
-            ? new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(traceOptions)
-            : new (await import('./otlp-trace-exporter.ts')).FirstspanOtlpTraceExporter(traceOptions);
+            ? { kind: 'sdk', exporter: new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter(traceOptions) }
+            : { kind: 'encoded', exporter: new (await import('./otlp-trace-exporter.ts')).EncodedSpansExporter(traceOptions) };
     const metricOptions = { ...common, url: config.metricsUrl, headers: config.metricsHeaders };
     const metrics =
       config.metricsProtocol === 'grpc'
@@ -250,7 +264,9 @@ export class Telemetry {
   finish(traced: TracedRequest, userClass: string, outcome: RequestOutcome): void {
     if (traced.context.traceFlags === TraceFlags.SAMPLED) {
       this.#ended += 1;
-      this.#processor.onEnd(new RequestSpan(traced.context, userClass, this.#runId, outcome, this.#resource, this.#scope));
+      const span = new RequestSpan(traced.context, userClass, this.#runId, outcome, this.#resource, this.#scope);
+      if (this.#batches !== undefined) this.#batches.add(span);
+      else this.#processor?.onEnd(span);
     } else this.#notSampled += 1;
     // The histogram agrees with the stats table, which leaves cut-off requests out.
     if (outcome.cutOff !== true) this.#durations.record(outcome.end - outcome.start, outcome);
@@ -262,11 +278,12 @@ export class Telemetry {
    * was not confirmed by then is reported as dropped, never silently lost.
    */
   async shutdown(stallMs = this.#config.timeoutMillis + 5000): Promise<TelemetryReport> {
-    const work = Promise.allSettled([this.#processor.shutdown(), this.#meters.shutdown()]).then(() => 'done' as const);
+    const spans = this.#batches ?? this.#exporter;
+    const work = Promise.allSettled([this.#batches?.shutdown() ?? this.#processor?.shutdown(), this.#meters.shutdown()]).then(() => 'done' as const);
     let result: 'done' | 'stalled' = 'stalled';
     let confirmed = -1;
-    while (this.#exporter.exported + this.#exporter.failed !== confirmed) {
-      confirmed = this.#exporter.exported + this.#exporter.failed;
+    while ((spans?.exported ?? 0) + (spans?.failed ?? 0) !== confirmed) {
+      confirmed = (spans?.exported ?? 0) + (spans?.failed ?? 0);
       let timer: NodeJS.Timeout | undefined;
       const stall = new Promise<'stalled'>((resolve) => {
         timer = setTimeout(() => resolve('stalled'), stallMs);
@@ -276,7 +293,8 @@ export class Telemetry {
       if (result === 'done') break;
     }
     const ended = this.#ended;
-    const { exported, failed } = this.#exporter;
+    const exported = spans?.exported ?? 0;
+    const failed = spans?.failed ?? 0;
     const report: TelemetryReport = {
       endpoint: this.#config.tracesUrl,
       protocol: this.#config.protocol,
@@ -287,7 +305,7 @@ export class Telemetry {
       spansNotSampled: this.#notSampled,
     };
     const problems: string[] = [];
-    if (this.#exporter.lastError !== undefined) problems.push(`span export failed: ${this.#exporter.lastError}`);
+    if (spans?.lastError !== undefined) problems.push(`span export failed: ${spans.lastError}`);
     if (result === 'stalled') problems.push(`the collector confirmed nothing for ${stallMs} ms; gave up on the rest`);
     if (this.#metricsError !== undefined) problems.push(`metric export failed: ${this.#metricsError}`);
     if (problems.length > 0) report.warning = problems.join('; ');

@@ -119,6 +119,9 @@ export interface InsertResult {
   duplicates: number;
 }
 
+/** A metric point as metricPointRows returns it (see there for the columns). */
+export type MetricPointRow = [number, string, number, number, string, string, number, number | null, number | null, number | null];
+
 /** One decoded request to write: traces or metrics. */
 export interface WriteJob {
   traces?: TracesRequest;
@@ -248,6 +251,29 @@ export class SpanStore {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  // Reading metric points (the analyzer's server-metric charts, analyzer/read-metrics.ts).
+
+  /**
+   * The points of metric `name` from `service` with fromNs ≤ time ≤ toNs, oldest first, as rows:
+   * resource id, type, temporality, monotonic (0/1), attributes JSON, unit, time after fromNs in ms
+   * (exact integer difference, then a double), value, count, sum.
+   */
+  metricPointRows(service: string, name: string, fromNs: bigint, toNs: bigint): MetricPointRow[] {
+    return this.db
+      .prepare(
+        `SELECT resource_id, type, temporality, is_monotonic, attributes, unit, (time_ns - @from) / 1000000.0, value, count, sum
+         FROM metric_points WHERE service_name = @service AND metric_name = @name AND time_ns >= @from AND time_ns <= @to
+         ORDER BY time_ns`,
+      )
+      .raw()
+      .all({ service, name, from: fromNs, to: toNs }) as MetricPointRow[];
+  }
+
+  /** Services that exported metric `name`. */
+  metricServices(name: string): string[] {
+    return this.db.prepare('SELECT DISTINCT service_name FROM metric_points WHERE metric_name = ? ORDER BY service_name').pluck().all(name) as string[];
   }
 
   private writeTracesInTransaction(request: TracesRequest, receivedAtMs: number): InsertResult {

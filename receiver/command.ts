@@ -16,7 +16,7 @@ Refused requests are logged (the first of each kind at once, then at most every 
 and counted by kind in the summary printed at shutdown.
 
 Options:
-  --port N            OTLP/HTTP port (default 4318; 0 picks a free port)
+  --port N            OTLP/HTTP port (default 4318; 0 picks free ports for HTTP and gRPC)
   --host HOST         address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --db FILE           SQLite database to write (default firstspan.db; created if missing)
   --grpc-port N       OTLP/gRPC port (default 4317, or a free one with --port 0; 0 picks a free port)

@@ -13,7 +13,7 @@
 // grpc-encoding, but the Collector's otlp exporter sends `grpc-encoding: zstd` or `snappy` (framed)
 // when configured so, without negotiating (go.opentelemetry.io/collector/config/configgrpc: it
 // registers those compressors with grpc-go and calls grpc.UseCompressor). receiverInterceptor
-// below therefore tells grpc-js to pass such messages through untouched and decodes them here with
+// below therefore tells grpc-js to pass such messages through untouched; they are decoded here with
 // the same bounded decoders as OTLP/HTTP (decoders/index.ts).
 import { timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
@@ -61,18 +61,23 @@ export interface GrpcReceiverOptions {
   refusals?: RefusalLog;
 }
 
-/** grpc-encodings decoded here rather than by grpc-js (which knows gzip and deflate only). */
-const OWN_ENCODINGS = { zstd: 'zstd', snappy: 'snappy' } as const;
-/** Metadata key that carries such an encoding from the interceptor to the handler. */
+/** grpc-encodings grpc-js decodes itself; every other one is taken over by receiverInterceptor. */
+const GRPC_JS_ENCODINGS = new Set(['identity', 'gzip', 'deflate']);
+/** Metadata key that carries a taken-over encoding from the interceptor to the handler. */
 const OWN_ENCODING_KEY = 'firstspan-grpc-encoding';
+const SUPPORTED = 'gzip, deflate, zstd, snappy or identity';
+
+class UnsupportedEncoding extends Error {}
 
 /**
  * The one interceptor on every call, for two jobs grpc-js leaves to the application.
  *
- * Decompression: grpc-js keeps the call's grpc-encoding in the base call's `incomingEncoding` field, read from the
- * headers before any message arrives (@grpc/grpc-js src/server-interceptors.ts). For zstd and snappy
- * this sets it to identity, so grpc-js hands the compressed message over as it is, and tells the
- * handler the real encoding through metadata (any client-sent value of that key is dropped first).
+ * Decompression: grpc-js keeps the call's grpc-encoding in the base call's `incomingEncoding`
+ * field, read from the headers before any message arrives (@grpc/grpc-js
+ * src/server-interceptors.ts). For any encoding but identity, gzip and deflate this sets it to
+ * identity, so grpc-js hands the message over as it is, and tells the handler the real encoding
+ * through metadata (any client-sent value of that key is dropped first); the handler decodes zstd
+ * and snappy and refuses the rest with UNIMPLEMENTED, counted like every refusal.
  * If a grpc-js release renames the field this does nothing, and zstd/snappy get grpc-js's own
  * UNIMPLEMENTED answer again (test/receiver-codecs.test.ts and the Collector test catch that).
  *
@@ -82,7 +87,7 @@ function receiverInterceptor(refusals: RefusalLog | undefined): grpc.ServerInter
   return (_method, call) => {
     const base = call as unknown as { incomingEncoding?: unknown };
     const encoding = typeof base.incomingEncoding === 'string' ? base.incomingEncoding.toLowerCase() : '';
-    const own = Object.hasOwn(OWN_ENCODINGS, encoding) ? OWN_ENCODINGS[encoding as keyof typeof OWN_ENCODINGS] : undefined;
+    const own = encoding !== '' && !GRPC_JS_ENCODINGS.has(encoding) ? encoding : undefined;
     if (own !== undefined) base.incomingEncoding = 'identity';
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
@@ -96,8 +101,8 @@ function receiverInterceptor(refusals: RefusalLog | undefined): grpc.ServerInter
             .build(),
         );
       },
-      // Every status the handlers send passes here; grpc-js's own refusals (a message over
-      // grpc.max_receive_message_length, an unknown grpc-encoding) do not and are not counted.
+      // Every status the handlers send passes here; grpc-js's own refusal of a message over
+      // grpc.max_receive_message_length does not and is not counted.
       sendStatus(status, next) {
         if (status.code !== grpc.status.OK) {
           refusals?.record({ transport: 'gRPC', status: grpc.status[status.code] ?? String(status.code), message: status.details, client: call.getPeer() });
@@ -111,8 +116,14 @@ function receiverInterceptor(refusals: RefusalLog | undefined): grpc.ServerInter
 /** The message as the client meant it: decompressed here when receiverInterceptor passed it on. */
 async function messageOf(call: grpc.ServerUnaryCall<Buffer, Buffer>, limit: number): Promise<Buffer> {
   const own = call.metadata.get(OWN_ENCODING_KEY)[0];
-  if (own !== OWN_ENCODINGS.zstd && own !== OWN_ENCODINGS.snappy) return call.request;
-  return decodeWhole(own, call.request, limit);
+  const body = call.request;
+  if (own === undefined) return body;
+  // The interceptor cannot see a message's compressed flag, but an uncompressed OTLP Export request
+  // is empty or starts with field 1 (byte 0x0a), which no zstd frame (0x28, or 0x5_ when
+  // skippable) or snappy stream (0xff) does: such a message was sent uncompressed.
+  if (body.length === 0 || body[0] === 0x0a) return body;
+  if (own === 'zstd' || own === 'snappy') return decodeWhole(own, body, limit);
+  throw new UnsupportedEncoding(`grpc-encoding '${String(own)}' is not supported; use ${SUPPORTED}`);
 }
 
 export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
@@ -138,7 +149,10 @@ export function buildGrpcReceiver(options: GrpcReceiverOptions): grpc.Server {
           callback(
             error instanceof DecodedTooLarge
               ? failure('FS_ERR_OTLP_TOO_LARGE', error.message)
-              : failure('FS_ERR_OTLP_DECODE', `cannot decompress message: ${(error as Error).message}`),
+              : error instanceof UnsupportedEncoding
+                ? // The gRPC compression spec answers an unknown grpc-encoding with UNIMPLEMENTED.
+                  { code: grpc.status.UNIMPLEMENTED, details: error.message }
+                : failure('FS_ERR_OTLP_DECODE', `cannot decompress message: ${(error as Error).message}`),
           ),
       );
     };

@@ -10,13 +10,14 @@ cd "$(dirname "$0")/.."
 status=0
 
 # Debian packages: chromium for the HTML report test, docker-compose to validate docker-compose.yml,
-# iptables and ip (iproute2) for the handshake-hold test, zstd to compress the receiver's codec tests' bodies.
+# iptables and ip (iproute2) for the handshake-hold test, zstd and lz4 to compress the receiver's codec tests' bodies.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v iptables >/dev/null 2>&1 || missing+=(iptables)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v lz4 >/dev/null 2>&1 || missing+=(lz4)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "install-test-peers: installing Debian's ${missing[*]}"

@@ -15,6 +15,7 @@ import { renderTable } from '../analyzer/render-table.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { SpanStore } from '../model/store.ts';
 import { runCli } from './helpers/cli.ts';
+import { startStack, writeScript, type Summary } from './helpers/generator-harness.ts';
 import type { MetricsRequest } from '../model/otlp.ts';
 import { LOCUST_RESOURCE, TraceBuilder, usersMetric, type Phases, type RootOptions } from './helpers/analyzer-traces.ts';
 
@@ -76,6 +77,8 @@ describe('no server data is null, never 0, and a gate over it fails', () => {
       expect(ep.phasesMs).toBeNull();
       expect(ep.clientMs.p50).toBeCloseTo(21.5, 9);
     }
+    // The timeline too: each second's server and gap percentiles are null, its client ones are data.
+    expect(run.timeline.map((p) => [p.requests, p.clientP50, p.serverP50, p.gapP99])).toEqual([[10, 21.5, null, null]]);
     expect(run.warnings.map((w) => w.code)).toEqual(['no-server-data']);
     expect(run.warnings[0]?.message).toMatch(/instrumented.*exports its spans to this receiver.*traceparent/);
     const json = JSON.parse(JSON.stringify(report)) as { runs: Array<{ total: Record<string, unknown> }> };
@@ -95,7 +98,7 @@ describe('no server data is null, never 0, and a gate over it fails', () => {
     expect(row[CSV_COLUMNS.indexOf('client_p50_ms')]).toBe('21.5');
     const html = renderHtml(report);
     expect(html).toMatch(/<p class="warning" data-warning="no-server-data">No server span matched/);
-    expect(html).toContain('<b>– ms</b><span>gap p99</span>');
+    expect(html).toContain('<b>–</b><span>gap p99</span>');
   });
 
   it('fails a threshold over a figure with no data, saying why (exit 99)', async () => {
@@ -218,6 +221,20 @@ describe('requests cut off by the end of a run stay out of every figure', () => 
     expect(renderTable({ ...emptyReport(), runs: [firstspanRun] })).toContain('cut off by the end of the run: 1 requests');
   });
 
+  it('recognises Locust by its resource even when given a run id, and still leaves its cut-off span out', async () => {
+    const r = only(
+      await analyzeFile(
+        write('cutoff-locust-runid.db', (b) => {
+          b.resource('locust', LOCUST_RESOURCE);
+          const locust = { service: 'locust', runId: 'nightly-42', requestName: null, name: 'GET /items', oldSemconv: true };
+          for (let i = 0; i < 5; i++) b.root({ ...locust, startMs: i * 100, durationMs: 20 });
+          b.root({ ...locust, startMs: 450, durationMs: 300, httpStatus: null });
+        }),
+      ),
+    );
+    expect([r.runId, r.generator, r.rootSpans, r.cutOff]).toEqual(['nightly-42', 'locust', 5, 1]);
+  });
+
   it("leaves Locust's status-less span at the run's end out the same way", () => {
     const cart = locustRun.endpoints.find((e) => e.name === '/cart/add');
     expect(cart?.count).toBe(10);
@@ -228,6 +245,41 @@ describe('requests cut off by the end of a run stay out of every figure', () => 
     const csv = renderCsv({ ...emptyReport(), runs: [locustRun] }).trim().split('\r\n');
     expect(csv[csv.length - 1]?.split(',')[CSV_COLUMNS.indexOf('cut_off')]).toBe('1');
   });
+});
+
+describe("firstspan's own cut-off requests, end to end", () => {
+  it('the real generator marks the requests its run time cut off; the analyzer counts them apart, as the run did, and out of every figure', async () => {
+    const stack = await startStack();
+    try {
+      // Each task: a quick request, then one the target never answers: the run time cuts it off.
+      const file = writeScript(
+        stack.dir,
+        'held.ts',
+        `import { HttpUser, task, constant } from 'firstspan';
+         export class Holder extends HttpUser {
+           override waitTime = constant(0.01);
+           @task async t() {
+             await this.client.get('/quick');
+             await this.client.get('/held?hang=1', { name: '/held' });
+           }
+         }`,
+      );
+      const run = await runCli(['run', file, '--host', stack.target.url, '-u', '3', '-r', '100', '-t', '1s', '--otel', '--run-id', 'held', '--json'], { env: stack.otelEnv, cwd: stack.dir });
+      expect(run.code, run.stderr).toBe(0);
+      const summary = JSON.parse(run.stdout) as Summary;
+      expect(summary.cutOff).toBeGreaterThanOrEqual(3);
+      const r = await runCli(['analyze', '--db', join(stack.dir, 'spans.db'), '--run-id', 'held', '--format', 'json', '--settle', '0']);
+      expect(r.code, r.stderr).toBe(ExitCodes.OK);
+      const analysed = only(JSON.parse(r.stdout) as Report);
+      expect(analysed.cutOff).toBe(summary.cutOff);
+      expect(analysed.rootSpans).toBe(summary.total.count);
+      expect(analysed.total.errors).toBe(0);
+      // Every /held request was cut off: no such endpoint in the figures.
+      expect(analysed.endpoints.map((e) => e.name)).toEqual(['/quick']);
+    } finally {
+      await stack.close();
+    }
+  }, 60_000);
 });
 
 function emptyReport(): Report {
@@ -276,6 +328,25 @@ describe("Locust's gap is split by the measured clock offset, the equal split on
     expect(product?.beforeServer).toBeCloseTo(1, 6);
     expect(product?.afterServer).toBeCloseTo(1, 6);
     expect(renderTable({ ...emptyReport(), runs: [placed] })).toMatch(/\/authenticate .* clock offset ±1\.00 ms/);
+  });
+
+  it('prints what Locust cannot say (which requests opened a connection) as unknown, never 0', () => {
+    for (const ep of [placed.total, ...placed.endpoints]) {
+      expect(ep.newConnections).toBeNull();
+      expect(ep.gapByConnection).toBeNull();
+    }
+    const report = { ...emptyReport(), runs: [placed] };
+    const csv = renderCsv(report).trim().split('\r\n');
+    const row = (csv[csv.length - 1] ?? '').split(',');
+    for (const col of ['new_connections', 'gap_opened_count', 'gap_reused_p50_ms']) expect(row[CSV_COLUMNS.indexOf(col)], col).toBe('');
+    expect(renderTable(report)).not.toMatch(/Gap by connection/);
+  });
+
+  it("names Locust's login as the endpoint that matters, and before-server as its cause, with the offset's bound", () => {
+    expect(placed.summary[0]).toBe("/authenticate is where the gap matters most: a mean of 155 ms per request (p99 155 ms) over 4 requests, 93.9% of the run's 660 ms of hidden latency.");
+    expect(placed.summary[1]).toBe(
+      'Its main cause is the time before the server span started (network, proxies, load balancers, queues in front of the server), 150 ms of it, placed by the clock offset to ±1.00 ms.',
+    );
   });
 
   it('falls back to the equal split, labelled, where the offset is no better than half the gap', () => {
@@ -371,7 +442,18 @@ describe('the tail: where the gap of the slowest 10% and 1% went', () => {
     expect(Number(row[CSV_COLUMNS.indexOf('tail10_phase_before_server_ms')])).toBeCloseTo(110, 6);
     expect(Number(row[CSV_COLUMNS.indexOf('tail1_phase_before_server_ms')])).toBeCloseTo(200, 6);
     expect(renderTable(report)).toMatch(/The tail[^\n]*\n[^]*\/login\s+10%\s+10\s+138\s+0\.00\s+25\.0\s+0\.50\s+110\s+0\.00\s+1\.00\s+1\.00\s+0\.00/);
-    expect(renderHtml(report)).toMatch(/<tr class="tail" data-tail="1%"><td>\/login<\/td><td>1%<\/td><td>1<\/td><td>228<\/td>/);
+    expect(renderHtml(report)).toMatch(/<tr class="tail" data-tail="1%"><td class="name">\/<wbr>login<\/td><td>1%<\/td><td>1<\/td><td>228<\/td>/);
+  });
+
+  it('says in words which endpoint matters most, how much, and why: the cost of a new connection', () => {
+    expect(run.summary).toEqual([
+      '/login is where the gap matters most: a mean of 16.9 ms per request (p99 128 ms) over 100 requests, 100% of the run\'s 1.7 s of hidden latency.',
+      'The 10 requests that opened a connection waited 134 ms more than the 90 that reused one (gap 138 ms against 3.50 ms): the cost of a new connection.',
+      'Propagation 100% (100 of 100 requests matched a server span).',
+    ]);
+    const table = renderTable({ ...emptyReport(), runs: [run] });
+    expect(table.indexOf('/login is where the gap matters most')).toBeLessThan(table.indexOf('Endpoint '));
+    expect(renderHtml({ ...emptyReport(), runs: [run] })).toContain('<div class="summary"><p>/login is where the gap matters most');
   });
 
   it('takes the bucket the cut falls in in proportion (15 requests: the slowest 10% is 2 of them)', async () => {
@@ -402,5 +484,25 @@ describe('a run whose spans are still arriving says so', () => {
     expect(renderTable({ ...emptyReport(), runs: [early] })).toContain('WARNING: The last span of this run arrived 1.5 s ago');
     expect(only(await analyzeFile(db, { nowMs: now + 2000 })).warnings).toEqual([]);
     expect(only(await analyzeFile(db, { nowMs: now, settleMs: 0 })).warnings).toEqual([]);
+  });
+});
+
+describe('odd data is explained in words', () => {
+  it('says what a server span longer than its client span means and whether it distorts the figures', async () => {
+    const r = only(
+      await analyzeFile(
+        write('odd.db', (b) => {
+          for (let i = 0; i < 5; i++) b.server(b.root({ startMs: i * 100, phases: REUSED }), { beforeMs: 1, durationMs: 10 });
+          // The server ends its span late: 30 ms of server time in a 21.5 ms client span.
+          b.server(b.root({ startMs: 600, phases: REUSED }), { beforeMs: 1, durationMs: 30 });
+        }),
+      ),
+    );
+    expect(r.oddities.serverLongerThanClient).toBe(1);
+    const table = renderTable({ ...emptyReport(), runs: [r] });
+    expect(table).toMatch(/serverLongerThanClient: 1 — server spans that last longer than their client span: the server ended its span after the response had left.*they have no gap, so the gap figures leave them out/);
+    expect(renderHtml({ ...emptyReport(), runs: [r] })).toMatch(/<li data-oddity="serverLongerThanClient"><b>serverLongerThanClient: 1<\/b> — server spans that last longer/);
+    // The gap figures hold the five others only.
+    expect(r.total.gapMs?.max).toBeCloseTo(11.5, 9);
   });
 });

@@ -89,6 +89,18 @@ describe('demo shop', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
+  it("exports the process's runtime metrics under the shop's name (flushed at close)", () => {
+    const points = receiver.store.db
+      .prepare("SELECT metric_name AS name, value FROM metric_points WHERE service_name = 'shop'")
+      .all() as Array<{ name: string; value: number }>;
+    const cpu = points.filter((p) => p.name === 'process.cpu.utilization');
+    const rss = points.filter((p) => p.name === 'process.memory.usage');
+    expect(cpu.length).toBeGreaterThan(0);
+    for (const p of cpu) expect(p.value).toBeGreaterThanOrEqual(0);
+    expect(rss.length).toBeGreaterThan(0);
+    for (const p of rss) expect(p.value).toBeGreaterThan(1e6);
+  });
+
   it('answers the seed scenario and rejects a bad body with 400', () => {
     expect(sent.map((s) => s.status)).toEqual([200, 200, 200, 200, 400]);
   });

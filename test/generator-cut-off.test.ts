@@ -183,10 +183,38 @@ describe('requests in flight when the run stops', () => {
     expect(s.cutOff).toBe(1);
   });
 
+  it('--stop-timeout also lets the users a load shape stops finish their task, as in Locust', async () => {
+    // Two users, one from the second second on, then the end: each stop falls in a 1.2 s request
+    // (the tasks run back to back), which the 5 s stop timeout lets finish.
+    const prefix = '/stop-timeout-shape';
+    const file = writeScript(
+      stack.dir,
+      'stop-timeout-shape.ts',
+      `import { HttpUser, LoadTestShape, task, constant } from 'firstspan';
+       export class Patient extends HttpUser {
+         override waitTime = constant(0.01);
+         @task async t() { await this.client.get('${prefix}/held?delay=1200', { name: '${prefix}/held' }); }
+       }
+       export class Down extends LoadTestShape {
+         override tick(): [number, number] | null {
+           const t = this.getRunTime();
+           return t < 1 ? [2, 100] : t < 2.5 ? [1, 100] : null;
+         }
+       }`,
+    );
+    const r = await runCli(['run', file, '--host', stack.target.url, '-s', '5', '--otel', '--run-id', 'stop-timeout-shape', '--json'], { env: stack.otelEnv, cwd: stack.dir });
+    const s = summaryOf(r, 'shape');
+    const checked = everyTraceparentHasItsSpan(prefix, 'stop-timeout-shape');
+    expect(checked.cutOff).toEqual([]);
+    expect(s.cutOff).toBe(0);
+    expect(s.peakUsers).toBe(2);
+    expect(s.requests.find((e) => e.name === `${prefix}/held`)).toMatchObject({ count: seenSpanIds(prefix).length, failures: 0 });
+  });
+
   it('--stop-timeout takes seconds or a duration, and says what to fix otherwise', async () => {
     const file = holdingScript('stop-timeout-bad.ts', '/unused', 'hang=1');
     const r = await runCli(['run', file, '--host', stack.target.url, '--stop-timeout', 'soon'], { cwd: stack.dir });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got 'soon'");
+    expect(r.stderr).toContain("-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got 'soon'");
   });
 });

@@ -12,8 +12,8 @@ import { defaultResource, resourceFromAttributes } from '@opentelemetry/resource
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Problems } from '../cli/args.ts';
-import { OtlpTraceEncoder } from '../generator/otlp-trace-encoder.ts';
-import { firstspanTraceSerializer } from '../generator/otlp-trace-exporter.ts';
+import { OtlpTraceEncoder, RequestSpanBuffer } from '../generator/otlp-trace-encoder.ts';
+import { encodedSpansSerializer } from '../generator/otlp-trace-exporter.ts';
 import { resolveTelemetryConfig } from '../generator/telemetry-config.ts';
 import { RequestSpan } from '../generator/otlp-request-span.ts';
 import type { RequestOutcome } from '../generator/http-session.ts';
@@ -185,9 +185,29 @@ describe('firstspan OTLP encoder against the SDK serializer', () => {
     expect(Buffer.from(first).equals(copy)).toBe(true);
   });
 
+  it('spans encoded one by one as they end (the default export path) make the same request as encoding the batch', () => {
+    const spans = Array.from({ length: 30 }, () => generatorSpans()).flat() as RequestSpan[];
+    const encoder = new OtlpTraceEncoder();
+    const buffer = new RequestSpanBuffer();
+    for (const span of spans) buffer.add(span);
+    expect(buffer.count).toBe(spans.length);
+    const wrapped = encoder.wrap(resource, scope, buffer.take());
+    expect(buffer.count).toBe(0);
+    expect(Buffer.from(wrapped).equals(Buffer.from(encoder.encode(spans)))).toBe(true);
+    expect(receiverDecode(wrapped)).toEqual(receiverDecode(sdkBytes(spans)));
+    // Schema URLs on the resource and the scope go after the spans, as the SDK writes them.
+    const withSchemas = resourceFromAttributes({ 'service.name': 'firstspan' }, { schemaUrl: 'https://opentelemetry.io/schemas/1.30.0' });
+    const schemaScope = { name: 'firstspan', version: '0.1.0', schemaUrl: 'https://opentelemetry.io/schemas/1.29.0' };
+    const few = [0, 1, 2].map((i) => new RequestSpan(ctx(`${i}af7651916cd43dd8448eb211c80319c`, 'b7ad6b7169203331'), 'Shopper', 'run-1', outcome({}), withSchemas, schemaScope));
+    for (const span of few) buffer.add(span);
+    const ours = encoder.wrap(withSchemas, schemaScope, buffer.take());
+    expect(Buffer.from(ours).equals(Buffer.from(encoder.encode(few)))).toBe(true);
+    expect(oracleDecode(ours)).toEqual(oracleDecode(sdkBytes(few)));
+  });
+
   it('keeps the SDK response reader (partial success)', () => {
     const response = Buffer.from([0x0a, 0x06, 0x08, 0x02, 0x12, 0x02, 0x6e, 0x6f]); // rejected 2, "no"
-    expect(firstspanTraceSerializer().deserializeResponse(response)).toEqual(ProtobufTraceSerializer.deserializeResponse(response));
+    expect(encodedSpansSerializer().deserializeResponse(response)).toEqual(ProtobufTraceSerializer.deserializeResponse(response));
   });
 
   it('FIRSTSPAN_OTLP_ENCODER selects the encoder and refuses anything else', () => {

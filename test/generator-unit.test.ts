@@ -89,11 +89,11 @@ describe('run flags', () => {
     };
     expect(timeout()).toBe(0);
     expect(timeout('--stop-timeout', '10')).toBe(10_000);
-    expect(timeout('--stop-timeout', '1m')).toBe(60_000);
+    expect(timeout('-s', '1m')).toBe(60_000);
     expect(timeout('--stop-timeout=2.5s')).toBe(2500);
     expect(timeout('--stop-timeout', '0')).toBe(0);
-    expect(timeout('--stop-timeout=-5')).toEqual(["--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got '-5'"]);
-    expect(timeout('--stop-timeout', 'later')).toEqual(["--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got 'later'"]);
+    expect(timeout('--stop-timeout=-5')).toEqual(["-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got '-5'"]);
+    expect(timeout('--stop-timeout', 'later')).toEqual(["-s/--stop-timeout must be seconds or a duration like 10s or 1m (0 to cut off at once), got 'later'"]);
   });
 
   it('splits users between workers and generates sortable run ids', () => {

@@ -20,15 +20,19 @@ import { oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http
 const LIMIT = 64 * 1024;
 const TRACE = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 
-const zstdCli = ((): string | undefined => {
+/** Why a command-line encoder cannot run here (Debian packages; scripts/install-test-peers.sh installs them). */
+function missingTool(tool: string): string | undefined {
   try {
-    execFileSync('zstd', ['--version'], { stdio: 'ignore' });
+    execFileSync(tool, ['--version'], { stdio: 'ignore' });
     return undefined;
   } catch {
-    return 'no zstd command-line tool (Debian package zstd; scripts/install-test-peers.sh installs it)';
+    return `no ${tool} command-line tool (Debian package ${tool}; scripts/install-test-peers.sh installs it)`;
   }
-})();
+}
+const zstdCli = missingTool('zstd');
+const lz4Cli = missingTool('lz4');
 if (zstdCli) console.warn(`zstd round-trip cases skipped: ${zstdCli}`);
+if (lz4Cli) console.warn(`lz4 linked-block case skipped: ${lz4Cli}`);
 
 /** The snappy framing format (github.com/google/snappy framing_format.txt): identifier, then chunks of <= 64 KiB. */
 function snappyFramed(data: Buffer, { compressed = true } = {}): Buffer {
@@ -141,6 +145,14 @@ describe('OTLP/HTTP Content-Encodings', () => {
     expect(res.body.toString()).toMatch(/window/);
   });
 
+  it.skipIf(lz4Cli !== undefined)('lz4: linked 64 KiB blocks (lz4 -BD -B4), whose matches reach into earlier blocks, decode exactly', async () => {
+    const body = tracesProtobuf(Array.from({ length: 4000 }, (_, i) => oracleSpan({ name: `linked-${i % 7}` })));
+    expect(body.length).toBeGreaterThan(4 * 64 * 1024);
+    const framed = execFileSync('lz4', ['-q', '-c', '-BD', '-B4'], { input: body });
+    expect(framed[4]! & 0x20).toBe(0); // block independence flag off: the blocks are linked
+    expect((await decodeWhole('lz4', framed, 1024 * 1024)).equals(body)).toBe(true);
+  });
+
   it('the CRC-32C is Castagnoli\'s (check value of "123456789" is 0xe3069283)', () => {
     const crc = 0xe3069283;
     expect(maskedCrc32c(Buffer.from('123456789'))).toBe((((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0);
@@ -184,7 +196,7 @@ describe('the decoders on damaged input', () => {
 });
 
 /** One unary gRPC call over a raw HTTP/2 stream, so any grpc-encoding can be sent. */
-function grpcCall(address: string, message: Buffer, encoding: string): Promise<{ status: number; message: string }> {
+function grpcCall(address: string, message: Buffer, encoding: string, { compressed = true } = {}): Promise<{ status: number; message: string }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`http://${address}`);
     session.on('error', reject);
@@ -204,7 +216,7 @@ function grpcCall(address: string, message: Buffer, encoding: string): Promise<{
       else resolve({ status, message: text });
     });
     const prefix = Buffer.alloc(5);
-    prefix[0] = 1; // compressed
+    prefix[0] = compressed ? 1 : 0;
     prefix.writeUInt32BE(message.length, 1);
     stream.end(Buffer.concat([prefix, message]));
   });
@@ -234,8 +246,16 @@ describe('OTLP/gRPC grpc-encodings beyond grpc-js\'s gzip/deflate', () => {
     expect(result.status).toBe(3);
   });
 
-  it('an unknown grpc-encoding still gets UNIMPLEMENTED', async () => {
+  it('an unknown grpc-encoding still gets UNIMPLEMENTED, naming the ones that work', async () => {
     const result = await grpcCall(receiver.grpcUrl!, Buffer.from('x'), 'br');
     expect(result.status).toBe(12);
+    expect(result.message).toMatch(/grpc-encoding 'br' is not supported; use gzip, deflate, zstd, snappy or identity/);
+  });
+
+  it('a message sent uncompressed (flag 0) under a zstd grpc-encoding header is still read', async () => {
+    const body = tracesProtobuf([oracleSpan({ name: 'grpc-flag-0' })]);
+    const result = await grpcCall(receiver.grpcUrl!, body, 'zstd', { compressed: false });
+    expect(result.status, result.message).toBe(0);
+    expect(stored('grpc-flag-0')).toBe(1);
   });
 });

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.ts';
 import { tempDir, writeScript } from './helpers/generator-harness.ts';
 import { LOCUST_BIN, LOCUSTFILES, locustAvailability } from './helpers/locust-peer.ts';
 import { startTargetService, type TargetService } from './helpers/target-service.ts';
@@ -26,13 +27,14 @@ const aggregate = (s: StatsRequests) => s.stats.find((r) => r.name === 'Aggregat
 let target: TargetService;
 let dir: { dir: string; remove: () => void };
 let web: WebRun;
+let apiScript: string;
 const locust = locustAvailability();
 if (!locust.ok) console.warn(`web-locust-api: the comparison with real Locust is skipped: ${locust.detail}`);
 
 beforeAll(async () => {
   dir = tempDir('firstspan-web-api-');
   target = await startTargetService();
-  const script = writeScript(
+  const script = (apiScript = writeScript(
     dir.dir,
     'api.ts',
     `import { HttpUser, task, constant } from 'firstspan';
@@ -41,7 +43,7 @@ beforeAll(async () => {
        @task(3) async ok() { await this.client.get('/ok'); }
        @task async broken() { await this.client.get('/broken?status=503', { name: '/broken' }); }
      }`,
-  );
+  ));
   // No --host: as in Locust, the host comes with the /swarm form.
   web = await startWebRun([script], {}, dir.dir);
 });
@@ -53,6 +55,13 @@ afterAll(async () => {
 });
 
 describe("Locust's web API", () => {
+  it('says so, with exit code 2, when the web port is taken', async () => {
+    const port = new URL(web.url).port;
+    const r = await runCli(['run', apiScript, '--web-port', port], { cwd: dir.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port}.*--web-port`));
+  });
+
   it('starts with POST /swarm, reports /stats/requests with Locust keys, changes users, resets, serves the CSVs, stops', async () => {
     const idle = await statsOf(web.url);
     expect(idle.state).toBe('ready');
@@ -172,4 +181,25 @@ describe('the same calls against real Locust', () => {
       await new Promise((r) => child.once('close', r));
     }
   }, 120_000);
+});
+
+describe('--web-login', () => {
+  it('asks for basic auth on the page and on the API, and lets the right login through', async () => {
+    const guarded = await startWebRun([apiScript, '--web-login', 'tester:s3cret:with-colon'], {}, dir.dir);
+    try {
+      const basic = (login: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(login).toString('base64')}` });
+      const anonymous = await fetch(guarded.url);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="firstspan"/);
+      expect((await fetch(`${guarded.url}stats/requests`, { headers: basic('tester:wrong') })).status).toBe(401);
+      expect((await fetch(`${guarded.url}swarm`, { method: 'POST', body: form({ user_count: 1, spawn_rate: 1, host: target.url }) })).status).toBe(401);
+      const page = await fetch(guarded.url, { headers: basic('tester:s3cret:with-colon') });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<form id="swarm"');
+      const stats = (await (await fetch(`${guarded.url}stats/requests`, { headers: basic('tester:s3cret:with-colon') })).json()) as StatsRequests;
+      expect(stats.state).toBe('ready');
+    } finally {
+      await guarded.quit();
+    }
+  });
 });

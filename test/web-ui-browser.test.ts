@@ -15,6 +15,7 @@ import { startWebRun, type WebRun } from './helpers/web-ui.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const DELAY = 300;
+const LATER_S = 8;
 const HOSTILE = `/<img src=x onerror="window.__pwned=1">'"&`;
 export const SCREENSHOTS = { live1280: path.join(tmpdir(), 'firstspan-web-live-1280.png'), live1920: path.join(tmpdir(), 'firstspan-web-live-1920.png'), report: path.join(tmpdir(), 'firstspan-web-report.png') };
 
@@ -31,6 +32,7 @@ beforeAll(async () => {
     stack.dir,
     'browse.ts',
     `import { HttpUser, task, constant } from 'firstspan';
+     const started = Date.now();
      export class Visitor extends HttpUser {
        override waitTime = constant(0.1);
        @task(4) async page() {
@@ -40,6 +42,8 @@ beforeAll(async () => {
          await this.client.get('/after-fresh');
        }
        @task async odd() { await this.client.get('/odd?status=500', { name: ${JSON.stringify(HOSTILE)} }); }
+       // After ${LATER_S} s an endpoint whose service stops continuing the trace: the page must warn.
+       @task(2) async later() { if (Date.now() - started > ${LATER_S * 1000}) await this.client.get('/later?untraced=1', { name: '/later' }); }
      }`,
   );
   web = await startWebRun([script, '--host', `http://127.0.0.1:${proxy.port}`, '-u', '2', '-r', '10', '--otel', '--db', path.join(stack.dir, 'spans.db')], stack.otelEnv, stack.dir, 180_000);
@@ -141,17 +145,26 @@ describe('the web UI in headless Chromium', () => {
         const row = document.querySelector('#gap-table tfoot tr');
         const v = (c) => Number(row?.querySelector('td[data-col="' + c + '"]')?.textContent ?? NaN);
         const opened = v('opened-gap-p50');
-        return opened >= ${DELAY} * 0.9 ? { opened, reused: v('reused-gap-p50'), state: document.getElementById('state')?.textContent, coverage: row?.querySelector('td[data-col="coverage"]')?.textContent } : false;
+        return opened >= ${DELAY} * 0.9 ? { opened, reused: v('reused-gap-p50'), state: document.getElementById('state')?.textContent } : false;
       })()`,
       60_000,
     );
-    const gap = live as { opened: number; reused: number; state: string; coverage: string };
+    const gap = live as { opened: number; reused: number; state: string };
     expect(['running', 'spawning']).toContain(gap.state);
     expect(gap.opened).toBeGreaterThanOrEqual(DELAY * 0.9);
     expect(gap.opened).toBeLessThan(DELAY * 3);
     expect(gap.reused).toBeLessThan(DELAY / 2);
-    expect(gap.coverage).toBe('100 %');
+    expect(await cell(page, 'gap-table', 'GET /after-fresh', 'coverage')).toBe('100 %');
     expect(Number(await cell(page, 'gap-table', 'GET /after-fresh', 'opened-share').then((t) => t.replace(' %', '')))).toBeGreaterThan(0);
+    // The moment an endpoint's spans stop continuing the trace, the page warns (test still running).
+    const warned = (await waitFor(
+      page,
+      `(() => { const w = document.getElementById('warnings')?.textContent ?? ''; return w.includes('GET /later') ? { w, state: document.getElementById('state')?.textContent } : false; })()`,
+      60_000,
+    )) as { w: string; state: string };
+    expect(warned.w).toMatch(/Propagation coverage of GET \/later fell to 0 %/);
+    expect(['running', 'spawning']).toContain(warned.state);
+    expect(await cell(page, 'gap-table', 'GET /later', 'recent-coverage')).toBe('0 %');
     await page.screenshot({ path: SCREENSHOTS.live1280, fullPage: true });
     await page.setViewportSize({ width: 1920, height: 1080 });
     await page.screenshot({ path: SCREENSHOTS.live1920, fullPage: true });

@@ -2,7 +2,7 @@
 // main.ts is the thin shell that reads argv/env; tests and `firstspan demo` can call startShop too.
 import { parseDuration } from '../../cli/args.ts';
 import { DEFAULT_LATENCIES, inventoryRoutes, listen, shopRoutes, type Latencies } from './services.ts';
-import { parseResourceAttributes, startTracing } from './telemetry.ts';
+import { parseResourceAttributes, startRuntimeMetrics, startTracing } from './telemetry.ts';
 
 export interface ShopOptions {
   port: number;
@@ -15,6 +15,10 @@ export interface ShopOptions {
   resource: Record<string, string>;
   /** OTLP/HTTP traces URL; default: the OTEL_EXPORTER_OTLP_* variables (tests pass it directly). */
   tracesUrl?: string;
+  /** The process's runtime metrics (CPU, memory, event-loop delay) under the shop's name: 'none' turns them off. */
+  metricsExporter?: 'otlp' | 'none';
+  /** Metric export interval, ms (OTEL_METRIC_EXPORT_INTERVAL; default 1000). */
+  metricsIntervalMs?: number;
 }
 
 export interface RunningShop {
@@ -37,6 +41,15 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     resource: options.resource,
     tracesUrl: options.tracesUrl,
   });
+  // One process serves both services; its runtime metrics go out under the shop's name.
+  const runtime = startRuntimeMetrics({
+    serviceName: options.shopServiceName,
+    exporter: options.metricsExporter ?? options.exporter,
+    resource: options.resource,
+    ...(options.metricsIntervalMs === undefined ? {} : { intervalMs: options.metricsIntervalMs }),
+    // Metrics go where the traces go when a traces URL is given (tests): never to a default port.
+    ...(options.tracesUrl === undefined ? {} : { metricsUrl: options.tracesUrl.replace(/\/v1\/traces$/, '/v1/metrics') }),
+  });
   const inventory = await listen(inventoryTracing.tracer, inventoryRoutes(inventoryTracing.tracer, options.latencies), options.inventoryPort, options.host);
   const shop = await listen(shopTracing.tracer, shopRoutes(shopTracing.tracer, options.latencies, inventory.url), options.port, options.host);
   return {
@@ -45,7 +58,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     async close() {
       await shop.close();
       await inventory.close();
-      await Promise.all([shopTracing.shutdown(), inventoryTracing.shutdown()]);
+      await Promise.all([shopTracing.shutdown(), inventoryTracing.shutdown(), runtime.shutdown()]);
       const a = shopTracing.counts();
       const b = inventoryTracing.counts();
       return { exported: a.exported + b.exported, failed: a.failed + b.failed };
@@ -57,7 +70,10 @@ const HELP = `Usage: npx tsx examples/shop/main.ts [options]
 
 The firstspan demo shop: POST /authenticate, GET /product/:id, POST /cart/add, POST /checkout/confirm,
 and an inventory service it calls over HTTP. Traces go wherever OTEL_EXPORTER_OTLP_* say
-(default http://localhost:4318); OTEL_TRACES_EXPORTER=none turns export off.
+(default http://localhost:4318); OTEL_TRACES_EXPORTER=none turns export off. The process's runtime
+metrics (process.cpu.utilization, process.memory.usage, nodejs.eventloop.delay.p99) go out under
+the shop's name every OTEL_METRIC_EXPORT_INTERVAL ms (default 1000); OTEL_METRICS_EXPORTER=none
+turns them off.
 
 Options (each also an environment variable):
   --port N               shop port (PORT, default 8080; 0 picks a free one)
@@ -132,7 +148,14 @@ export function resolveShopOptions(argv: string[], env: Record<string, string | 
     shopServiceName: env.OTEL_SERVICE_NAME?.trim() || 'shop',
     inventoryServiceName: env.SHOP_INVENTORY_SERVICE_NAME?.trim() || 'inventory',
     exporter: env.OTEL_TRACES_EXPORTER?.trim() === 'none' ? 'none' : 'otlp',
+    metricsExporter: env.OTEL_METRICS_EXPORTER?.trim() === 'none' || env.OTEL_TRACES_EXPORTER?.trim() === 'none' ? 'none' : 'otlp',
     resource: parseResourceAttributes(env.OTEL_RESOURCE_ATTRIBUTES),
   };
+  const interval = get('', 'OTEL_METRIC_EXPORT_INTERVAL');
+  if (interval !== undefined) {
+    const n = Number(interval);
+    if (!Number.isInteger(n) || n <= 0) problems.push(`OTEL_METRIC_EXPORT_INTERVAL must be a positive number of milliseconds, got '${interval}'`);
+    else options.metricsIntervalMs = n;
+  }
   return problems.length > 0 ? { problems } : { options, exitWithStdin };
 }

@@ -16,6 +16,10 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { availableParallelism } from 'node:os';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 
 export interface ServiceTracing {
   tracer: Tracer;
@@ -101,4 +105,55 @@ export function parseResourceAttributes(raw: string | undefined): Record<string,
     }
   }
   return out;
+}
+
+export interface RuntimeMetrics {
+  /** Export what is pending and stop. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The process's runtime metrics under the service's name, with the SDK's own OTLP exporter (same
+ * OTEL_EXPORTER_OTLP_* variables as the traces), so the analyzer can chart them under the gap:
+ * `process.cpu.utilization` (CPU time since the last report / wall time / CPUs, semantic
+ * conventions' process metrics), `process.memory.usage` (resident set, bytes) and
+ * `nodejs.eventloop.delay.p99` (seconds, since the last report). The export interval is
+ * OTEL_METRIC_EXPORT_INTERVAL, 1 s by default here (the SDK's is 60 s) because the timeline is
+ * per second. OTEL_METRICS_EXPORTER=none (or exporter 'none') turns it off.
+ */
+export function startRuntimeMetrics(options: TracingOptions & { intervalMs?: number; metricsUrl?: string }): RuntimeMetrics {
+  if (options.exporter === 'none') return { shutdown: () => Promise.resolve() };
+  const resource = defaultResource().merge(resourceFromAttributes({ ...options.resource, 'service.name': options.serviceName }));
+  const reader = new PeriodicExportingMetricReader({
+    exporter: new OTLPMetricExporter(options.metricsUrl === undefined ? {} : { url: options.metricsUrl }),
+    exportIntervalMillis: options.intervalMs ?? 1000,
+    exportTimeoutMillis: Math.min(options.intervalMs ?? 1000, 30_000),
+  });
+  const provider = new MeterProvider({ resource, readers: [reader] });
+  const meter = provider.getMeter('firstspan-demo-shop');
+  const cpus = availableParallelism();
+  let lastCpu = process.cpuUsage();
+  let lastWall = performance.now();
+  meter.createObservableGauge('process.cpu.utilization', { unit: '1', description: 'CPU time used since the last report / elapsed time / CPUs available' }).addCallback((result) => {
+    const cpu = process.cpuUsage();
+    const wall = performance.now();
+    const usedUs = cpu.user - lastCpu.user + (cpu.system - lastCpu.system);
+    const elapsedUs = (wall - lastWall) * 1000;
+    lastCpu = cpu;
+    lastWall = wall;
+    if (elapsedUs > 0) result.observe(usedUs / elapsedUs / cpus);
+  });
+  meter.createObservableGauge('process.memory.usage', { unit: 'By', description: 'Resident set size' }).addCallback((result) => result.observe(process.memoryUsage.rss()));
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  meter.createObservableGauge('nodejs.eventloop.delay.p99', { unit: 's', description: 'Event loop delay p99 since the last report' }).addCallback((result) => {
+    if (delay.count > 0) result.observe(delay.percentile(99) / 1e9);
+    delay.reset();
+  });
+  return {
+    async shutdown() {
+      delay.disable();
+      await provider.shutdown();
+    },
+  };
 }

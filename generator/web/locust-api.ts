@@ -97,6 +97,8 @@ export function requestsJson(control: TestControl, window: StatsWindow) {
 
 /** The summary of the current (or last) test, for the CSV and JSON downloads. */
 export function currentSummary(control: TestControl): RunSummary {
+  // A stopped test's own summary carries what only its end knows (telemetry, the CPU it took).
+  if (control.state === 'stopped' && control.lastSummary?.runId === control.runId) return control.lastSummary;
   const now = Date.now();
   return {
     runId: control.runId,

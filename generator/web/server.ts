@@ -79,7 +79,7 @@ export function buildWebServer(o: WebServerOptions): FastifyInstance {
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
-    const unsubscribe = feed.subscribe({ send: (event, data) => res.write(`event: ${event}\ndata: ${data}\n\n`) });
+    const unsubscribe = feed.subscribe({ send: (event, data) => res.write(`event: ${event}\ndata: ${data}\n\n`), close: () => res.end() });
     // A comment now and then keeps proxies from closing an idle stream.
     const keepAlive = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
     request.raw.on('close', () => {

@@ -48,6 +48,7 @@ export interface Update {
 /** A page listening for updates. */
 export interface Listener {
   send(event: string, data: string): void;
+  close(): void;
 }
 
 /** Rows sent to the page, as Locust truncates its table. */
@@ -162,6 +163,12 @@ export class StatsFeed {
     this.#listeners.add(listener);
     listener.send('init', JSON.stringify({ points: this.window.points, update: this.update(false) }));
     return () => this.#listeners.delete(listener);
+  }
+
+  /** End every page's stream (the command is quitting). */
+  closeAll(): void {
+    for (const l of this.#listeners) l.close();
+    this.#listeners.clear();
   }
 
   /** Send one update to every page (built once, whatever the number of pages). */

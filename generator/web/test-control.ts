@@ -23,6 +23,8 @@ export interface TestControlOptions {
   version: string;
   serviceName: string;
   iterations: number | undefined;
+  /** --stop-timeout: a stop lets running tasks finish for up to this long (as Locust's web UI). */
+  stopTimeoutMs?: number;
   connectionPerRequest: boolean;
   rejectUnauthorized: boolean;
   /** Called once a second while a test runs, after the stats took their history row. */
@@ -134,6 +136,7 @@ export class TestControl {
       spawnRate,
       runTimeMs,
       iterations: o.iterations,
+      stopTimeoutMs: o.stopTimeoutMs,
       runId: this.runId,
       stats: this.stats,
       telemetry,

@@ -9,7 +9,7 @@ import { cpuUsage, resourceUsage } from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommandIO } from '../../cli/io.ts';
 import { envValue } from '../../cli/io.ts';
-import { ExitCodes } from '../../model/errors.ts';
+import { ErrorCodes, ExitCodes, FirstspanError } from '../../model/errors.ts';
 import { SpanTail } from '../../model/span-tail.ts';
 import type { RunOptions } from '../run-options.ts';
 import type { LoadedScript } from '../script-loader.ts';
@@ -46,6 +46,8 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
   const reports = new Map<string, string>();
   const pendingReports = new Set<Promise<void>>();
   let cpuAtStart: NodeJS.CpuUsage | undefined;
+  // The test's own CPU, from its first user to its last flushed span, as a headless run counts it.
+  let cpuOfTest: NodeJS.CpuUsage | undefined;
   let testEnded: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (testEnded = resolve));
 
@@ -57,6 +59,7 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
     version: run.version,
     serviceName: run.telemetryConfig?.serviceName ?? envValue(io.env, 'OTEL_SERVICE_NAME') ?? 'firstspan',
     iterations: options.iterations,
+    stopTimeoutMs: options.stopTimeoutMs,
     connectionPerRequest: options.connectionPerRequest,
     rejectUnauthorized: !options.insecure,
     onTick: () => feed.tick(),
@@ -65,6 +68,10 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
       feed.broadcast('state');
     },
     onTestEnd: (summary) => {
+      cpuOfTest = cpuUsage(cpuAtStart);
+      cpuAtStart = undefined;
+      // In the summary at once: GET /stats/json of a stopped test reports it too.
+      summary.usage = { cpuSeconds: (cpuOfTest.user + cpuOfTest.system) / 1e6, maxRssBytes: resourceUsage().maxRSS * 1024 };
       io.stderr.write(`firstspan run: test ${summary.runId} stopped (${summary.stopReason}) · ${summary.stats.total.count} requests, ${summary.stats.total.failures} failed\n`);
       if (summary.telemetry !== undefined) {
         const t = summary.telemetry;
@@ -130,7 +137,15 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
     feed.broadcast('state');
   }, 1000);
   try {
-    await app.listen({ host: web.host, port: web.port });
+    try {
+      await app.listen({ host: web.host, port: web.port });
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND') {
+        throw new FirstspanError(ErrorCodes.BAD_CONFIG, `the web UI cannot listen on ${web.host}:${web.port}: ${e.message}. Pick another --web-port (0: any free one) or --web-host, or run --headless.`, { cause: error });
+      }
+      throw error;
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : web.port;
     const shownHost = web.host.includes(':') && !web.host.startsWith('[') ? `[${web.host}]` : web.host;
@@ -155,13 +170,15 @@ export async function runWeb(run: WebRun, io: CommandIO): Promise<number> {
     await Promise.all([...pendingReports]);
   } finally {
     clearInterval(idle);
+    // Open pages hold their event streams; end them, or closing the server would wait for them.
+    feed.closeAll();
     await app.close();
     tail?.close();
     rmSync(reportsDir, { recursive: true, force: true });
   }
   const summary = control.lastSummary;
   if (summary === undefined) return ExitCodes.OK;
-  const cpu = cpuUsage(cpuAtStart);
+  const cpu = cpuOfTest ?? cpuUsage(cpuAtStart);
   summary.usage = { cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: resourceUsage().maxRSS * 1024 };
   return run.report(summary);
 }

@@ -130,7 +130,8 @@ function decodeBlock(src: Uint8Array, frame: Frame): Uint8Array {
     const literals = readLength(token >> 4);
     if (s + literals > src.length) throw bad('literals run past the block');
     if (d + literals > dst.length) throw bad('output is larger than the block maximum');
-    dst.set(src.subarray(s, s + literals), d);
+    if (literals < 16) for (let i = 0; i < literals; i++) dst[d + i] = src[s + i]!;
+    else dst.set(src.subarray(s, s + literals), d);
     s += literals;
     d += literals;
     if (s === src.length) break; // the last sequence has literals only
@@ -140,8 +141,13 @@ function decodeBlock(src: Uint8Array, frame: Frame): Uint8Array {
     if (offset === 0 || offset > d) throw bad('match offset points before the data');
     const match = readLength(token & 0x0f) + 4;
     if (d + match > dst.length) throw bad('output is larger than the block maximum');
-    // Byte by byte: a match may overlap the bytes it produces (offset < length repeats them).
-    for (let i = 0; i < match; i++, d++) dst[d] = dst[d - offset]!;
+    if (offset >= match) {
+      dst.copyWithin(d, d - offset, d - offset + match);
+      d += match;
+    } else {
+      // Byte by byte: the match overlaps the bytes it produces (offset < length repeats them).
+      for (let i = 0; i < match; i++, d++) dst[d] = dst[d - offset]!;
+    }
   }
   return dst.slice(start, d);
 }

@@ -1,7 +1,8 @@
-// A recording pass-through for OTLP/HTTP: forwards every request unchanged to the real receiver
-// and remembers its path and Content-Encoding, so a test sees the headers a real sender (the
-// Collector) used.
+// Recording pass-throughs for OTLP/HTTP and OTLP/gRPC: each forwards every request unchanged to
+// the real receiver and remembers its Content-Encoding (or grpc-encoding), so a test sees the
+// headers a real sender (the Collector) used.
 import http from 'node:http';
+import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 
 export interface Tap {
@@ -40,5 +41,52 @@ export async function startTap(target: string): Promise<Tap> {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export interface GrpcTap {
+  /** host:port, as gRPC clients take it. */
+  address: string;
+  /** The grpc-encoding header of every call seen ('identity' when absent). */
+  encodings: string[];
+  close(): Promise<void>;
+}
+
+/** The same for OTLP/gRPC: an HTTP/2 pass-through that remembers each call's grpc-encoding. */
+export async function startGrpcTap(target: string): Promise<GrpcTap> {
+  const encodings: string[] = [];
+  const upstream = http2.connect(`http://${target}`);
+  const server = http2.createServer();
+  server.on('stream', (stream, headers) => {
+    encodings.push(String(headers['grpc-encoding'] ?? 'identity'));
+    const forward: http2.OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (!name.startsWith(':') || name === ':method' || name === ':path') forward[name] = value;
+    }
+    const call = upstream.request(forward);
+    stream.pipe(call);
+    call.on('response', (answer) => {
+      // A trailers-only answer (an error status) carries grpc-status in its headers and ends there.
+      if (answer['grpc-status'] !== undefined) {
+        stream.respond(answer, { endStream: true });
+        return;
+      }
+      let trailers: http2.IncomingHttpHeaders = {};
+      call.on('trailers', (t) => (trailers = t));
+      stream.respond(answer, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers(trailers));
+      call.pipe(stream);
+    });
+    call.on('error', () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    encodings,
+    close: () =>
+      new Promise<void>((resolve) => {
+        upstream.close();
+        server.close(() => resolve());
+      }),
   };
 }

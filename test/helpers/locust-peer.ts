@@ -11,6 +11,7 @@ export const LOCUST_BIN = `${LOCUST_VENV}/bin/locust`;
 export const LOCUSTFILES = {
   mockTarget: `${REPO_ROOT}test/fixtures/locust/mock_target.py`,
   tightGet: `${REPO_ROOT}test/fixtures/locust/tight_get.py`,
+  loginOnStart: `${REPO_ROOT}test/fixtures/locust/login_on_start.py`,
 } as const;
 
 export interface LocustAvailability {

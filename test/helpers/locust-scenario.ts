@@ -23,6 +23,31 @@ export interface ScenarioOptions {
   runs?: number;
   /** Pause between those runs, after one Locust process exits and before the next starts. */
   pauseMs?: number;
+  /** Users started per second (default: all at once, users × 10). */
+  spawnRate?: number;
+  /** The locustfile (default: the seed's MockTarget). */
+  locustfile?: string;
+  /**
+   * Send each of the shop's routes a few requests first, straight to the shop (no proxy, no
+   * trace), so the figures of the run's first requests do not carry the shop's cold start.
+   */
+  warmUpShop?: boolean;
+}
+
+/** A few requests to every route of the shop, straight to it: its code paths are loaded and compiled. */
+async function warmUp(shop: URL): Promise<void> {
+  const json = { method: 'POST', headers: { 'content-type': 'application/json' } } as const;
+  for (let i = 0; i < 20; i++) {
+    for (const [path, init] of [
+      ['/authenticate', { ...json, body: JSON.stringify({ user: 'foo', password: 'bar' }) }],
+      ['/product/42', {}],
+      ['/cart/add', { ...json, body: JSON.stringify({ productId: 42 }) }],
+      ['/checkout/confirm', { method: 'POST' }],
+    ] as const) {
+      const response = await fetch(new URL(path, shop), init);
+      await response.arrayBuffer();
+    }
+  }
 }
 
 /** One stored span, as the test reads it back (nanoseconds exact, as bigint). */
@@ -71,6 +96,7 @@ export async function runLocustScenario(options: ScenarioOptions): Promise<Scena
       connectDelayMs: options.connectDelayMs,
       port: 0,
     });
+    if (options.warmUpShop === true) await warmUp(shop.url);
     if (options.protocol === 'grpc' && receiver.grpcUrl === undefined) throw new Error('receiver started without its gRPC listener');
     const endpoint = options.protocol === 'grpc' ? `http://${receiver.grpcUrl ?? ''}` : receiver.url;
     const locustRuns: LocustRunResult[] = [];
@@ -78,12 +104,12 @@ export async function runLocustScenario(options: ScenarioOptions): Promise<Scena
       if (i > 0) await new Promise((resolve) => setTimeout(resolve, options.pauseMs ?? 0));
       locustRuns.push(
         await runLocust({
-          locustfile: LOCUSTFILES.mockTarget,
+          locustfile: options.locustfile ?? LOCUSTFILES.mockTarget,
           host: `http://127.0.0.1:${proxy.port}`,
           users: options.users,
           // Spawn every user at once, so each user's first (connection-opening) request starts
           // before any user's second one.
-          spawnRate: options.users * 10,
+          spawnRate: options.spawnRate ?? options.users * 10,
           runTime: options.runTime,
           otel: { endpoint, protocol: options.protocol },
           // Metrics every second, so the run's metric points arrive too (Locust's default is 60 s).

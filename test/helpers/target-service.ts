@@ -1,7 +1,7 @@
 // A real HTTP target for tests: node:http on port 0, instrumented with the real OpenTelemetry SDK
 // (W3C trace-context extraction, one SERVER span per request, OTLP export), with knobs to make a
 // request slow, hang, reset its connection, or fail. Knobs come in the query string, so a script
-// or a test picks the behaviour per request: ?delay=MS&status=CODE&hang=1&reset=1&bytes=N.
+// or a test picks the behaviour per request: ?delay=MS&status=CODE&hang=1&reset=1&bytes=N&untraced=1.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode } from '@opentelemetry/api';
@@ -61,7 +61,9 @@ export async function startTargetService(options: TargetOptions = {}): Promise<T
       keys: (carrier) => Object.keys(carrier),
     });
     requests.push({ method: req.method ?? 'GET', path: url.pathname, remotePort: req.socket.remotePort ?? 0, traceparent: req.headers.traceparent as string | undefined });
-    const span = tracer.startSpan(`${req.method} ${url.pathname}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname } }, extracted);
+    // ?untraced=1: a service that does not continue the trace (its span starts a trace of its own).
+    const parent = q.get('untraced') === '1' ? ROOT_CONTEXT : extracted;
+    const span = tracer.startSpan(`${req.method} ${url.pathname}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'GET', 'url.path': url.pathname } }, parent);
     // Read the whole request body before answering, as a real service does.
     req.resume();
     req.on('end', () => {
