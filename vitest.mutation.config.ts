@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/analyzer*.test.ts', 'test/receiver-*.test.ts', 'test/model-*.test.ts', 'test/error-registry.test.ts'],
-    exclude: ['test/analyzer-cli.test.ts', 'test/receiver-cli.test.ts', 'test/receiver-edges-cli.test.ts'],
+    exclude: ['test/analyzer-cli.test.ts', 'test/analyzer-compare.test.ts', 'test/receiver-cli.test.ts', 'test/receiver-edges-cli.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

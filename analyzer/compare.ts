@@ -3,7 +3,7 @@
 // (significance.ts) so that noise between two runs is not reported as a regression. The figures
 // are the exact ones of both reports; the tests read the digests (percentiles) and the request
 // samples (means and parts) the pairing pass kept.
-import type { EndpointReport, Report, RunReport } from './analyze.ts';
+import type { EndpointReport, Report, RunReport } from './report.ts';
 import { PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { EndpointAccumulator } from './pair-spans.ts';
 import { Reservoir, type SampleField } from './reservoir.ts';

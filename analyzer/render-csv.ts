@@ -1,7 +1,7 @@
 // CSV output: one row per run and endpoint (the run's total last, named `Aggregated`), RFC 4180
 // quoting, durations in milliseconds. Columns are listed in docs/analyzer.md. A figure with no
 // data behind it (null in JSON) is an empty cell, never 0.
-import type { EndpointReport, Report } from './analyze.ts';
+import type { EndpointReport, Report } from './report.ts';
 import { PART_NAMES } from './gap-breakdown.ts';
 
 const STATS = ['p50', 'p90', 'p99', 'max', 'mean'] as const;

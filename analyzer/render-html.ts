@@ -7,7 +7,7 @@
 // Names never break inside a word: in tables they may wrap only after '/' or '?' (nameHtml), and
 // the charts make their label column as wide as the longest name needs.
 import type { ThresholdResult } from './thresholds.ts';
-import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type RunReport, type Waterfall, type WaterfallSpan } from './analyze.ts';
+import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type RunReport, type Waterfall, type WaterfallSpan } from './report.ts';
 import { findingsHtml } from './render-findings.ts';
 import type { ComparedReport } from './compare.ts';
 import { comparisonHtml } from './render-comparison.ts';

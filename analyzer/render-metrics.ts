@@ -2,7 +2,7 @@
 // same time axis: the x geometry (TIMELINE_X) is the timeline charts' in render-html.ts (a test
 // checks that the same second lands on the same x in both), so a CPU spike sits right under the
 // gap it goes with.
-import type { RunReport } from './analyze.ts';
+import type { RunReport } from './report.ts';
 import { esc, legend, niceMax, polyline, TIMELINE_X } from './render-shared.ts';
 import type { MetricSeries } from './server-metrics.ts';
 

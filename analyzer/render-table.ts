@@ -4,7 +4,7 @@ import { findingsText } from './render-findings.ts';
 import { odditySentences } from './sentences.ts';
 import { basisLabel, PART_NAMES, type GapParts } from './gap-breakdown.ts';
 import { printable } from './render-shared.ts';
-import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './analyze.ts';
+import { explainedByOffset, offsetNote, residualNote, type EndpointReport, type Report, type RunReport } from './report.ts';
 
 /** A figure with no data behind it (null) prints as '–', never as 0. */
 export const NO_DATA = '–';

@@ -13,7 +13,7 @@
 // Ratios take one unit everywhere (here and --min-coverage): 0.99 or 99%; a bare 99 is refused.
 // A threshold over a figure with no data behind it (no matched server span) fails, saying why:
 // a gate over nothing must never pass.
-import type { EndpointReport, RunReport } from './analyze.ts';
+import type { EndpointReport, RunReport } from './report.ts';
 import { PART_NAMES } from './gap-breakdown.ts';
 
 export interface Threshold {

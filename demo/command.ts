@@ -19,7 +19,6 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Writable } from 'node:stream';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { SpanStore } from '../model/store.ts';
@@ -221,23 +220,32 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
   }
 }
 
-/** The analyzer, in-process through its own command: table, HTML report, optional JSON. */
+/**
+ * The analyzer, in-process through its API: one analysis of this run, rendered three ways — the
+ * table on the terminal, the HTML report, and the JSON when asked for.
+ */
 async function analyzeRun(dbPath: string, runId: string, outPath: string, jsonPath: string | undefined, io: CommandIO): Promise<number> {
-  const { analyzeCommand } = await import('../analyzer/command.ts');
-  // The receiver has stopped, every span is in: no run here can still be receiving.
-  const filter = ['--db', dbPath, '--run-id', runId, '--settle', '0'];
-  io.stdout.write('\n');
-  const tableCode = await analyzeCommand([...filter, '--format', 'table'], io);
-  if (tableCode !== ExitCodes.OK) return tableCode;
-  // The shop exports its runtime metrics; its CPU goes under the gap on the report's timeline.
-  const metric = ['--metric', 'process.cpu.utilization'];
-  const htmlCode = await analyzeCommand([...filter, ...metric, '--format', 'html', '--out', outPath], { ...io, stdout: discard() });
-  if (htmlCode !== ExitCodes.OK) return htmlCode;
-  if (jsonPath === undefined) return ExitCodes.OK;
-  const collected: Buffer[] = [];
-  const jsonCode = await analyzeCommand([...filter, ...metric, '--format', 'json'], { ...io, stdout: collect(collected) });
-  if (jsonCode === ExitCodes.OK) writeFileSync(jsonPath, Buffer.concat(collected));
-  return jsonCode;
+  const [{ analyzeFiles }, { renderTable }, { renderHtml }, { renderJson }] = await Promise.all([
+    import('../analyzer/analyze-files.ts'),
+    import('../analyzer/render-table.ts'),
+    import('../analyzer/render-html.ts'),
+    import('../analyzer/render-json.ts'),
+  ]);
+  const report = await analyzeFiles([dbPath], {
+    runId,
+    // The receiver has stopped, every span is in: no run here can still be receiving.
+    settleMs: 0,
+    // The shop exports its runtime metrics; its CPU goes under the gap on the report's timeline.
+    metrics: ['process.cpu.utilization'],
+  });
+  if (report.runs.length === 0) {
+    io.stderr.write(`firstspan demo: the analyzer found no run ${runId} in ${dbPath}\n`);
+    return ExitCodes.NO_RUNS;
+  }
+  io.stdout.write('\n' + renderTable(report));
+  writeFileSync(outPath, renderHtml(report));
+  if (jsonPath !== undefined) writeFileSync(jsonPath, renderJson(report));
+  return ExitCodes.OK;
 }
 
 /** Reject as soon as the signal fires, so Ctrl-C never waits for a whole run to finish. */
@@ -256,18 +264,5 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
         reject(e as Error);
       },
     );
-  });
-}
-
-function discard(): Writable {
-  return new Writable({ write: (_chunk, _enc, done) => done() });
-}
-
-function collect(into: Buffer[]): Writable {
-  return new Writable({
-    write: (chunk: Buffer | string, _enc, done) => {
-      into.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-      done();
-    },
   });
 }

@@ -11,31 +11,38 @@ import { evaluateChangeThresholds, isChangeThreshold, parseChangeThreshold, type
 import { compareRuns, type Comparison, type RunData } from '../analyzer/compare.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { RESERVOIR_CAPACITY, Reservoir, SAMPLE_FIELDS } from '../analyzer/reservoir.ts';
+import { holm, mannWhitney, normalUpperTail, quantileSe, quantileTest } from '../analyzer/significance.ts';
 import { SLOWER, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';
 
 let dir: string;
-const data = new Map<string, RunData>();
+let db: string;
 
-beforeAll(async () => {
+// Written once; each test analyses what it compares, inside the test (mutation testing activates
+// a mutant per test, after beforeAll).
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-compare-core-'));
-  const db = join(dir, 'runs.db');
+  db = join(dir, 'runs.db');
   writeRun(db, { ...(scenarios.clean as (typeof scenarios)['clean']), runId: 'base', seed: 1 });
   writeRun(db, scenarios.sameAgain as (typeof scenarios)['clean']);
   writeRun(db, scenarios.slowerA as (typeof scenarios)['clean']);
-  const shards = openShards([db]);
-  try {
-    for (const runId of ['base', 'same', 'slower']) {
-      await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 0, threads: 1, runId, onRunData: (d) => data.set(runId, d) });
-    }
-  } finally {
-    closeShards(shards);
-  }
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function against(run: string): Comparison {
-  return compareRuns(data.get(run) as RunData, ['runs.db'], data.get('base') as RunData, ['runs.db']);
+async function dataOf(runId: string): Promise<RunData> {
+  const shards = openShards([db]);
+  try {
+    let data: RunData | undefined;
+    await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 0, threads: 1, runId, onRunData: (d) => (data = d) });
+    if (data === undefined) throw new Error(`no run ${runId}`);
+    return data;
+  } finally {
+    closeShards(shards);
+  }
+}
+
+async function against(run: string): Promise<Comparison> {
+  return compareRuns(await dataOf(run), ['runs.db'], await dataOf('base'), ['runs.db']);
 }
 
 function significant(c: Comparison): string[] {
@@ -49,16 +56,16 @@ function gate(source: string): ChangeThreshold {
 }
 
 describe('comparison core', () => {
-  it('two draws of the same system: nothing significant, though every figure moved a little', () => {
-    const c = against('same');
+  it('two draws of the same system: nothing significant, though every figure moved a little', async () => {
+    const c = await against('same');
     expect(significant(c)).toEqual([]);
     const a = c.endpoints.find((e) => e.name === '/a');
     expect(a?.changes.some((x) => x.changeMs !== 0)).toBe(true);
     expect(c.endpoints.map((e) => e.name)).toEqual(['/a', '/b', 'Aggregated']);
   });
 
-  it('+20 ms before the server on /a: exactly /a gap, client time and before-server part, and the Aggregated', () => {
-    const c = against('slower');
+  it('+20 ms before the server on /a: exactly /a gap, client time and before-server part, and the Aggregated', async () => {
+    const c = await against('slower');
     const sig = significant(c);
     expect(sig.filter((s) => s.startsWith('/b '))).toEqual([]);
     const onA = sig.filter((s) => s.startsWith('/a ')).map((s) => s.slice(3)).sort();
@@ -68,14 +75,14 @@ describe('comparison core', () => {
     expect(before?.changePct).toBeCloseTo(((before?.runMs ?? 0) / (before?.baselineMs ?? 1) - 1) * 100, 2);
   });
 
-  it('change gates: breached only by a significant crossing, on the total, an endpoint, or each', () => {
+  it('change gates: breached only by a significant crossing, on the total, an endpoint, or each', async () => {
     expect(isChangeThreshold('gap.p99<+10%')).toBe(true);
     expect(isChangeThreshold('gap.p99<50ms')).toBe(false);
     expect(parseChangeThreshold('gap.p99<+10')).toContain('give the change a unit');
     expect(parseChangeThreshold('coverage<+10%')).toContain('needs a duration metric');
     expect(gate('phase.beforeServer{/a}<+1s')).toEqual(expect.objectContaining({ value: 1000, unit: 'ms', endpoint: '/a' }));
-    const slower = against('slower');
-    const same = against('same');
+    const slower = await against('slower');
+    const same = await against('same');
     const ok = (c: Comparison, source: string): boolean[] => evaluateChangeThresholds([gate(source)], c).map((r) => r.ok);
     expect(ok(slower, 'gap.p99<+10%')).toEqual([false]);
     expect(ok(slower, 'gap.p99{*}<+10%')).toEqual([false, true]);
@@ -87,7 +94,7 @@ describe('comparison core', () => {
     expect(ok(same, 'gap.p50{*}>-0%').every((x) => x)).toBe(true);
   });
 
-  it('request samples: bounded, uniform, and merged in proportion to what each side saw', () => {
+  it('request samples: bounded, uniform, and merged in proportion to what each side saw', async () => {
     const a = new Reservoir();
     const b = new Reservoir();
     const row = (v: number): number[] => SAMPLE_FIELDS.map(() => v);
@@ -104,5 +111,46 @@ describe('comparison core', () => {
     c.offer('shop', row(5e6));
     expect([...c.column('beforeServer', (s) => (s === 'shop' ? 2e6 : 0))]).toEqual([3]);
     expect([...c.column('afterServer', () => 2e6)]).toEqual([7]);
+  });
+});
+
+describe('significance arithmetic', () => {
+  it('normal tail', () => {
+    expect(normalUpperTail(0)).toBeCloseTo(0.5, 6);
+    expect(normalUpperTail(1)).toBeCloseTo(0.158655, 6);
+    expect(normalUpperTail(3)).toBeCloseTo(0.0013499, 6);
+    expect(normalUpperTail(-1)).toBeCloseTo(0.841345, 6);
+    expect(normalUpperTail(1.959964)).toBeCloseTo(0.025, 5);
+    expect(normalUpperTail(-1.959964)).toBeCloseTo(0.975, 5);
+  });
+
+  it('Mann-Whitney: U and z as computed by hand, ties included', () => {
+    // a = 1,2,3  b = 4,5,6: U_a = 0, mean 4.5, variance 3·3·7/12 = 5.25, z = 4.5/√5.25.
+    const r = mannWhitney([1, 2, 3], [4, 5, 6]);
+    expect(r.z).toBeCloseTo(4.5 / Math.sqrt(5.25), 10);
+    expect(r.p).toBeCloseTo(2 * normalUpperTail(4.5 / Math.sqrt(5.25)), 12);
+    expect(mannWhitney([4, 5, 6], [1, 2, 3]).z).toBeCloseTo(-4.5 / Math.sqrt(5.25), 10);
+    expect(mannWhitney([], [1]).p).toBe(1);
+    expect(mannWhitney([5, 5, 5], [5, 5, 5]).p).toBe(1);
+    // One tie across the samples: a = 1,2  b = 2,3; ranks 1, 2.5 | 2.5, 4; U_a = 3.5 − 3 = 0.5;
+    // variance (4/12)(5 − 6/12) = 1.5; z = (2 − 0.5)/√1.5.
+    expect(mannWhitney([1, 2], [2, 3]).z).toBeCloseTo(1.5 / Math.sqrt(1.5), 10);
+  });
+
+  it('quantile test: the standard error from the order statistics, and z of the difference', () => {
+    // 100 values 1..100: the p50 interval's ranks are 50 ∓ 1.96·5 → 40 and 60, so se = 20 / 3.92.
+    expect(quantileSe(100, 0.5, (r) => r)).toBeCloseTo(20 / (2 * 1.959963985), 9);
+    expect(quantileTest(10, 1, 10, 1).p).toBe(1);
+    expect(quantileTest(10, 0.3, 14, 0.4).z).toBeCloseTo(4 / 0.5, 9);
+    expect(quantileTest(10, 0, 10, 0).p).toBe(1);
+    expect(quantileTest(10, 0, 11, 0).p).toBe(0);
+  });
+
+  it('Holm: steps down, and stops at the first p-value above its level', () => {
+    expect(holm([0.001, 0.03, 0.04], 0.05)).toEqual([true, false, false]);
+    expect(holm([0.001, 0.02, 0.024], 0.05)).toEqual([true, true, true]);
+    // Order does not matter: each p-value keeps its place.
+    expect(holm([0.04, 0.001, 0.03], 0.05)).toEqual([false, true, false]);
+    expect(holm([], 0.05)).toEqual([]);
   });
 });

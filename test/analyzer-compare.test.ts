@@ -1,13 +1,12 @@
 // A run against its baseline, through the real binary: another draw of the same system shows no
 // significant change; a run with 20 ms more before the server on one endpoint shows that endpoint
-// and that part, and fails a change threshold with exit 99. Plus the tests' own arithmetic.
+// and that part, and fails a change threshold with exit 99.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Comparison } from '../analyzer/compare.ts';
 import { COMPARISON_CSV_COLUMNS } from '../analyzer/render-comparison.ts';
-import { holm, mannWhitney, normalUpperTail, quantileSe, quantileTest } from '../analyzer/significance.ts';
 import { ExitCodes } from '../model/errors.ts';
 import { runCli } from './helpers/cli.ts';
 import { SLOWER, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';
@@ -119,37 +118,5 @@ describe('run versus baseline (real binary)', () => {
     const several = await runCli(['analyze', '--quiet', '--db', db, '--baseline', 'base']);
     expect(several.code).toBe(ExitCodes.USAGE);
     expect(several.stderr).toContain('name the run with --run-id');
-  });
-});
-
-describe('significance arithmetic', () => {
-  it('normal tail', () => {
-    expect(normalUpperTail(0)).toBeCloseTo(0.5, 6);
-    expect(normalUpperTail(1.959964)).toBeCloseTo(0.025, 5);
-    expect(normalUpperTail(-1.959964)).toBeCloseTo(0.975, 5);
-  });
-
-  it('Mann-Whitney: U and z as computed by hand, ties included', () => {
-    // a = 1,2,3  b = 4,5,6: U_a = 0, mean 4.5, variance 3·3·7/12 = 5.25, z = 4.5/√5.25.
-    const r = mannWhitney([1, 2, 3], [4, 5, 6]);
-    expect(r.z).toBeCloseTo(4.5 / Math.sqrt(5.25), 10);
-    expect(mannWhitney([5, 5, 5], [5, 5, 5]).p).toBe(1);
-    // One tie across the samples: a = 1,2  b = 2,3; ranks 1, 2.5 | 2.5, 4; U_a = 3.5 − 3 = 0.5;
-    // variance (4/12)(5 − 6/12) = 1.5; z = (2 − 0.5)/√1.5.
-    expect(mannWhitney([1, 2], [2, 3]).z).toBeCloseTo(1.5 / Math.sqrt(1.5), 10);
-  });
-
-  it('quantile test: the standard error from the order statistics, and z of the difference', () => {
-    // 100 values 1..100: the p50 interval's ranks are 50 ∓ 1.96·5 → 40 and 60, so se = 20 / 3.92.
-    expect(quantileSe(100, 0.5, (r) => r)).toBeCloseTo(20 / (2 * 1.959963985), 9);
-    expect(quantileTest(10, 1, 10, 1).p).toBe(1);
-    expect(quantileTest(10, 0.3, 14, 0.4).z).toBeCloseTo(4 / 0.5, 9);
-    expect(quantileTest(10, 0, 10, 0).p).toBe(1);
-    expect(quantileTest(10, 0, 11, 0).p).toBe(0);
-  });
-
-  it('Holm: steps down, and stops at the first p-value above its level', () => {
-    expect(holm([0.001, 0.03, 0.04], 0.05)).toEqual([true, false, false]);
-    expect(holm([0.001, 0.02, 0.024], 0.05)).toEqual([true, true, true]);
   });
 });

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze, type RunReport } from '../analyzer/analyze.ts';
+import { analyze } from '../analyzer/analyze.ts';
+import { type RunReport } from '../analyzer/report.ts';
 import type { Finding } from '../analyzer/findings.ts';
 import { closeShards, openShards } from '../analyzer/read-spans.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
@@ -13,34 +14,33 @@ import { renderTable } from '../analyzer/render-table.ts';
 import { BREAK, CHURN, CLEAN_GAP_MS, DRIFT, QUEUE, SECONDS, STARVED, TAIL, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';
 
 let dir: string;
-const runs = new Map<string, RunReport>();
 
-beforeAll(async () => {
+// The databases are written once; each test analyses its own, so what it checks runs inside the
+// test (mutation testing activates a mutant per test, after beforeAll).
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-findings-'));
-  for (const [name, spec] of Object.entries(scenarios)) {
-    const path = join(dir, `${name}.db`);
-    writeRun(path, spec);
-    const shards = openShards([path]);
-    try {
-      const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 1, threads: 1 });
-      expect(report.runs).toHaveLength(1);
-      runs.set(name, report.runs[0] as RunReport);
-    } finally {
-      closeShards(shards);
-    }
-  }
+  for (const [name, spec] of Object.entries(scenarios)) writeRun(join(dir, `${name}.db`), spec);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function findings(name: string): Finding[] {
-  const r = runs.get(name);
-  if (r === undefined) throw new Error(`no run ${name}`);
-  return r.findings;
+async function runOf(name: string, threads = 1): Promise<RunReport> {
+  const shards = openShards([join(dir, `${name}.db`)]);
+  try {
+    const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 1, threads, parallelMinRoots: 1 });
+    expect(report.runs).toHaveLength(1);
+    return report.runs[0] as RunReport;
+  } finally {
+    closeShards(shards);
+  }
 }
 
-function only(name: string): Finding {
-  const f = findings(name);
+async function findings(name: string): Promise<Finding[]> {
+  return (await runOf(name)).findings;
+}
+
+async function only(name: string): Promise<Finding> {
+  const f = await findings(name);
   expect(f.map((x) => `${x.rule} ${x.endpoint ?? ''}`)).toHaveLength(1);
   return f[0] as Finding;
 }
@@ -56,15 +56,15 @@ function within10(actual: number, truth: number): void {
 }
 
 describe('findings', () => {
-  it('a clean run has none, nor another draw of it, nor one with a constant 20 ms more before the server', () => {
-    expect(findings('clean')).toEqual([]);
-    expect(findings('sameAgain')).toEqual([]);
+  it('a clean run has none, nor another draw of it, nor one with a constant 20 ms more before the server', async () => {
+    expect(await findings('clean')).toEqual([]);
+    expect(await findings('sameAgain')).toEqual([]);
     // Not queueing: the extra time does not grow with load.
-    expect(findings('slowerA')).toEqual([]);
+    expect(await findings('slowerA')).toEqual([]);
   });
 
-  it('a queue that grows with users: queueing before the server, knee and slope within 10%', () => {
-    const f = only('queue');
+  it('a queue that grows with users: queueing before the server, knee and slope within 10%', async () => {
+    const f = await only('queue');
     expect(f.rule).toBe('queueing-before-server');
     expect(f.figures.load).toBe('users');
     within10(num(f, 'kneeLoad'), QUEUE.kneeUsers);
@@ -83,8 +83,8 @@ describe('findings', () => {
     within10(f.explainedShare as number, extra / gap);
   });
 
-  it('a CPU-starved generator: client-side saturation, not the server', () => {
-    const f = only('starved');
+  it('a CPU-starved generator: client-side saturation, not the server', async () => {
+    const f = await only('starved');
     expect(f.rule).toBe('client-saturation');
     within10(num(f, 'kneeLoad'), STARVED.kneeUsers);
     within10(num(f, 'clientSideEndMs'), STARVED.baseMs + (STARVED.poolSlope + STARVED.sendSlope) * (SECONDS - STARVED.kneeUsers));
@@ -92,8 +92,8 @@ describe('findings', () => {
     expect(f.summary).toContain('not the service');
   });
 
-  it('connection churn on the endpoint that opens connections, with its extra gap', () => {
-    const f = only('churn');
+  it('connection churn on the endpoint that opens connections, with its extra gap', async () => {
+    const f = await only('churn');
     expect(f.rule).toBe('connection-churn');
     expect(f.endpoint).toBe('/authenticate');
     within10(num(f, 'openedShare'), CHURN.openedShare);
@@ -103,19 +103,19 @@ describe('findings', () => {
     within10(f.explainedShare as number, (CHURN.openedShare * CHURN.connectMs) / (CLEAN_GAP_MS + CHURN.openedShare * CHURN.connectMs));
   });
 
-  it('a target that stops propagating midway: propagation break on that endpoint, since when', () => {
-    const f = only('broken');
+  it('a target that stops propagating midway: propagation break on that endpoint, since when', async () => {
+    const f = await only('broken');
     expect(f.rule).toBe('propagation-break');
     expect(f.endpoint).toBe(BREAK.endpoint);
     within10(num(f, 'sinceSecond'), BREAK.sinceS);
     expect(num(f, 'coverageBefore')).toBe(1);
     expect(num(f, 'coverageAfter')).toBe(0);
     expect(num(f, 'unmatchedAfter')).toBe((SECONDS - BREAK.sinceS) * 5);
-    expect(f.figures.since).toBe(new Date(Date.parse(runs.get('broken')?.start ?? '') + BREAK.sinceS * 1000).toISOString());
+    expect(f.figures.since).toBe(new Date(Date.parse((await runOf('broken')).start) + BREAK.sinceS * 1000).toISOString());
   });
 
-  it("a server whose slowest requests make the client's tail: slow server tail on that endpoint", () => {
-    const f = only('serverTail');
+  it("a server whose slowest requests make the client's tail: slow server tail on that endpoint", async () => {
+    const f = await only('serverTail');
     expect(f.rule).toBe('slow-server-tail');
     expect(f.endpoint).toBe(TAIL.endpoint);
     within10(num(f, 'serverP99Ms'), TAIL.serverMs);
@@ -123,32 +123,24 @@ describe('findings', () => {
     expect(f.explainedShare as number).toBeGreaterThan(0.9);
   });
 
-  it('a server clock that drifts: clock trouble with the drift', () => {
-    const f = only('drift');
+  it('a server clock that drifts: clock trouble with the drift', async () => {
+    const f = await only('drift');
     expect(f.rule).toBe('clock-trouble');
     within10(num(f, 'driftMsPerMinute'), DRIFT.msPerSecond * 60);
   });
 
   it('the same findings when the run is paired in worker threads and the states merged', async () => {
-    for (const name of ['queue', 'churn', 'broken']) {
-      const shards = openShards([join(dir, `${name}.db`)]);
-      try {
-        const report = await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 1, threads: 2, parallelMinRoots: 1 });
-        expect(report.runs[0]?.findings).toEqual(runs.get(name)?.findings);
-      } finally {
-        closeShards(shards);
-      }
-    }
+    for (const name of ['queue', 'churn', 'broken']) expect((await runOf(name, 2)).findings).toEqual((await runOf(name)).findings);
   });
 
-  it('findings show in the table after the run header and in the HTML report', () => {
-    const run = runs.get('churn') as RunReport;
+  it('findings show in the table after the run header and in the HTML report', async () => {
+    const run = await runOf('churn');
     const report = { schemaVersion: 1 as const, generatedAt: '', databases: [], otherClientTraffic: [], runs: [run] };
     const table = renderTable(report);
     expect(table).toMatch(/Findings:\n {2}• \[connection-churn\] \/authenticate/);
     expect(table.indexOf('Findings:')).toBeLessThan(table.indexOf('Where the gap went'));
     const html = renderHtml(report);
     expect(html).toContain('<li class="finding" data-rule="connection-churn">');
-    expect(renderHtml({ ...report, runs: [runs.get('clean') as RunReport] })).not.toContain('class="finding"');
+    expect(renderHtml({ ...report, runs: [await runOf('clean')] })).not.toContain('class="finding"');
   });
 });
