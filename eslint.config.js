@@ -15,9 +15,6 @@ const SQL_ONLY_IN_MODEL = [
 // the queries they need and moves these callers onto them; delete each line when that lands.
 // Do not add to this list.
 const SQL_OUTSIDE_MODEL_TODO = [
-  'analyzer/read-spans.ts',
-  'demo/command.ts',
-  'demo/connection-check.ts',
   'test/analyzer-cli.test.ts',
   'test/collector-compression.test.ts',
   'test/collector-container.test.ts',

@@ -3,7 +3,7 @@
 // data) instead of running `firstspan analyze` once per format.
 import { analyze, type AnalyzeOptions } from './analyze.ts';
 import { type Report } from './report.ts';
-import { closeShards, openShards } from './read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 
 /** Defaults of `firstspan analyze` (analyzer/command.ts): a 30 s idle gap, the 10 worst traces. */
 export const DEFAULT_IDLE_GAP_NS = 30_000_000_000n;

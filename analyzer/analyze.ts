@@ -36,7 +36,7 @@ import {
   type Shard,
   failureMessages,
   type RunSelector,
-} from './read-spans.ts';
+} from '../model/span-reads.ts';
 import { Digest, nsToMs } from './stats.ts';
 import {
   displayAttributes,

@@ -7,7 +7,7 @@ import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
 import { analyze, type AnalyzeOptions } from './analyze.ts';
 import type { OtherClientTraffic } from './find-runs.ts';
-import { closeShards, openShards, type Shard } from './read-spans.ts';
+import { closeShards, openShards, type Shard } from '../model/span-reads.ts';
 import { renderCsv } from './render-csv.ts';
 import { renderHtml } from './render-html.ts';
 import { renderJson } from './render-json.ts';

@@ -5,7 +5,7 @@ import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
 import { analyze, type AnalyzeOptions } from './analyze.ts';
 import { compareRuns, type ComparedReport, type RunData } from './compare.ts';
-import { closeShards, openShards, type Shard } from './read-spans.ts';
+import { closeShards, openShards, type Shard } from '../model/span-reads.ts';
 
 export interface BaselineConfig {
   runId: string;

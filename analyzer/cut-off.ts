@@ -11,7 +11,7 @@ import type { GeneratorKind } from './find-runs.ts';
 /** "The end of the run": roots ending this close to the run's last root end (ns). */
 export const CUT_OFF_TAIL_NS = 2_000_000_000n;
 
-/** Rowids of the cut-off roots among the candidates of read-spans.ts cutOffCandidates. */
+/** Rowids of the cut-off roots among the candidates of model/span-reads.ts cutOffCandidates. */
 export function cutOffRoots(candidates: Array<[number, number, number | null]>, generator: GeneratorKind): Set<number> {
   const out = new Set<number>();
   for (const [rowid, noStatus, marked] of candidates) {

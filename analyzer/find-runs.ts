@@ -6,7 +6,7 @@
 // apart, never a run. Roots without a run id (real Locust sends none) are split by idle gaps: a
 // pause longer than the gap with no request in flight ends a run. Shards hold parts of the same
 // runs, so their groups are merged here.
-import type { ResourceRow, RootGroup } from './read-spans.ts';
+import type { ResourceRow, RootGroup } from '../model/span-reads.ts';
 
 /** How a service was recognised as a load generator. */
 export type GeneratorKind = 'firstspan' | 'locust' | 'named';

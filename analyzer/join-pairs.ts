@@ -2,7 +2,7 @@
 // space: every thread of an analysis holds the tables of its own traces only. Pass 1 reads the
 // SERVER spans in the run's window from the service-and-time index into a table keyed by (trace
 // id, parent span id); pass 2 streams the run's roots in start order, probes the table and feeds
-// the accumulator one pair row per server child (P columns, read-spans.ts), exactly the rows the
+// the accumulator one pair row per server child (P columns, model/span-reads.ts), exactly the rows the
 // SQL join of schema version 1 produced. A root, server child or background span stored twice —
 // in one shard or two — counts once; a root and its child pair up whichever shards hold them.
 import { ChildTable, RootTable } from './id-tables.ts';
@@ -17,7 +17,7 @@ import {
   type RunSelector,
   type Shard,
   type TraceRange,
-} from './read-spans.ts';
+} from '../model/span-reads.ts';
 import { Digest } from './stats.ts';
 
 /**

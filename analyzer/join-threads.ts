@@ -8,7 +8,7 @@ import { startTsWorker } from '../model/worker-thread.ts';
 import type { BackgroundPart, BackgroundWindow, PairResult } from './join-pairs.ts';
 import { TraceRangeJoin } from './join-pairs.ts';
 import type { JoinJob, JoinRequest } from './join-worker.ts';
-import { ALL_TRACES, traceRange, type RunSelector, type Shard, type TraceRange } from './read-spans.ts';
+import { ALL_TRACES, traceRange, type RunSelector, type Shard, type TraceRange } from '../model/span-reads.ts';
 import { Digest } from './stats.ts';
 
 export interface Slice {

@@ -3,7 +3,7 @@
 // run, count a run's background traffic — with mergeable state, until told to close.
 import { parentPort, workerData } from 'node:worker_threads';
 import { TraceRangeJoin, type BackgroundWindow } from './join-pairs.ts';
-import { closeShards, openShards, type RunSelector } from './read-spans.ts';
+import { closeShards, openShards, type RunSelector } from '../model/span-reads.ts';
 
 export interface JoinJob {
   paths: string[];

@@ -2,7 +2,7 @@
 // in one pass — per-endpoint counts and digests, the gap breakdown sums, the clock-offset samples,
 // the per-second timeline and the traces with the largest gaps.
 //
-// Input is the pair rows of read-spans.ts (one row per root and child, a root's rows adjacent).
+// Input is the pair rows of model/span-reads.ts (one row per root and child, a root's rows adjacent).
 // Roots cut off by the end of the run (cut-off.ts, given per shard) are counted and nothing else.
 // Odd data is counted, never turned into negative or absurd numbers:
 //  - a root ending before it starts, or lasting longer than a day: counted, kept out of the figures;
@@ -16,7 +16,7 @@ import { OffsetEstimator } from './clock-offset.ts';
 import { DiagnosisAccumulator } from './diagnosis-data.ts';
 import { BreakdownAccumulator } from './gap-breakdown.ts';
 import { TailBreakdown } from './tail-breakdown.ts';
-import { P, type PairRow } from './read-spans.ts';
+import { P, type PairRow } from '../model/span-reads.ts';
 import { Digest } from './stats.ts';
 import { EndpointTimeline, TimelineAccumulator } from './timeline.ts';
 
@@ -199,7 +199,7 @@ export class RunAccumulator {
   }
 
   /**
-   * One pair row, columns as read-spans.ts P (called by SQLite itself, through a function, for
+   * One pair row, columns as model/span-reads.ts P (called by SQLite itself, through a function, for
    * each row of the pairing join: no row object crosses into JavaScript).
    */
   readonly row = (

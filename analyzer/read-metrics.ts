@@ -1,7 +1,7 @@
 // The OTLP metric points the services exported, through the store (model/store.ts), for the
 // timeline's server-metric charts: one metric by name, per service, inside a run's window on that
 // service's clock, each row's time relative to the window's start.
-import type { Shard } from './read-spans.ts';
+import type { Shard } from '../model/span-reads.ts';
 
 export interface MetricRow {
   service: string;

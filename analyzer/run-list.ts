@@ -3,7 +3,7 @@
 // pairs, no waterfalls) to get them; the table is plain aligned text, `--format json` a list.
 import { analyze, type AnalyzeOptions } from './analyze.ts';
 import type { OtherClientTraffic } from './find-runs.ts';
-import type { Shard } from './read-spans.ts';
+import type { Shard } from '../model/span-reads.ts';
 import { printable } from './render-shared.ts';
 
 export interface RunListEntry {

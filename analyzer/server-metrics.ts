@@ -9,7 +9,7 @@
 // for histogram means averaged. Points are not invented between reports: a second without a report
 // carries the last values forward only until the next report.
 import { metricRows, metricServices, type MetricRow } from './read-metrics.ts';
-import type { Shard } from './read-spans.ts';
+import type { Shard } from '../model/span-reads.ts';
 
 export interface MetricSeries {
   name: string;

@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { analyze } from '../analyzer/analyze.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { encodeWith, Oracle } from '../test/helpers/receiver-oracle.ts';
 
 const BUILDER_VERSION = 5;

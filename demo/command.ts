@@ -21,6 +21,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandIO } from '../cli/io.ts';
 import { ExitCodes } from '../model/errors.ts';
+import { lastSpanRowid, runGapRows, spansPerServiceSince } from '../model/span-reads.ts';
 import { SpanStore } from '../model/store.ts';
 import { ChildGroup, type RunningChild } from './child-process.ts';
 import { checkConnectionGaps, describeCheck, judgeCheck } from './connection-check.ts';
@@ -106,9 +107,9 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     const receiverUrl = (await abortable(receiver.ready, io.signal))[1] as string;
     // A read-only view of the same file (WAL lets it read while the receiver writes): progress
     // and the ground-truth check. rowid only grows, so max(rowid) counts spans without a scan.
-    reader = SpanStore.open(dbPath, { readonly: true });
-    const lastRowid = reader.db.prepare('SELECT coalesce(max(rowid), 0) FROM spans').pluck();
-    const firstRowid = lastRowid.get() as number;
+    const view = SpanStore.open(dbPath, { readonly: true });
+    reader = view;
+    const firstRowid = lastSpanRowid(view);
     say(`receiver   ${receiverUrl}  → ${dbPath}\n`);
 
     // 2. The shop (shop + inventory services), exporting straight to the receiver.
@@ -162,7 +163,7 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
       elapsedMs: Date.now() - loadStartedAtMs,
       runTimeMs: options.runTimeMs,
       users: options.users,
-      spans: (lastRowid.get() as number) - firstRowid,
+      spans: lastSpanRowid(view) - firstRowid,
       connections: proxy?.connections ?? 0,
     }));
     progress.start();
@@ -183,11 +184,9 @@ async function runDemo(options: DemoOptions, io: CommandIO): Promise<number> {
     await proxy.close();
     const receiverCode = await children.stop(receiver, 'SIGTERM', 30_000);
     if (receiverCode !== 0) say(`firstspan demo: the receiver exited with code ${receiverCode}\n`);
-    const byService = reader.db
-      .prepare('SELECT service_name AS service, count(*) AS spans FROM spans WHERE rowid > ? GROUP BY service_name ORDER BY service_name')
-      .all(firstRowid) as { service: string; spans: number }[];
+    const byService = spansPerServiceSince(reader, firstRowid);
     say(`spans stored: ${byService.map((s) => `${s.service} ${s.spans}`).join(', ') || 'none'}\n`);
-    const check = checkConnectionGaps(reader.db, runId);
+    const check = checkConnectionGaps(runGapRows(reader, runId));
     const injected = { askedMs: options.connectDelayMs, heldMs: proxy.holds };
     const verdict = judgeCheck(check, injected, options.tolerancePct / 100);
     reader.close();

@@ -3,8 +3,7 @@
 // requests that opened a connection, the gap (client span − its server child) should be that
 // delay plus a little; for the requests that reused one, close to zero. This is a cross-check of
 // the whole pipeline, printed beside the analyzer's report, not a second analyzer.
-import type Database from 'better-sqlite3';
-import { Attr } from '../model/attributes.ts';
+import type { RunGapRow } from '../model/span-reads.ts';
 
 export interface GapSummary {
   count: number;
@@ -26,11 +25,6 @@ export interface ConnectionCheck {
   /** Load-test roots of the run with no server child (propagation broken or spans lost). */
   unmatched: number;
 }
-
-const SERVER = 2;
-const CLIENT = 3;
-/** Requests the run's stop cut off measured no response: their gap means nothing. */
-const NOT_CUT_OFF = `coalesce(json_extract(r.attributes, '$."${Attr.REQUEST_CUT_OFF}".boolValue'), 0) = 0`;
 
 /**
  * Every request's gap carries the time its bytes wait for a CPU in the proxy, the shop and the
@@ -59,20 +53,14 @@ function lowerBound(sorted: readonly { at: number }[], at: number): number {
   return lo;
 }
 
-export function checkConnectionGaps(db: Database.Database, runId: string): ConnectionCheck {
-  const rows = db
-    .prepare(
-      `SELECT r.connection_reused AS reused, r.start_ns / 1e6 AS at_ms,
-              (r.end_ns - r.start_ns) - (s.end_ns - s.start_ns) AS gap_ns
-         FROM spans r
-         JOIN spans s ON s.trace_id = r.trace_id AND s.parent_span_id = r.span_id AND s.kind = ${SERVER}
-        WHERE r.parent_span_id IS NULL AND r.kind = ${CLIENT} AND r.run_id = ? AND ${NOT_CUT_OFF}
-        ORDER BY r.start_ns`,
-    )
-    .all(runId) as { reused: number | null; at_ms: number; gap_ns: number }[];
+/**
+ * The check over a run's roots and their gaps (model/span-reads.ts runGapRows: in start order,
+ * cut-off requests left out) and its count of roots without a server child.
+ */
+export function checkConnectionGaps(run: { rows: readonly RunGapRow[]; unmatched: number }): ConnectionCheck {
   const opened: { at: number; gap: number }[] = [];
   const reused: { at: number; gap: number }[] = [];
-  for (const row of rows) (row.reused === 0 ? opened : reused).push({ at: row.at_ms, gap: row.gap_ns / 1e6 });
+  for (const row of run.rows) (row.reused === 0 ? opened : reused).push({ at: row.atMs, gap: row.gapNs / 1e6 });
   const byGap = (list: { gap: number }[]): number[] => list.map((r) => r.gap).sort((a, b) => a - b);
   const reusedP50 = median(byGap(reused));
   const baselines = opened.map(({ at }) => {
@@ -80,23 +68,12 @@ export function checkConnectionGaps(db: Database.Database, runId: string): Conne
     return median(byGap(around)) ?? reusedP50 ?? 0;
   });
   const extras = opened.map(({ gap }, i) => gap - (baselines[i] as number)).sort((a, b) => a - b);
-  const roots = db
-    .prepare(`SELECT count(*) FROM spans r WHERE r.parent_span_id IS NULL AND r.kind = ${CLIENT} AND r.run_id = ? AND ${NOT_CUT_OFF}`)
-    .pluck()
-    .get(runId) as number;
-  const matchedRoots = db
-    .prepare(
-      `SELECT count(*) FROM spans r WHERE r.parent_span_id IS NULL AND r.kind = ${CLIENT} AND r.run_id = ? AND ${NOT_CUT_OFF}
-          AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.parent_span_id = r.span_id AND s.kind = ${SERVER})`,
-    )
-    .pluck()
-    .get(runId) as number;
   return {
     opened: { count: opened.length, p50Ms: median(byGap(opened)) },
     reused: { count: reused.length, p50Ms: reusedP50 },
     extraMs: median(extras),
     baselineMs: median(baselines.sort((a, b) => a - b)),
-    unmatched: roots - matchedRoots,
+    unmatched: run.unmatched,
   };
 }
 

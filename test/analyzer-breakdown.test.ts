@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type RunReport } from '../analyzer/report.ts';
 import { BreakdownAccumulator } from '../analyzer/gap-breakdown.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 
 let dir: string;

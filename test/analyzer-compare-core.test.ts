@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { evaluateChangeThresholds, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from '../analyzer/change-thresholds.ts';
 import { compareRuns, type Comparison, type RunData } from '../analyzer/compare.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { RESERVOIR_CAPACITY, Reservoir, SAMPLE_FIELDS } from '../analyzer/reservoir.ts';
 import { holm, mannWhitney, normalUpperTail, quantileSe, quantileTest } from '../analyzer/significance.ts';
 import { SLOWER, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';

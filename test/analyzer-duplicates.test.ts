@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type Report, type RunReport } from '../analyzer/report.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { spanCount } from './helpers/store-file.ts';
 

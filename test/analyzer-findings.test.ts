@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type RunReport } from '../analyzer/report.ts';
 import type { Finding } from '../analyzer/findings.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
 import { renderTable } from '../analyzer/render-table.ts';
 import { BREAK, CHURN, CLEAN_GAP_MS, DRIFT, QUEUE, SECONDS, STARVED, TAIL, scenarios, writeRun } from './helpers/diagnosis-scenarios.ts';

@@ -9,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type Report } from '../analyzer/report.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
 import { evaluateThresholds, parseThreshold, type Threshold } from '../analyzer/thresholds.ts';
 import { SpanStore } from '../model/store.ts';

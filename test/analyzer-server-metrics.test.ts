@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type RunReport } from '../analyzer/report.ts';
 import type { MetricRow } from '../analyzer/read-metrics.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
 import { perSecond } from '../analyzer/server-metrics.ts';
 import { ExitCodes } from '../model/errors.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type Report, type RunReport } from '../analyzer/report.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { CSV_COLUMNS, renderCsv } from '../analyzer/render-csv.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
 import { renderTable } from '../analyzer/render-table.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type Report, type RunReport } from '../analyzer/report.ts';
 import { PART_NAMES } from '../analyzer/gap-breakdown.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { CSV_COLUMNS, renderCsv } from '../analyzer/render-csv.ts';
 import { renderTable } from '../analyzer/render-table.ts';
 import { CART, ODD, PRODUCT, SKEW_MS, nearestRank, writeLocustRuns, writeScenario, type Scenario } from './helpers/analyzer-scenario.ts';

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runGapRows } from '../model/span-reads.ts';
 import { SpanStore } from '../model/store.ts';
 import { checkConnectionGaps, describeCheck, judgeCheck } from '../demo/connection-check.ts';
 import { resolveDemoOptions } from '../demo/options.ts';
@@ -82,7 +83,7 @@ describe('demo ground-truth check', () => {
         insert.run(t, Buffer.alloc(8, i), null, 'firstspan', 'run', 3, start * ms, (start + client) * ms, attributes, reused);
         if (server > 0n) insert.run(t, Buffer.alloc(8, 100 + i), Buffer.alloc(8, i), 'shop', null, 2, (start + 1n) * ms, (start + 1n + server) * ms, '{}', null);
       }
-      const check = checkConnectionGaps(store.db, 'run');
+      const check = checkConnectionGaps(runGapRows(store, 'run'));
       // The extra gap is measured against the reused requests around it (2 ms), not the run's (3 ms).
       expect(check).toEqual({ opened: { count: 1, p50Ms: 150 }, reused: { count: 3, p50Ms: 3 }, extraMs: 148, baselineMs: 2, unmatched: 1 });
       // Judged against what the proxy really held, not what was asked.

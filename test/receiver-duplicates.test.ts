@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import type { Attributes, TracesRequest } from '../model/otlp.ts';
 import { startReceiver } from '../receiver/start.ts';
 import { TraceBuilder } from './helpers/analyzer-traces.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type Report } from '../analyzer/report.ts';
-import { closeShards, openShards } from '../analyzer/read-spans.ts';
+import { closeShards, openShards } from '../model/span-reads.ts';
 import { SCHEMA_VERSION, SpanStore } from '../model/store.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder } from './helpers/analyzer-traces.ts';

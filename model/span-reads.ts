@@ -1,17 +1,19 @@
-// Reading the receiver's SQLite store: every query the analyzer runs. Durations and offsets are
-// computed in SQL as integer differences of the exact nanosecond columns (`end_ns - start_ns`), so
-// no absolute timestamp ever passes through a double. No JSON is parsed on the hot path: the
+// Reading the receiver's SQLite store: every query the analyzer (analyzer/) runs, kept in model/
+// beside the schema it depends on. Durations and offsets are computed in SQL as integer
+// differences of the exact nanosecond columns (`end_ns - start_ns`), so no absolute timestamp
+// ever passes through a double. No JSON is parsed on the hot path: the
 // store's hot columns carry the phases, request name, method and status.
 //
 // The store keeps no index keyed by trace or span id (docs/receiver.md): every pass here reads a
 // service- or time-leading index in order, and the rows go to JavaScript through
 // application-defined SQL functions (no row object is built), where the analyzer joins them in
-// typed-array hash tables (id-tables.ts). Several shard files analyse as one: the tables span them
-// all, so a span stored twice (in one shard or two) counts once, and a root and its server child
-// pair up whichever shards hold them.
+// typed-array hash tables (analyzer/id-tables.ts). Several shard files analyse as one: the tables
+// span them all, so a span stored twice (in one shard or two) counts once, and a root and its
+// server child pair up whichever shards hold them. The demo's few reads are at the end.
 import type Database from 'better-sqlite3';
-import { SpanStore } from '../model/store.ts';
-import { SpanKind } from '../model/otlp.ts';
+import { Attr } from './attributes.ts';
+import { SpanKind } from './otlp.ts';
+import { SpanStore } from './store.ts';
 
 export interface Shard {
   index: number;
@@ -498,4 +500,55 @@ export function userPoints(shard: Shard, service: string, runId: string | null, 
     .raw()
     .all({ from: fromNs, service, runId, to: toNs, ...Object.fromEntries(names.map((n, i) => [`m${i}`, n])) }) as Array<[number, string, number, number]>;
   return rows.map((r) => ({ resourceId: r[0], series: r[1], relMs: r[2], value: r[3] }));
+}
+
+/** The newest stored span's rowid (0 when empty). rowid only grows, so this counts without a scan. */
+export function lastSpanRowid(store: SpanStore): number {
+  return store.db.prepare('SELECT coalesce(max(rowid), 0) FROM spans').pluck().get() as number;
+}
+
+/** Spans stored after `rowid`, per service (the demo's closing line). */
+export function spansPerServiceSince(store: SpanStore, rowid: number): Array<{ service: string; spans: number }> {
+  return store.db
+    .prepare('SELECT service_name AS service, count(*) AS spans FROM spans WHERE rowid > ? GROUP BY service_name ORDER BY service_name')
+    .all(rowid) as Array<{ service: string; spans: number }>;
+}
+
+/** Requests a run's stop cut off measured no response: their gap means nothing. */
+const NOT_CUT_OFF = `coalesce(json_extract(r.attributes, '$."${Attr.REQUEST_CUT_OFF}".boolValue'), 0) = 0`;
+
+export interface RunGapRow {
+  /** connection_reused: 0 opened a connection, 1 reused one, null unknown. */
+  reused: number | null;
+  /** Root start, ms since the epoch (as a double: for ordering and windows, not durations). */
+  atMs: number;
+  /** Client span duration − its server child's, ns. */
+  gapNs: number;
+}
+
+/**
+ * The load-test roots of run `runId` with their SERVER child's gap, in start order, and how many
+ * roots have no server child. Cut-off requests are left out. For small runs (the demo's): the join
+ * on trace and span id has no index to use in the append-only store, so SQLite builds one.
+ */
+export function runGapRows(store: SpanStore, runId: string): { rows: RunGapRow[]; unmatched: number } {
+  const root = `r.parent_span_id IS NULL AND r.kind = ${SpanKind.CLIENT} AND r.run_id = ? AND ${NOT_CUT_OFF}`;
+  const rows = store.db
+    .prepare(
+      `SELECT r.connection_reused AS reused, r.start_ns / 1e6 AS atMs, (r.end_ns - r.start_ns) - (s.end_ns - s.start_ns) AS gapNs
+         FROM spans r
+         JOIN spans s ON s.trace_id = r.trace_id AND s.parent_span_id = r.span_id AND s.kind = ${SpanKind.SERVER}
+        WHERE ${root}
+        ORDER BY r.start_ns`,
+    )
+    .all(runId) as RunGapRow[];
+  const roots = store.db.prepare(`SELECT count(*) FROM spans r WHERE ${root}`).pluck().get(runId) as number;
+  const matched = store.db
+    .prepare(
+      `SELECT count(*) FROM spans r WHERE ${root}
+          AND EXISTS (SELECT 1 FROM spans s WHERE s.trace_id = r.trace_id AND s.parent_span_id = r.span_id AND s.kind = ${SpanKind.SERVER})`,
+    )
+    .pluck()
+    .get(runId) as number;
+  return { rows, unmatched: roots - matched };
 }
