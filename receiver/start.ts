@@ -60,6 +60,9 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
   } catch (error) {
     await app.close();
     if (grpcServer !== undefined) grpcServer.forceShutdown();
+    // The writer thread holds its own connection to the file: stop it before the file is removed,
+    // or it may (re)create the file after the removal.
+    await ingest.close();
     store.close();
     // A receiver that never listened leaves no database behind that it created.
     if (created) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(options.db + suffix, { force: true });
