@@ -10,7 +10,7 @@
 // the floor of "one pass over the data") and the analysis end to end, and prints wall time, CPU
 // time, spans/s and peak RSS of each, in the same run on the same file.
 // Targets (issue 10): at least 1,000,000 spans/s, at most 4 x the scan's time, at most 500 MB.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,12 +21,12 @@ import { Pool } from 'undici';
 import { analyze } from '../analyzer/analyze.ts';
 import { closeShards, openShards } from '../model/span-reads.ts';
 import { encodeWith, Oracle } from '../test/helpers/receiver-oracle.ts';
+import { startReceiverProcess } from './receiver-process.ts';
 
 const BUILDER_VERSION = 5;
 const PAIRS_PER_REQUEST = 256;
 const CLIENTS = 8;
 const RATE_PER_S = 2000;
-const BIN = fileURLToPath(new URL('../bin/firstspan.js', import.meta.url));
 const T0 = 1_764_000_000_000_000_000n;
 const SKEW_NS = 1_500_000_000n;
 
@@ -168,22 +168,8 @@ function request(t: Template, n: number): Buffer {
 /** Send the load test's spans to a real receiver (a child process) writing `path`. */
 async function build(path: string, spans: number): Promise<void> {
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-  const child = spawn(process.execPath, [BIN, 'receive', '--port', '0', '--no-grpc', '--db', path], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`receiver did not start: ${err}`)), 30_000);
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-  });
+  const receiver = await startReceiverProcess(path);
+  const url = receiver.url;
   const t = template();
   const requests = Math.ceil(spans / (2 * PAIRS_PER_REQUEST));
   const pool = new Pool(url, { connections: CLIENTS, pipelining: 1 });
@@ -212,13 +198,12 @@ async function build(path: string, spans: number): Promise<void> {
   };
   await Promise.all(Array.from({ length: CLIENTS }, client));
   await pool.close();
-  child.kill('SIGTERM');
-  await exited;
+  const err = await receiver.stop();
   const db = new Database(path);
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   const seconds = (performance.now() - t0) / 1000;
-  process.stderr.write(`build: ${(requests * 2 * PAIRS_PER_REQUEST).toLocaleString('en-US')} spans in ${seconds.toFixed(0)} s through the receiver (${Math.round((requests * 2 * PAIRS_PER_REQUEST) / seconds).toLocaleString('en-US')} spans/s); ${err.trim()}\n`);
+  process.stderr.write(`build: ${(requests * 2 * PAIRS_PER_REQUEST).toLocaleString('en-US')} spans in ${seconds.toFixed(0)} s through the receiver (${Math.round((requests * 2 * PAIRS_PER_REQUEST) / seconds).toLocaleString('en-US')} spans/s); ${err}\n`);
 }
 
 interface Measured {

@@ -9,17 +9,16 @@
 //   BENCH_SPANS=20000000 npm run bench:receiver
 //                                     long mode: send that many spans (no time limit), print the rate
 //                                     of every million and the peak RSS (is ingest flat at scale?)
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { applyWriterPragmas, SpanStore } from '../model/store.ts';
 import { decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
 import { encodeWith, Oracle } from '../test/helpers/receiver-oracle.ts';
+import { startReceiverProcess, type ReceiverProcess } from './receiver-process.ts';
 
 const BATCH = 512;
 const LONG_SPANS = process.env.BENCH_SPANS === undefined ? undefined : Number(process.env.BENCH_SPANS);
@@ -27,7 +26,6 @@ const SECONDS = LONG_SPANS === undefined ? Number(process.env.BENCH_SECONDS ?? 1
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 8);
 // Hard bound on the request loop, whatever the speed.
 const MAX_REQUESTS = LONG_SPANS === undefined ? 20_000 : Math.ceil(LONG_SPANS / BATCH);
-const BIN = fileURLToPath(new URL('../bin/firstspan.js', import.meta.url));
 
 /** One batch like the generator's: CLIENT spans with HTTP attributes and connection phases. */
 function templateBatch(): Template {
@@ -142,36 +140,9 @@ function peakRssMiB(pid: number): number {
   return kb / 1024;
 }
 
-async function startReceiverProcess(db: string): Promise<{ url: string; pid: number; stop: () => Promise<string> }> {
-  // BENCH_PROFILE=DIR writes a CPU profile of each of the receiver's threads there (node --cpu-prof).
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
-  const child = spawn(process.execPath, [...profile, BIN, 'receive', '--port', '0', '--no-grpc', '--db', db], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`receiver did not start: ${err}`)), 30_000);
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-  });
-  return {
-    url,
-    pid: child.pid!,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-      return err.trim();
-    },
-  };
+/** The receiver under test; BENCH_PROFILE=DIR writes a CPU profile of each of its threads there. */
+function startReceiver(db: string): Promise<ReceiverProcess> {
+  return startReceiverProcess(db, process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []);
 }
 
 async function driveHttp(url: string, template: Template, onMillion?: (million: number, at: number) => void) {
@@ -287,7 +258,7 @@ async function main(): Promise<void> {
     const template = templateBatch();
     const length = LONG_SPANS === undefined ? `${SECONDS}s` : `until ${LONG_SPANS.toLocaleString('en-US')} spans`;
     console.log(`firstspan receiver benchmark: ${CLIENTS} clients, protobuf batches of ${BATCH} spans (${(template.body.length / 1024).toFixed(0)} KiB), ${length}`);
-    const rx = await startReceiverProcess(join(dir, 'http.db'));
+    const rx = await startReceiver(join(dir, 'http.db'));
     const cpu0 = threadCpu(rx.pid);
     const millions: string[] = [];
     let last = performance.now();
