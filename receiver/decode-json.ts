@@ -22,7 +22,7 @@ import type {
 } from '../model/otlp.ts';
 import { jsonDouble } from '../model/otlp.ts';
 import type { DecodedMetrics, DecodedTraces } from './decode-protobuf.ts';
-import { DecodeError } from './protobuf-reader.ts';
+import { DecodeError } from '../model/protobuf-wire.ts';
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
 const MAX_DEPTH = 64;

@@ -4,8 +4,9 @@
 // partial success that rejects every log record and says why (opentelemetry-proto
 // specification.md, "Partial Success": the client must not retry it). This file only counts the
 // records, checking the message structure on the way; the records themselves are skipped unread.
-// Field numbers: collector/logs/v1/logs_service.proto, logs/v1/logs.proto.
-import { DecodeError, ProtobufReader } from './protobuf-reader.ts';
+// Field tags: model/otlp-fields.ts (collector/logs/v1/logs_service.proto, logs/v1/logs.proto).
+import { ExportLogsServiceRequestTag, ResourceLogsTag, ScopeLogsTag } from '../model/otlp-fields.ts';
+import { DecodeError, ProtobufReader } from '../model/protobuf-wire.ts';
 
 /** Number of LogRecords in an ExportLogsServiceRequest (protobuf). Throws DecodeError when malformed. */
 export function countLogRecordsProtobuf(buf: Buffer): number {
@@ -13,13 +14,13 @@ export function countLogRecordsProtobuf(buf: Buffer): number {
   let count = 0;
   // ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
   forEachField(r, buf.length, (tag, end) => {
-    if (tag !== 0x0a) return false;
+    if (tag !== ExportLogsServiceRequestTag.RESOURCE_LOGS) return false;
     // ResourceLogs { resource = 1; repeated ScopeLogs scope_logs = 2; schema_url = 3; }
     forEachField(r, r.lengthEnd(end), (t2, end2) => {
-      if (t2 !== 0x12) return false;
+      if (t2 !== ResourceLogsTag.SCOPE_LOGS) return false;
       // ScopeLogs { scope = 1; repeated LogRecord log_records = 2; schema_url = 3; }
       forEachField(r, r.lengthEnd(end2), (t3, end3) => {
-        if (t3 !== 0x12) return false;
+        if (t3 !== ScopeLogsTag.LOG_RECORDS) return false;
         r.pos = r.lengthEnd(end3);
         count += 1;
         return true;

@@ -1,6 +1,6 @@
-// OTLP protobuf → firstspan's decoded model (model/otlp.ts), by hand, in one pass over the bytes.
-// Field numbers: opentelemetry-proto trace/v1/trace.proto, metrics/v1/metrics.proto,
-// common/v1/common.proto (github.com/open-telemetry/opentelemetry-proto). Unknown fields are skipped
+// OTLP protobuf → firstspan's decoded model (model/otlp.ts), by hand, in one pass over the bytes,
+// with the wire reader of model/protobuf-wire.ts and the field tags of model/otlp-fields.ts
+// (opentelemetry-proto's trace, metrics, common and resource messages). Unknown fields are skipped
 // by wire type; fixed64 timestamps are read exactly as bigint; int64 values become decimal strings.
 // Spans that decode but are unusable (bad id lengths) are dropped and counted for partial success.
 import type {
@@ -22,7 +22,31 @@ import type {
   TracesRequest,
 } from '../model/otlp.ts';
 import { jsonDouble } from '../model/otlp.ts';
-import { DecodeError, expectWire, ProtobufReader, WireType } from './protobuf-reader.ts';
+import {
+  AggregationTag,
+  AnyValueTag,
+  ExponentialHistogramDataPointTag,
+  ExportMetricsServiceRequestTag,
+  ExportTraceServiceRequestTag,
+  HistogramDataPointTag,
+  InstrumentationScopeTag,
+  KeyValueTag,
+  MetricTag,
+  NumberDataPointTag,
+  ResourceMetricsTag,
+  ResourceSpansTag,
+  ResourceTag,
+  ScopeMetricsTag,
+  ScopeSpansTag,
+  SpanEventTag,
+  SpanLinkTag,
+  SpanTag,
+  StatusTag,
+  SummaryDataPointTag,
+  ValuesTag,
+  type DataPointTags,
+} from '../model/otlp-fields.ts';
+import { DecodeError, expectWire, ProtobufReader, WireType } from '../model/protobuf-wire.ts';
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
 /** AnyValue nesting deeper than this is refused rather than risking the stack. */
@@ -49,7 +73,7 @@ export function decodeTracesProtobuf(buf: Buffer): DecodedTraces {
   const ctx = { spans: 0, rejected: new Rejections() };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) resourceSpans.push(readResourceSpans(r, r.lengthEnd(end), ctx));
+    if (tag === ExportTraceServiceRequestTag.RESOURCE_SPANS) resourceSpans.push(readResourceSpans(r, r.lengthEnd(end), ctx));
     else skipField(r, tag, end);
   }
   return { request: { resourceSpans }, spans: ctx.spans, rejected: ctx.rejected };
@@ -63,7 +87,7 @@ export function decodeMetricsProtobuf(buf: Buffer): DecodedMetrics {
   const ctx = { points: 0, rejected: new Rejections() };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) resourceMetrics.push(readResourceMetrics(r, r.lengthEnd(end), ctx));
+    if (tag === ExportMetricsServiceRequestTag.RESOURCE_METRICS) resourceMetrics.push(readResourceMetrics(r, r.lengthEnd(end), ctx));
     else skipField(r, tag, end);
   }
   return { request: { resourceMetrics }, points: ctx.points, rejected: ctx.rejected };
@@ -88,8 +112,8 @@ function readResource(r: ProtobufReader, end: number): Resource {
   const res = emptyResource();
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) readKeyValueInto(r, r.lengthEnd(end), res.attributes, 0);
-    else if (tag === 0x10) res.droppedAttributesCount = r.uint32(end);
+    if (tag === ResourceTag.ATTRIBUTES) readKeyValueInto(r, r.lengthEnd(end), res.attributes, 0);
+    else if (tag === ResourceTag.DROPPED_ATTRIBUTES_COUNT) res.droppedAttributesCount = r.uint32(end);
     else skipField(r, tag, end); // entity_refs (3) and future fields
   }
   return res;
@@ -99,10 +123,10 @@ function readScope(r: ProtobufReader, end: number): InstrumentationScope {
   const scope = emptyScope();
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) scope.name = r.string(end);
-    else if (tag === 0x12) scope.version = r.string(end);
-    else if (tag === 0x1a) readKeyValueInto(r, r.lengthEnd(end), scope.attributes, 0);
-    else if (tag === 0x20) scope.droppedAttributesCount = r.uint32(end);
+    if (tag === InstrumentationScopeTag.NAME) scope.name = r.string(end);
+    else if (tag === InstrumentationScopeTag.VERSION) scope.version = r.string(end);
+    else if (tag === InstrumentationScopeTag.ATTRIBUTES) readKeyValueInto(r, r.lengthEnd(end), scope.attributes, 0);
+    else if (tag === InstrumentationScopeTag.DROPPED_ATTRIBUTES_COUNT) scope.droppedAttributesCount = r.uint32(end);
     else skipField(r, tag, end);
   }
   return scope;
@@ -119,8 +143,8 @@ function readKeyValue(r: ProtobufReader, end: number, depth: number): KeyValue {
   let value: AnyValue = {};
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) key = r.string(end);
-    else if (tag === 0x12) value = readAnyValue(r, r.lengthEnd(end), depth + 1);
+    if (tag === KeyValueTag.KEY) key = r.string(end);
+    else if (tag === KeyValueTag.VALUE) value = readAnyValue(r, r.lengthEnd(end), depth + 1);
     else skipField(r, tag, end); // key_strindex (3) is for profiles only
   }
   return { key, value };
@@ -133,45 +157,45 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
   while (r.pos < end) {
     const tag = r.uint32(end);
     switch (tag) {
-      case 0x0a:
+      case AnyValueTag.STRING_VALUE:
         value = { stringValue: r.string(end) };
         break;
-      case 0x10:
+      case AnyValueTag.BOOL_VALUE:
         value = { boolValue: r.bool(end) };
         break;
-      case 0x18:
+      case AnyValueTag.INT_VALUE:
         value = { intValue: r.int64String(end) };
         break;
-      case 0x21:
+      case AnyValueTag.DOUBLE_VALUE:
         value = { doubleValue: jsonDouble(r.double(end)) };
         break;
-      case 0x2a: {
+      case AnyValueTag.ARRAY_VALUE: {
         const stop = r.lengthEnd(end);
         const values: AnyValue[] = [];
         while (r.pos < stop) {
           const t = r.uint32(stop);
-          if (t === 0x0a) values.push(readAnyValue(r, r.lengthEnd(stop), depth + 1));
+          if (t === ValuesTag.VALUES) values.push(readAnyValue(r, r.lengthEnd(stop), depth + 1));
           else skipField(r, t, stop);
         }
         value = { arrayValue: { values } };
         break;
       }
-      case 0x32: {
+      case AnyValueTag.KVLIST_VALUE: {
         const stop = r.lengthEnd(end);
         const values: KeyValue[] = [];
         while (r.pos < stop) {
           const t = r.uint32(stop);
-          if (t === 0x0a) values.push(readKeyValue(r, r.lengthEnd(stop), depth + 1));
+          if (t === ValuesTag.VALUES) values.push(readKeyValue(r, r.lengthEnd(stop), depth + 1));
           else skipField(r, t, stop);
         }
         value = { kvlistValue: { values } };
         break;
       }
-      case 0x3a:
+      case AnyValueTag.BYTES_VALUE:
         value = { bytesValue: r.bytes(end).toString('base64') };
         break;
       default:
-        checkKnownWire(tag, [1, 2, 3, 4, 5, 6, 7], [2, 0, 0, 1, 2, 2, 2]);
+        checkKnownWire(tag, AnyValueTag);
         skipField(r, tag, end);
     }
   }
@@ -179,9 +203,11 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
 }
 
 /** A known field number with the wrong wire type is corrupt input, not an unknown field. */
-function checkKnownWire(tag: number, fields: number[], wires: number[]): void {
-  const i = fields.indexOf(tag >>> 3);
-  if (i >= 0) expectWire(tag & 7, wires[i]!, String(tag >>> 3));
+function checkKnownWire(tag: number, message: Readonly<Record<string, number>>): void {
+  const field = tag >>> 3;
+  for (const known of Object.values(message)) {
+    if (known >>> 3 === field) expectWire(tag & 7, known & 7, String(field));
+  }
 }
 
 // ---- traces ----
@@ -194,9 +220,9 @@ function readResourceSpans(
   const rs: ResourceSpans = { resource: emptyResource(), schemaUrl: '', scopeSpans: [] };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) rs.resource = readResource(r, r.lengthEnd(end));
-    else if (tag === 0x12) rs.scopeSpans.push(readScopeSpans(r, r.lengthEnd(end), ctx));
-    else if (tag === 0x1a) rs.schemaUrl = r.string(end);
+    if (tag === ResourceSpansTag.RESOURCE) rs.resource = readResource(r, r.lengthEnd(end));
+    else if (tag === ResourceSpansTag.SCOPE_SPANS) rs.scopeSpans.push(readScopeSpans(r, r.lengthEnd(end), ctx));
+    else if (tag === ResourceSpansTag.SCHEMA_URL) rs.schemaUrl = r.string(end);
     else skipField(r, tag, end);
   }
   return rs;
@@ -206,15 +232,15 @@ function readScopeSpans(r: ProtobufReader, end: number, ctx: { spans: number; re
   const ss: ScopeSpans = { scope: emptyScope(), schemaUrl: '', spans: [] };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) ss.scope = readScope(r, r.lengthEnd(end));
-    else if (tag === 0x12) {
+    if (tag === ScopeSpansTag.SCOPE) ss.scope = readScope(r, r.lengthEnd(end));
+    else if (tag === ScopeSpansTag.SPANS) {
       const span = readSpan(r, r.lengthEnd(end));
       const problem = spanProblem(span);
       if (problem === undefined) {
         ss.spans.push(span);
         ctx.spans += 1;
       } else ctx.rejected.add(`span '${span.name}'`, problem);
-    } else if (tag === 0x1a) ss.schemaUrl = r.string(end);
+    } else if (tag === ScopeSpansTag.SCHEMA_URL) ss.schemaUrl = r.string(end);
     else skipField(r, tag, end);
   }
   return ss;
@@ -242,60 +268,56 @@ function readSpan(r: ProtobufReader, end: number): Span {
   while (r.pos < end) {
     const tag = r.uint32(end);
     switch (tag) {
-      case 0x0a:
+      case SpanTag.TRACE_ID:
         span.traceId = r.bytes(end);
         break;
-      case 0x12:
+      case SpanTag.SPAN_ID:
         span.spanId = r.bytes(end);
         break;
-      case 0x1a:
+      case SpanTag.TRACE_STATE:
         span.traceState = r.string(end);
         break;
-      case 0x22:
+      case SpanTag.PARENT_SPAN_ID:
         span.parentSpanId = r.bytes(end);
         break;
-      case 0x2a:
+      case SpanTag.NAME:
         span.name = r.string(end);
         break;
-      case 0x30:
+      case SpanTag.KIND:
         span.kind = r.uint32(end);
         break;
-      case 0x39:
+      case SpanTag.START_TIME_UNIX_NANO:
         span.startTimeUnixNano = r.fixed64(end);
         break;
-      case 0x41:
+      case SpanTag.END_TIME_UNIX_NANO:
         span.endTimeUnixNano = r.fixed64(end);
         break;
-      case 0x4a:
+      case SpanTag.ATTRIBUTES:
         readKeyValueInto(r, r.lengthEnd(end), span.attributes, 0);
         break;
-      case 0x50:
+      case SpanTag.DROPPED_ATTRIBUTES_COUNT:
         span.droppedAttributesCount = r.uint32(end);
         break;
-      case 0x5a:
+      case SpanTag.EVENTS:
         span.events.push(readEvent(r, r.lengthEnd(end)));
         break;
-      case 0x60:
+      case SpanTag.DROPPED_EVENTS_COUNT:
         span.droppedEventsCount = r.uint32(end);
         break;
-      case 0x6a:
+      case SpanTag.LINKS:
         span.links.push(readLink(r, r.lengthEnd(end)));
         break;
-      case 0x70:
+      case SpanTag.DROPPED_LINKS_COUNT:
         span.droppedLinksCount = r.uint32(end);
         break;
-      case 0x7a:
+      case SpanTag.STATUS:
         span.status = readStatus(r, r.lengthEnd(end));
         break;
-      case 0x85: // field 16 needs a two-byte tag: 0x85 0x01
+      case SpanTag.FLAGS:
         span.flags = r.fixed32(end);
         break;
       default:
-        checkKnownWire(
-          tag,
-          [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
-          [2, 2, 2, 2, 2, 0, 1, 1, 2, 0, 2, 0, 2, 0, 2, 5],
-        );
+        checkKnownWire(tag, SpanTag);
         skipField(r, tag, end);
     }
   }
@@ -306,12 +328,12 @@ function readEvent(r: ProtobufReader, end: number): SpanEvent {
   const ev: SpanEvent = { timeUnixNano: 0n, name: '', attributes: {}, droppedAttributesCount: 0 };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x09) ev.timeUnixNano = r.fixed64(end);
-    else if (tag === 0x12) ev.name = r.string(end);
-    else if (tag === 0x1a) readKeyValueInto(r, r.lengthEnd(end), ev.attributes, 0);
-    else if (tag === 0x20) ev.droppedAttributesCount = r.uint32(end);
+    if (tag === SpanEventTag.TIME_UNIX_NANO) ev.timeUnixNano = r.fixed64(end);
+    else if (tag === SpanEventTag.NAME) ev.name = r.string(end);
+    else if (tag === SpanEventTag.ATTRIBUTES) readKeyValueInto(r, r.lengthEnd(end), ev.attributes, 0);
+    else if (tag === SpanEventTag.DROPPED_ATTRIBUTES_COUNT) ev.droppedAttributesCount = r.uint32(end);
     else {
-      checkKnownWire(tag, [1, 2, 3, 4], [1, 2, 2, 0]);
+      checkKnownWire(tag, SpanEventTag);
       skipField(r, tag, end);
     }
   }
@@ -329,14 +351,14 @@ function readLink(r: ProtobufReader, end: number): SpanLink {
   };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) link.traceId = r.bytes(end);
-    else if (tag === 0x12) link.spanId = r.bytes(end);
-    else if (tag === 0x1a) link.traceState = r.string(end);
-    else if (tag === 0x22) readKeyValueInto(r, r.lengthEnd(end), link.attributes, 0);
-    else if (tag === 0x28) link.droppedAttributesCount = r.uint32(end);
-    else if (tag === 0x35) link.flags = r.fixed32(end);
+    if (tag === SpanLinkTag.TRACE_ID) link.traceId = r.bytes(end);
+    else if (tag === SpanLinkTag.SPAN_ID) link.spanId = r.bytes(end);
+    else if (tag === SpanLinkTag.TRACE_STATE) link.traceState = r.string(end);
+    else if (tag === SpanLinkTag.ATTRIBUTES) readKeyValueInto(r, r.lengthEnd(end), link.attributes, 0);
+    else if (tag === SpanLinkTag.DROPPED_ATTRIBUTES_COUNT) link.droppedAttributesCount = r.uint32(end);
+    else if (tag === SpanLinkTag.FLAGS) link.flags = r.fixed32(end);
     else {
-      checkKnownWire(tag, [1, 2, 3, 4, 5, 6], [2, 2, 2, 2, 0, 5]);
+      checkKnownWire(tag, SpanLinkTag);
       skipField(r, tag, end);
     }
   }
@@ -347,8 +369,8 @@ function readStatus(r: ProtobufReader, end: number): { code: number; message: st
   const status = { code: 0, message: '' };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x12) status.message = r.string(end);
-    else if (tag === 0x18) status.code = r.uint32(end);
+    if (tag === StatusTag.MESSAGE) status.message = r.string(end);
+    else if (tag === StatusTag.CODE) status.code = r.uint32(end);
     else skipField(r, tag, end);
   }
   return status;
@@ -370,9 +392,9 @@ function readResourceMetrics(
   const rm: ResourceMetrics = { resource: emptyResource(), schemaUrl: '', scopeMetrics: [] };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) rm.resource = readResource(r, r.lengthEnd(end));
-    else if (tag === 0x12) rm.scopeMetrics.push(readScopeMetrics(r, r.lengthEnd(end), ctx));
-    else if (tag === 0x1a) rm.schemaUrl = r.string(end);
+    if (tag === ResourceMetricsTag.RESOURCE) rm.resource = readResource(r, r.lengthEnd(end));
+    else if (tag === ResourceMetricsTag.SCOPE_METRICS) rm.scopeMetrics.push(readScopeMetrics(r, r.lengthEnd(end), ctx));
+    else if (tag === ResourceMetricsTag.SCHEMA_URL) rm.schemaUrl = r.string(end);
     else skipField(r, tag, end);
   }
   return rm;
@@ -386,9 +408,9 @@ function readScopeMetrics(
   const sm: ScopeMetrics = { scope: emptyScope(), schemaUrl: '', points: [] };
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) sm.scope = readScope(r, r.lengthEnd(end));
-    else if (tag === 0x12) readMetric(r, r.lengthEnd(end), sm.points);
-    else if (tag === 0x1a) sm.schemaUrl = r.string(end);
+    if (tag === ScopeMetricsTag.SCOPE) sm.scope = readScope(r, r.lengthEnd(end));
+    else if (tag === ScopeMetricsTag.METRICS) readMetric(r, r.lengthEnd(end), sm.points);
+    else if (tag === ScopeMetricsTag.SCHEMA_URL) sm.schemaUrl = r.string(end);
     else skipField(r, tag, end);
   }
   sm.points = keepStorablePoints(sm.points, ctx.rejected);
@@ -407,32 +429,32 @@ function readMetric(r: ProtobufReader, end: number, out: MetricPoint[]): void {
   while (r.pos < end) {
     const tag = r.uint32(end);
     switch (tag) {
-      case 0x0a:
+      case MetricTag.NAME:
         head.name = r.string(end);
         break;
-      case 0x12:
+      case MetricTag.DESCRIPTION:
         head.description = r.string(end);
         break;
-      case 0x1a:
+      case MetricTag.UNIT:
         head.unit = r.string(end);
         break;
-      case 0x2a:
+      case MetricTag.GAUGE:
         readAggregation(r, r.lengthEnd(end), 'gauge', points);
         break;
-      case 0x3a:
+      case MetricTag.SUM:
         readAggregation(r, r.lengthEnd(end), 'sum', points);
         break;
-      case 0x4a:
+      case MetricTag.HISTOGRAM:
         readAggregation(r, r.lengthEnd(end), 'histogram', points);
         break;
-      case 0x52:
+      case MetricTag.EXPONENTIAL_HISTOGRAM:
         readAggregation(r, r.lengthEnd(end), 'exponential_histogram', points);
         break;
-      case 0x5a:
+      case MetricTag.SUMMARY:
         readAggregation(r, r.lengthEnd(end), 'summary', points);
         break;
       default:
-        checkKnownWire(tag, [1, 2, 3, 5, 7, 9, 10, 11], [2, 2, 2, 2, 2, 2, 2, 2]);
+        checkKnownWire(tag, MetricTag);
         skipField(r, tag, end);
     }
   }
@@ -451,9 +473,9 @@ function readAggregation(r: ProtobufReader, end: number, type: MetricType, out: 
   let isMonotonic = false;
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === 0x0a) out.push(readPoint(r, r.lengthEnd(end), type));
-    else if (tag === 0x10 && type !== 'gauge' && type !== 'summary') temporality = r.uint32(end);
-    else if (tag === 0x18 && type === 'sum') isMonotonic = r.bool(end);
+    if (tag === AggregationTag.DATA_POINTS) out.push(readPoint(r, r.lengthEnd(end), type));
+    else if (tag === AggregationTag.AGGREGATION_TEMPORALITY && type !== 'gauge' && type !== 'summary') temporality = r.uint32(end);
+    else if (tag === AggregationTag.IS_MONOTONIC && type === 'sum') isMonotonic = r.bool(end);
     else skipField(r, tag, end);
   }
   for (let i = first; i < out.length; i++) {
@@ -484,48 +506,37 @@ function newPoint(type: MetricType): MetricPoint {
   };
 }
 
+/** Each point type's tags (otlp-fields.ts): the same fields under different numbers. */
+const POINT_TAGS: Record<MetricType, DataPointTags> = {
+  gauge: NumberDataPointTag,
+  sum: NumberDataPointTag,
+  histogram: HistogramDataPointTag,
+  exponential_histogram: ExponentialHistogramDataPointTag,
+  summary: SummaryDataPointTag,
+};
+
 /**
- * One data point. Field numbers differ per point type (metrics.proto):
- * - NumberDataPoint: start 2, time 3, as_double 4, as_int 6 (sfixed64), attributes 7
- * - HistogramDataPoint: start 2, time 3, count 4, sum 5, bucket_counts 6, explicit_bounds 7,
- *   attributes 9, min 11, max 12
- * - ExponentialHistogramDataPoint: attributes 1, start 2, time 3, count 4, sum 5, min 12, max 13
- *   (buckets are not stored: count, sum, min and max are, and the docs say so)
- * - SummaryDataPoint: start 2, time 3, count 4, sum 5, attributes 7 (quantiles not stored)
+ * One data point: a NumberDataPoint (gauge, sum), HistogramDataPoint, ExponentialHistogramDataPoint
+ * (its buckets are not stored: count, sum, min and max are, and the docs say so) or
+ * SummaryDataPoint (quantiles not stored). A field the point's type lacks has no tag and is skipped.
  */
 function readPoint(r: ProtobufReader, end: number, type: MetricType): MetricPoint {
   const p = newPoint(type);
-  const attrField = type === 'histogram' ? 9 : type === 'exponential_histogram' ? 1 : 7;
+  const t = POINT_TAGS[type];
   while (r.pos < end) {
     const tag = r.uint32(end);
-    const field = tag >>> 3;
-    const wire = tag & 7;
-    if (field === attrField && wire === WireType.LEN) {
-      readKeyValueInto(r, r.lengthEnd(end), p.attributes, 0);
-      continue;
-    }
-    if (field === 2 && wire === WireType.I64) {
-      p.startTimeUnixNano = r.fixed64(end);
-      continue;
-    }
-    if (field === 3 && wire === WireType.I64) {
-      p.timeUnixNano = r.fixed64(end);
-      continue;
-    }
-    if (type === 'gauge' || type === 'sum') {
-      if (field === 4 && wire === WireType.I64) p.value = r.double(end);
-      else if (field === 6 && wire === WireType.I64) p.value = Number(r.sfixed64String(end));
-      else skipField(r, tag, end);
-      continue;
-    }
-    if (field === 4 && wire === WireType.I64) p.count = r.fixed64Number(end);
-    else if (field === 5 && wire === WireType.I64) p.sum = r.double(end);
-    else if (type === 'histogram' && field === 6) p.bucketCounts = readRepeatedFixed64(r, wire, end, p.bucketCounts);
-    else if (type === 'histogram' && field === 7) p.explicitBounds = readRepeatedDouble(r, wire, end, p.explicitBounds);
-    else if (type === 'histogram' && field === 11 && wire === WireType.I64) p.min = r.double(end);
-    else if (type === 'histogram' && field === 12 && wire === WireType.I64) p.max = r.double(end);
-    else if (type === 'exponential_histogram' && field === 12 && wire === WireType.I64) p.min = r.double(end);
-    else if (type === 'exponential_histogram' && field === 13 && wire === WireType.I64) p.max = r.double(end);
+    if (tag === t.ATTRIBUTES) readKeyValueInto(r, r.lengthEnd(end), p.attributes, 0);
+    else if (tag === t.START_TIME_UNIX_NANO) p.startTimeUnixNano = r.fixed64(end);
+    else if (tag === t.TIME_UNIX_NANO) p.timeUnixNano = r.fixed64(end);
+    else if (tag === t.AS_DOUBLE) p.value = r.double(end);
+    else if (tag === t.AS_INT) p.value = Number(r.sfixed64String(end));
+    else if (tag === t.COUNT) p.count = r.fixed64Number(end);
+    else if (tag === t.SUM) p.sum = r.double(end);
+    // Repeated: packed or not, so matched on the field number alone.
+    else if (sameField(tag, t.BUCKET_COUNTS)) p.bucketCounts = readRepeatedFixed64(r, tag & 7, end, p.bucketCounts);
+    else if (sameField(tag, t.EXPLICIT_BOUNDS)) p.explicitBounds = readRepeatedDouble(r, tag & 7, end, p.explicitBounds);
+    else if (tag === t.MIN) p.min = r.double(end);
+    else if (tag === t.MAX) p.max = r.double(end);
     else skipField(r, tag, end);
   }
   // proto3 omits zero and empty fields: give them the same values the JSON decoder gives.
@@ -535,6 +546,10 @@ function readPoint(r: ProtobufReader, end: number, type: MetricType): MetricPoin
     p.explicitBounds ??= [];
   }
   return p;
+}
+
+function sameField(tag: number, known: number | undefined): boolean {
+  return known !== undefined && tag >>> 3 === known >>> 3;
 }
 
 /** Repeated fixed64: packed (one LEN field) or not (one I64 field per value); proto3 accepts both. */

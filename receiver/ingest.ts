@@ -6,7 +6,7 @@ import type { SpanStore } from '../model/store.ts';
 import { countLogRecordsJson, countLogRecordsProtobuf, LOGS_NOT_STORED } from './decode-logs.ts';
 import { decodeMetricsJson, decodeTracesJson } from './decode-json.ts';
 import { decodeMetricsProtobuf, decodeTracesProtobuf, type DecodedMetrics, type DecodedTraces } from './decode-protobuf.ts';
-import { DecodeError } from './protobuf-reader.ts';
+import { DecodeError } from '../model/protobuf-wire.ts';
 import type { BodyFormat, Signal } from './responses.ts';
 import { WriteQueue } from './write-queue.ts';
 

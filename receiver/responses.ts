@@ -1,15 +1,18 @@
 // Response bodies, in the encoding of the request (opentelemetry-proto specification.md: "The
-// server MUST use the same Content-Type in the response as it received in the request").
-// - success: Export{Trace,Metrics}ServiceResponse, partial_success set only when something was
-//   rejected (field 1: { rejected_spans|rejected_data_points|rejected_log_records = 1 (int64),
-//   error_message = 2 })
-// - failure: google.rpc.Status { code = 1 (int32), message = 2 (string) }
+// server MUST use the same Content-Type in the response as it received in the request"):
+// - success: Export{Trace,Metrics,Logs}ServiceResponse, partial_success set only when something
+//   was rejected;
+// - failure: google.rpc.Status { code, message, details: [ErrorInfo] }.
+// Protobuf is written with model/protobuf-wire.ts and the tags of model/otlp-fields.ts.
 
 import { ERRORS, type OtlpErrorCode } from '../model/errors.ts';
+import { AnyTag, ErrorInfoTag, ExportPartialSuccessTag, ExportServiceResponseTag, RpcStatusTag } from '../model/otlp-fields.ts';
+import { ProtobufWriter } from '../model/protobuf-wire.ts';
 
 export type BodyFormat = 'protobuf' | 'json';
 
 const ERROR_INFO_TYPE = 'type.googleapis.com/google.rpc.ErrorInfo';
+const ERROR_DOMAIN = 'firstspan';
 
 export const CONTENT_TYPES: Record<BodyFormat, string> = {
   protobuf: 'application/x-protobuf',
@@ -19,11 +22,22 @@ export const CONTENT_TYPES: Record<BodyFormat, string> = {
 /** Logs are accepted and refused by partial success (decode-logs.ts): never stored. */
 export type Signal = 'traces' | 'metrics' | 'logs';
 
-/** The protobuf ExportServiceResponse body; both signals share the same wire shape. */
+/** The protobuf ExportServiceResponse body; the three signals share the same wire shape. */
 export function encodeExportResponseProtobuf(rejected: number, message: string): Buffer {
   if (rejected === 0 && message === '') return Buffer.alloc(0);
-  const inner = concat([rejected > 0 ? [tag(1, 0), ...varint(rejected)] : [], message ? lenField(2, Buffer.from(message)) : []]);
-  return Buffer.from(concat([lenField(1, inner)]));
+  const w = new ProtobufWriter(256);
+  w.tag(ExportServiceResponseTag.PARTIAL_SUCCESS);
+  const partial = w.open();
+  if (rejected > 0) {
+    w.tag(ExportPartialSuccessTag.REJECTED);
+    w.varint(rejected);
+  }
+  if (message) {
+    w.tag(ExportPartialSuccessTag.ERROR_MESSAGE);
+    w.string(message);
+  }
+  w.close(partial);
+  return w.copy();
 }
 
 export function encodeExportResponseJson(signal: Signal, rejected: number, message: string): string {
@@ -46,35 +60,25 @@ export function encodeExportResponse(format: BodyFormat, signal: Signal, rejecte
 export function encodeStatus(format: BodyFormat, reason: OtlpErrorCode, message: string): Buffer | string {
   const code = ERRORS[reason].grpc;
   if (format === 'json') {
-    return JSON.stringify({ code, message, details: [{ '@type': ERROR_INFO_TYPE, reason, domain: 'firstspan' }] });
+    return JSON.stringify({ code, message, details: [{ '@type': ERROR_INFO_TYPE, reason, domain: ERROR_DOMAIN }] });
   }
-  // ErrorInfo { reason = 1; domain = 2 } packed in google.protobuf.Any { type_url = 1; value = 2 }.
-  const errorInfo = Uint8Array.from([...lenField(1, Buffer.from(reason)), ...lenField(2, Buffer.from('firstspan'))]);
-  const any = Uint8Array.from([...lenField(1, Buffer.from(ERROR_INFO_TYPE)), ...lenField(2, errorInfo)]);
-  return Buffer.from(
-    concat([[tag(1, 0), ...varint(code)], lenField(2, Buffer.from(message)), lenField(3, any)]),
-  );
-}
-
-function tag(field: number, wire: number): number {
-  return (field << 3) | wire;
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return out;
-}
-
-function lenField(field: number, bytes: Uint8Array): number[] {
-  return [tag(field, 2), ...varint(bytes.length), ...bytes];
-}
-
-function concat(parts: number[][]): Uint8Array {
-  return Uint8Array.from(parts.flat());
+  const w = new ProtobufWriter(256);
+  w.tag(RpcStatusTag.CODE);
+  w.varint(code);
+  w.tag(RpcStatusTag.MESSAGE);
+  w.string(message);
+  // details: one google.protobuf.Any holding the ErrorInfo.
+  w.tag(RpcStatusTag.DETAILS);
+  const any = w.open();
+  w.tag(AnyTag.TYPE_URL);
+  w.string(ERROR_INFO_TYPE);
+  w.tag(AnyTag.VALUE);
+  const info = w.open();
+  w.tag(ErrorInfoTag.REASON);
+  w.string(reason);
+  w.tag(ErrorInfoTag.DOMAIN);
+  w.string(ERROR_DOMAIN);
+  w.close(info);
+  w.close(any);
+  return w.copy();
 }

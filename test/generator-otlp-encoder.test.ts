@@ -1,7 +1,7 @@
-// firstspan's OTLP/protobuf span encoder against the OpenTelemetry SDK's serializer: the same
-// ReadableSpans (the generator's own request spans, and SDK-made spans with parents, events,
-// links and trace state) encoded by both must decode to the same request, with the receiver's
-// decoder and with protobufjs. Then the exporter built on it, end to end: a real `firstspan run
+// firstspan's OTLP/protobuf span encoder against the OpenTelemetry SDK's serializer: the
+// generator's own request spans encoded by both must decode to the same request, with the
+// receiver's decoder and with protobufjs; any other batch (SDK-made spans with parents, events,
+// links and trace state) goes to the SDK's serializer itself. Then the exporter built on it, end to end: a real `firstspan run
 // --otel` into a real receiver stores every span, with either encoder, and the same attributes.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -155,31 +155,34 @@ describe('firstspan OTLP encoder against the SDK serializer', () => {
     expect(out[6]?.attributes[Attr.URL_FULL]).toEqual({ stringValue: `http://127.0.0.1:8080/${'long/'.repeat(5000)}` });
   });
 
-  it('encodes SDK-made spans (parents, remote parents, events, links, trace state, arrays, negative ints) as the SDK does', () => {
+  it('hands any other batch whole to the SDK serializer: SDK-made spans, mixed batches, request spans of two resources', () => {
     const spans = sdkSpans();
     expect(spans).toHaveLength(2);
-    const ours = new OtlpTraceEncoder().encode(spans);
-    const theirs = sdkBytes(spans);
-    expect(receiverDecode(ours)).toEqual(receiverDecode(theirs));
-    expect(oracleDecode(ours)).toEqual(oracleDecode(theirs));
-    const server = receiverDecode(ours).resourceSpans[0]?.scopeSpans[0]?.spans.find((s) => s.name === 'GET /x');
+    const otherResource = resourceFromAttributes({ 'service.name': 'elsewhere' });
+    const twoResources = [...generatorSpans(), new RequestSpan(ctx('0af7651916cd43dd8448eb211c80319d', 'b7ad6b7169203332'), 'Shopper', 'run-1', outcome({}), otherResource, scope)];
+    const encoder = new OtlpTraceEncoder();
+    for (const batch of [spans, [...generatorSpans(), ...spans], twoResources]) {
+      expect(Buffer.from(encoder.encode(batch)).equals(Buffer.from(sdkBytes(batch)))).toBe(true);
+    }
+    // What the SDK wrote for them decodes with everything the fast path never writes.
+    const server = receiverDecode(encoder.encode(spans)).resourceSpans[0]?.scopeSpans[0]?.spans.find((s) => s.name === 'GET /x');
     expect(server?.events.map((e) => e.name)).toEqual(['exception', 'plain']);
     expect(server?.events[0]?.timeUnixNano).toBe(1_700_000_000_123_456_789n);
     expect(server?.traceState).toBe('vendor=value,other=1');
     expect(server?.flags).toBe(0x301);
+    const twoDecoded = receiverDecode(encoder.encode(twoResources));
+    expect(twoDecoded.resourceSpans.map((rs) => rs.scopeSpans[0]?.spans.length)).toEqual([generatorSpans().length, 1]);
   });
 
-  it('groups a mixed batch by resource and scope, and a large batch (3-byte lengths) decodes whole', () => {
-    const mixed = [...generatorSpans(), ...sdkSpans(), ...generatorSpans()];
+  it('a large batch (3-byte lengths) decodes whole, and each result is a copy of its own', () => {
     const big = Array.from({ length: 40 }, () => generatorSpans()).flat();
     const encoder = new OtlpTraceEncoder();
-    for (const batch of [mixed, big]) {
-      const ours = encoder.encode(batch);
-      expect(receiverDecode(ours)).toEqual(receiverDecode(sdkBytes(batch)));
-      expect(decodeTracesProtobuf(Buffer.from(ours)).spans).toBe(batch.length);
-    }
-    // The encoder reuses its scratch buffer: an earlier result must not change under a later call.
-    const first = encoder.encode(mixed);
+    const ours = encoder.encode(big);
+    expect(receiverDecode(ours)).toEqual(receiverDecode(sdkBytes(big)));
+    expect(oracleDecode(ours)).toEqual(oracleDecode(sdkBytes(big)));
+    expect(decodeTracesProtobuf(Buffer.from(ours)).spans).toBe(big.length);
+    // The encoder reuses its scratch buffers: an earlier result must not change under a later call.
+    const first = encoder.encode(generatorSpans());
     const copy = Buffer.from(first);
     encoder.encode(big);
     expect(Buffer.from(first).equals(copy)).toBe(true);

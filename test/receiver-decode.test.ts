@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeMetricsJson, decodeTracesJson, quoteLongIntegers } from '../receiver/decode-json.ts';
 import { decodeMetricsProtobuf, decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
-import { DecodeError } from '../receiver/protobuf-reader.ts';
+import { DecodeError } from '../model/protobuf-wire.ts';
 import { metricsOracleRequest, richExpected, richJsonRequest, richOracleRequest } from './helpers/receiver-fixtures.ts';
 import { encodeWith, Oracle } from './helpers/receiver-oracle.ts';
 
