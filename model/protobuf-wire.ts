@@ -257,10 +257,14 @@ export class ProtobufWriter {
     this.buf[this.pos++] = b;
   }
 
-  /** A field tag (otlp-fields.ts): one byte below field 16, a varint above. */
+  /** A field tag (otlp-fields.ts): one byte below field 16, two below field 2048, a varint above. */
   tag(t: number): void {
-    if (t < 0x80) this.buf[this.pos++] = t;
-    else this.varint(t);
+    const buf = this.buf;
+    if (t < 0x80) buf[this.pos++] = t;
+    else if (t < 0x4000) {
+      buf[this.pos++] = (t & 0x7f) | 0x80;
+      buf[this.pos++] = t >>> 7;
+    } else this.varint(t);
   }
 
   /** Copies `src`; leaves ROOM after it. */
