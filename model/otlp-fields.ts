@@ -130,24 +130,8 @@ export const AggregationTag = {
   IS_MONOTONIC: tag(3, VARINT),
 } as const;
 
-/** The fields of a data point firstspan stores; each point message numbers them its own way. */
-export interface DataPointTags {
-  readonly ATTRIBUTES: number;
-  readonly START_TIME_UNIX_NANO: number;
-  readonly TIME_UNIX_NANO: number;
-  readonly AS_DOUBLE?: number;
-  /** sfixed64. */
-  readonly AS_INT?: number;
-  /** fixed64. */
-  readonly COUNT?: number;
-  readonly SUM?: number;
-  /** Repeated fixed64, packed (LEN) by default; a decoder also takes it unpacked (I64). */
-  readonly BUCKET_COUNTS?: number;
-  /** Repeated double, packed (LEN) by default; a decoder also takes it unpacked (I64). */
-  readonly EXPLICIT_BOUNDS?: number;
-  readonly MIN?: number;
-  readonly MAX?: number;
-}
+// The data points: each point message numbers its fields its own way, except that all four number
+// start_time_unix_nano 2 and time_unix_nano 3, and the last three count 4 and sum 5.
 
 export const NumberDataPointTag = {
   ATTRIBUTES: tag(7, LEN),
@@ -155,7 +139,7 @@ export const NumberDataPointTag = {
   TIME_UNIX_NANO: tag(3, I64),
   AS_DOUBLE: tag(4, I64),
   AS_INT: tag(6, I64),
-} as const satisfies DataPointTags;
+} as const;
 
 export const HistogramDataPointTag = {
   ATTRIBUTES: tag(9, LEN),
@@ -163,11 +147,13 @@ export const HistogramDataPointTag = {
   TIME_UNIX_NANO: tag(3, I64),
   COUNT: tag(4, I64),
   SUM: tag(5, I64),
+  /** Repeated fixed64, packed (LEN) by default; a decoder also takes it unpacked (I64). */
   BUCKET_COUNTS: tag(6, LEN),
+  /** Repeated double, packed (LEN) by default; a decoder also takes it unpacked (I64). */
   EXPLICIT_BOUNDS: tag(7, LEN),
   MIN: tag(11, I64),
   MAX: tag(12, I64),
-} as const satisfies DataPointTags;
+} as const;
 
 /** Its buckets (positive 8, negative 9) are not stored: count, sum, min and max are. */
 export const ExponentialHistogramDataPointTag = {
@@ -178,7 +164,7 @@ export const ExponentialHistogramDataPointTag = {
   SUM: tag(5, I64),
   MIN: tag(12, I64),
   MAX: tag(13, I64),
-} as const satisfies DataPointTags;
+} as const;
 
 /** Its quantile_values (6) are not stored. */
 export const SummaryDataPointTag = {
@@ -187,7 +173,7 @@ export const SummaryDataPointTag = {
   TIME_UNIX_NANO: tag(3, I64),
   COUNT: tag(4, I64),
   SUM: tag(5, I64),
-} as const satisfies DataPointTags;
+} as const;
 
 // ---- logs (counted, never stored) ----
 

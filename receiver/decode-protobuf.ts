@@ -44,7 +44,6 @@ import {
   StatusTag,
   SummaryDataPointTag,
   ValuesTag,
-  type DataPointTags,
 } from '../model/otlp-fields.ts';
 import { DecodeError, expectWire, ProtobufReader, WireType } from '../model/protobuf-wire.ts';
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
@@ -506,37 +505,54 @@ function newPoint(type: MetricType): MetricPoint {
   };
 }
 
-/** Each point type's tags (otlp-fields.ts): the same fields under different numbers. */
-const POINT_TAGS: Record<MetricType, DataPointTags> = {
-  gauge: NumberDataPointTag,
-  sum: NumberDataPointTag,
-  histogram: HistogramDataPointTag,
-  exponential_histogram: ExponentialHistogramDataPointTag,
-  summary: SummaryDataPointTag,
+/** The attributes field of each point type: the one field its messages number differently. */
+const POINT_ATTRIBUTES: Record<MetricType, number> = {
+  gauge: NumberDataPointTag.ATTRIBUTES,
+  sum: NumberDataPointTag.ATTRIBUTES,
+  histogram: HistogramDataPointTag.ATTRIBUTES,
+  exponential_histogram: ExponentialHistogramDataPointTag.ATTRIBUTES,
+  summary: SummaryDataPointTag.ATTRIBUTES,
 };
 
 /**
  * One data point: a NumberDataPoint (gauge, sum), HistogramDataPoint, ExponentialHistogramDataPoint
  * (its buckets are not stored: count, sum, min and max are, and the docs say so) or
- * SummaryDataPoint (quantiles not stored). A field the point's type lacks has no tag and is skipped.
+ * SummaryDataPoint (quantiles not stored). Every point type numbers start_time_unix_nano and
+ * time_unix_nano alike, and the last three count and sum alike (otlp-fields.ts; the test
+ * model-protobuf-wire checks both against the .proto).
  */
 function readPoint(r: ProtobufReader, end: number, type: MetricType): MetricPoint {
   const p = newPoint(type);
-  const t = POINT_TAGS[type];
+  const attributes = POINT_ATTRIBUTES[type];
   while (r.pos < end) {
     const tag = r.uint32(end);
-    if (tag === t.ATTRIBUTES) readKeyValueInto(r, r.lengthEnd(end), p.attributes, 0);
-    else if (tag === t.START_TIME_UNIX_NANO) p.startTimeUnixNano = r.fixed64(end);
-    else if (tag === t.TIME_UNIX_NANO) p.timeUnixNano = r.fixed64(end);
-    else if (tag === t.AS_DOUBLE) p.value = r.double(end);
-    else if (tag === t.AS_INT) p.value = Number(r.sfixed64String(end));
-    else if (tag === t.COUNT) p.count = r.fixed64Number(end);
-    else if (tag === t.SUM) p.sum = r.double(end);
+    if (tag === attributes) {
+      readKeyValueInto(r, r.lengthEnd(end), p.attributes, 0);
+      continue;
+    }
+    if (tag === NumberDataPointTag.START_TIME_UNIX_NANO) {
+      p.startTimeUnixNano = r.fixed64(end);
+      continue;
+    }
+    if (tag === NumberDataPointTag.TIME_UNIX_NANO) {
+      p.timeUnixNano = r.fixed64(end);
+      continue;
+    }
+    if (type === 'gauge' || type === 'sum') {
+      if (tag === NumberDataPointTag.AS_DOUBLE) p.value = r.double(end);
+      else if (tag === NumberDataPointTag.AS_INT) p.value = Number(r.sfixed64String(end));
+      else skipField(r, tag, end);
+      continue;
+    }
+    if (tag === HistogramDataPointTag.COUNT) p.count = r.fixed64Number(end);
+    else if (tag === HistogramDataPointTag.SUM) p.sum = r.double(end);
     // Repeated: packed or not, so matched on the field number alone.
-    else if (sameField(tag, t.BUCKET_COUNTS)) p.bucketCounts = readRepeatedFixed64(r, tag & 7, end, p.bucketCounts);
-    else if (sameField(tag, t.EXPLICIT_BOUNDS)) p.explicitBounds = readRepeatedDouble(r, tag & 7, end, p.explicitBounds);
-    else if (tag === t.MIN) p.min = r.double(end);
-    else if (tag === t.MAX) p.max = r.double(end);
+    else if (type === 'histogram' && sameField(tag, HistogramDataPointTag.BUCKET_COUNTS)) p.bucketCounts = readRepeatedFixed64(r, tag & 7, end, p.bucketCounts);
+    else if (type === 'histogram' && sameField(tag, HistogramDataPointTag.EXPLICIT_BOUNDS)) p.explicitBounds = readRepeatedDouble(r, tag & 7, end, p.explicitBounds);
+    else if (type === 'histogram' && tag === HistogramDataPointTag.MIN) p.min = r.double(end);
+    else if (type === 'histogram' && tag === HistogramDataPointTag.MAX) p.max = r.double(end);
+    else if (type === 'exponential_histogram' && tag === ExponentialHistogramDataPointTag.MIN) p.min = r.double(end);
+    else if (type === 'exponential_histogram' && tag === ExponentialHistogramDataPointTag.MAX) p.max = r.double(end);
     else skipField(r, tag, end);
   }
   // proto3 omits zero and empty fields: give them the same values the JSON decoder gives.
@@ -548,8 +564,8 @@ function readPoint(r: ProtobufReader, end: number, type: MetricType): MetricPoin
   return p;
 }
 
-function sameField(tag: number, known: number | undefined): boolean {
-  return known !== undefined && tag >>> 3 === known >>> 3;
+function sameField(tag: number, known: number): boolean {
+  return tag >>> 3 === known >>> 3;
 }
 
 /** Repeated fixed64: packed (one LEN field) or not (one I64 field per value); proto3 accepts both. */

@@ -89,6 +89,18 @@ describe('OTLP field tags (model/otlp-fields.ts)', () => {
     }
     expect(checked).toBeGreaterThan(100);
   });
+
+  it('number the point fields the metrics decoder shares alike in every point type', () => {
+    const points = [Fields.NumberDataPointTag, Fields.HistogramDataPointTag, Fields.ExponentialHistogramDataPointTag, Fields.SummaryDataPointTag];
+    for (const point of points) {
+      expect(point.START_TIME_UNIX_NANO).toBe(Fields.NumberDataPointTag.START_TIME_UNIX_NANO);
+      expect(point.TIME_UNIX_NANO).toBe(Fields.NumberDataPointTag.TIME_UNIX_NANO);
+    }
+    for (const point of points.slice(1) as Array<{ COUNT: number; SUM: number }>) {
+      expect(point.COUNT).toBe(Fields.HistogramDataPointTag.COUNT);
+      expect(point.SUM).toBe(Fields.HistogramDataPointTag.SUM);
+    }
+  });
 });
 
 describe('ProtobufWriter', () => {
