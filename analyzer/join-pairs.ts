@@ -120,7 +120,10 @@ export class TraceRangeJoin {
     cutOff: Array<ReadonlySet<number>>,
     onProgress?: (roots: number) => void,
   ): number {
-    const roots = this.roots(range);
+    // Only to count each root once: the first sight of a root adds it (countOnce), so the table
+    // needs no pass over every run's roots first (background traffic does: see background()).
+    const roots = this.rootTable;
+    roots.reset(this.expectedRoots);
     const from = run.startNs - SERVER_WINDOW_NS;
     const to = run.lastStartNs + SERVER_WINDOW_NS;
     const base = from;
