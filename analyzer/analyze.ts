@@ -3,6 +3,7 @@
 // traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
 // Report value (its types and pure builders: report.ts); rendering is elsewhere (render-*.ts)
 // and never sits inside the measuring loop.
+import { deserialize, serialize } from 'node:v8';
 import { Metric } from '../model/attributes.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
 import { diagnose } from './findings.ts';
@@ -179,7 +180,7 @@ async function analyzeRun(
   const recorded = record?.lookup<RecordedRun>('run', `run ${run.label}`, everyShard, recordParts);
   let results: PairResult[];
   if (recorded !== undefined) {
-    results = recorded.pairs;
+    results = deserialize(recorded.pairs) as PairResult[];
   } else {
     const open = await slices();
     const done = new Array<number>(open.length).fill(0);
@@ -193,7 +194,7 @@ async function analyzeRun(
     );
   }
   // The join's parts as they came, before absorb adopts (and later merges into) their objects.
-  const pairs = record === undefined || recorded !== undefined ? [] : (structuredClone(results) as PairResult[]);
+  const pairs = record === undefined || recorded !== undefined ? Buffer.alloc(0) : serialize(results);
   for (const r of results) {
     acc.absorb(r.snapshot);
     acc.odd.duplicateRootSpans += r.duplicates;
@@ -280,7 +281,8 @@ async function analyzeRun(
 
 /** A run's recorded passes: the join's parts as the slices returned them, background traffic, failures. */
 interface RecordedRun {
-  pairs: PairResult[];
+  /** PairResult[], serialized (node:v8) as the slices returned them. */
+  pairs: Buffer;
   background: BackgroundReport;
   failures: RunReport['failures'];
 }
