@@ -7,6 +7,7 @@
 // only while no span stored after its watermark falls under its guard (model/analysis-records.ts):
 // never a stale figure, and a span appended far from the run does not cost a recomputation.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { deserialize, serialize } from 'node:v8';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import {
@@ -23,6 +24,11 @@ import type { Shard } from '../model/span-reads.ts';
 
 /** Bump when a recorded value's shape or meaning changes: records of other formats are never read. */
 export const RECORD_FORMAT = 1;
+/**
+ * The firstspan release, also in every key: another release's accumulators may differ in ways no
+ * one remembered to mark with RECORD_FORMAT, so a new release never reads an older one's records.
+ */
+const RELEASE = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 /** How long a record's write waits for the receiver's write lock (it holds it per group commit, briefly). */
 const BUSY_MS = 2000;
 
@@ -73,7 +79,7 @@ export class AnalysisRecord {
   }
 
   private key(kind: string, shards: number[], parts: unknown): string {
-    return keyOf([RECORD_FORMAT, kind, shards.map((k) => this.ids[k]), parts]);
+    return keyOf([RECORD_FORMAT, RELEASE, kind, shards.map((k) => this.ids[k]), parts]);
   }
 
   /**
