@@ -3,7 +3,6 @@
 // traffic, and build the waterfalls of the traces with the largest gaps. The result is a plain
 // Report value (its types and pure builders: report.ts); rendering is elsewhere (render-*.ts)
 // and never sits inside the measuring loop.
-import { deserialize, serialize } from 'node:v8';
 import { Metric } from '../model/attributes.ts';
 import type { OffsetEstimate } from './clock-offset.ts';
 import { diagnose } from './findings.ts';
@@ -23,7 +22,7 @@ import type { OffsetForSplit } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator } from './pair-spans.ts';
 import { MAX_BACKGROUND_NAMES, SERVER_WINDOW_NS, type PairResult } from './join-pairs.ts';
 import { openSlices, type Slice } from './join-threads.ts';
-import { AnalysisRecord, type RecordEvent } from './record.ts';
+import { AnalysisRecord, pack, unpack, type RecordEvent } from './record.ts';
 import type { Reservoir } from './reservoir.ts';
 import { collectServerMetrics } from './server-metrics.ts';
 import {
@@ -180,7 +179,7 @@ async function analyzeRun(
   const recorded = record?.lookup<RecordedRun>('run', `run ${run.label}`, everyShard, recordParts);
   let results: PairResult[];
   if (recorded !== undefined) {
-    results = deserialize(recorded.pairs) as PairResult[];
+    results = unpack<PairResult[]>(recorded.pairs);
   } else {
     const open = await slices();
     const done = new Array<number>(open.length).fill(0);
@@ -194,7 +193,7 @@ async function analyzeRun(
     );
   }
   // The join's parts as they came, before absorb adopts (and later merges into) their objects.
-  const pairs = record === undefined || recorded !== undefined ? Buffer.alloc(0) : serialize(results);
+  const pairs = record === undefined || recorded !== undefined ? Buffer.alloc(0) : pack(results);
   for (const r of results) {
     acc.absorb(r.snapshot);
     acc.odd.duplicateRootSpans += r.duplicates;
@@ -281,7 +280,7 @@ async function analyzeRun(
 
 /** A run's recorded passes: the join's parts as the slices returned them, background traffic, failures. */
 interface RecordedRun {
-  /** PairResult[], serialized (node:v8) as the slices returned them. */
+  /** PairResult[] as the slices returned them, packed (record.ts). */
   pairs: Buffer;
   background: BackgroundReport;
   failures: RunReport['failures'];

@@ -35,6 +35,22 @@ const BUSY_MS = 2000;
 /** What the record did, for the command's stderr: a part read from it or computed, or why it is not written. */
 export type RecordEvent = { kind: 'used' | 'computed'; part: string } | { kind: 'unwritable'; message: string };
 
+/**
+ * A structured-cloneable value as bytes: serialized (node:v8, the structured clone worker threads
+ * use) and deflated at level 1 — a run's per-second histograms are mostly zeros (14.6 MB serialized,
+ * 0.3 MB deflated for the benchmark's 1 M spans, in 9 ms), so records stay small and their write
+ * transaction short. A large part packed on its own as soon as it exists (the join's state) is
+ * freed at once, instead of a second serialized copy of it living until the record is written.
+ */
+export function pack(value: unknown): Buffer {
+  return deflateRawSync(serialize(value), { level: 1 });
+}
+
+/** The value `pack` made (throws on bytes it did not make). */
+export function unpack<T>(bytes: Uint8Array): T {
+  return deserialize(inflateRawSync(bytes)) as T;
+}
+
 function keyOf(parts: unknown): string {
   const text = JSON.stringify(parts, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
   return createHash('sha256').update(text).digest('hex');
@@ -99,7 +115,7 @@ export class AnalysisRecord {
       });
       if (!stale) {
         try {
-          value = deserialize(inflateRawSync(found.value)) as T;
+          value = unpack<T>(found.value);
         } catch {
           value = undefined; // written by a runtime whose serialization this one cannot read: recompute
         }
@@ -112,13 +128,9 @@ export class AnalysisRecord {
     return value;
   }
 
-  /**
-   * Record `value` (structured-cloneable; serialized now, so later changes to it do not matter).
-   * Deflated at level 1: a run's per-second histograms are mostly zeros (14.6 MB serialized, 0.3 MB
-   * deflated for the benchmark's 1 M spans, in 9 ms), and the write transaction stays short.
-   */
+  /** Record `value` (structured-cloneable; packed now, so later changes to it do not matter). */
   keep(kind: string, shards: number[], parts: unknown, guard: RecordGuard, value: unknown): void {
-    this.writes.push({ key: this.key(kind, shards, parts), kind, format: RECORD_FORMAT, shards: this.shardMarks(shards), guard, value: deflateRawSync(serialize(value), { level: 1 }) });
+    this.writes.push({ key: this.key(kind, shards, parts), kind, format: RECORD_FORMAT, shards: this.shardMarks(shards), guard, value: pack(value) });
   }
 
   private shardMarks(shards: number[]): RecordWrite['shards'] {
