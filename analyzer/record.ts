@@ -23,7 +23,7 @@ import {
 import type { Shard } from '../model/span-reads.ts';
 
 /** Bump when a recorded value's shape or meaning changes: records of other formats are never read. */
-export const RECORD_FORMAT = 1;
+export const RECORD_FORMAT = 2;
 /**
  * The firstspan release, also in every key: another release's accumulators may differ in ways no
  * one remembered to mark with RECORD_FORMAT, so a new release never reads an older one's records.
