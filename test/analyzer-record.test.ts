@@ -16,7 +16,7 @@ import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder, type Phases, type SpanHandle } from './helpers/analyzer-traces.ts';
 import { runCli } from './helpers/cli.ts';
 import { otlpJson } from './helpers/otlp-json.ts';
-import { hasRecordTable, holdWriteLock } from './helpers/record-file.ts';
+import { hasRecordTable, holdWriteLock } from './helpers/store-file.ts';
 import { JSON_TYPE, post } from './helpers/receiver-http.ts';
 
 const PHASES: Phases = { blocked: 0.5, dns: 0, connect: 0, tls: 0, sending: 0.25, waiting: 20, receiving: 1.25 };
