@@ -3,7 +3,7 @@
 // receiver stores later inside a run's window (a late server child, a root delivered again, a new
 // root) makes that run's record stale, so the figures change as a fresh analysis's do; a span stored
 // far from the run does not cost a recomputation. Spans go in through the real receiver over HTTP.
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder, type Phases, type SpanHandle } from './helpers/analyzer-traces.ts';
 import { runCli } from './helpers/cli.ts';
 import { otlpJson } from './helpers/otlp-json.ts';
-import { hasRecordTable, holdWriteLock } from './helpers/store-file.ts';
+import { hasRecordTable, holdWriteLock, writeV1Store } from './helpers/store-file.ts';
 import { JSON_TYPE, post } from './helpers/receiver-http.ts';
 
 const PHASES: Phases = { blocked: 0.5, dns: 0, connect: 0, tls: 0, sending: 0.25, waiting: 20, receiving: 1.25 };
@@ -212,6 +212,26 @@ describe('firstspan analyze and its record', () => {
     } finally {
       release();
     }
+  });
+
+  it('gives a file written before stores had an identity one, and records it; or, when it cannot be written, analyses it in full', async () => {
+    const v1 = join(dir, 'v1.db');
+    writeV1Store(v1, cliDb, readFileSync(new URL('./fixtures/store-schema-v1.sql', import.meta.url), 'utf8'));
+    const release = holdWriteLock(v1);
+    let locked;
+    try {
+      locked = await runCli(['analyze', '--db', v1, '--format', 'json', '--settle', '0']);
+    } finally {
+      release();
+    }
+    expect(locked.code).toBe(0);
+    expect(locked.stderr.match(/not recorded for the next one/g)).toHaveLength(1);
+    const first = await runCli(['analyze', '--db', v1, '--format', 'json', '--settle', '0']);
+    const second = await runCli(['analyze', '--db', v1, '--format', 'json', '--settle', '0']);
+    expect(first.stderr).not.toContain('record');
+    expect(second.stderr).toMatch(/read from the record of an earlier analysis/);
+    const strip = (out: string): unknown => ({ ...(JSON.parse(out) as Report), generatedAt: '' });
+    expect(strip(second.stdout)).toEqual(strip(locked.stdout));
   });
 
   const root = process.getuid?.() === 0;
