@@ -3,7 +3,8 @@
 // receiver stores later inside a run's window (a late server child, a root delivered again, a new
 // root) makes that run's record stale, so the figures change as a fresh analysis's do; a span stored
 // far from the run does not cost a recomputation. Spans go in through the real receiver over HTTP.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { closeShards, openShards } from '../model/span-reads.ts';
 import { startReceiver } from '../receiver/start.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder, type Phases, type SpanHandle } from './helpers/analyzer-traces.ts';
-import { runCli } from './helpers/cli.ts';
+import { BIN, collect, runCli } from './helpers/cli.ts';
 import { otlpJson } from './helpers/otlp-json.ts';
 import { hasRecordTable, holdWriteLock, writeV1Store } from './helpers/store-file.ts';
 import { JSON_TYPE, post } from './helpers/receiver-http.ts';
@@ -234,14 +235,24 @@ describe('firstspan analyze and its record', () => {
     expect(strip(second.stdout)).toEqual(strip(locked.stdout));
   });
 
-  const root = process.getuid?.() === 0;
-  if (root) console.log('skipped: the read-only file test needs a user that file permissions bind (this runs as root)');
-  it.skipIf(root)('analyses in full and says so once when the database file is read-only', async () => {
-    const readOnly = join(dir, 'read-only.db');
+  it('analyses in full and says so once when the database file is read-only to the user running it', async () => {
+    const readOnly = join(dir, 'read-only', 'run.db');
+    mkdirSync(join(dir, 'read-only'));
     writeScenario(readOnly);
-    chmodSync(readOnly, 0o444);
-    const r = await runCli(['analyze', '--db', readOnly, '--format', 'json', '--settle', '0']);
+    // Root writes any file whatever its mode: then the analysis runs as the unprivileged user
+    // `nobody`, for whom the root-owned file is read-only (the directory stays open to it, so
+    // SQLite can keep its shared-memory file there, as for any reader of a WAL database).
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) chmodSync(join(dir, 'read-only'), 0o777);
+    chmodSync(readOnly, asRoot ? 0o644 : 0o444);
+    chmodSync(dir, 0o755);
+    const args = ['analyze', '--db', readOnly, '--format', 'json', '--settle', '0'];
+    const r = asRoot
+      ? await collect(spawn(process.execPath, [BIN, ...args], { uid: 65534, gid: 65534, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] }), 60_000)
+      : await runCli(args);
     expect(r.code).toBe(0);
-    expect(r.stderr.match(/not recorded for the next one/g)).toHaveLength(1);
+    expect(r.stderr.match(/not recorded for the next one \(.*readonly database\)/g)).toHaveLength(1);
+    expect((JSON.parse(r.stdout) as Report).runs.length).toBeGreaterThan(0);
+    expect(hasRecordTable(readOnly)).toBe(false);
   });
 });
