@@ -82,3 +82,18 @@ export function spanIndexes(path: string): string[] {
 export function storedSchemaVersion(path: string): string | undefined {
   return readStoreFile(path, (db) => db.prepare("SELECT value FROM firstspan_meta WHERE key = 'schema_version'").pluck().get() as string | undefined);
 }
+
+/** Whether the file has the analyzer's record table (analyzer/record.ts). */
+export function hasRecordTable(path: string): boolean {
+  return readStoreFile(path, (db) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'analysis_records'").get() !== undefined);
+}
+
+/** Take the file's write lock on a connection of its own, as a busy writer would, until the returned release is called. */
+export function holdWriteLock(path: string): () => void {
+  const db = new Database(path);
+  db.exec('BEGIN IMMEDIATE');
+  return () => {
+    db.exec('ROLLBACK');
+    db.close();
+  };
+}
