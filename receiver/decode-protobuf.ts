@@ -26,7 +26,7 @@ import { DecodeError, expectWire, ProtobufReader, WireType } from './protobuf-re
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
 /** AnyValue nesting deeper than this is refused rather than risking the stack. */
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 const EMPTY = Buffer.alloc(0);
 
 export interface DecodedTraces {
@@ -69,7 +69,7 @@ export function decodeMetricsProtobuf(buf: Buffer): DecodedMetrics {
   return { request: { resourceMetrics }, points: ctx.points, rejected: ctx.rejected };
 }
 
-function skipField(r: ProtobufReader, tag: number, end: number): void {
+export function skipField(r: ProtobufReader, tag: number, end: number): void {
   if (tag >>> 3 === 0) throw new DecodeError('field number 0 is invalid');
   r.skip(tag & 7, end);
 }
@@ -84,7 +84,7 @@ function emptyScope(): InstrumentationScope {
   return { name: '', version: '', attributes: {}, droppedAttributesCount: 0 };
 }
 
-function readResource(r: ProtobufReader, end: number): Resource {
+export function readResource(r: ProtobufReader, end: number): Resource {
   const res = emptyResource();
   while (r.pos < end) {
     const tag = r.uint32(end);
@@ -95,7 +95,7 @@ function readResource(r: ProtobufReader, end: number): Resource {
   return res;
 }
 
-function readScope(r: ProtobufReader, end: number): InstrumentationScope {
+export function readScope(r: ProtobufReader, end: number): InstrumentationScope {
   const scope = emptyScope();
   while (r.pos < end) {
     const tag = r.uint32(end);
@@ -179,7 +179,7 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
 }
 
 /** A known field number with the wrong wire type is corrupt input, not an unknown field. */
-function checkKnownWire(tag: number, fields: number[], wires: number[]): void {
+export function checkKnownWire(tag: number, fields: number[], wires: number[]): void {
   const i = fields.indexOf(tag >>> 3);
   if (i >= 0) expectWire(tag & 7, wires[i]!, String(tag >>> 3));
 }
@@ -220,7 +220,8 @@ function readScopeSpans(r: ProtobufReader, end: number, ctx: { spans: number; re
   return ss;
 }
 
-function readSpan(r: ProtobufReader, end: number): Span {
+/** A Span; with `onAttribute`, its attribute fields go there instead of into span.attributes. */
+export function readSpan(r: ProtobufReader, end: number, onAttribute?: (r: ProtobufReader, end: number) => void): Span {
   const span: Span = {
     traceId: EMPTY,
     spanId: EMPTY,
@@ -267,7 +268,8 @@ function readSpan(r: ProtobufReader, end: number): Span {
         span.endTimeUnixNano = r.fixed64(end);
         break;
       case 0x4a:
-        readKeyValueInto(r, r.lengthEnd(end), span.attributes, 0);
+        if (onAttribute === undefined) readKeyValueInto(r, r.lengthEnd(end), span.attributes, 0);
+        else onAttribute(r, r.lengthEnd(end));
         break;
       case 0x50:
         span.droppedAttributesCount = r.uint32(end);

@@ -6,7 +6,7 @@
 // `maxPendingItems` spans and data points (queued or being committed), new requests are refused
 // (the receiver answers 429 with Retry-After) instead of growing memory.
 import type { MetricsRequest, TracesRequest } from '../model/otlp.ts';
-import { spanRows } from '../model/span-rows.ts';
+import { spanRows, type SpanRows } from '../model/span-rows.ts';
 import type { InsertResult, SpanStore, WriteJob } from '../model/store.ts';
 import { storeWriter, type StoreWriter } from './store-writer.ts';
 
@@ -50,6 +50,11 @@ export class WriteQueue {
 
   submitTraces(request: TracesRequest, items: number): Promise<InsertResult> {
     return this.submit({ spans: spanRows(request) }, items);
+  }
+
+  /** Spans already turned into rows (protobuf-span-rows.ts). */
+  submitSpanRows(rows: SpanRows): Promise<InsertResult> {
+    return this.submit({ spans: rows }, rows.count);
   }
 
   submitMetrics(request: MetricsRequest, items: number): Promise<InsertResult> {
