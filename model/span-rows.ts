@@ -2,9 +2,10 @@
 // database, so it runs on the thread that decodes while the writer thread only binds and steps.
 // The shape is built to cross threads cheaply: ids, numbers, timestamps and string lengths in
 // typed arrays whose buffers are transferred (no copy), and every string column of every span
-// concatenated into one string (one memcpy in the structured clone). Posting an array of per-span
-// values instead cost as much as building the rows (measured: docs/benchmarks.md).
+// written one after another as UTF-8 into one more transferred buffer (utf8-text.ts). Posting an
+// array of per-span values instead cost as much as building the rows (measured: docs/benchmarks.md).
 import { Attr, Resource as ResourceAttr } from './attributes.ts';
+import { Utf8Text } from './utf8-text.ts';
 import { attrNumber, attrString, type Attributes, type InstrumentationScope, type Span, type TracesRequest } from './otlp.ts';
 
 /** Bytes of ids a span: trace id (16), span id (8), parent span id (8, zeros for a root). */
@@ -67,15 +68,18 @@ export interface SpanRows {
   numbers: Float64Array;
   /** Start and end, ns, exact. */
   times: BigInt64Array;
-  /** Every string column of every span, concatenated; `lengths` cuts it (UTF-16 code units). */
-  text: string;
+  /**
+   * Every string column of every span, one after another, as UTF-8 bytes: decoded once
+   * (textOf), `lengths` cuts the text (UTF-16 code units).
+   */
+  text: Uint8Array;
   lengths: Int32Array;
   resources: ResourceKey[];
 }
 
 /** The buffers to transfer when posting rows to another thread. */
 export function transferables(rows: SpanRows): ArrayBuffer[] {
-  return [rows.ids.buffer, rows.numbers.buffer, rows.times.buffer, rows.lengths.buffer] as ArrayBuffer[];
+  return [rows.ids.buffer, rows.numbers.buffer, rows.times.buffer, rows.lengths.buffer, rows.text.buffer] as ArrayBuffer[];
 }
 
 /**
@@ -186,7 +190,7 @@ export class SpanRowsBuilder {
   private readonly numbers: Float64Array;
   private readonly times: BigInt64Array;
   private readonly lengths: Int32Array;
-  private readonly parts: string[] = [];
+  private readonly text: Utf8Text;
   private readonly resources: ResourceKey[] = [];
   private n = 0;
 
@@ -196,6 +200,7 @@ export class SpanRowsBuilder {
     this.numbers = new Float64Array(count * NUMBERS);
     this.times = new BigInt64Array(count * 2);
     this.lengths = new Int32Array(count * STRINGS);
+    this.text = new Utf8Text(count * 1024);
   }
 
   /** Add a resource; returns the index its spans pass to span(). */
@@ -214,7 +219,7 @@ export class SpanRowsBuilder {
     this.times[n * 2] = span.startTimeUnixNano;
     this.times[n * 2 + 1] = span.endTimeUnixNano;
     const reused = hot[H[Attr.CONNECTION_REUSED]];
-    // In S order: `parts` is concatenated in the order the strings are pushed.
+    // In S order: the text is cut in the order the strings are written.
     const o = n * STRINGS;
     this.str(o + S.RUN_ID, hotString(hot, H[Attr.RUN_ID]) ?? this.resources[resourceIndex]!.runId);
     this.str(o + S.NAME, span.name);
@@ -225,7 +230,7 @@ export class SpanRowsBuilder {
     this.str(o + S.SCOPE_ATTRIBUTES, scope.attributesJson);
     this.str(o + S.SCOPE_SCHEMA_URL, scope.schemaUrl);
     this.lengths[o + S.ATTRIBUTES] = attributes.length;
-    for (const piece of attributes.pieces) this.parts.push(piece);
+    for (const piece of attributes.pieces) this.text.write(piece);
     this.str(o + S.EVENTS, span.events.length === 0 ? null : JSON.stringify(span.events, bigintReplacer));
     this.str(o + S.LINKS, span.links.length === 0 ? null : JSON.stringify(span.links, linkReplacer));
     this.str(o + S.REQUEST_NAME, hotString(hot, H[Attr.REQUEST_NAME]));
@@ -258,14 +263,14 @@ export class SpanRowsBuilder {
     if (value === null || value === undefined) this.lengths[at] = -1;
     else {
       this.lengths[at] = value.length;
-      this.parts.push(value);
+      this.text.write(value);
     }
   }
 
   finish(): SpanRows {
     if (this.n !== this.count) throw new Error(`SpanRowsBuilder: ${this.n} spans added, ${this.count} expected`);
     const { count, ids, numbers, times, lengths, resources } = this;
-    return { count, ids, numbers, times, text: concatAll(this.parts), lengths, resources };
+    return { count, ids, numbers, times, text: this.text.bytes(), lengths, resources };
   }
 }
 
@@ -279,19 +284,6 @@ export function resourceKey(attributes: Attributes, droppedAttributesCount: numb
     serviceName: attrString(attributes, ResourceAttr.SERVICE_NAME) ?? 'unknown_service',
     runId: attrString(attributes, ResourceAttr.RUN_ID) ?? null,
   };
-}
-
-/**
- * The strings concatenated. String#concat over spread chunks, not Array#join: join('') took about
- * 130 ns a piece on Node 20 (a request of 512 spans has some 30,000 pieces), concat about 10.
- * Chunks keep the argument count far below the engine's limit.
- */
-function concatAll(parts: string[]): string {
-  const CHUNK = 8192;
-  if (parts.length <= CHUNK) return ''.concat(...parts);
-  let text = '';
-  for (let i = 0; i < parts.length; i += CHUNK) text += ''.concat(...parts.slice(i, i + CHUNK));
-  return text;
 }
 
 function hotString(hot: HotValues, i: number): string | undefined {

@@ -2,7 +2,7 @@
 // queue it for the group commit, and say how it went as data (an outcome), never as an exception.
 // Both listeners map the same outcomes to their own status codes, so limits, decoding and storage
 // cannot drift apart between the two protocols.
-import type { InsertResult, SpanStore } from '../model/store.ts';
+import type { SpanStore, WriteJob } from '../model/store.ts';
 import { countLogRecordsJson, countLogRecordsProtobuf, LOGS_NOT_STORED } from './decode-logs.ts';
 import { decodeMetricsJson, decodeTracesJson } from './decode-json.ts';
 import { decodeMetricsProtobuf, decodeTracesProtobuf, type DecodedMetrics, type DecodedTraces } from './decode-protobuf.ts';
@@ -115,7 +115,7 @@ export class Ingest {
     const rows = signal === 'traces' && format === 'protobuf' ? spanRowsFromProtobuf(body) : undefined;
     if (rows !== undefined) {
       if (rows.count === 0) return { kind: 'ok', stored: 0, duplicates: 0, rejected: 0, message: '' };
-      return this.commit('span', rows.count, 0, '', () => this.queue.submitSpanRows(rows));
+      return this.pushedBack('span', rows.count) ?? this.commit({ spans: rows }, rows.count, 0, '');
     }
     let decoded: DecodedTraces | DecodedMetrics;
     try {
@@ -134,28 +134,23 @@ export class Ingest {
     const message = decoded.rejected.message(noun);
     this.counters.rejected += rejected;
     if (items === 0) return { kind: 'ok', stored: 0, duplicates: 0, rejected, message };
-    return this.commit(noun, items, rejected, message, () =>
-      'spans' in decoded ? this.queue.submitTraces(decoded.request, items) : this.queue.submitMetrics(decoded.request, items),
-    );
+    return this.pushedBack(noun, items) ?? this.commit(WriteQueue.job(decoded.request), items, rejected, message);
   }
 
-  /** Queue `items` decoded spans or points for the group commit, unless the queue is full. */
-  private async commit(
-    noun: string,
-    items: number,
-    rejected: number,
-    message: string,
-    submit: () => Promise<InsertResult>,
-  ): Promise<ExportOutcome> {
-    if (!this.queue.hasRoom(items)) {
-      this.counters.pushedBack += 1;
-      return {
-        kind: 'busy',
-        message: `the write queue is full (${this.queue.maxPendingItems} ${noun}s waiting for commit); retry after ${RETRY_AFTER_SECONDS}s`,
-      };
-    }
+  /** The answer when the write queue has no room for `items` more spans or points. */
+  private pushedBack(noun: string, items: number): ExportOutcome | undefined {
+    if (this.queue.hasRoom(items)) return undefined;
+    this.counters.pushedBack += 1;
+    return {
+      kind: 'busy',
+      message: `the write queue is full (${this.queue.maxPendingItems} ${noun}s waiting for commit); retry after ${RETRY_AFTER_SECONDS}s`,
+    };
+  }
+
+  /** Queue one request's job for the group commit; the outcome once it is committed (or failed). */
+  private async commit(job: WriteJob, items: number, rejected: number, message: string): Promise<ExportOutcome> {
     try {
-      const result = await submit();
+      const result = await this.queue.submit(job, items);
       this.counters.stored += result.stored;
       this.counters.duplicates += result.duplicates;
       return { kind: 'ok', stored: result.stored, duplicates: result.duplicates, rejected, message };

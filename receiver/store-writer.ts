@@ -20,6 +20,13 @@ export type WriterReply =
   | { kind: 'failed'; seq: number; message: string }
   | { kind: 'closed' };
 
+/**
+ * The writer thread's V8 young generation, MiB. It keeps nothing alive between commits (rows
+ * arrive as transferred buffers), so V8's default of up to 48 MiB was resident memory for
+ * nothing: 6 took about 40 MiB off the receiver's peak RSS (docs/benchmarks.md).
+ */
+const WRITER_YOUNG_GENERATION_MB = 6;
+
 /** A thread for a file-backed store; the calling thread for ":memory:" or an unnamed store. */
 export function storeWriter(store: SpanStore): StoreWriter {
   if (store.path === ':memory:' || store.path === '') return inlineWriter(store);
@@ -40,7 +47,7 @@ function inlineWriter(store: SpanStore): StoreWriter {
 }
 
 function threadWriter(path: string): StoreWriter {
-  const worker: Worker = startTsWorker(new URL('./write-thread.ts', import.meta.url), { path });
+  const worker: Worker = startTsWorker(new URL('./write-thread.ts', import.meta.url), { path }, { maxYoungGenerationSizeMb: WRITER_YOUNG_GENERATION_MB });
   const waiting = new Map<number, { resolve: (r: InsertResult[]) => void; reject: (e: Error) => void }>();
   let seq = 0;
   let broken: Error | undefined;

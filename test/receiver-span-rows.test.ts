@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { spanRows, type SpanRows } from '../model/span-rows.ts';
+import { textOf } from '../model/utf8-text.ts';
 import { NotStraight } from '../receiver/attributes-json.ts';
 import { decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
 import { DecodeError } from '../receiver/protobuf-reader.ts';
@@ -225,8 +226,8 @@ describe('protobuf bytes straight to rows', () => {
     expect(() => walkSpanRows(request(['b', '10', '2']))).toThrow(NotStraight);
     expect(spanRowsFromProtobuf(request(['a', 'b', 'a']))).toBeUndefined();
     // The full path's text for them: first position, last value; integer keys first, ascending.
-    expect(fullRows(request(['a', 'b', 'a']))!.text).toContain('{"a":{"intValue":"2"},"b":{"intValue":"1"}}');
-    expect(fullRows(request(['b', '10', '2']))!.text).toContain('{"2":{"intValue":"2"},"10":{"intValue":"1"},"b":{"intValue":"0"}}');
+    expect(textOf(fullRows(request(['a', 'b', 'a']))!.text)).toContain('{"a":{"intValue":"2"},"b":{"intValue":"1"}}');
+    expect(textOf(fullRows(request(['b', '10', '2']))!.text)).toContain('{"2":{"intValue":"2"},"10":{"intValue":"1"},"b":{"intValue":"0"}}');
     const plain = request(['a', 'b']);
     expect(spanRowsFromProtobuf(plain)).toEqual(fullRows(plain));
   });
