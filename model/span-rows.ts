@@ -5,6 +5,7 @@
 // written one after another as UTF-8 into one more transferred buffer (utf8-text.ts). Posting an
 // array of per-span values instead cost as much as building the rows (measured: docs/benchmarks.md).
 import { Attr, Resource as ResourceAttr } from './attributes.ts';
+import { rowBuffers } from './buffer-pool.ts';
 import { Utf8Text } from './utf8-text.ts';
 import { attrNumber, attrString, type Attributes, type InstrumentationScope, type Span, type TracesRequest } from './otlp.ts';
 
@@ -77,9 +78,13 @@ export interface SpanRows {
   resources: ResourceKey[];
 }
 
-/** The buffers to transfer when posting rows to another thread. */
+/** Bytes a span takes in the buffer of fixed-size arrays: numbers, times, lengths, ids. */
+const FIXED_BYTES_PER_SPAN = NUMBERS * 8 + 2 * 8 + STRINGS * 4 + ID_STRIDE;
+
+/** The buffers to transfer when posting rows to another thread (and to hand back to rowBuffers after). */
 export function transferables(rows: SpanRows): ArrayBuffer[] {
-  return [rows.ids.buffer, rows.numbers.buffer, rows.times.buffer, rows.lengths.buffer, rows.text.buffer] as ArrayBuffer[];
+  const buffers = [rows.ids.buffer, rows.numbers.buffer, rows.times.buffer, rows.lengths.buffer, rows.text.buffer] as ArrayBuffer[];
+  return [...new Set(buffers)];
 }
 
 /**
@@ -196,10 +201,16 @@ export class SpanRowsBuilder {
 
   constructor(count: number) {
     this.count = count;
-    this.ids = new Uint8Array(count * ID_STRIDE);
-    this.numbers = new Float64Array(count * NUMBERS);
-    this.times = new BigInt64Array(count * 2);
-    this.lengths = new Int32Array(count * STRINGS);
+    // One buffer for the fixed-size arrays (8-byte ones first, for alignment), from the pool.
+    const fixed = rowBuffers.take(count * FIXED_BYTES_PER_SPAN);
+    let at = 0;
+    this.numbers = new Float64Array(fixed, at, count * NUMBERS);
+    at += count * NUMBERS * 8;
+    this.times = new BigInt64Array(fixed, at, count * 2);
+    at += count * 2 * 8;
+    this.lengths = new Int32Array(fixed, at, count * STRINGS);
+    at += count * STRINGS * 4;
+    this.ids = new Uint8Array(fixed, at, count * ID_STRIDE);
     this.text = new Utf8Text(count * 1024);
   }
 
@@ -216,6 +227,7 @@ export class SpanRowsBuilder {
     copy(span.spanId, this.ids, n * ID_STRIDE + 16);
     const hasParent = span.parentSpanId.length !== 0;
     if (hasParent) copy(span.parentSpanId, this.ids, n * ID_STRIDE + 24);
+    else this.ids.fill(0, n * ID_STRIDE + 24, n * ID_STRIDE + 32); // pooled memory: no stale bytes
     this.times[n * 2] = span.startTimeUnixNano;
     this.times[n * 2 + 1] = span.endTimeUnixNano;
     const reused = hot[H[Attr.CONNECTION_REUSED]];

@@ -181,6 +181,8 @@ export interface WriteJob {
 export interface OpenOptions {
   /** Open an existing database for reading only; fail if it does not exist. */
   readonly?: boolean;
+  /** A writer's page cache, KiB (default WRITER_CACHE_KIB). */
+  cacheKiB?: number;
 }
 
 export class SpanStore {
@@ -257,7 +259,7 @@ export class SpanStore {
     }
     let migratedFrom: number | undefined;
     try {
-      if (!options.readonly) applyWriterPragmas(db);
+      if (!options.readonly) applyWriterPragmas(db, options.cacheKiB);
       db.pragma('busy_timeout = 5000');
       const version = readSchemaVersion(db);
       if (version === undefined) {
@@ -466,7 +468,7 @@ export class SpanStore {
  * is measured under the same conditions). None of them weakens durability: a COMMIT still reaches
  * the WAL before it returns.
  */
-export function applyWriterPragmas(db: Database.Database): void {
+export function applyWriterPragmas(db: Database.Database, cacheKiB = WRITER_CACHE_KIB): void {
   db.pragma('journal_mode = WAL');
   // WAL + NORMAL: a committed transaction survives a crash of this process (kill -9);
   // only an OS crash or power loss may roll back the last commits.
@@ -475,7 +477,7 @@ export function applyWriterPragmas(db: Database.Database): void {
   // with SQLite's default 2 MiB cache even those are evicted and re-read between commits while
   // the analyzer's index builds (same connection settings) want room to sort. Pages are only
   // allocated as used, so a small database costs little.
-  db.pragma(`cache_size = -${WRITER_CACHE_KIB}`);
+  db.pragma(`cache_size = -${cacheKiB}`);
   // Checkpoint (copy WAL pages back into the database file, with an fsync) less often: each
   // checkpoint then writes each hot page once for many commits instead of once per ~4 MiB of WAL.
   db.pragma(`wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`);

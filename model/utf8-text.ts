@@ -3,6 +3,8 @@
 // either heap until the writer decodes it once) instead of a string of many pieces that the
 // structured clone had to flatten and copy, and that lived in V8's large-object space until a
 // full GC (docs/benchmarks.md has what each cost).
+import { rowBuffers } from './buffer-pool.ts';
+
 /** Node's Buffer has utf8Write; @types/node omits it. */
 interface Utf8Writable {
   utf8Write(s: string, offset: number): number;
@@ -13,8 +15,9 @@ export class Utf8Text {
   private pos = 0;
 
   constructor(initialBytes: number) {
-    // Not from Buffer's shared pool: the buffer is transferred, and a pooled one would take the pool along.
-    this.buf = Buffer.allocUnsafeSlow(Math.max(64, initialBytes));
+    // Not from Buffer's shared pool (the buffer is transferred, and would take that pool along):
+    // from the rows' own (buffer-pool.ts).
+    this.buf = Buffer.from(rowBuffers.take(initialBytes));
   }
 
   /** Append `s` (its UTF-16 length is what a reader cuts by; a lone surrogate becomes U+FFFD, one unit too). */
@@ -41,8 +44,9 @@ export class Utf8Text {
   }
 
   private grow(atLeast: number): void {
-    const next = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + atLeast));
+    const next = Buffer.from(rowBuffers.take(Math.max(this.buf.length * 2, this.pos + atLeast)));
     this.buf.copy(next, 0, 0, this.pos);
+    rowBuffers.give(this.buf.buffer as ArrayBuffer);
     this.buf = next;
   }
 }

@@ -3,6 +3,7 @@
 // the calling thread itself for a store that another thread cannot open (":memory:").
 // Either way write() resolves only after COMMIT.
 import type { Worker } from 'node:worker_threads';
+import { rowBuffers } from '../model/buffer-pool.ts';
 import { transferables } from '../model/span-rows.ts';
 import type { InsertResult, SpanStore, WriteJob } from '../model/store.ts';
 import { startTsWorker } from '../model/worker-thread.ts';
@@ -16,7 +17,8 @@ export interface StoreWriter {
 
 export type WriterRequest = { kind: 'write'; seq: number; jobs: WriteJob[]; receivedAtMs: number } | { kind: 'close' };
 export type WriterReply =
-  | { kind: 'done'; seq: number; results: InsertResult[] }
+  /** `buffers`: the rows' buffers, handed back for the next requests (model/buffer-pool.ts). */
+  | { kind: 'done'; seq: number; results: InsertResult[]; buffers: ArrayBuffer[] }
   | { kind: 'failed'; seq: number; message: string }
   | { kind: 'closed' };
 
@@ -37,7 +39,9 @@ function inlineWriter(store: SpanStore): StoreWriter {
   return {
     write: (jobs, receivedAtMs) => {
       try {
-        return Promise.resolve(store.writeBatch(jobs, receivedAtMs));
+        const results = store.writeBatch(jobs, receivedAtMs);
+        for (const j of jobs) if (j.spans !== undefined) for (const b of transferables(j.spans)) rowBuffers.give(b);
+        return Promise.resolve(results);
       } catch (error) {
         return Promise.reject(error as Error);
       }
@@ -65,7 +69,10 @@ function threadWriter(path: string): StoreWriter {
     }
     const w = waiting.get(reply.seq);
     waiting.delete(reply.seq);
-    if (reply.kind === 'done') w?.resolve(reply.results);
+    if (reply.kind === 'done') {
+      for (const b of reply.buffers) rowBuffers.give(b);
+      w?.resolve(reply.results);
+    }
     else w?.reject(new Error(reply.message));
   });
   worker.on('error', (error) => fail(new Error(`the database writer thread failed: ${error.message}`)));
