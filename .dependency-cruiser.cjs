@@ -8,15 +8,6 @@
 //     `.prepare(` outside model/ is caught by eslint (eslint.config.js), which sees expressions.
 //   - shipped code never imports a devDependency.
 
-// TEMPORARY (issue 14): test files that still open the database themselves. Their SQL belongs in
-// a test helper (test/helpers/) or model/; delete each line as its file moves. Do not add to this list.
-const SQLITE_OUTSIDE_MODEL_TODO = [
-  '^test/analyzer-cli[.]test[.]ts$',
-  '^test/demo[.]test[.]ts$',
-  '^test/receiver-cli[.]test[.]ts$',
-  '^test/generator-handshake[.]test[.]ts$',
-];
-
 const STAGES = ['generator', 'receiver', 'analyzer'];
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -47,7 +38,7 @@ module.exports = {
       name: 'sqlite-only-in-model',
       severity: 'error',
       comment: 'The store owns its schema: open the database through model/store.ts, not better-sqlite3.',
-      from: { pathNot: ['^model/', '^test/helpers/', '^bench/', ...SQLITE_OUTSIDE_MODEL_TODO] },
+      from: { pathNot: ['^model/', '^test/helpers/', '^bench/'] },
       to: { path: '^node_modules/better-sqlite3/' },
     },
     {

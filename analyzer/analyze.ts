@@ -20,8 +20,9 @@ import {
 } from './find-runs.ts';
 import type { OffsetForSplit } from './gap-breakdown.ts';
 import { EndpointAccumulator, RunAccumulator } from './pair-spans.ts';
-import { MAX_BACKGROUND_NAMES } from './join-pairs.ts';
+import { MAX_BACKGROUND_NAMES, SERVER_WINDOW_NS, type PairResult } from './join-pairs.ts';
 import { openSlices, type Slice } from './join-threads.ts';
+import { AnalysisRecord, pack, unpack, type RecordEvent } from './record.ts';
 import type { Reservoir } from './reservoir.ts';
 import { collectServerMetrics } from './server-metrics.ts';
 import {
@@ -35,6 +36,7 @@ import {
   userPoints,
   type Shard,
   failureMessages,
+  type RootGroup,
   type RunSelector,
 } from '../model/span-reads.ts';
 import { Digest, nsToMs } from './stats.ts';
@@ -77,6 +79,13 @@ export interface AnalyzeOptions extends RunFilter {
   metrics?: string[];
   /** Called with each run's report and the state a baseline comparison needs (compare.ts). */
   onRunData?: (data: { report: RunReport; endpoints: Map<string, EndpointAccumulator>; samples: Map<string, Reservoir>; offsetNs: (service: string) => number }) => void;
+  /**
+   * Keep the results of the expensive passes in the first database and reuse them while they are
+   * valid (record.ts, docs/analyzer.md#the-record). Off by default; `firstspan analyze` turns it on.
+   */
+  record?: boolean;
+  /** Told what the record did: each part used or computed, and (once) why it could not be written. */
+  onRecord?: (event: RecordEvent) => void;
 }
 
 /** Server clocks may be off the generator's by this much: spans this far outside a run's window may be its own. */
@@ -89,18 +98,33 @@ interface FoundRuns {
   other: OtherClientTraffic[];
 }
 
+/**
+ * A record stays valid while no span stored after it starts this close to its run: pairing takes
+ * server spans up to SERVER_WINDOW_NS from the run, and background traffic, shifted by offsets of
+ * up to as much, asks whether each span's trace starts at a root, which is as far again.
+ */
+const RECORD_MARGIN_NS = 2n * SERVER_WINDOW_NS + ARRIVAL_WINDOW_NS;
+
 /** Every load-test run in the shards (before filters), and the other client traffic. */
-function foundRuns(shards: Shard[], options: AnalyzeOptions): FoundRuns {
+function foundRuns(shards: Shard[], options: AnalyzeOptions, record: AnalysisRecord | undefined): FoundRuns {
   const generators = recognizeGenerators(shards.flatMap(readResources), options.service);
-  const { groups, other } = loadTestGroups(
-    shards.map((s) => readRootGroups(s, options.idleGapNs)),
-    generators,
-  );
+  const rootGroups = (shard: Shard): RootGroup[] => {
+    const parts = { idleGapNs: options.idleGapNs };
+    const recorded = record?.lookup<RootGroup[]>('runs', `runs in ${shard.path}`, [shard.index], parts);
+    if (recorded !== undefined) return recorded;
+    const groups = readRootGroups(shard, options.idleGapNs);
+    // Valid until a new load-test root is stored in this shard.
+    record?.keep('runs', [shard.index], parts, { rootsOnly: true }, groups);
+    return groups;
+  };
+  const { groups, other } = loadTestGroups(shards.map(rootGroups), generators);
   return { all: findRuns(groups, options.idleGapNs), generators, other };
 }
 
 export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise<Report> {
-  const { all, generators: kinds, other } = foundRuns(shards, options);
+  // Opened first: its watermarks come before anything the passes read.
+  const record = options.record === true ? AnalysisRecord.open(shards, options.onRecord ?? (() => undefined)) : undefined;
+  const { all, generators: kinds, other } = foundRuns(shards, options, record);
   const runs = filterRuns(all, options);
   // Every service with load-test roots is a generator, whether or not its runs are analysed now:
   // its spans are never a server's background traffic.
@@ -112,12 +136,15 @@ export async function analyze(shards: Shard[], options: AnalyzeOptions): Promise
   // more CPU and half again the memory for no gain in wall time (docs/benchmarks.md).
   const wanted = Math.max(1, Math.floor(options.threads ?? 1));
   const threads = roots >= (options.parallelMinRoots ?? 100_000) ? wanted : 1;
-  const slices = runs.length === 0 ? [] : await openSlices(shards, threads, roots, options.topN, options.tableBudgetBytes);
+  // Opened when a run needs its join (not at all when every run comes from the record).
+  let opened: Promise<Slice[]> | undefined;
+  const slices = (): Promise<Slice[]> => (opened ??= openSlices(shards, threads, roots, options.topN, options.tableBudgetBytes));
   try {
-    for (const run of runs) reports.push(await analyzeRun(shards, run, kinds.get(run.service) ?? 'firstspan', generators, slices, options));
+    for (const run of runs) reports.push(await analyzeRun(shards, run, kinds.get(run.service) ?? 'firstspan', generators, slices, record, options));
   } finally {
-    await Promise.all(slices.map((s) => s.close()));
+    if (opened !== undefined) await Promise.all((await opened).map((s) => s.close()));
   }
+  record?.flush();
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
     generatedAt: new Date().toISOString(),
@@ -132,7 +159,8 @@ async function analyzeRun(
   run: RunWindow,
   generator: GeneratorKind,
   generators: string[],
-  slices: Slice[],
+  slices: () => Promise<Slice[]>,
+  record: AnalysisRecord | undefined,
   options: AnalyzeOptions,
 ): Promise<RunReport> {
   const acc = new RunAccumulator(options.topN);
@@ -145,15 +173,27 @@ async function analyzeRun(
     cutOffByShard.set(shard.index, cutOffRoots(cutOffCandidates(shard, selector, run.endNs - CUT_OFF_TAIL_NS), generator));
   }
   const cutOff = shards.map((shard) => [...(cutOffByShard.get(shard.index) ?? [])]);
-  const done = new Array<number>(slices.length).fill(0);
-  const results = await Promise.all(
-    slices.map((slice, k) =>
-      slice.pair(selector, cutOff, progress === undefined ? undefined : (n) => {
-        done[k] = n;
-        progress(run.label, done.reduce((a, b) => a + b, 0), run.rootsInShards);
-      }),
-    ),
-  );
+  // Everything the recorded values depend on besides the spans under the guard (record.ts).
+  const recordParts = { selector, topN: options.topN, cutOff: cutOff.map((c) => [...c].sort((a, b) => a - b)), generators: [...generators].sort() };
+  const everyShard = shards.map((s) => s.index);
+  const recorded = record?.lookup<RecordedRun>('run', `run ${run.label}`, everyShard, recordParts);
+  let results: PairResult[];
+  if (recorded !== undefined) {
+    results = unpack<PairResult[]>(recorded.pairs);
+  } else {
+    const open = await slices();
+    const done = new Array<number>(open.length).fill(0);
+    results = await Promise.all(
+      open.map((slice, k) =>
+        slice.pair(selector, cutOff, progress === undefined ? undefined : (n) => {
+          done[k] = n;
+          progress(run.label, done.reduce((a, b) => a + b, 0), run.rootsInShards);
+        }),
+      ),
+    );
+  }
+  // The join's parts as they came, before absorb adopts (and later merges into) their objects.
+  const pairs = record === undefined || recorded !== undefined ? Buffer.alloc(0) : pack(results);
   for (const r of results) {
     acc.absorb(r.snapshot);
     acc.odd.duplicateRootSpans += r.duplicates;
@@ -184,7 +224,7 @@ async function analyzeRun(
     for (const [second, value] of usersPerSecond(points)) users.set(second, Math.max(value, users.get(second) ?? 0));
   }
 
-  const bg = await background(shards, run, generators, offsets, slices);
+  const bg = recorded?.background ?? (await background(shards, run, generators, offsets, await slices()));
   let lastArrival: number | null = null;
   for (const shard of shards) {
     const at = lastArrivalMs(shard, run.startNs - ARRIVAL_WINDOW_NS, run.endNs + ARRIVAL_WINDOW_NS);
@@ -222,16 +262,28 @@ async function analyzeRun(
         const w = waterfall(shards, c.shard, c.rowid, c.endpoint, c.gapNs, offsets);
         return w === undefined ? [] : [w];
       }),
-    failures: total.errors === 0 ? [] : runFailures(shards, selector, cutOffByShard),
+    failures: total.errors === 0 ? [] : recorded?.failures ?? runFailures(shards, selector, cutOffByShard),
     summary: [],
     findings: [],
     serverMetrics: collectServerMetrics(shards, options.metrics ?? [], run.startNs, run.endNs, offsetNs),
   };
+  if (record !== undefined && recorded === undefined) {
+    const value: RecordedRun = { pairs, background: bg, failures: report.failures };
+    record.keep('run', everyShard, recordParts, { fromNs: run.startNs - RECORD_MARGIN_NS, toNs: run.endNs + RECORD_MARGIN_NS }, value);
+  }
   report.summary = summarySentences(report);
   // The diagnosis reads the finished figures and the per-second series of the same pass.
   report.findings = diagnose(report, acc.diag.finish(offsetOf, users));
   options.onRunData?.({ report, endpoints: acc.endpoints, samples: acc.diag.samples, offsetNs });
   return report;
+}
+
+/** A run's recorded passes: the join's parts as the slices returned them, background traffic, failures. */
+interface RecordedRun {
+  /** PairResult[] as the slices returned them, packed (record.ts). */
+  pairs: Buffer;
+  background: BackgroundReport;
+  failures: RunReport['failures'];
 }
 
 /** The failure messages of every shard, summed, most frequent first (at most 100); cut-off roots left out. */

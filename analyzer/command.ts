@@ -50,6 +50,8 @@ waited and what the server saw, per run and endpoint. With no filter every run i
   --settle DUR         a run whose last span arrived less than DUR ago may still be receiving
                        spans and is reported so (default 3s; 0 never: the receiver has stopped)
   --threads N          worker threads for large databases, split by trace id (default 1 = none)
+  --no-record          neither use nor write the record of earlier analyses kept in the first
+                       database (by default a second analysis of unchanged runs reads it)
   --quiet              no progress on stderr
   -h, --help           this help
 
@@ -97,6 +99,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     top: { type: 'string' },
     settle: { type: 'string' },
     threads: { type: 'string' },
+    'no-record': { type: 'boolean' },
     quiet: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -158,7 +161,7 @@ function resolveConfig(argv: string[], io: CommandIO): Config | { exit: number }
     io.stderr.write(problems.format('analyze'));
     return { exit: ExitCodes.USAGE };
   }
-  const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top };
+  const options: AnalyzeOptions = { idleGapNs: BigInt(Math.round(idleGapMs * 1e6)), topN: top, record: v['no-record'] !== true };
   if (threads !== undefined) options.threads = threads;
   if (settleMs !== undefined) options.settleMs = settleMs;
   if (v.service !== undefined) options.service = v.service as string;
@@ -193,6 +196,22 @@ function progressReporter(io: CommandIO): NonNullable<AnalyzeOptions['progress']
   };
 }
 
+/**
+ * What the record did, on stderr: why it could not be written (once: the analysis itself is
+ * complete), and unless quiet each run read from it.
+ */
+function recordReporter(io: CommandIO, quiet: boolean): NonNullable<AnalyzeOptions['onRecord']> {
+  let told = false;
+  return (event) => {
+    if (event.kind === 'unwritable') {
+      if (!told) io.stderr.write(`firstspan analyze: the analysis is not recorded for the next one (${event.message}); its results are complete\n`);
+      told = true;
+    } else if (event.kind === 'used' && !quiet && event.part.startsWith('run ')) {
+      io.stderr.write(`analyze: ${printable(event.part)}: read from the record of an earlier analysis (no span changed it since; --no-record recomputes)\n`);
+    }
+  };
+}
+
 /** Why there is no run, when CLIENT roots exist that are no load generator's: name one to analyse it. */
 function otherTrafficHint(other: OtherClientTraffic[]): string {
   if (other.length === 0) return '';
@@ -215,6 +234,7 @@ export async function analyzeCommand(argv: string[], io: CommandIO): Promise<num
   }
   try {
     const where = config.dbs.length === 1 ? config.dbs[0] : `${config.dbs.length} databases`;
+    config.options.onRecord = recordReporter(io, config.quiet);
     if (config.list) {
       const { runs, other } = await runList(shards, config.options);
       if (runs.length === 0) {

@@ -48,6 +48,8 @@ export async function analyzeAgainstBaseline(
     const base: AnalyzeOptions = { idleGapNs: options.idleGapNs, topN: 0, runId: baseline.runId, onRunData: (d) => (baseData = d) };
     if (options.service !== undefined) base.service = options.service;
     if (options.threads !== undefined) base.threads = options.threads;
+    if (options.record !== undefined) base.record = options.record;
+    if (options.onRecord !== undefined) base.onRecord = options.onRecord;
     const baseReport = await analyze(baseShards, base);
     const where = (baseline.dbs.length > 0 ? baseline.dbs : dbs).join(', ');
     if (baseReport.runs.length === 0 || baseData === undefined) {

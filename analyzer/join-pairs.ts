@@ -9,6 +9,7 @@ import { ChildTable, RootTable } from './id-tables.ts';
 import { RunAccumulator, type RunSnapshot } from './pair-spans.ts';
 import {
   backgroundRows,
+  countRoots,
   countServerSpans,
   feedAllRootIds,
   feedRunRoots,
@@ -83,6 +84,11 @@ export class TraceRangeJoin {
   // One set of tables, emptied for each range (see ChildTable.reset).
   private readonly rootTable = new RootTable();
   private readonly childTable = new ChildTable();
+  /**
+   * Whether the roots table holds every root of the (only) range: true after a pairing that read
+   * every root row there is (one run, the only CLIENT roots), so background() can use it as it is.
+   */
+  private holdsEveryRoot = false;
 
   /** `expectedRoots`: how many roots the shards hold in each range, about (sizes the tables once). */
   constructor(shards: Shard[], ranges: TraceRange[], expectedRoots: number) {
@@ -96,6 +102,7 @@ export class TraceRangeJoin {
   private roots(range: TraceRange): RootTable {
     const roots = this.rootTable;
     roots.reset(this.expectedRoots);
+    this.holdsEveryRoot = false;
     for (const shard of this.shards) feedAllRootIds(shard, range, (ids) => roots.add(ids));
     return roots;
   }
@@ -120,7 +127,11 @@ export class TraceRangeJoin {
     cutOff: Array<ReadonlySet<number>>,
     onProgress?: (roots: number) => void,
   ): number {
-    const roots = this.roots(range);
+    // Only to count each root once: the first sight of a root adds it (countOnce), so the table
+    // needs no pass over every run's roots first (background traffic does: see background()).
+    const roots = this.rootTable;
+    roots.reset(this.expectedRoots);
+    this.holdsEveryRoot = false;
     const from = run.startNs - SERVER_WINDOW_NS;
     const to = run.lastStartNs + SERVER_WINDOW_NS;
     const base = from;
@@ -140,9 +151,10 @@ export class TraceRangeJoin {
     for (const [id, service] of this.resources.services) if (service === run.service) own.add(id);
 
     let duplicates = 0;
+    let read = 0;
     for (const shard of this.shards) {
       acc.startShard(this.resources.services, shard.index, onProgress, cutOff[shard.index]);
-      feedRunRoots(shard, run, base, range, (rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, ids, relStartNs) => {
+      read += feedRunRoots(shard, run, base, range, (rowid, endpoint, flags, clientNs, second, sentMs, waitingMs, blockedMs, setupMs, receivingMs, ids, relStartNs) => {
         if (!roots.countOnce(ids)) {
           duplicates += 1;
           return;
@@ -157,6 +169,13 @@ export class TraceRangeJoin {
       });
       acc.endShard();
     }
+    // Every root row read (a count from the roots index, cheap next to reading their ids again):
+    // the table is the one background() would build.
+    if (this.ranges.length === 1) {
+      let all = 0;
+      for (const shard of this.shards) all += countRoots(shard, range);
+      this.holdsEveryRoot = read === all;
+    }
     return duplicates;
   }
 
@@ -166,7 +185,7 @@ export class TraceRangeJoin {
     const perService = new Map<string, number>();
     const names = new Map<string, number>();
     for (const range of this.ranges) {
-      const roots = this.roots(range);
+      const roots = this.holdsEveryRoot ? this.rootTable : this.roots(range);
       const seen = new RootTable();
       for (const w of windows) {
         for (const shard of this.shards) {

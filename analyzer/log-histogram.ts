@@ -10,7 +10,13 @@
 const TWO_POW_31 = 2 ** 31;
 
 export class LogHistogram {
+  /**
+   * Counts of buckets `base` … `base + counts.length - 1` only: the values of one digest cluster in a
+   * few hundred buckets of thousands (the run's per-second digests, thousands of them, each held
+   * every bucket from 0 up — most of a 10 M-span analysis's memory).
+   */
   private counts: Uint32Array;
+  private base = 0;
   private readonly sub: number;
   private readonly half: number;
   private readonly halfBits: number;
@@ -20,7 +26,23 @@ export class LogHistogram {
     this.sub = 2 ** subBits;
     this.halfBits = subBits - 1;
     this.half = 2 ** this.halfBits;
-    this.counts = new Uint32Array(Math.min(this.sub, 256));
+    this.counts = new Uint32Array(0);
+  }
+
+  /** Make `counts` cover buckets lo … hi - 1 as well (power-of-two lengths: amortized growth). */
+  private cover(lo: number, hi: number): void {
+    const len = this.counts.length;
+    if (len > 0 && lo >= this.base && hi <= this.base + len) return;
+    const from = len === 0 ? lo : Math.min(lo, this.base);
+    const to = len === 0 ? hi : Math.max(hi, this.base + len);
+    let size = Math.max(16, len);
+    while (size < to - from) size *= 2;
+    // Room on the side it grew towards, so values creeping one way do not regrow at every step.
+    const start = len === 0 || lo >= this.base ? from : Math.max(0, to - size);
+    const grown = new Uint32Array(size);
+    if (len > 0) grown.set(this.counts, this.base - start);
+    this.counts = grown;
+    this.base = start;
   }
 
   indexOf(v: number): number {
@@ -43,28 +65,31 @@ export class LogHistogram {
   record(value: number, count = 1): void {
     const v = value < 0 ? 0 : Math.floor(value);
     const i = this.indexOf(v);
-    if (i >= this.counts.length) {
-      let size = this.counts.length * 2;
-      while (size <= i) size *= 2;
-      const grown = new Uint32Array(size);
-      grown.set(this.counts);
-      this.counts = grown;
-    }
-    this.counts[i] = (this.counts[i] as number) + count;
+    const k = i - this.base;
+    if (k < 0 || k >= this.counts.length) this.cover(i, i + 1);
+    this.counts[i - this.base] = (this.counts[i - this.base] as number) + count;
     this.total += count;
   }
 
   merge(other: LogHistogram): void {
     if (other.subBits !== this.subBits) throw new Error('cannot merge histograms of different precision');
     const oc = other.counts;
+    let lo = -1;
+    let hi = -1;
     for (let i = 0; i < oc.length; i++) {
+      if (oc[i] !== 0) {
+        if (lo < 0) lo = i;
+        hi = i;
+      }
+    }
+    if (lo < 0) return;
+    this.cover(other.base + lo, other.base + hi + 1);
+    const shift = other.base - this.base;
+    for (let i = lo; i <= hi; i++) {
       const c = oc[i] as number;
       if (c !== 0) {
-        if (i >= this.counts.length) this.record(other.highestOf(i), c);
-        else {
-          this.counts[i] = (this.counts[i] as number) + c;
-          this.total += c;
-        }
+        this.counts[i + shift] = (this.counts[i + shift] as number) + c;
+        this.total += c;
       }
     }
   }
@@ -73,7 +98,7 @@ export class LogHistogram {
   forEachBucket(visit: (value: number, count: number) => void): void {
     for (let i = 0; i < this.counts.length; i++) {
       const c = this.counts[i] as number;
-      if (c !== 0) visit(this.highestOf(i), c);
+      if (c !== 0) visit(this.highestOf(this.base + i), c);
     }
   }
 
@@ -84,8 +109,8 @@ export class LogHistogram {
     let seen = 0;
     for (let i = 0; i < this.counts.length; i++) {
       seen += this.counts[i] as number;
-      if (seen >= rank) return this.highestOf(i);
+      if (seen >= rank) return this.highestOf(this.base + i);
     }
-    return this.highestOf(this.counts.length - 1);
+    return this.highestOf(this.base + this.counts.length - 1);
   }
 }

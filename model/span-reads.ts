@@ -222,6 +222,11 @@ export function feedAllRootIds(shard: Shard, range: TraceRange, sink: (ids: stri
   return (shard.db.prepare(`SELECT sum(firstspan_root_id(hex(trace_id || span_id)) IS NULL) FROM spans WHERE ${ROOT} AND trace_id >= ? AND trace_id < ?`).pluck().get(range.lo, range.hi) as number | null) ?? 0;
 }
 
+/** How many load-test root rows the shard holds in the range, every run (an index-only count). */
+export function countRoots(shard: Shard, range: TraceRange): number {
+  return shard.db.prepare(`SELECT count(*) FROM spans WHERE ${ROOT} AND trace_id >= ? AND trace_id < ?`).pluck().get(range.lo, range.hi) as number;
+}
+
 /** A server span: trace id, parent span id and span id as one hex string; resource; start after `base`; duration. */
 export type ServerSink = (ids: string, resourceId: number, relStartNs: number, durationNs: number) => void;
 

@@ -9,6 +9,7 @@
 // again; an older re-delivery is stored and counted once by the analyzer, which dedupes by
 // (trace_id, span_id) when it builds its indexes.
 import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Attr } from './attributes.ts';
 import { ErrorCodes, FirstspanError } from './errors.ts';
@@ -49,6 +50,27 @@ const WRITE_PATH_INDEXES = `
 CREATE INDEX IF NOT EXISTS roots_by_run ON spans (service_name, run_id, start_ns, end_ns, parent_span_id, kind, trace_id, span_id) WHERE parent_span_id IS NULL AND kind = 3;
 CREATE INDEX IF NOT EXISTS servers_by_time ON spans (service_name, start_ns, end_ns, trace_id, parent_span_id, span_id, resource_id, kind) WHERE kind = 2;
 CREATE INDEX IF NOT EXISTS spans_by_time ON spans (start_ns, trace_id);`;
+
+/**
+ * The analyzer's record of its passes (model/analysis-records.ts, docs/analyzer.md#the-record):
+ * created by the analyzer on its first write, not by the receiver. It is a cache, not span data:
+ * a file without it (or whose records are stale) analyses the same, so it needs no schema version
+ * of its own, and older builds read a file that has it.
+ */
+export const RECORDS_TABLE = `
+CREATE TABLE IF NOT EXISTS analysis_records (
+  key           TEXT PRIMARY KEY,  -- hash of everything that determines the value (analyzer/record.ts)
+  kind          TEXT NOT NULL,     -- 'runs' (run finding of one shard) or 'run' (one run's join)
+  format        INTEGER NOT NULL,  -- the analyzer's record format: other formats are dropped on write
+  shards        TEXT NOT NULL,     -- JSON [{storeId, rowid}]: each shard's identity and watermark
+  guard_from_ns INTEGER,           -- a span stored after the watermark starting in [from, to] makes it
+  guard_to_ns   INTEGER,           --   stale; both NULL: any new load-test root does
+  value         BLOB NOT NULL,     -- the analyzer's state, serialized
+  recorded_at_ms INTEGER NOT NULL
+);`;
+
+/** firstspan_meta key of the store's identity: random, written once (records name the shards they read). */
+export const STORE_ID_KEY = 'store_id';
 
 /** Version 1's indexes: the id-keyed ones version 2 removes, and the write-path ones it replaces. */
 const V1_INDEXES = [
@@ -268,6 +290,7 @@ export class SpanStore {
         }
         db.exec(SCHEMA);
         writeSchemaVersion(db);
+        db.prepare('INSERT OR IGNORE INTO firstspan_meta (key, value) VALUES (?, ?)').run(STORE_ID_KEY, randomBytes(16).toString('hex'));
       } else if (!READABLE_VERSIONS.includes(version)) {
         throw new FirstspanError(
           ErrorCodes.STORE_OPEN,

@@ -3,7 +3,6 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CSV_COLUMNS } from '../analyzer/render-csv.ts';
 import { ExitCodes } from '../model/errors.ts';
@@ -11,6 +10,7 @@ import { SCHEMA_VERSION, SpanStore } from '../model/store.ts';
 import { runCli } from './helpers/cli.ts';
 import { contractViolations } from './helpers/analyzer-contract.ts';
 import { PRODUCT, writeLocustRuns, writeScenario } from './helpers/analyzer-scenario.ts';
+import { writeSchemaVersion } from './helpers/store-file.ts';
 
 let dir: string;
 let db: string;
@@ -124,9 +124,7 @@ describe('firstspan analyze (real binary)', () => {
     expect(notDb.stderr).toContain('not a usable SQLite database');
     const future = join(dir, 'future.db');
     SpanStore.open(future).close();
-    const raw = new Database(future);
-    raw.prepare("UPDATE firstspan_meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION + 1));
-    raw.close();
+    writeSchemaVersion(future, String(SCHEMA_VERSION + 1));
     const next = await runCli(['analyze', '--db', future]);
     expect(next.code).toBe(ExitCodes.USAGE);
     expect(next.stderr).toContain(`schema version ${SCHEMA_VERSION + 1}`);

@@ -10,7 +10,7 @@ import { analyze } from '../analyzer/analyze.ts';
 import { type Report, type RunReport } from '../analyzer/report.ts';
 import { closeShards, openShards } from '../model/span-reads.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
-import { spanCount } from './helpers/store-file.ts';
+import { spanCount } from './helpers/stored-spans.ts';
 
 let dir: string;
 let once: RunReport;

@@ -75,6 +75,33 @@ describe('digests', () => {
     expect(x.total).toBe(2);
     expect(x.percentile(100)).toBeGreaterThanOrEqual(1_000_000);
   });
+
+  it('log histogram keeps only the buckets in use, in whatever order values and merges come', () => {
+    // Reference: every value's bucket counted in a map, the buckets listed and ranked from it.
+    let seed = 7;
+    const next = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    const bands = [[5_000, 20_000], [0, 300], [900_000, 2_000_000], [40, 60]] as const;
+    const values = bands.flatMap(([lo, hi]) => Array.from({ length: 500 }, () => lo + (next() % (hi - lo))));
+    for (const order of ['as drawn', 'descending', 'ascending']) {
+      const sorted = order === 'as drawn' ? values : [...values].sort((a, b) => (order === 'ascending' ? a - b : b - a));
+      // Split into parts recorded apart and merged, both ways round.
+      const parts = [new LogHistogram(8), new LogHistogram(8), new LogHistogram(8)];
+      sorted.forEach((v, i) => parts[Math.floor((i * parts.length) / sorted.length)]!.record(v));
+      const merged = new LogHistogram(8);
+      for (const part of order === 'descending' ? parts : [...parts].reverse()) merged.merge(part);
+      const reference = new Map<number, number>();
+      for (const v of values) reference.set(merged.indexOf(v), (reference.get(merged.indexOf(v)) ?? 0) + 1);
+      const buckets: Array<[number, number]> = [];
+      merged.forEachBucket((value, count) => buckets.push([value, count]));
+      expect(buckets).toEqual([...reference].sort((a, b) => a[0] - b[0]).map(([i, c]) => [merged.highestOf(i), c]));
+      expect(merged.total).toBe(values.length);
+      const ranked = [...values].sort((a, b) => a - b);
+      for (const p of [1, 25, 50, 90, 99, 100]) {
+        const rank = Math.ceil((p / 100) * ranked.length);
+        expect(merged.percentile(p)).toBe(merged.highestOf(merged.indexOf(ranked[rank - 1]!)));
+      }
+    }
+  });
 });
 
 describe('clock offset estimator', () => {

@@ -11,6 +11,7 @@ import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { startGrpcTap, startTap, type GrpcTap, type Tap } from './helpers/http-tap.ts';
 import { oracleSpan, tracesProtobuf } from './helpers/receiver-http.ts';
 import { otelcolMissing, startCollector } from './helpers/otelcol.ts';
+import { spanCountNamed } from './helpers/stored-spans.ts';
 
 if (otelcolMissing) console.warn(`collector compression test skipped: ${otelcolMissing}`);
 
@@ -113,7 +114,7 @@ describe.skipIf(otelcolMissing !== undefined)('real Collector → receiver, once
   });
 
   it.each(pipelines.map((p) => [spanName(p), p] as const))('%s: every span stored exactly once', (name) => {
-    const stored = receiver.store.db.prepare('SELECT count(*) FROM spans WHERE name = ?').pluck().get(name);
+    const stored = spanCountNamed(receiver.store.path, name);
     expect(stored).toBe(SPANS_PER_PIPELINE);
   });
 

@@ -16,6 +16,7 @@ import { startShop } from '../examples/shop/shop.ts';
 import { runCli } from './helpers/cli.ts';
 import { startTap } from './helpers/http-tap.ts';
 import { CONFIG_DIR, otelcolMissing, startCollector } from './helpers/otelcol.ts';
+import { spanCountsByService } from './helpers/stored-spans.ts';
 
 if (otelcolMissing) console.warn(`collector end-to-end test skipped: ${otelcolMissing}`);
 
@@ -64,9 +65,7 @@ describe.skipIf(otelcolMissing !== undefined)('generator and shop → real Colle
       const stopped = await collector.stop();
       expect(stopped.code, collector.logs()).toBe(0);
     }
-    for (const row of receiver.store.db.prepare('SELECT service_name AS s, count(*) AS n FROM spans GROUP BY service_name').all() as { s: string; n: number }[]) {
-      stored.set(row.s, row.n);
-    }
+    for (const [service, n] of spanCountsByService(receiver.store.path)) stored.set(service, n);
   });
 
   afterAll(async () => {

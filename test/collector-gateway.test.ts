@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { runCli } from './helpers/cli.ts';
 import { CONFIG_DIR, otelcolMissing, startCollector, type RunningCollector } from './helpers/otelcol.ts';
+import { spanCountsByTrace } from './helpers/stored-spans.ts';
 
 if (otelcolMissing) console.warn(`collector gateway test skipped: ${otelcolMissing}`);
 
@@ -64,13 +65,7 @@ describe.skipIf(otelcolMissing !== undefined)('Collector gateway: load-balancing
     // SIGTERM drains the gateway's batch processor and exporter queues before it exits.
     const stopped = await gateway.stop();
     expect(stopped.code, gateway.logs()).toBe(0);
-    perShard = shards.map((s) => {
-      const counts = new Map<string, number>();
-      for (const row of s.store.db.prepare('SELECT hex(trace_id) AS t, count(*) AS n FROM spans GROUP BY trace_id').all() as { t: string; n: number }[]) {
-        counts.set(row.t, row.n);
-      }
-      return counts;
-    });
+    perShard = shards.map((s) => spanCountsByTrace(s.store.path));
     await Promise.all(shards.map((s) => s.close()));
   });
 

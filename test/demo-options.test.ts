@@ -9,6 +9,7 @@ import { checkConnectionGaps, describeCheck, judgeCheck } from '../demo/connecti
 import { resolveDemoOptions } from '../demo/options.ts';
 import { formatProgress } from '../demo/progress.ts';
 import { runCli } from './helpers/cli.ts';
+import { type RawSpan, writeRawSpans } from './helpers/store-file.ts';
 
 describe('demo options', () => {
   it('has the embedded defaults of the issue: 20 users, 20 s, 150 ms', () => {
@@ -62,13 +63,6 @@ describe('demo ground-truth check', () => {
       // A new-connection request (gap 150 ms), two reused ones at the same time (gap 1 ms, 3 ms),
       // one without a child; a reused one 10 s later with a gap of 100 ms (a busy moment, outside
       // the baseline window); one cut off by the stop (gap 40 ms, which would pull every figure).
-      const insert = store.db.prepare(
-        `INSERT INTO spans (trace_id, span_id, parent_span_id, resource_id, service_name, run_id, name, kind, start_ns, end_ns,
-          status_code, status_message, trace_state, flags, scope_name, scope_version, scope_schema_url, attributes,
-          dropped_attributes_count, dropped_events_count, dropped_links_count, connection_reused, received_at_ms)
-         VALUES (?, ?, ?, 1, ?, ?, 'x', ?, ?, ?, 0, '', '', 0, '', '', '', ?, 0, 0, 0, ?, 0)`,
-      );
-      store.db.prepare(`INSERT INTO resources (resource_id, fingerprint, service_name, attributes, dropped_attributes_count, schema_url) VALUES (1, 'r', 's', '{}', 0, '')`).run();
       const cutOff = JSON.stringify({ 'firstspan.request.cut_off': { boolValue: true } });
       const cases: [number, bigint, bigint, bigint, number | null, string][] = [
         [1, 0n, 160n, 10n, 0, '{}'],
@@ -78,11 +72,13 @@ describe('demo ground-truth check', () => {
         [5, 10_000n, 110n, 10n, 1, '{}'],
         [6, 0n, 50n, 10n, 0, cutOff],
       ];
+      const spans: RawSpan[] = [];
       for (const [i, start, client, server, reused, attributes] of cases) {
         const t = Buffer.alloc(16, i);
-        insert.run(t, Buffer.alloc(8, i), null, 'firstspan', 'run', 3, start * ms, (start + client) * ms, attributes, reused);
-        if (server > 0n) insert.run(t, Buffer.alloc(8, 100 + i), Buffer.alloc(8, i), 'shop', null, 2, (start + 1n) * ms, (start + 1n + server) * ms, '{}', null);
+        spans.push({ traceId: t, spanId: Buffer.alloc(8, i), parentSpanId: null, service: 'firstspan', runId: 'run', kind: 3, startNs: start * ms, endNs: (start + client) * ms, attributes, connectionReused: reused });
+        if (server > 0n) spans.push({ traceId: t, spanId: Buffer.alloc(8, 100 + i), parentSpanId: Buffer.alloc(8, i), service: 'shop', runId: null, kind: 2, startNs: (start + 1n) * ms, endNs: (start + 1n + server) * ms, attributes: '{}', connectionReused: null });
       }
+      writeRawSpans(store.path, spans);
       const check = checkConnectionGaps(runGapRows(store, 'run'));
       // The extra gap is measured against the reused requests around it (2 ms), not the run's (3 ms).
       expect(check).toEqual({ opened: { count: 1, p50Ms: 150 }, reused: { count: 3, p50Ms: 3 }, extraMs: 148, baselineMs: 2, unmatched: 1 });

@@ -12,21 +12,12 @@ import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { DEFAULT_LATENCIES } from '../examples/shop/services.ts';
 import { resolveShopOptions, startShop, type RunningShop } from '../examples/shop/shop.ts';
 import { collect } from './helpers/cli.ts';
+import { metricPointsOfService } from './helpers/stored-metrics.ts';
+import { readStoredSpans, type StoredSpanRow } from './helpers/stored-spans.ts';
 
 const SHOP_MAIN = fileURLToPath(new URL('../examples/shop/main.ts', import.meta.url));
 const SERVER = 2;
 const CLIENT = 3;
-
-interface SpanRow {
-  trace_id: Buffer;
-  span_id: Buffer;
-  parent_span_id: Buffer | null;
-  service_name: string;
-  name: string;
-  kind: number;
-  duration_ns: number;
-  attributes: string;
-}
 
 describe('demo shop', () => {
   let dir: string;
@@ -34,7 +25,7 @@ describe('demo shop', () => {
   let shop: RunningShop;
   const sent: { traceId: string; parentId: string; method: string; path: string; status: number }[] = [];
   let exported = 0;
-  let rows: SpanRow[] = [];
+  let rows: StoredSpanRow[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'firstspan-shop-'));
@@ -77,11 +68,7 @@ describe('demo shop', () => {
       sent.push({ traceId, parentId, method, path: p, status: res.status });
     }
     exported = (await shop.close()).exported;
-    rows = receiver.store.db
-      .prepare(
-        'SELECT trace_id, span_id, parent_span_id, service_name, name, kind, end_ns - start_ns AS duration_ns, attributes FROM spans',
-      )
-      .all() as SpanRow[];
+    rows = readStoredSpans(receiver.store.path);
   });
 
   afterAll(async () => {
@@ -90,11 +77,9 @@ describe('demo shop', () => {
   });
 
   it("exports the process's runtime metrics under the shop's name (flushed at close)", () => {
-    const points = receiver.store.db
-      .prepare("SELECT metric_name AS name, value FROM metric_points WHERE service_name = 'shop'")
-      .all() as Array<{ name: string; value: number }>;
-    const cpu = points.filter((p) => p.name === 'process.cpu.utilization');
-    const rss = points.filter((p) => p.name === 'process.memory.usage');
+    const points = metricPointsOfService(receiver.store.path, 'shop');
+    const cpu = points.filter((p) => p.metric_name === 'process.cpu.utilization');
+    const rss = points.filter((p) => p.metric_name === 'process.memory.usage');
     expect(cpu.length).toBeGreaterThan(0);
     for (const p of cpu) expect(p.value).toBeGreaterThanOrEqual(0);
     expect(rss.length).toBeGreaterThan(0);
@@ -137,7 +122,7 @@ describe('demo shop', () => {
   it('honours the latency knobs: a server span lasts at least the configured work', () => {
     const auth = rows.find((r) => r.kind === SERVER && r.name === 'POST /authenticate');
     // 30 ms of shop work + one 5 ms query; timers never fire early, so this bound cannot flake.
-    expect((auth?.duration_ns ?? 0) / 1e6).toBeGreaterThanOrEqual(34);
+    expect(Number(auth === undefined ? 0n : auth.end_ns - auth.start_ns) / 1e6).toBeGreaterThanOrEqual(34);
   });
 });
 

@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, runCli, spawnCli, type CliResult } from './helpers/cli.ts';
+import { connectionOpeningGapsMs, rootPhases } from './helpers/stored-spans.ts';
 
 const USERS = 6;
 // Large enough that scheduler noise on a busy CI machine stays well inside the 10 % bound.
@@ -75,31 +75,16 @@ describe('firstspan demo (real binary)', () => {
   });
 
   it('stored spans show the delay as the gap of the requests that opened a connection (p50 within 10 %)', () => {
-    const db = new Database(path.join(dir, 'demo.db'), { readonly: true });
-    try {
-      const gaps = (
-        db
-          .prepare(
-            `SELECT ((r.end_ns - r.start_ns) - (s.end_ns - s.start_ns)) / 1e6 AS gap
-               FROM spans r JOIN spans s ON s.trace_id = r.trace_id AND s.parent_span_id = r.span_id AND s.kind = 2
-              WHERE r.parent_span_id IS NULL AND r.kind = 3 AND r.connection_reused = 0`,
-          )
-          .all() as { gap: number }[]
-      )
-        .map((r) => r.gap)
-        .sort((a, b) => a - b);
-      // Each virtual user keeps one connection alive: one connection-opening request per user.
-      expect(gaps.length).toBeGreaterThanOrEqual(USERS);
-      // The proxy holds a new connection before the server sees a byte, so each of these gaps is
-      // about the delay; a little under is possible, as libuv times a timer from the loop's cached
-      // clock and may fire it a few ms early in real time.
-      const shown = `gaps of connection-opening requests (ms): ${gaps.map((g) => g.toFixed(1)).join(', ')}`;
-      for (const gap of gaps) expect(gap, shown).toBeGreaterThanOrEqual(DELAY_MS * 0.95);
-      const p50 = gaps[Math.floor(gaps.length / 2)] as number;
-      expect(Math.abs(p50 - DELAY_MS) / DELAY_MS, shown).toBeLessThanOrEqual(0.1);
-    } finally {
-      db.close();
-    }
+    const gaps = connectionOpeningGapsMs(path.join(dir, 'demo.db')).sort((a, b) => a - b);
+    // Each virtual user keeps one connection alive: one connection-opening request per user.
+    expect(gaps.length).toBeGreaterThanOrEqual(USERS);
+    // The proxy holds a new connection before the server sees a byte, so each of these gaps is
+    // about the delay; a little under is possible, as libuv times a timer from the loop's cached
+    // clock and may fire it a few ms early in real time.
+    const shown = `gaps of connection-opening requests (ms): ${gaps.map((g) => g.toFixed(1)).join(', ')}`;
+    for (const gap of gaps) expect(gap, shown).toBeGreaterThanOrEqual(DELAY_MS * 0.95);
+    const p50 = gaps[Math.floor(gaps.length / 2)] as number;
+    expect(Math.abs(p50 - DELAY_MS) / DELAY_MS, shown).toBeLessThanOrEqual(0.1);
     expect(result.stdout).toMatch(/✓ the injected delay is the gap/);
   });
 
@@ -213,32 +198,25 @@ describe('firstspan demo --tls (real binary)', () => {
     // The ±10 % ground-truth verdict is the default demo's test; here the gap also carries the TLS
     // handshake's own crypto, so only that the check ran is asserted.
     expect(result.stdout).toMatch(/Ground truth: the proxy delayed each new connection by 300 ms/);
-    const db = new Database(path.join(dir, 'demo.db'), { readonly: true });
-    try {
-      const rows = db
-        .prepare('SELECT connection_reused AS reused, phase_tls_ms AS tls, phase_connect_ms AS connect, phase_waiting_ms AS waiting FROM spans WHERE kind = 3 AND parent_span_id IS NULL')
-        .all() as { reused: number; tls: number; connect: number; waiting: number }[];
-      const opened = rows.filter((r) => r.reused === 0);
-      const reused = rows.filter((r) => r.reused === 1);
-      expect(opened.length).toBeGreaterThanOrEqual(3);
-      expect(reused.length).toBeGreaterThan(0);
-      const shown = `tls phases of connection-opening requests (ms): ${opened.map((r) => r.tls.toFixed(1)).join(', ')}`;
-      console.log(shown);
-      for (const r of opened) {
-        // The proxy's hold starts at its accept, after the client began connecting and before the
-        // client (another process, maybe busy) sees its connect event: so connect + tls covers the
-        // whole hold, most of it is tls (a busy client handles its connect event late, which moves
-        // some of the hold into connect: 30 ms of 300 seen under CI load), none of it time to first byte.
-        expect(r.connect + r.tls, shown).toBeGreaterThanOrEqual(TLS_DELAY_MS - 1);
-        expect(r.tls, shown).toBeGreaterThanOrEqual(TLS_DELAY_MS / 2);
-        expect(r.waiting).toBeLessThan(TLS_DELAY_MS);
-      }
-      for (const r of reused) {
-        expect(r.tls).toBe(0);
-        expect(r.connect).toBe(0);
-      }
-    } finally {
-      db.close();
+    const rows = rootPhases(path.join(dir, 'demo.db'));
+    const opened = rows.filter((r) => r.reused === 0);
+    const reused = rows.filter((r) => r.reused === 1);
+    expect(opened.length).toBeGreaterThanOrEqual(3);
+    expect(reused.length).toBeGreaterThan(0);
+    const shown = `tls phases of connection-opening requests (ms): ${opened.map((r) => r.tls.toFixed(1)).join(', ')}`;
+    console.log(shown);
+    for (const r of opened) {
+      // The proxy's hold starts at its accept, after the client began connecting and before the
+      // client (another process, maybe busy) sees its connect event: so connect + tls covers the
+      // whole hold, most of it is tls (a busy client handles its connect event late, which moves
+      // some of the hold into connect: 30 ms of 300 seen under CI load), none of it time to first byte.
+      expect(r.connect + r.tls, shown).toBeGreaterThanOrEqual(TLS_DELAY_MS - 1);
+      expect(r.tls, shown).toBeGreaterThanOrEqual(TLS_DELAY_MS / 2);
+      expect(r.waiting).toBeLessThan(TLS_DELAY_MS);
+    }
+    for (const r of reused) {
+      expect(r.tls).toBe(0);
+      expect(r.connect).toBe(0);
     }
   });
 });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Attr, CUT_OFF_ERROR_TYPE } from '../model/attributes.ts';
 import { collect, runCli, spawnCli, type CliResult } from './helpers/cli.ts';
-import { SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type StoredSpan, type Summary } from './helpers/generator-harness.ts';
+import { clientSpansOfRun, type Stack, startStack, type StoredSpan, type Summary, writeScript } from './helpers/generator-harness.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -54,7 +54,7 @@ interface Checked {
 function everyTraceparentHasItsSpan(prefix: string, runId: string): Checked {
   const seen = seenSpanIds(prefix);
   expect(seen.length).toBeGreaterThan(0);
-  const clients = new Map(storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, runId).map((s) => [s.spanId, s]));
+  const clients = new Map(clientSpansOfRun(stack.receiver, runId).map((s) => [s.spanId, s]));
   const missing = seen.filter((s) => !clients.has(s.spanId));
   expect(missing, 'traceparents the target saw without a stored span').toEqual([]);
   const cutOff = [...clients.values()].filter((s) => s.attributes[Attr.REQUEST_CUT_OFF]?.boolValue === true);

@@ -4,7 +4,9 @@
 // beside the active-users gauge by user class.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
-import { SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+import { clientSpansOfRun, type Stack, startStack, type Summary, writeScript } from './helpers/generator-harness.ts';
+import { metricPointsOfRun } from './helpers/stored-metrics.ts';
+import { resourceAttributesOfRun } from './helpers/stored-spans.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -38,7 +40,7 @@ describe('--otel for failed requests', () => {
     expect(s.total).toMatchObject({ count: 8, failures: 6 });
     expect(s.telemetry).toMatchObject({ spansEnded: 8, spansExported: 8 });
 
-    const spans = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'failed-spans');
+    const spans = clientSpansOfRun(stack.receiver, 'failed-spans');
     expect(spans).toHaveLength(8);
     const byName = (name: string) => spans.filter((x) => x.name === name);
     const expected: Record<string, { errorType: string | undefined; status: number | undefined }> = {
@@ -62,9 +64,7 @@ describe('--otel for failed requests', () => {
     }
 
     // Cumulative histogram: the last point of each series holds the whole run.
-    const points = stack.receiver.store.db
-      .prepare("SELECT metric_name, attributes, count, value, time_ns FROM metric_points WHERE run_id = ? ORDER BY time_ns")
-      .all('failed-spans') as Array<{ metric_name: string; attributes: string; count: number | null; value: number | null }>;
+    const points = metricPointsOfRun(stack.receiver.store.path, 'failed-spans');
     const series = new Map<string, number>();
     for (const p of points.filter((x) => x.metric_name === 'firstspan.request.duration')) {
       const a = JSON.parse(p.attributes) as Record<string, { stringValue?: string; intValue?: string | number }>;
@@ -91,12 +91,10 @@ describe('--otel for failed requests', () => {
     const s = JSON.parse(r.stdout) as Summary & { service: string };
     expect(s.service).toBe('shop-load');
     expect(s.telemetry).toMatchObject({ spansEnded: 5, spansExported: 5 });
-    const spans = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'json-proto');
+    const spans = clientSpansOfRun(stack.receiver, 'json-proto');
     expect(spans).toHaveLength(5);
     expect(new Set(spans.map((x) => x.serviceName))).toEqual(new Set(['shop-load']));
-    const resource = stack.receiver.store.db
-      .prepare('SELECT r.attributes AS a FROM spans s JOIN resources r USING (resource_id) WHERE s.run_id = ? LIMIT 1')
-      .get('json-proto') as { a: string };
-    expect(JSON.parse(resource.a)).toMatchObject({ 'deployment.environment.name': { stringValue: 'test' } });
+    const resource = resourceAttributesOfRun(stack.receiver.store.path, 'json-proto');
+    expect(JSON.parse(resource ?? 'null')).toMatchObject({ 'deployment.environment.name': { stringValue: 'test' } });
   });
 });

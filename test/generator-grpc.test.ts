@@ -5,7 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { runCli } from './helpers/cli.ts';
-import { SPAN_KIND, storedSpans, tempDir, writeScript, type Summary } from './helpers/generator-harness.ts';
+import { clientSpansOfRun, serverSpansOf, type Summary, tempDir, writeScript } from './helpers/generator-harness.ts';
+import { metricPointsOfRun } from './helpers/stored-metrics.ts';
 import { startTargetService, type TargetService } from './helpers/target-service.ts';
 
 let dir: { dir: string; remove: () => void };
@@ -44,15 +45,15 @@ describe('--otel over OTLP/gRPC', () => {
     expect(s.telemetry).toMatchObject({ spansEnded: 30, spansExported: 30, spansDropped: 0 });
     await target.close();
 
-    const clients = storedSpans(receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'over-grpc');
+    const clients = clientSpansOfRun(receiver, 'over-grpc');
     expect(clients).toHaveLength(30);
-    const servers = new Map(storedSpans(receiver, 'kind = ? AND service_name = ?', SPAN_KIND.SERVER, 'target-service').map((x) => [x.parentSpanId, x.traceId]));
+    const servers = new Map(serverSpansOf(receiver, 'target-service').map((x) => [x.parentSpanId, x.traceId]));
     for (const c of clients) {
       expect(c.name).toBe('GET /grpc');
       expect(c.phases.waiting).not.toBeNull();
       expect(servers.get(c.spanId), 'the target continued the trace').toBe(c.traceId);
     }
-    const metrics = receiver.store.db.prepare('SELECT DISTINCT metric_name AS name FROM metric_points WHERE run_id = ?').pluck().all('over-grpc') as string[];
+    const metrics = [...new Set(metricPointsOfRun(receiver.store.path, 'over-grpc').map((p) => p.metric_name))];
     expect(metrics).toEqual(expect.arrayContaining(['firstspan.request.duration', 'firstspan.users.active']));
   });
 

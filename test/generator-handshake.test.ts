@@ -8,13 +8,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handshakeHoldUnavailable } from '../demo/handshake-hold.ts';
 import { BIN, collect } from './helpers/cli.ts';
 import type { HandshakeScenarioResult, SecondHolderResult } from './helpers/handshake-hold-scenario.ts';
 import { createNetns, netnsUnavailable, type NetworkNamespace } from './helpers/netns.ts';
 import { PROXY_SCENARIO_OPENED, PROXY_SCENARIO_OPENERS, PROXY_SCENARIO_REQUESTS } from './helpers/proxy-scenario.ts';
+import { rootPhases } from './helpers/stored-spans.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SCENARIO = fileURLToPath(new URL('./helpers/handshake-hold-scenario.ts', import.meta.url));
@@ -100,22 +100,14 @@ describe.skipIf(unavailable !== undefined)('delay proxy holding the TCP handshak
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
       expect(result.stderr).toMatch(/in the TCP handshake/);
       expect(result.stdout).toMatch(/the injected delay is the gap/);
-      const db = new Database(path.join(dir, 'demo.db'), { readonly: true });
-      let opened: { connect: number; waiting: number }[];
-      try {
-        const rows = db
-          .prepare('SELECT connection_reused AS reused, phase_connect_ms AS connect, phase_waiting_ms AS waiting FROM spans WHERE kind = 3 AND parent_span_id IS NULL')
-          .all() as { reused: number; connect: number; waiting: number }[];
-        opened = rows.filter((r) => r.reused === 0);
-        expect(opened).toHaveLength(3);
-        for (const r of opened) {
-          expect(r.connect).toBeGreaterThanOrEqual(DELAY - 1);
-          expect(r.waiting).toBeLessThan(DELAY);
-        }
-        for (const r of rows.filter((row) => row.reused === 1)) expect(r.connect).toBe(0);
-      } finally {
-        db.close();
+      const rows = rootPhases(path.join(dir, 'demo.db'));
+      const opened = rows.filter((r) => r.reused === 0);
+      expect(opened).toHaveLength(3);
+      for (const r of opened) {
+        expect(r.connect).toBeGreaterThanOrEqual(DELAY - 1);
+        expect(r.waiting).toBeLessThan(DELAY);
       }
+      for (const r of rows.filter((row) => row.reused === 1)) expect(r.connect).toBe(0);
       // The analyzer's breakdown puts the held handshakes under connection set-up, not before-server.
       const report = JSON.parse(readFileSync(json, 'utf8')) as { runs: Array<{ total: { phasesMs: { pairs: number; connectionSetup: number; beforeServer: number } } }> };
       const { pairs, connectionSetup, beforeServer } = report.runs[0]!.total.phasesMs;

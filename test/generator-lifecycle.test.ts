@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, collect, runCli, spawnCli, type CliResult } from './helpers/cli.ts';
-import { SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+import { clientSpansOfRun, type Stack, startStack, type Summary, writeScript } from './helpers/generator-harness.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -65,7 +65,7 @@ describe('Ctrl-C', () => {
     // receiver holds them all.
     const spans = s.total.count + s.cutOff;
     expect(s.telemetry).toMatchObject({ spansEnded: spans, spansExported: spans, spansDropped: 0, spansFailed: 0 });
-    expect(storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'ctrl-c-otel')).toHaveLength(spans);
+    expect(clientSpansOfRun(stack.receiver, 'ctrl-c-otel')).toHaveLength(spans);
   });
 
   it('with --processes, reaches every worker once: each stops, reports, and the parent prints one merged summary', async () => {

@@ -21,7 +21,7 @@ import { Attr } from '../model/attributes.ts';
 import { decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { runCli } from './helpers/cli.ts';
-import { storedSpans, tempDir, writeScript } from './helpers/generator-harness.ts';
+import { spansOfRun, tempDir, writeScript } from './helpers/generator-harness.ts';
 import { Oracle } from './helpers/receiver-oracle.ts';
 
 const resource = defaultResource().merge(
@@ -265,7 +265,7 @@ export class Mixed extends HttpUser {
       expect(summary.total.count).toBe(400);
       expect(summary.total.failures).toBeGreaterThan(0);
       expect(summary.telemetry).toMatchObject({ spansEnded: 400, spansExported: 400, spansFailed: 0, spansDropped: 0 });
-      const spans = storedSpans(receiver, 'run_id = ?', runId);
+      const spans = spansOfRun(receiver, runId);
       expect(spans).toHaveLength(400);
       expect(new Set(spans.map((s) => s.spanId)).size).toBe(400);
       for (const span of spans) {

@@ -4,7 +4,8 @@
 // the stats and the duration histogram, and the run says how many were not sampled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
-import { SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+import { clientSpansOfRun, serverSpansInRunTraces, type Stack, startStack, type Summary, writeScript } from './helpers/generator-harness.ts';
+import { metricPointsOfRun } from './helpers/stored-metrics.ts';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -31,10 +32,9 @@ async function run(runId: string, env: Record<string, string>) {
 }
 
 function durationCount(runId: string): number {
-  const counts = stack.receiver.store.db
-    .prepare("SELECT count FROM metric_points WHERE run_id = ? AND metric_name = 'firstspan.request.duration'")
-    .pluck()
-    .all(runId) as number[];
+  const counts = metricPointsOfRun(stack.receiver.store.path, runId)
+    .filter((p) => p.metric_name === 'firstspan.request.duration')
+    .map((p) => p.count ?? 0);
   // Cumulative: the last export holds every request.
   return Math.max(0, ...counts);
 }
@@ -56,13 +56,13 @@ describe('OTEL_TRACES_SAMPLER', () => {
     expect(flags.filter((f) => f === '01')).toHaveLength(t.spansEnded);
     expect(flags.filter((f) => f === '00')).toHaveLength(t.spansNotSampled);
     await stack.target.close();
-    const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'ratio');
+    const clients = clientSpansOfRun(stack.receiver, 'ratio');
     expect(clients).toHaveLength(t.spansEnded);
     // The target recorded exactly the sampled traces, each the child of its client span.
     const sampledIds = new Set(clients.map((c) => c.traceId));
     const sampledTraceparents = seen.filter((s) => s.traceparent?.endsWith('-01')).map((s) => s.traceparent!.split('-')[1]);
     expect(new Set(sampledTraceparents)).toEqual(sampledIds);
-    const servers = storedSpans(stack.receiver, 'kind = ? AND service_name = ? AND trace_id IN (SELECT trace_id FROM spans WHERE run_id = ?)', SPAN_KIND.SERVER, 'target-service', 'ratio');
+    const servers = serverSpansInRunTraces(stack.receiver, 'target-service', 'ratio');
     expect(servers).toHaveLength(t.spansEnded);
     // The duration histogram counts every request, sampled or not.
     expect(durationCount('ratio')).toBe(REQUESTS);
@@ -72,7 +72,7 @@ describe('OTEL_TRACES_SAMPLER', () => {
     stack = await restartStack();
     const { summary } = await run('off', { OTEL_TRACES_SAMPLER: 'always_off' });
     expect(summary.telemetry).toMatchObject({ spansEnded: 0, spansExported: 0, spansNotSampled: REQUESTS });
-    expect(storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'off')).toHaveLength(0);
+    expect(clientSpansOfRun(stack.receiver, 'off')).toHaveLength(0);
     expect(durationCount('off')).toBe(REQUESTS);
   });
 

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDelayProxy } from '../demo/delay-proxy.ts';
 import { runCli } from './helpers/cli.ts';
 import { PROXY_SCENARIO_OPENED, PROXY_SCENARIO_OPENERS, PROXY_SCENARIO_REQUESTS, runThroughProxy } from './helpers/proxy-scenario.ts';
-import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, writeScript, type Stack, type Summary } from './helpers/generator-harness.ts';
+import { clientSpansOfRun, durationMs, phaseSum, serverSpansOf, type Stack, startStack, type Summary, writeScript } from './helpers/generator-harness.ts';
+import { metricPointsOfRun } from './helpers/stored-metrics.ts';
+import { resourceCountOfRun } from './helpers/stored-spans.ts';
 
 // Throwaway self-signed certificate for 127.0.0.1/localhost (see demo/fixtures/README.md).
 const TEST_CERT = new URL('../demo/fixtures/localhost-cert.pem', import.meta.url);
@@ -51,8 +53,8 @@ describe('generator --otel against an instrumented target', () => {
 
     // The target's BatchSpanProcessor flushes on close.
     await stack.target.close();
-    const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'trace-test');
-    const servers = storedSpans(stack.receiver, 'kind = ? AND service_name = ?', SPAN_KIND.SERVER, 'target-service');
+    const clients = clientSpansOfRun(stack.receiver, 'trace-test');
+    const servers = serverSpansOf(stack.receiver, 'target-service');
     expect(clients).toHaveLength(60);
     expect(servers).toHaveLength(60);
     const serverByParent = new Map(servers.map((s) => [s.parentSpanId, s]));
@@ -78,10 +80,9 @@ describe('generator --otel against an instrumented target', () => {
     expect(clients.filter((c) => c.connectionReused === 0)).toHaveLength(3);
     expect(stack.target.connections).toBe(3);
 
-    const metrics = stack.receiver.store.db
-      .prepare('SELECT DISTINCT metric_name FROM metric_points WHERE run_id = ? OR run_id IS NULL')
-      .all('trace-test') as Array<{ metric_name: string }>;
-    expect(metrics.map((m) => m.metric_name)).toEqual(expect.arrayContaining(['firstspan.request.duration', 'firstspan.users.active']));
+    // The run's points and those no run claims.
+    const metrics = [...metricPointsOfRun(stack.receiver.store.path, 'trace-test'), ...metricPointsOfRun(stack.receiver.store.path, null)];
+    expect([...new Set(metrics.map((m) => m.metric_name))]).toEqual(expect.arrayContaining(['firstspan.request.duration', 'firstspan.users.active']));
   });
 });
 
@@ -108,11 +109,10 @@ describe('--processes', () => {
     expect(summary.telemetry).toMatchObject({ spansEnded: 41, spansExported: 41 });
     expect(result.stderr).toContain('[worker 0]');
     expect(result.stderr).toContain('[worker 1]');
-    const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, 'two-procs');
+    const clients = clientSpansOfRun(stack.receiver, 'two-procs');
     expect(clients).toHaveLength(41);
     // Two processes, two resources (service.instance.id differs), one run.
-    const resources = stack.receiver.store.db.prepare('SELECT count(DISTINCT resource_id) AS n FROM spans WHERE run_id = ?').get('two-procs') as { n: number };
-    expect(resources.n).toBe(2);
+    expect(resourceCountOfRun(stack.receiver.store.path, 'two-procs')).toBe(2);
   });
 });
 
@@ -217,7 +217,7 @@ describe('delay proxy ground truth over TLS', () => {
       }
       // Plaintext behind the proxy still carries the trace context: the target's SERVER span is
       // the child of each CLIENT span.
-      const servers = storedSpans(stack.receiver, 'kind = ? AND service_name = ?', SPAN_KIND.SERVER, 'target-service');
+      const servers = serverSpansOf(stack.receiver, 'target-service');
       expect(servers).toHaveLength(12);
       const serverByParent = new Map(servers.map((s) => [s.parentSpanId, s]));
       for (const c of clients) {
@@ -271,7 +271,7 @@ describe('no silent loss', () => {
     expect(result.code, result.stderr).toBe(0);
     const t = (JSON.parse(result.stdout) as Summary).telemetry!;
     expect(t).toMatchObject({ spansEnded: 400, spansExported: 400, spansFailed: 0, spansDropped: 0 });
-    expect(storedSpans(stack.receiver, 'run_id = ? AND kind = ?', 'backlog', SPAN_KIND.CLIENT)).toHaveLength(400);
+    expect(clientSpansOfRun(stack.receiver, 'backlog')).toHaveLength(400);
   });
 
   it('counts spans the queue dropped, and everything it did not drop reaches the receiver', async () => {
@@ -289,7 +289,7 @@ describe('no silent loss', () => {
     expect(t.spansEnded).toBe(400);
     expect(t.spansDropped).toBeGreaterThan(0);
     expect(t.spansExported + t.spansFailed + t.spansDropped).toBe(400);
-    const stored = storedSpans(stack.receiver, 'run_id = ? AND kind = ?', 'tiny-queue', SPAN_KIND.CLIENT);
+    const stored = clientSpansOfRun(stack.receiver, 'tiny-queue');
     expect(stored).toHaveLength(t.spansExported);
     expect(result.stderr).toContain(`${t.spansDropped} dropped (of 400)`);
   });

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.ts';
 import { oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
 import { spawnReceiver } from './helpers/receiver-process.ts';
+import { missingSpanIds, spanCount } from './helpers/stored-spans.ts';
 
 let dir: string;
 
@@ -34,9 +34,7 @@ describe('firstspan receive', () => {
     const { code } = await rx.exited;
     expect(code).toBe(0);
     expect(rx.stderr()).toMatch(/stopped: 2 stored/);
-    const check = new Database(db, { readonly: true });
-    expect(check.prepare('SELECT count(*) FROM spans').pluck().get()).toBe(2);
-    check.close();
+    expect(spanCount(db)).toBe(2);
   });
 
   it('requires the bearer token from FIRSTSPAN_RECEIVER_TOKEN and never logs payloads', async () => {
@@ -119,11 +117,8 @@ describe('crash safety', () => {
     expect(signal).toBe('SIGKILL');
     expect(acked.length).toBeGreaterThanOrEqual(5_000);
 
-    const check = new Database(db, { readonly: true });
-    const has = check.prepare('SELECT 1 FROM spans WHERE span_id = ?').pluck();
-    const missing = acked.filter((id) => has.get(id) === undefined);
-    const stored = check.prepare('SELECT count(*) FROM spans').pluck().get() as number;
-    check.close();
+    const missing = missingSpanIds(db, acked);
+    const stored = spanCount(db);
     expect(missing).toHaveLength(0);
     expect(stored).toBeGreaterThanOrEqual(acked.length);
   });

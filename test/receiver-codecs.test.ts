@@ -16,6 +16,7 @@ import { decodeWhole } from '../receiver/decoders/index.ts';
 import { maskedCrc32c } from '../receiver/decoders/snappy.ts';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
+import { spanCountNamed } from './helpers/stored-spans.ts';
 
 const LIMIT = 64 * 1024;
 const TRACE = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
@@ -84,7 +85,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const stored = (name: string): number => receiver.store.db.prepare('SELECT count(*) FROM spans WHERE name = ?').pluck().get(name) as number;
+const stored = (name: string): number => spanCountNamed(receiver.store.path, name);
 const stillWorks = async (): Promise<void> => {
   expect((await post(receiver.url, '/v1/traces', tracesProtobuf([oracleSpan()]), PROTO)).status).toBe(200);
 };

@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { closeShards, openShards } from '../model/span-reads.ts';
-import type { Attributes, TracesRequest } from '../model/otlp.ts';
+import type { TracesRequest } from '../model/otlp.ts';
 import { startReceiver } from '../receiver/start.ts';
 import { TraceBuilder } from './helpers/analyzer-traces.ts';
+import { otlpJson } from './helpers/otlp-json.ts';
 import { JSON_TYPE, post } from './helpers/receiver-http.ts';
 
 let dir: string;
@@ -19,17 +20,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-duplicates-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** OTLP/JSON of a decoded request (opentelemetry-proto: hex ids, 64-bit integers as strings, attributes as {key, value}). */
-function otlpJson(request: TracesRequest): string {
-  const attributes = (a: Attributes): { key: string; value: unknown }[] => Object.entries(a).map(([key, value]) => ({ key, value }));
-  return JSON.stringify(request, (key, value: unknown) => {
-    if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
-    if (typeof value === 'bigint') return value.toString();
-    if (key === 'attributes' && value !== null && typeof value === 'object' && !Array.isArray(value)) return attributes(value as Attributes);
-    return value;
-  });
-}
 
 /** Two requests, each a root CLIENT span with its SERVER child. */
 function twoRequests(): TracesRequest {

@@ -9,6 +9,8 @@ import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { metricsOracleRequest } from './helpers/receiver-fixtures.ts';
 import { oracleSpan, tracesProtobuf } from './helpers/receiver-http.ts';
 import { decodeWith, encodeWith, Oracle } from './helpers/receiver-oracle.ts';
+import { metricPointsOfService } from './helpers/stored-metrics.ts';
+import { spanCountNamed } from './helpers/stored-spans.ts';
 
 const TRACE = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const METRICS = '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export';
@@ -52,8 +54,7 @@ function statusDetails(error: grpc.ServiceError | null): { code?: number; messag
   return { code: s.code, message: s.message, reason: info.reason, domain: info.domain };
 }
 
-const spanRows = (rx: RunningReceiver, name: string): number =>
-  rx.store.db.prepare('SELECT count(*) FROM spans WHERE name = ?').pluck().get(name) as number;
+const spanRows = (rx: RunningReceiver, name: string): number => spanCountNamed(rx.store.path, name);
 
 describe('OTLP/gRPC', () => {
   it('stores spans from TraceService/Export and answers an empty response', async () => {
@@ -84,7 +85,7 @@ describe('OTLP/gRPC', () => {
   it('stores metrics from MetricsService/Export', async () => {
     const result = await call(receiver.grpcUrl!, METRICS, encodeWith(Oracle.MetricsRequest, metricsOracleRequest()));
     expect(result.error).toBeNull();
-    expect(receiver.store.db.prepare("SELECT count(*) FROM metric_points WHERE service_name = 'metrics-svc'").pluck().get()).toBe(5);
+    expect(metricPointsOfService(receiver.store.path, 'metrics-svc')).toHaveLength(5);
   });
 
   it('INVALID_ARGUMENT for an undecodable message', async () => {

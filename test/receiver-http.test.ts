@@ -12,8 +12,7 @@ import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { JSON_TYPE, oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
 import { decodeWith, encodeWith, Oracle } from './helpers/receiver-oracle.ts';
 import { IDS, richExpected, richJsonRequest, richOracleRequest } from './helpers/receiver-fixtures.ts';
-import { countRows, readStoredSpans } from './helpers/receiver-sdk.ts';
-import { spanRowById } from './helpers/store-file.ts';
+import { readStoredSpans, spanCount as storedSpanCount, spanRowById } from './helpers/stored-spans.ts';
 
 const LIMIT = 256 * 1024;
 let dir: string;
@@ -48,7 +47,7 @@ function statusOf(res: { headers: Record<string, unknown>; body: Buffer }): { co
   return { code: s.code, message: s.message, reason: info.reason };
 }
 
-const spanCount = (): number => countRows(join(dir, 'a.db'));
+const spanCount = (): number => storedSpanCount(join(dir, 'a.db'));
 
 describe('OTLP/HTTP success', () => {
   it('stores a protobuf request and answers an empty protobuf response', async () => {
@@ -292,7 +291,7 @@ describe('push-back under pressure', () => {
       expect(statusOf(second).code).toBe(14);
       rx.ingest.queue.resume();
       expect((await first).status).toBe(200);
-      expect(rx.store.db.prepare('SELECT count(*) FROM spans').pluck().get()).toBe(6);
+      expect(storedSpanCount(rx.store.path)).toBe(6);
     } finally {
       rx.ingest.queue.resume();
       await rx.close();

@@ -11,7 +11,7 @@ import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { JSON_TYPE, post, PROTO } from './helpers/receiver-http.ts';
-import { countRows } from './helpers/receiver-sdk.ts';
+import { spanCount } from './helpers/stored-spans.ts';
 
 const LOGS_PROTO = `
 syntax = "proto3";
@@ -90,7 +90,7 @@ describe('OTLP logs: accepted, counted, not stored', () => {
     const p = partial(res.body);
     expect(p.rejectedLogRecords).toBe('12');
     expect(p.errorMessage).toMatch(/log records are not stored/);
-    expect(countRows(db())).toBe(0);
+    expect(spanCount(db())).toBe(0);
     expect(receiver.ingest.counters.logRecordsNotStored).toBeGreaterThanOrEqual(12);
   });
 
@@ -140,6 +140,6 @@ describe('OTLP logs: accepted, counted, not stored', () => {
     const p = partial(response);
     expect(p.rejectedLogRecords).toBe('20');
     expect(p.errorMessage).toMatch(/not stored/);
-    expect(countRows(db())).toBe(0);
+    expect(spanCount(db())).toBe(0);
   });
 });

@@ -10,6 +10,7 @@ import { anyValueToJs, type AnyValue } from '../model/otlp.ts';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { JSON_TYPE, oracleSpan, post, PROTO } from './helpers/receiver-http.ts';
 import { encodeWith, Oracle } from './helpers/receiver-oracle.ts';
+import { spanJsonNamed } from './helpers/stored-spans.ts';
 
 const VALUES: Record<string, number> = { nan: NaN, inf: Infinity, ninf: -Infinity, nzero: -0, pzero: 0, tiny: 5e-324 };
 
@@ -45,13 +46,11 @@ function jsonAttributes(): string {
 }
 
 function stored(name: string): { span: Record<string, unknown>; event: Record<string, unknown>; resource: Record<string, unknown> } {
-  const row = receiver.store.db
-    .prepare('SELECT s.attributes AS a, s.events AS e, r.attributes AS r FROM spans s JOIN resources r USING (resource_id) WHERE s.name = ?')
-    .get(name) as { a: string; e: string; r: string };
+  const row = spanJsonNamed(receiver.store.path, name)!;
   const plain = (json: string): Record<string, unknown> =>
     Object.fromEntries(Object.entries(JSON.parse(json) as Record<string, AnyValue>).map(([k, v]) => [k, anyValueToJs(v)]));
-  const events = JSON.parse(row.e) as { attributes: Record<string, AnyValue> }[];
-  return { span: plain(row.a), event: plain(JSON.stringify(events[0]!.attributes)), resource: plain(row.r) };
+  const events = JSON.parse(row.events!) as { attributes: Record<string, AnyValue> }[];
+  return { span: plain(row.attributes), event: plain(JSON.stringify(events[0]!.attributes)), resource: plain(row.resourceAttributes) };
 }
 
 function expectExact(attributes: Record<string, unknown>): void {
@@ -91,7 +90,7 @@ describe('non-finite and negative-zero doubles round-trip', () => {
   });
 
   it('stores them as OTLP/JSON writes them', () => {
-    const json = receiver.store.db.prepare("SELECT attributes FROM spans WHERE name = 'lossless-json'").pluck().get() as string;
+    const json = spanJsonNamed(receiver.store.path, 'lossless-json')!.attributes;
     const attrs = JSON.parse(json) as Record<string, { doubleValue: unknown }>;
     expect([attrs.nan, attrs.inf, attrs.ninf, attrs.nzero, attrs.pzero].map((v) => v?.doubleValue)).toEqual(['NaN', 'Infinity', '-Infinity', '-0', 0]);
   });

@@ -12,6 +12,7 @@ import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
 import { metricsOracleRequest } from './helpers/receiver-fixtures.ts';
 import { post, PROTO } from './helpers/receiver-http.ts';
 import { decodeWith, encodeWith, Oracle } from './helpers/receiver-oracle.ts';
+import { metricPointsOfService } from './helpers/stored-metrics.ts';
 
 let dir: string;
 let receiver: RunningReceiver;
@@ -25,37 +26,6 @@ afterAll(async () => {
   await receiver.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface PointRow {
-  service_name: string;
-  run_id: string | null;
-  metric_name: string;
-  type: string;
-  temporality: number;
-  is_monotonic: number;
-  value: number | null;
-  count: number | null;
-  sum: number | null;
-  min: number | null;
-  max: number | null;
-  bucket_counts: string | null;
-  explicit_bounds: string | null;
-  attributes: string;
-  time_ns: bigint;
-}
-
-function points(service: string): PointRow[] {
-  const rows = receiver.store.db
-    .prepare('SELECT * FROM metric_points WHERE service_name = ? ORDER BY metric_name')
-    .safeIntegers(true)
-    .all(service) as Record<string, unknown>[];
-  return rows.map((r) => ({
-    ...r,
-    temporality: Number(r.temporality),
-    is_monotonic: Number(r.is_monotonic),
-    count: r.count === null ? null : Number(r.count),
-  })) as unknown as PointRow[];
-}
 
 async function sendSdkMetrics(exporter: PushMetricExporter, service: string): Promise<void> {
   const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 });
@@ -78,7 +48,7 @@ describe('metrics from the OpenTelemetry JS SDK exporters', () => {
     it(`stores counters, up-down counters, histograms and gauges sent over ${name}`, async () => {
       const service = `metrics-${name.replace(/\W/g, '-')}`;
       await sendSdkMetrics(make(), service);
-      const rows = points(service);
+      const rows = metricPointsOfService(receiver.store.path, service);
       const by = Object.fromEntries(rows.map((r) => [r.metric_name, r]));
       expect(Object.keys(by).sort()).toEqual(['latency', 'queue.depth', 'requests', 'users.active']);
       expect(by.requests).toMatchObject({ type: 'sum', value: 7, is_monotonic: 1, temporality: 2 });
@@ -100,7 +70,7 @@ describe('metrics over OTLP/HTTP', () => {
     const res = await post(receiver.url, '/v1/metrics', encodeWith(Oracle.MetricsRequest, metricsOracleRequest()), PROTO);
     expect(res.status).toBe(200);
     expect(decodeWith(Oracle.MetricsResponse, res.body)).toEqual({});
-    const rows = points('metrics-svc');
+    const rows = metricPointsOfService(receiver.store.path, 'metrics-svc');
     expect(rows.map((r) => [r.metric_name, r.type])).toEqual([
       ['latency', 'histogram'],
       ['latency.exp', 'exponential_histogram'],

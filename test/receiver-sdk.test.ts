@@ -11,7 +11,8 @@ import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
-import { hrToNanos, readStoredSpans, sendSdkTrace } from './helpers/receiver-sdk.ts';
+import { hrToNanos, sendSdkTrace } from './helpers/receiver-sdk.ts';
+import { readStoredSpans } from './helpers/stored-spans.ts';
 
 let dir: string;
 let dbPath: string;

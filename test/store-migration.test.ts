@@ -11,7 +11,8 @@ import { closeShards, openShards } from '../model/span-reads.ts';
 import { SCHEMA_VERSION, SpanStore } from '../model/store.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder } from './helpers/analyzer-traces.ts';
-import { spanCount, spanIndexes, storedSchemaVersion, writeV1Store } from './helpers/store-file.ts';
+import { spanIndexes, storedSchemaVersion, writeV1Store } from './helpers/store-file.ts';
+import { spanCount } from './helpers/stored-spans.ts';
 
 const V1_DDL = readFileSync(new URL('./fixtures/store-schema-v1.sql', import.meta.url), 'utf8');
 let dir: string;

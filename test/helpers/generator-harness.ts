@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startReceiver, type RunningReceiver } from '../../receiver/start.ts';
+import { readStoreFile } from './store-file.ts';
 import { startTargetService, type TargetService } from './target-service.ts';
 
 export function tempDir(prefix = 'firstspan-gen-'): { dir: string; remove: () => void } {
@@ -44,6 +45,8 @@ export async function startStack(): Promise<Stack> {
   };
 }
 
+export const SPAN_KIND = { SERVER: 2, CLIENT: 3 } as const;
+
 export interface StoredSpan {
   traceId: string;
   spanId: string;
@@ -61,16 +64,21 @@ export interface StoredSpan {
   requestName: string | null;
 }
 
-export function storedSpans(receiver: RunningReceiver, where = '1 = 1', ...params: unknown[]): StoredSpan[] {
-  const rows = receiver.store.db
-    .prepare(
-      `SELECT hex(trace_id) AS t, hex(span_id) AS s, hex(parent_span_id) AS p, service_name, run_id, name, kind, start_ns, end_ns,
-              status_code, attributes, phase_blocked_ms, phase_dns_ms, phase_connect_ms, phase_tls_ms, phase_sending_ms,
-              phase_waiting_ms, phase_receiving_ms, connection_reused, request_name
-         FROM spans WHERE ${where} ORDER BY start_ns`,
-    )
-    .safeIntegers(true)
-    .all(...params) as Array<Record<string, unknown>>;
+const SPAN_COLUMNS = `hex(trace_id) AS t, hex(span_id) AS s, hex(parent_span_id) AS p, service_name, run_id, name, kind, start_ns, end_ns,
+  status_code, attributes, phase_blocked_ms, phase_dns_ms, phase_connect_ms, phase_tls_ms, phase_sending_ms,
+  phase_waiting_ms, phase_receiving_ms, connection_reused, request_name`;
+
+// Each query is whole, parameters bound: the tests name what they read, they never write SQL.
+const QUERIES = {
+  ofRun: `SELECT ${SPAN_COLUMNS} FROM spans WHERE run_id = ? ORDER BY start_ns`,
+  clientsOfRun: `SELECT ${SPAN_COLUMNS} FROM spans WHERE kind = ${SPAN_KIND.CLIENT} AND run_id = ? ORDER BY start_ns`,
+  serversOf: `SELECT ${SPAN_COLUMNS} FROM spans WHERE kind = ${SPAN_KIND.SERVER} AND service_name = ? ORDER BY start_ns`,
+  serversOfInRunTraces: `SELECT ${SPAN_COLUMNS} FROM spans
+    WHERE kind = ${SPAN_KIND.SERVER} AND service_name = ? AND trace_id IN (SELECT trace_id FROM spans WHERE run_id = ?) ORDER BY start_ns`,
+} as const;
+
+function storedSpans(receiver: RunningReceiver, query: keyof typeof QUERIES, ...params: string[]): StoredSpan[] {
+  const rows = readStoreFile(receiver.store.path, (db) => db.prepare(QUERIES[query]).safeIntegers(true).all(...params) as Array<Record<string, unknown>>);
   return rows.map((r) => ({
     traceId: String(r.t).toLowerCase(),
     spanId: String(r.s).toLowerCase(),
@@ -97,6 +105,26 @@ export function storedSpans(receiver: RunningReceiver, where = '1 = 1', ...param
   }));
 }
 
+/** Every span of run `runId`, oldest first. */
+export function spansOfRun(receiver: RunningReceiver, runId: string): StoredSpan[] {
+  return storedSpans(receiver, 'ofRun', runId);
+}
+
+/** The CLIENT spans of run `runId` (the generator's requests), oldest first. */
+export function clientSpansOfRun(receiver: RunningReceiver, runId: string): StoredSpan[] {
+  return storedSpans(receiver, 'clientsOfRun', runId);
+}
+
+/** The SERVER spans of `service`, oldest first. */
+export function serverSpansOf(receiver: RunningReceiver, service: string): StoredSpan[] {
+  return storedSpans(receiver, 'serversOf', service);
+}
+
+/** The SERVER spans of `service` in the traces run `runId` started, oldest first. */
+export function serverSpansInRunTraces(receiver: RunningReceiver, service: string, runId: string): StoredSpan[] {
+  return storedSpans(receiver, 'serversOfInRunTraces', service, runId);
+}
+
 export function durationMs(span: StoredSpan): number {
   return Number(span.endNs - span.startNs) / 1e6;
 }
@@ -104,8 +132,6 @@ export function durationMs(span: StoredSpan): number {
 export function phaseSum(span: StoredSpan): number {
   return Object.values(span.phases).reduce<number>((s, v) => s + (v ?? 0), 0);
 }
-
-export const SPAN_KIND = { SERVER: 2, CLIENT: 3 } as const;
 
 /** The --json summary's shape, as far as tests read it. */
 export interface Summary {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { startDelayProxy } from '../../demo/delay-proxy.ts';
 import { startHandshakeHold } from '../../demo/handshake-hold.ts';
-import { durationMs, phaseSum, SPAN_KIND, startStack, storedSpans, type StoredSpan } from './generator-harness.ts';
+import { durationMs, phaseSum, serverSpansOf, startStack, type StoredSpan } from './generator-harness.ts';
 import { runThroughProxy } from './proxy-scenario.ts';
 
 export interface HandshakeScenarioResult {
@@ -57,7 +57,7 @@ async function groundTruth(delayMs: number): Promise<HandshakeScenarioResult> {
       proxyConnections: proxy.connections,
       handshakesHeld,
       clients: clients.map((c) => ({ name: c.name, spanId: c.spanId, traceId: c.traceId, reused: c.connectionReused, phases: c.phases, durationMs: durationMs(c), phaseSumMs: phaseSum(c) })),
-      serverParents: storedSpans(stack.receiver, 'kind = ? AND service_name = ?', SPAN_KIND.SERVER, 'target-service').map((s) => ({ parentSpanId: s.parentSpanId, traceId: s.traceId })),
+      serverParents: serverSpansOf(stack.receiver, 'target-service').map((s) => ({ parentSpanId: s.parentSpanId, traceId: s.traceId })),
       rulesLeft: nfqueueRules(),
     };
   } finally {

@@ -3,7 +3,6 @@
 // proxy in front of the shop → real Locust --otel driving the seed's MockTarget through the proxy
 // and exporting to the receiver over the chosen protocol. Returns what each party says happened,
 // plus the ground truth read straight from the SQLite file, so tests can hold the analyzer to it.
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { startDelayProxy } from '../../demo/delay-proxy.ts';
 import { startReceiver } from '../../receiver/start.ts';
 import { LOCUSTFILES, runLocust, type LocustRunResult } from './locust-peer.ts';
 import { startShopProcess } from './locust-shop.ts';
+import { readStoreFile } from './store-file.ts';
 
 export type LocustProtocol = 'grpc' | 'http/protobuf';
 
@@ -138,9 +138,8 @@ export async function runLocustScenario(options: ScenarioOptions): Promise<Scena
 
 /** Every span in the file, with its resource, read independently of the analyzer. */
 export function readSpans(db: string): StoredSpan[] {
-  const sqlite = new Database(db, { readonly: true });
-  try {
-    const rows = sqlite
+  const rows = readStoreFile(db, (sqlite) =>
+    sqlite
       .prepare(
         `SELECT hex(s.trace_id) AS traceId, hex(s.span_id) AS spanId, hex(s.parent_span_id) AS parentSpanId,
                 s.service_name AS service, s.name, s.kind, s.start_ns AS startNs, s.end_ns AS endNs,
@@ -149,36 +148,31 @@ export function readSpans(db: string): StoredSpan[] {
            FROM spans s JOIN resources r ON r.resource_id = s.resource_id`,
       )
       .safeIntegers(true)
-      .all() as Array<Record<string, unknown>>;
-    return rows.map((row) => ({
-      traceId: String(row.traceId),
-      spanId: String(row.spanId),
-      parentSpanId: row.parentSpanId === null || row.parentSpanId === '' ? null : String(row.parentSpanId),
-      service: String(row.service),
-      name: String(row.name),
-      kind: Number(row.kind),
-      startNs: row.startNs as bigint,
-      endNs: row.endNs as bigint,
-      statusCode: Number(row.statusCode),
-      attributes: JSON.parse(String(row.attributes)) as StoredSpan['attributes'],
-      scopeName: String(row.scopeName),
-      scopeVersion: String(row.scopeVersion),
-      resource: JSON.parse(String(row.resource)) as StoredSpan['resource'],
-    }));
-  } finally {
-    sqlite.close();
-  }
+      .all() as Array<Record<string, unknown>>,
+  );
+  return rows.map((row) => ({
+    traceId: String(row.traceId),
+    spanId: String(row.spanId),
+    parentSpanId: row.parentSpanId === null || row.parentSpanId === '' ? null : String(row.parentSpanId),
+    service: String(row.service),
+    name: String(row.name),
+    kind: Number(row.kind),
+    startNs: row.startNs as bigint,
+    endNs: row.endNs as bigint,
+    statusCode: Number(row.statusCode),
+    attributes: JSON.parse(String(row.attributes)) as StoredSpan['attributes'],
+    scopeName: String(row.scopeName),
+    scopeVersion: String(row.scopeVersion),
+    resource: JSON.parse(String(row.resource)) as StoredSpan['resource'],
+  }));
 }
 
 export function readMetricNames(db: string): ScenarioResult['metrics'] {
-  const sqlite = new Database(db, { readonly: true });
-  try {
-    return sqlite
-      .prepare('SELECT service_name AS service, metric_name AS name, count(*) AS points FROM metric_points GROUP BY 1, 2 ORDER BY 1, 2')
-      .all() as ScenarioResult['metrics'];
-  } finally {
-    sqlite.close();
-  }
+  return readStoreFile(
+    db,
+    (sqlite) =>
+      sqlite.prepare('SELECT service_name AS service, metric_name AS name, count(*) AS points FROM metric_points GROUP BY 1, 2 ORDER BY 1, 2').all() as ScenarioResult['metrics'],
+  );
 }
 
 export function durationMs(span: StoredSpan): number {

@@ -2,7 +2,7 @@
 // /fresh (on a new connection) and /after-fresh, run by the real binary with --otel through a proxy:
 // 12 client spans, new and reused connections interleaved.
 import { runCli } from './cli.ts';
-import { SPAN_KIND, storedSpans, writeScript, type Stack, type StoredSpan } from './generator-harness.ts';
+import { clientSpansOfRun, type Stack, type StoredSpan, writeScript } from './generator-harness.ts';
 
 export const PROXY_SCENARIO_REQUESTS = 12;
 /** Per user: the first /page, and each /after-fresh (its /fresh closed the connection). */
@@ -34,7 +34,7 @@ export async function runThroughProxy(stack: Stack, runId: string, hostArgs: str
     cwd: stack.dir,
   });
   if (result.code !== 0) throw new Error(`firstspan run exited ${result.code}\n${result.stderr}`);
-  const clients = storedSpans(stack.receiver, 'kind = ? AND run_id = ?', SPAN_KIND.CLIENT, runId);
+  const clients = clientSpansOfRun(stack.receiver, runId);
   return {
     clients,
     opened: clients.filter((c) => c.connectionReused === 0),

@@ -1,6 +1,6 @@
 // Helpers for receiver tests: produce spans with the real OpenTelemetry JS SDK (every attribute
-// type the SDK can carry, events, links, status, a parent, explicit nanosecond times), and read
-// back what the receiver stored, with 64-bit integers exact.
+// type the SDK can carry, events, links, status, a parent, explicit nanosecond times). What the
+// receiver stored is read back by stored-spans.ts.
 import { context, SpanKind, SpanStatusCode, trace, type HrTime } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -10,7 +10,6 @@ import {
   type ReadableSpan,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
-import Database from 'better-sqlite3';
 
 export function hrToNanos(t: HrTime): bigint {
   return BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
@@ -67,50 +66,4 @@ export async function sendSdkTrace(exporter: SpanExporter, serviceName: string):
   const spans = [...memory.getFinishedSpans()];
   await provider.shutdown();
   return spans;
-}
-
-export interface StoredSpan {
-  trace_id: Buffer;
-  span_id: Buffer;
-  parent_span_id: Buffer | null;
-  service_name: string;
-  run_id: string | null;
-  name: string;
-  kind: number;
-  start_ns: bigint;
-  end_ns: bigint;
-  status_code: number;
-  status_message: string;
-  flags: number;
-  scope_name: string;
-  scope_version: string;
-  attributes: string;
-  events: string | null;
-  links: string | null;
-}
-
-/** Every stored span, with start_ns/end_ns as exact bigint. */
-export function readStoredSpans(dbPath: string): StoredSpan[] {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    const rows = db.prepare('SELECT * FROM spans ORDER BY start_ns').safeIntegers(true).all() as Record<string, unknown>[];
-    // Only the timestamps need 64 bits; small integer columns back to number for easy comparison.
-    return rows.map((r) => ({
-      ...r,
-      kind: Number(r.kind),
-      status_code: Number(r.status_code),
-      flags: Number(r.flags),
-    })) as unknown as StoredSpan[];
-  } finally {
-    db.close();
-  }
-}
-
-export function countRows(dbPath: string, table = 'spans'): number {
-  const db = new Database(dbPath, { readonly: true });
-  try {
-    return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
 }

@@ -1,6 +1,18 @@
 // Direct reads and writes of a store file, as an independent oracle for the store's own tests:
-// a version 1 file written with version 1's DDL, the indexes a file carries, its span count.
+// a version 1 file written with version 1's DDL, a schema version this build does not know, rows
+// written past the store's own checks, the indexes a file carries. Every read opens a read-only
+// connection of its own (readStoreFile), never the store's handle.
 import Database from 'better-sqlite3';
+
+/** Run `read` on a read-only connection to the file at `path`, closed afterwards. */
+export function readStoreFile<T>(path: string, read: (db: Database.Database) => T): T {
+  const db = new Database(path, { readonly: true });
+  try {
+    return read(db);
+  } finally {
+    db.close();
+  }
+}
 
 /** A real version 1 file at `path`: version 1's DDL, filled with the rows of the store at `from`. */
 export function writeV1Store(path: string, from: string, v1Ddl: string): void {
@@ -17,34 +29,71 @@ export function writeV1Store(path: string, from: string, v1Ddl: string): void {
   db.close();
 }
 
-/** Names of the explicit indexes on the spans table. */
-export function spanIndexes(path: string): string[] {
-  const db = new Database(path, { readonly: true });
-  const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[];
-  db.close();
-  return names;
+/** Record `version` as the file's schema version (firstspan_meta), as a later release would. */
+export function writeSchemaVersion(path: string, version: string): void {
+  const db = new Database(path);
+  try {
+    db.prepare("UPDATE firstspan_meta SET value = ? WHERE key = 'schema_version'").run(version);
+  } finally {
+    db.close();
+  }
 }
 
-/** Rows in the spans table. */
-export function spanCount(path: string): number {
-  const db = new Database(path, { readonly: true });
-  const n = db.prepare('SELECT count(*) FROM spans').pluck().get() as number;
-  db.close();
-  return n;
+/** A span written straight into the file: only the columns a test sets, the rest empty. */
+export interface RawSpan {
+  traceId: Buffer;
+  spanId: Buffer;
+  parentSpanId: Buffer | null;
+  service: string;
+  runId: string | null;
+  kind: number;
+  startNs: bigint;
+  endNs: bigint;
+  /** OTLP/JSON attribute map. */
+  attributes: string;
+  connectionReused: number | null;
+}
+
+/** Write `spans` (named 'x', under one resource, row 1) into the store file at `path`, past the receiver. */
+export function writeRawSpans(path: string, spans: RawSpan[]): void {
+  const db = new Database(path);
+  try {
+    db.prepare(`INSERT INTO resources (resource_id, fingerprint, service_name, attributes, dropped_attributes_count, schema_url) VALUES (1, 'r', 's', '{}', 0, '')`).run();
+    const insert = db.prepare(
+      `INSERT INTO spans (trace_id, span_id, parent_span_id, resource_id, service_name, run_id, name, kind, start_ns, end_ns,
+        status_code, status_message, trace_state, flags, scope_name, scope_version, scope_schema_url, attributes,
+        dropped_attributes_count, dropped_events_count, dropped_links_count, connection_reused, received_at_ms)
+       VALUES (?, ?, ?, 1, ?, ?, 'x', ?, ?, ?, 0, '', '', 0, '', '', '', ?, 0, 0, 0, ?, 0)`,
+    );
+    for (const s of spans) insert.run(s.traceId, s.spanId, s.parentSpanId, s.service, s.runId, s.kind, s.startNs, s.endNs, s.attributes, s.connectionReused);
+  } finally {
+    db.close();
+  }
+}
+
+/** Names of the explicit indexes on the spans table. */
+export function spanIndexes(path: string): string[] {
+  return readStoreFile(path, (db) =>
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'spans' AND sql IS NOT NULL ORDER BY name").pluck().all() as string[],
+  );
 }
 
 /** The schema version the file records (firstspan_meta), read on a connection of its own. */
 export function storedSchemaVersion(path: string): string | undefined {
-  const db = new Database(path, { readonly: true });
-  const v = db.prepare("SELECT value FROM firstspan_meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
-  db.close();
-  return v;
+  return readStoreFile(path, (db) => db.prepare("SELECT value FROM firstspan_meta WHERE key = 'schema_version'").pluck().get() as string | undefined);
 }
 
-/** Every column of the span with this span id (integers as bigint, so nanoseconds stay exact). */
-export function spanRowById(path: string, spanId: Buffer): Record<string, unknown> | undefined {
-  const db = new Database(path, { readonly: true });
-  const row = db.prepare('SELECT * FROM spans WHERE span_id = ?').safeIntegers(true).get(spanId) as Record<string, unknown> | undefined;
-  db.close();
-  return row;
+/** Whether the file has the analyzer's record table (analyzer/record.ts). */
+export function hasRecordTable(path: string): boolean {
+  return readStoreFile(path, (db) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'analysis_records'").get() !== undefined);
+}
+
+/** Take the file's write lock on a connection of its own, as a busy writer would, until the returned release is called. */
+export function holdWriteLock(path: string): () => void {
+  const db = new Database(path);
+  db.exec('BEGIN IMMEDIATE');
+  return () => {
+    db.exec('ROLLBACK');
+    db.close();
+  };
 }
