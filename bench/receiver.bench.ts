@@ -142,7 +142,9 @@ function peakRssMiB(pid: number): number {
 
 /** The receiver under test; BENCH_PROFILE=DIR writes a CPU profile of each of its threads there. */
 function startReceiver(db: string): Promise<ReceiverProcess> {
-  return startReceiverProcess(db, process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : []);
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE] : [];
+  const extra = process.env.BENCH_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? [];
+  return startReceiverProcess(db, [...profile, ...extra]);
 }
 
 async function driveHttp(url: string, template: Template, onMillion?: (million: number, at: number) => void) {

@@ -196,8 +196,3 @@ export function attrNumber(attrs: Attributes, key: string): number | undefined {
   if ('intValue' in v) return Number(v.intValue);
   return undefined;
 }
-
-export function attrBool(attrs: Attributes, key: string): boolean | undefined {
-  const v = attrs[key];
-  return v !== undefined && 'boolValue' in v ? v.boolValue : undefined;
-}

@@ -49,7 +49,7 @@ import { DecodeError, expectWire, ProtobufReader, WireType } from '../model/prot
 import { keepStorablePoints, Rejections, setAttribute, spanProblem } from './span-checks.ts';
 
 /** AnyValue nesting deeper than this is refused rather than risking the stack. */
-const MAX_DEPTH = 64;
+export const MAX_DEPTH = 64;
 const EMPTY = Buffer.alloc(0);
 
 export interface DecodedTraces {
@@ -92,7 +92,7 @@ export function decodeMetricsProtobuf(buf: Buffer): DecodedMetrics {
   return { request: { resourceMetrics }, points: ctx.points, rejected: ctx.rejected };
 }
 
-function skipField(r: ProtobufReader, tag: number, end: number): void {
+export function skipField(r: ProtobufReader, tag: number, end: number): void {
   if (tag >>> 3 === 0) throw new DecodeError('field number 0 is invalid');
   r.skip(tag & 7, end);
 }
@@ -107,7 +107,7 @@ function emptyScope(): InstrumentationScope {
   return { name: '', version: '', attributes: {}, droppedAttributesCount: 0 };
 }
 
-function readResource(r: ProtobufReader, end: number): Resource {
+export function readResource(r: ProtobufReader, end: number): Resource {
   const res = emptyResource();
   while (r.pos < end) {
     const tag = r.uint32(end);
@@ -118,7 +118,7 @@ function readResource(r: ProtobufReader, end: number): Resource {
   return res;
 }
 
-function readScope(r: ProtobufReader, end: number): InstrumentationScope {
+export function readScope(r: ProtobufReader, end: number): InstrumentationScope {
   const scope = emptyScope();
   while (r.pos < end) {
     const tag = r.uint32(end);
@@ -202,7 +202,7 @@ function readAnyValue(r: ProtobufReader, end: number, depth: number): AnyValue {
 }
 
 /** A known field number with the wrong wire type is corrupt input, not an unknown field. */
-function checkKnownWire(tag: number, message: Readonly<Record<string, number>>): void {
+export function checkKnownWire(tag: number, message: Readonly<Record<string, number>>): void {
   const field = tag >>> 3;
   for (const known of Object.values(message)) {
     if (known >>> 3 === field) expectWire(tag & 7, known & 7, String(field));
@@ -245,7 +245,8 @@ function readScopeSpans(r: ProtobufReader, end: number, ctx: { spans: number; re
   return ss;
 }
 
-function readSpan(r: ProtobufReader, end: number): Span {
+/** A Span; with `onAttribute`, its attribute fields go there instead of into span.attributes. */
+export function readSpan(r: ProtobufReader, end: number, onAttribute?: (r: ProtobufReader, end: number) => void): Span {
   const span: Span = {
     traceId: EMPTY,
     spanId: EMPTY,
@@ -292,7 +293,8 @@ function readSpan(r: ProtobufReader, end: number): Span {
         span.endTimeUnixNano = r.fixed64(end);
         break;
       case SpanTag.ATTRIBUTES:
-        readKeyValueInto(r, r.lengthEnd(end), span.attributes, 0);
+        if (onAttribute === undefined) readKeyValueInto(r, r.lengthEnd(end), span.attributes, 0);
+        else onAttribute(r, r.lengthEnd(end));
         break;
       case SpanTag.DROPPED_ATTRIBUTES_COUNT:
         span.droppedAttributesCount = r.uint32(end);

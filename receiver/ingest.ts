@@ -2,11 +2,12 @@
 // queue it for the group commit, and say how it went as data (an outcome), never as an exception.
 // Both listeners map the same outcomes to their own status codes, so limits, decoding and storage
 // cannot drift apart between the two protocols.
-import type { SpanStore } from '../model/store.ts';
+import type { SpanStore, WriteJob } from '../model/store.ts';
 import { countLogRecordsJson, countLogRecordsProtobuf, LOGS_NOT_STORED } from './decode-logs.ts';
 import { decodeMetricsJson, decodeTracesJson } from './decode-json.ts';
 import { decodeMetricsProtobuf, decodeTracesProtobuf, type DecodedMetrics, type DecodedTraces } from './decode-protobuf.ts';
 import { DecodeError } from '../model/protobuf-wire.ts';
+import { spanRowsFromProtobuf } from './protobuf-span-rows.ts';
 import type { BodyFormat, Signal } from './responses.ts';
 import { WriteQueue } from './write-queue.ts';
 
@@ -109,6 +110,13 @@ export class Ingest {
     this.counters.requests += 1;
     if (this.closing) return { kind: 'unavailable', message: 'the receiver is shutting down; retry later' };
     if (signal === 'logs') return this.refuseLogs(format, body);
+    // Traces in protobuf, the common case, go straight from bytes to rows when nothing about the
+    // request needs the full decoder (protobuf-span-rows.ts): the same rows, at a fraction of the cost.
+    const rows = signal === 'traces' && format === 'protobuf' ? spanRowsFromProtobuf(body) : undefined;
+    if (rows !== undefined) {
+      if (rows.count === 0) return { kind: 'ok', stored: 0, duplicates: 0, rejected: 0, message: '' };
+      return this.pushedBack('span', rows.count) ?? this.commit({ spans: rows }, rows.count, 0, '');
+    }
     let decoded: DecodedTraces | DecodedMetrics;
     try {
       decoded = decode(signal, format, body);
@@ -126,18 +134,23 @@ export class Ingest {
     const message = decoded.rejected.message(noun);
     this.counters.rejected += rejected;
     if (items === 0) return { kind: 'ok', stored: 0, duplicates: 0, rejected, message };
-    if (!this.queue.hasRoom(items)) {
-      this.counters.pushedBack += 1;
-      return {
-        kind: 'busy',
-        message: `the write queue is full (${this.queue.maxPendingItems} ${noun}s waiting for commit); retry after ${RETRY_AFTER_SECONDS}s`,
-      };
-    }
+    return this.pushedBack(noun, items) ?? this.commit(WriteQueue.job(decoded.request), items, rejected, message);
+  }
+
+  /** The answer when the write queue has no room for `items` more spans or points. */
+  private pushedBack(noun: string, items: number): ExportOutcome | undefined {
+    if (this.queue.hasRoom(items)) return undefined;
+    this.counters.pushedBack += 1;
+    return {
+      kind: 'busy',
+      message: `the write queue is full (${this.queue.maxPendingItems} ${noun}s waiting for commit); retry after ${RETRY_AFTER_SECONDS}s`,
+    };
+  }
+
+  /** Queue one request's job for the group commit; the outcome once it is committed (or failed). */
+  private async commit(job: WriteJob, items: number, rejected: number, message: string): Promise<ExportOutcome> {
     try {
-      const result =
-        'spans' in decoded
-          ? await this.queue.submitTraces(decoded.request, items)
-          : await this.queue.submitMetrics(decoded.request, items);
+      const result = await this.queue.submit(job, items);
       this.counters.stored += result.stored;
       this.counters.duplicates += result.duplicates;
       return { kind: 'ok', stored: result.stored, duplicates: result.duplicates, rejected, message };

@@ -11,7 +11,8 @@ import type { InsertResult, SpanStore, WriteJob } from '../model/store.ts';
 import { storeWriter, type StoreWriter } from './store-writer.ts';
 
 interface Pending {
-  job: WriteJob;
+  /** Dropped once handed to the writer: a request's rows must not outlive their posting (they would be promoted to V8's old space and wait there for a full GC). */
+  job: WriteJob | undefined;
   items: number;
   resolve: (r: InsertResult) => void;
   reject: (e: unknown) => void;
@@ -48,12 +49,9 @@ export class WriteQueue {
     return this.pendingItems === 0 || this.pendingItems + items <= this.maxPendingItems;
   }
 
-  submitTraces(request: TracesRequest, items: number): Promise<InsertResult> {
-    return this.submit({ spans: spanRows(request) }, items);
-  }
-
-  submitMetrics(request: MetricsRequest, items: number): Promise<InsertResult> {
-    return this.submit({ metrics: request }, items);
+  /** The job to write for a decoded request: its spans as rows, or its metric points. */
+  static job(request: TracesRequest | MetricsRequest): WriteJob {
+    return 'resourceSpans' in request ? { spans: spanRows(request) } : { metrics: request };
   }
 
   stats(): WriteQueueStats {
@@ -90,7 +88,8 @@ export class WriteQueue {
     await this.writer.close();
   }
 
-  private submit(job: WriteJob, items: number): Promise<InsertResult> {
+  /** Queue one request's job of `items` spans or points; resolves after its COMMIT. */
+  submit(job: WriteJob, items: number): Promise<InsertResult> {
     return new Promise<InsertResult>((resolve, reject) => {
       this.queue.push({ job, items, resolve, reject });
       this.pendingItems += items;
@@ -111,10 +110,9 @@ export class WriteQueue {
     const batch = this.queue;
     this.queue = [];
     this.inFlight += batch.length;
-    this.writer.write(
-      batch.map((p) => p.job),
-      Date.now(),
-    ).then(
+    const jobs = batch.map((p) => p.job!);
+    for (const p of batch) p.job = undefined;
+    this.writer.write(jobs, Date.now()).then(
       (results) => this.settle(batch, results, undefined),
       (error: unknown) => this.settle(batch, undefined, error),
     );
