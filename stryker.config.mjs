@@ -16,38 +16,32 @@
 // (model/store.ts, analyzer/join-pairs.ts), which is mutated where the tests run it in-thread.
 const THREAD_SHELLS = ['!receiver/write-thread.ts', '!analyzer/join-worker.ts'];
 
-const RECEIVER_DECODE = ['receiver/decode-*.ts', 'receiver/protobuf-reader.ts', 'receiver/span-checks.ts'];
-const ANALYZER_JOIN = [
-  'analyzer/analyze*.ts',
-  'analyzer/clock-offset.ts',
-  'analyzer/cut-off.ts',
-  'analyzer/find-runs.ts',
-  'analyzer/gap-breakdown.ts',
-  'analyzer/id-tables.ts',
-  'analyzer/join-*.ts',
-  'analyzer/log-histogram.ts',
-  'analyzer/pair-spans.ts',
-  'analyzer/read-metrics.ts',
-  'analyzer/reservoir.ts',
-  'analyzer/run-list.ts',
-  'analyzer/server-metrics.ts',
-  'analyzer/stats.ts',
-  'analyzer/tail-breakdown.ts',
-  'analyzer/timeline.ts',
-  'analyzer/warnings.ts',
-];
-const ANALYZER_RENDER = ['analyzer/render-*.ts', 'analyzer/report.ts'];
+// Shards of a few hundred to a thousand mutants (about 10–40 minutes each on a busy two-core
+// machine), the cores first, so an interrupted run loses little. A folder's last shard takes every
+// file of that folder no other shard names, so a new file is always mutated somewhere.
+const NAMED = {
+  model: ['model/**/*.ts'],
+  'receiver-protobuf': ['receiver/decode-protobuf.ts', 'receiver/protobuf-reader.ts'],
+  'receiver-json': ['receiver/decode-json.ts'],
+  'receiver-ingest': ['receiver/ingest.ts', 'receiver/write-queue.ts', 'receiver/store-writer.ts', 'receiver/responses.ts', 'receiver/refusals.ts'],
+  'analyzer-pairs': ['analyzer/pair-spans.ts', 'analyzer/id-tables.ts', 'analyzer/join-*.ts', 'analyzer/cut-off.ts', 'analyzer/clock-offset.ts', 'analyzer/gap-breakdown.ts'],
+  'analyzer-runs': ['analyzer/analyze*.ts', 'analyzer/find-runs.ts', 'analyzer/timeline.ts', 'analyzer/tail-breakdown.ts', 'analyzer/run-list.ts', 'analyzer/warnings.ts'],
+  'analyzer-stats': ['analyzer/stats.ts', 'analyzer/reservoir.ts', 'analyzer/log-histogram.ts', 'analyzer/server-metrics.ts', 'analyzer/read-metrics.ts', 'analyzer/fit.ts', 'analyzer/significance.ts'],
+  'analyzer-findings': ['analyzer/findings.ts', 'analyzer/diagnosis-data.ts', 'analyzer/sentences.ts'],
+  'receiver-checks': ['receiver/span-checks.ts', 'receiver/decode-logs.ts', 'receiver/read-body.ts', 'receiver/decoders/*.ts'],
+  'analyzer-thresholds': ['analyzer/thresholds.ts', 'analyzer/change-thresholds.ts', 'analyzer/compare*.ts'],
+  'analyzer-render': ['analyzer/render-*.ts', '!analyzer/render-html.ts'],
+  'analyzer-html': ['analyzer/render-html.ts'],
+};
+const named = (folder) => Object.values(NAMED).flat().filter((g) => g.startsWith(`${folder}/`));
 const not = (globs) => globs.map((g) => `!${g}`);
 
-/** Shard name → files to mutate, in the order `npm run mutation` runs them (the cores first); every
- * .ts file of the three folders is in exactly one shard. */
+/** Shard name → files to mutate, in the order `npm run mutation` runs them; every .ts file of the
+ * three folders is in exactly one shard. */
 export const shards = {
-  model: ['model/**/*.ts'],
-  'receiver-decode': RECEIVER_DECODE,
-  'analyzer-join': ANALYZER_JOIN,
-  'analyzer-findings': ['analyzer/**/*.ts', ...not(ANALYZER_JOIN), ...not(ANALYZER_RENDER)],
-  'receiver-serve': ['receiver/**/*.ts', ...not(RECEIVER_DECODE)],
-  'analyzer-render': ANALYZER_RENDER,
+  ...NAMED,
+  'receiver-serve': ['receiver/**/*.ts', ...not(named('receiver'))],
+  'analyzer-command': ['analyzer/**/*.ts', ...not(named('analyzer'))],
 };
 
 const shard = process.env.FIRSTSPAN_MUTATION_SHARD;
