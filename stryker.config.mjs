@@ -17,16 +17,17 @@
 const THREAD_SHELLS = ['!receiver/write-thread.ts', '!analyzer/join-worker.ts'];
 
 // Shards of a few hundred to a thousand mutants (about 10–40 minutes each on a busy two-core
-// machine), the cores first, so an interrupted run loses little. A folder's last shard takes every
+// machine), the cores of each folder first, so an interrupted run loses little and has some of
+// each folder. A folder's last shard takes every
 // file of that folder no other shard names, so a new file is always mutated somewhere.
 const NAMED = {
   model: ['model/**/*.ts'],
   'receiver-protobuf': ['receiver/decode-protobuf.ts', 'receiver/protobuf-reader.ts'],
-  'receiver-json': ['receiver/decode-json.ts'],
-  'receiver-ingest': ['receiver/ingest.ts', 'receiver/write-queue.ts', 'receiver/store-writer.ts', 'receiver/responses.ts', 'receiver/refusals.ts'],
   'analyzer-pairs': ['analyzer/pair-spans.ts', 'analyzer/id-tables.ts', 'analyzer/join-*.ts', 'analyzer/cut-off.ts', 'analyzer/clock-offset.ts', 'analyzer/gap-breakdown.ts'],
-  'analyzer-runs': ['analyzer/analyze*.ts', 'analyzer/find-runs.ts', 'analyzer/timeline.ts', 'analyzer/tail-breakdown.ts', 'analyzer/run-list.ts', 'analyzer/warnings.ts'],
+  'receiver-ingest': ['receiver/ingest.ts', 'receiver/write-queue.ts', 'receiver/store-writer.ts', 'receiver/responses.ts', 'receiver/refusals.ts'],
   'analyzer-stats': ['analyzer/stats.ts', 'analyzer/reservoir.ts', 'analyzer/log-histogram.ts', 'analyzer/server-metrics.ts', 'analyzer/read-metrics.ts', 'analyzer/fit.ts', 'analyzer/significance.ts'],
+  'receiver-json': ['receiver/decode-json.ts'],
+  'analyzer-runs': ['analyzer/analyze*.ts', 'analyzer/find-runs.ts', 'analyzer/timeline.ts', 'analyzer/tail-breakdown.ts', 'analyzer/run-list.ts', 'analyzer/warnings.ts'],
   'analyzer-findings': ['analyzer/findings.ts', 'analyzer/diagnosis-data.ts', 'analyzer/sentences.ts'],
   'receiver-checks': ['receiver/span-checks.ts', 'receiver/decode-logs.ts', 'receiver/read-body.ts', 'receiver/decoders/*.ts'],
   'analyzer-thresholds': ['analyzer/thresholds.ts', 'analyzer/change-thresholds.ts', 'analyzer/compare*.ts'],
