@@ -18,8 +18,8 @@ const THREAD_SHELLS = ['!receiver/write-thread.ts', '!analyzer/join-worker.ts'];
 
 // Shards of a few hundred to a thousand mutants (about 10–40 minutes each on a busy two-core
 // machine), the cores of each folder first, so an interrupted run loses little and has some of
-// each folder. A folder's last shard takes every
-// file of that folder no other shard names, so a new file is always mutated somewhere.
+// each folder. A folder's last shard takes every file of that folder no other shard names, so a
+// new file is always mutated somewhere.
 const NAMED = {
   model: ['model/**/*.ts'],
   'receiver-protobuf': ['receiver/decode-protobuf.ts', 'receiver/protobuf-reader.ts'],
