@@ -3,15 +3,15 @@
 // stay right; a failed batch stores nothing and forgets the ids it saw, so its retry stores them.
 // (The receiver writes on a worker thread, where mutation testing cannot see; its own tests send
 // the same things over OTLP.)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { attrString, type TracesRequest } from '../model/otlp.ts';
 import { spanRows } from '../model/span-rows.ts';
 import { SpanStore } from '../model/store.ts';
-import { TraceBuilder } from './helpers/analyzer-traces.ts';
-import { readStoredSpans } from './helpers/receiver-sdk.ts';
+import { TraceBuilder, usersMetric } from './helpers/analyzer-traces.ts';
+import { countRows, readStoredSpans } from './helpers/receiver-sdk.ts';
 
 let dir: string;
 let path: string;
@@ -92,5 +92,35 @@ describe('SpanStore writes', () => {
     expect(readStoredSpans(path)).toHaveLength(spanCount(good));
     // The resource rows the failed batch inserted were rolled back too: the retry made them again.
     expect(new Set(readStoredSpans(path).map((s) => s.service_name))).toEqual(new Set(['firstspan', 'shop']));
+  });
+});
+
+describe('SpanStore files', () => {
+  it('counts stored metric points, and finds the resource rows an earlier writer of the file made', () => {
+    const metrics = usersMetric({ points: [{ atMs: 0, users: 1 }, { atMs: 1000, users: 2 }, { atMs: 2000, users: 3 }] });
+    expect(store.insertMetrics(metrics)).toEqual({ stored: 3, duplicates: 0 });
+    store.insertTraces(requests(new TraceBuilder(5), 2, 'first'));
+    const resources = countRows(path, 'resources');
+    store.close();
+    store.close(); // a second close is harmless
+    store = SpanStore.open(path);
+    store.insertTraces(requests(new TraceBuilder(6), 2, 'second'));
+    expect(store.insertMetrics(metrics).stored).toBe(3);
+    expect(countRows(path, 'resources')).toBe(resources);
+    expect(countRows(path, 'metric_points')).toBe(6);
+  });
+
+  it('refuses, with FS_ERR_STORE_OPEN and what is wrong, a missing file to read and a file that is not SQLite', () => {
+    const missing = join(dir, 'missing.db');
+    expect(() => SpanStore.open(missing, { readonly: true })).toThrow(expect.objectContaining({ code: 'FS_ERR_STORE_OPEN', message: `database ${missing} does not exist` }));
+    const text = join(dir, 'notes.db');
+    writeFileSync(text, 'these are notes, not a database\n'.repeat(200));
+    for (const readonly of [true, false]) {
+      expect(() => SpanStore.open(text, { readonly })).toThrow(expect.objectContaining({ code: 'FS_ERR_STORE_OPEN', message: expect.stringContaining(`${text} is not a usable SQLite database`) }));
+    }
+    // A store just created is a firstspan database for a reader.
+    const reader = SpanStore.open(path, { readonly: true });
+    expect(reader.migratedFrom).toBeUndefined();
+    reader.close();
   });
 });
