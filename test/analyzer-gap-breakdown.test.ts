@@ -16,6 +16,10 @@ function measured(acc: BreakdownAccumulator, service: string, t2 = 30): void {
 function bounds(acc: BreakdownAccumulator, service: string, clientMs = 50): void {
   acc.addBounds(service, clientMs * MS, 30 * MS, 6 * MS, 36 * MS);
 }
+/** A measured pair whose two server attempts (40 ms in all) span 25 to 75: 10 ms between them. */
+function retried(acc: BreakdownAccumulator): void {
+  acc.addMeasured('edge', 100 * MS, 40 * MS, 5 * MS, 10 * MS, 20 * MS, 70 * MS, 6 * MS, 25 * MS, 75 * MS);
+}
 const offsets =
   (table: Record<string, OffsetForSplit>) =>
   (service: string): OffsetForSplit | undefined =>
@@ -115,6 +119,7 @@ describe('BreakdownAccumulator.mergeScaled', () => {
       measured(other, 'svc', 33);
       bounds(other, 'locust', 70);
       measured(other, 'edge', 25);
+      retried(other);
     }
     acc.mergeScaled(other, 0.5);
     const reference = new BreakdownAccumulator();
@@ -123,13 +128,15 @@ describe('BreakdownAccumulator.mergeScaled', () => {
     measured(reference, 'svc', 33);
     bounds(reference, 'locust', 70);
     measured(reference, 'edge', 25);
-    expect(acc.pairs).toBe(5);
+    retried(reference);
+    expect(acc.pairs).toBe(6);
     const got = acc.finish(split)!;
     const want = reference.finish(split)!;
     for (const key of Object.keys(want) as Array<keyof PhasesMs>) {
       if (typeof want[key] === 'number') expect(got[key], key).toBeCloseTo(want[key], 6);
       else expect(got[key], key).toBe(want[key]);
     }
-    expect(got.offsetShare).toBeCloseTo(2 / 5, 9);
+    expect(got.offsetShare).toBeCloseTo(2 / 6, 9);
+    expect(got.betweenAttempts).toBeGreaterThan(0);
   });
 });
