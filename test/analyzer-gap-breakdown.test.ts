@@ -120,6 +120,7 @@ describe('BreakdownAccumulator.mergeScaled', () => {
       bounds(other, 'locust', 70);
       measured(other, 'edge', 25);
       retried(other);
+      bounds(other, 'cron', 60); // a service this accumulator has not seen yet
     }
     acc.mergeScaled(other, 0.5);
     const reference = new BreakdownAccumulator();
@@ -129,14 +130,16 @@ describe('BreakdownAccumulator.mergeScaled', () => {
     bounds(reference, 'locust', 70);
     measured(reference, 'edge', 25);
     retried(reference);
-    expect(acc.pairs).toBe(6);
+    bounds(reference, 'cron', 60);
+    expect(acc.pairs).toBe(7);
     const got = acc.finish(split)!;
     const want = reference.finish(split)!;
     for (const key of Object.keys(want) as Array<keyof PhasesMs>) {
       if (typeof want[key] === 'number') expect(got[key], key).toBeCloseTo(want[key], 6);
       else expect(got[key], key).toBe(want[key]);
     }
-    expect(got.offsetShare).toBeCloseTo(2 / 6, 9);
+    expect(got.offsetShare).toBeCloseTo(2 / 7, 9);
+    expect(got.estimatedShare).toBeCloseTo(1 / 7, 9);
     expect(got.betweenAttempts).toBeGreaterThan(0);
   });
 });
