@@ -257,6 +257,9 @@ export class SpanStore {
         // Rolled back: the ids remembered during the transaction were not stored after all, and a
         // retry must store them. Forgetting all is the simple safe choice (failures are rare).
         this.recentIds?.clear();
+        // So were the resource rows it inserted: ids cached for them would name rows that do not
+        // exist, and every later span of those resources would fail its foreign key.
+        this.resourceIds.clear();
         throw error;
       }
     };
