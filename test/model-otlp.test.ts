@@ -2,7 +2,7 @@
 // kind to its JS value, int64 past 2^53 kept exact, and the typed readers answering undefined for
 // a value of another type rather than a wrong one.
 import { describe, expect, it } from 'vitest';
-import { anyValueToJs, attrBool, attrNumber, attrString, doubleOf, jsonDouble, type Attributes } from '../model/otlp.ts';
+import { anyValueToJs, attrNumber, attrString, doubleOf, jsonDouble, type Attributes } from '../model/otlp.ts';
 
 describe('anyValueToJs', () => {
   it('reads every AnyValue kind, nested ones included', () => {
@@ -41,14 +41,11 @@ describe('typed attribute readers', () => {
     expect(attrNumber(attrs, 'i')).toBe(200);
     expect(attrNumber(attrs, 'd')).toBe(1.5);
     expect(attrNumber(attrs, 'nan')).toBeNaN();
-    expect(attrBool(attrs, 'b')).toBe(true);
-    expect(attrBool(attrs, 'f')).toBe(false);
   });
 
   it('answer undefined for a missing key or a value of another type', () => {
     for (const key of ['missing', 'i', 'd', 'b', 'empty']) expect(attrString(attrs, key), key).toBeUndefined();
     for (const key of ['missing', 's', 'b', 'empty']) expect(attrNumber(attrs, key), key).toBeUndefined();
-    for (const key of ['missing', 's', 'i', 'd', 'empty']) expect(attrBool(attrs, key), key).toBeUndefined();
   });
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Attributes, Span, TracesRequest } from '../model/otlp.ts';
 import { SpanStore } from '../model/store.ts';
-import { readStoredSpans } from './helpers/receiver-sdk.ts';
+import { readStoredSpans } from './helpers/stored-spans.ts';
 
 type Row = Record<string, unknown>;
 let dir: string;

@@ -11,7 +11,8 @@ import { attrString, type TracesRequest } from '../model/otlp.ts';
 import { spanRows } from '../model/span-rows.ts';
 import { SpanStore } from '../model/store.ts';
 import { TraceBuilder, usersMetric } from './helpers/analyzer-traces.ts';
-import { countRows, readStoredSpans } from './helpers/receiver-sdk.ts';
+import { metricPointCount } from './helpers/stored-metrics.ts';
+import { readStoredSpans, resourceCount } from './helpers/stored-spans.ts';
 
 let dir: string;
 let path: string;
@@ -100,14 +101,14 @@ describe('SpanStore files', () => {
     const metrics = usersMetric({ points: [{ atMs: 0, users: 1 }, { atMs: 1000, users: 2 }, { atMs: 2000, users: 3 }] });
     expect(store.insertMetrics(metrics)).toEqual({ stored: 3, duplicates: 0 });
     store.insertTraces(requests(new TraceBuilder(5), 2, 'first'));
-    const resources = countRows(path, 'resources');
+    const resources = resourceCount(path);
     store.close();
     store.close(); // a second close is harmless
     store = SpanStore.open(path);
     store.insertTraces(requests(new TraceBuilder(6), 2, 'second'));
     expect(store.insertMetrics(metrics).stored).toBe(3);
-    expect(countRows(path, 'resources')).toBe(resources);
-    expect(countRows(path, 'metric_points')).toBe(6);
+    expect(resourceCount(path)).toBe(resources);
+    expect(metricPointCount(path)).toBe(6);
   });
 
   it('refuses, with FS_ERR_STORE_OPEN and what is wrong, a missing file to read and a file that is not SQLite', () => {

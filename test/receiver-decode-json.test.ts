@@ -3,7 +3,7 @@
 // accepted, and a histogram point's count when it is left out.
 import { describe, expect, it } from 'vitest';
 import { decodeMetricsJson, decodeTracesJson } from '../receiver/decode-json.ts';
-import { DecodeError } from '../receiver/protobuf-reader.ts';
+import { DecodeError } from '../model/protobuf-wire.ts';
 
 const TRACE = '5b8efff798038103d269b633813fc60c';
 function traces(spans: Array<Record<string, unknown>>): string {

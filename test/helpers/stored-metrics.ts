@@ -45,3 +45,8 @@ export function metricPointsOfService(path: string, service: string): StoredPoin
 export function metricPointsOfRun(path: string, runId: string | null): StoredPoint[] {
   return points(path, 'run_id IS ?', runId);
 }
+
+/** Rows in the metric_points table. */
+export function metricPointCount(path: string): number {
+  return readStoreFile(path, (db) => db.prepare('SELECT count(*) FROM metric_points').pluck().get() as number);
+}

@@ -46,6 +46,11 @@ export function spanCount(path: string): number {
   return readStoreFile(path, (db) => db.prepare('SELECT count(*) FROM spans').pluck().get() as number);
 }
 
+/** Rows in the resources table: one per distinct resource the store has seen. */
+export function resourceCount(path: string): number {
+  return readStoreFile(path, (db) => db.prepare('SELECT count(*) FROM resources').pluck().get() as number);
+}
+
 /** Stored spans named `name`. */
 export function spanCountNamed(path: string, name: string): number {
   return readStoreFile(path, (db) => db.prepare('SELECT count(*) FROM spans WHERE name = ?').pluck().get(name) as number);
