@@ -1,6 +1,7 @@
 // `firstspan receive`: resolve flags and env once, start the receiver, print the listening line,
 // wait for SIGINT/SIGTERM (io.signal), close gracefully. Every acknowledged span is committed
 // before its 200 was sent, so stopping only has to finish what is in flight.
+import { resolve } from 'node:path';
 import { envValue, type CommandIO } from '../cli/io.ts';
 import { numberFlag, parseFlags, Problems } from '../cli/args.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
@@ -98,7 +99,9 @@ export async function receiveCommand(argv: string[], io: CommandIO): Promise<num
   let receiver;
   try {
     receiver = await startReceiver({
-      db,
+      // Relative to the command's cwd (the shell's, from bin/), as every command resolves paths;
+      // SQLite's ':memory:' is no path.
+      db: db === ':memory:' ? db : resolve(io.cwd, db),
       host,
       port,
       grpcPort,
