@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze, type AnalyzeOptions } from '../analyzer/analyze.ts';
 import { ANALYZE_USAGE, analyzeCommand } from '../analyzer/command.ts';
+import { analyzeAgainstBaseline } from '../analyzer/compare-command.ts';
+import { comparisonCsv, comparisonText } from '../analyzer/render-comparison.ts';
 import { renderCsv } from '../analyzer/render-csv.ts';
 import { renderHtml } from '../analyzer/render-html.ts';
 import { renderJson } from '../analyzer/render-json.ts';
@@ -29,10 +31,10 @@ let locust: string;
 const DEFAULTS: AnalyzeOptions = { idleGapNs: 30_000_000_000n, topN: 10, record: false, settleMs: 0 };
 
 /** The command on `argv` in this process, run in `dir` (relative paths resolve there). */
-async function run(argv: string[], opts: { tty?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function run(argv: string[], opts: { tty?: boolean; settle?: boolean } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const c = captureIO({ cwd: dir, tty: opts.tty ?? false });
   // --settle 0: the files are complete, but their spans were stored moments ago (received_at_ms).
-  const settle = argv.includes('--db') && !argv.some((a) => a.startsWith('--settle')) ? ['--settle', '0'] : [];
+  const settle = opts.settle !== false && argv.includes('--db') && !argv.some((a) => a.startsWith('--settle')) ? ['--settle', '0'] : [];
   const code = await analyzeCommand([...argv, ...settle], c.io);
   return { code, stdout: stable(c.stdout()), stderr: c.stderr() };
 }
@@ -373,5 +375,143 @@ describe('analyzeCommand: --baseline', () => {
     expect(none.code).toBe(ExitCodes.NO_RUNS);
     expect(none.stdout).toBe('');
     expect(none.stderr).toMatch(/--baseline compares one run with another, and the filters select 0 runs/);
+  });
+});
+
+describe('analyzeCommand: more flags reach the analysis', () => {
+  it('--from and --to each clip the run; --from alone is no contradiction', async () => {
+    // The scenario's run starts 100 ms after 2025-10-09T09:46:40Z (test/helpers/analyzer-traces.ts).
+    const from = '2025-10-09T09:46:40.500Z';
+    const to = '2025-10-09T09:46:41.500Z';
+    const ns = (iso: string): bigint => BigInt(Date.parse(iso)) * 1_000_000n;
+    const both = await run(['--db', db, '--format', 'json', '--from', from, '--to', to, '--no-record']);
+    expect(both.stdout).toBe(renderJson(await expected([db], { fromNs: ns(from), toNs: ns(to) })));
+    const fromOnly = await run(['--db', db, '--format', 'json', '--from', from, '--no-record']);
+    expect(fromOnly.stderr).toBe('');
+    expect(fromOnly.stdout).toBe(renderJson(await expected([db], { fromNs: ns(from) })));
+    const toOnly = await run(['--db', db, '--format', 'json', '--to', to, '--no-record']);
+    expect(toOnly.stdout).toBe(renderJson(await expected([db], { toNs: ns(to) })));
+    const all = renderJson(await expected([db]));
+    expect(new Set([both.stdout, fromOnly.stdout, toOnly.stdout, all]).size).toBe(4);
+  });
+
+  it('uses the default --settle when none is given (spans written past the receiver arrived at time 0: long settled)', async () => {
+    const old = join(dir, 'old.db');
+    SpanStore.open(old).close();
+    const t0 = 1_760_000_000_000_000_000n;
+    writeRawSpans(
+      old,
+      [1, 2, 3].map((i) => ({
+        traceId: Buffer.alloc(16, i),
+        spanId: Buffer.alloc(8, i),
+        parentSpanId: null,
+        service: 'firstspan',
+        runId: 'old',
+        kind: 3,
+        startNs: t0 + BigInt(i) * 1_000_000n,
+        endNs: t0 + BigInt(i) * 1_000_000n + 4_000_000n,
+        attributes: '{}',
+        connectionReused: null,
+      })),
+    );
+    const r = await run(['--db', old, '--format', 'json', '--no-record'], { settle: false });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(ExitCodes.OK);
+    expect(r.stdout).toBe(renderJson(await expected([old], { settleMs: undefined })));
+    expect((JSON.parse(r.stdout) as { runs: Array<{ runId: string }> }).runs.map((x) => x.runId)).toEqual(['old']);
+  });
+
+  it('warns only about the --metric names no service exported', async () => {
+    const r = await run(['--db', db, '--metric', 'firstspan.users.active', '--metric', 'no.such.metric', '--format', 'json', '--no-record']);
+    expect(r.code).toBe(ExitCodes.OK);
+    expect(r.stderr).toBe(
+      'firstspan analyze: --metric no.such.metric: no service exported it during the analysed runs (is its SDK\'s metric exporter pointed at the receiver?)\n',
+    );
+    expect(r.stdout).toBe(renderJson(await expected([db], { metrics: ['firstspan.users.active', 'no.such.metric'] })));
+  });
+
+  it('says once that the record cannot be written, though a baseline comparison analyses twice', async () => {
+    const locked = join(dir, 'locked-twice.db');
+    copyFileSync(db, locked);
+    const release = holdWriteLock(locked);
+    try {
+      const r = await run(['--db', locked, '--baseline', 'run-1', '--format', 'json', '--quiet']);
+      expect(r.code).toBe(ExitCodes.OK);
+      expect(r.stderr.match(/the analysis is not recorded for the next one/g)).toHaveLength(1);
+    } finally {
+      release();
+    }
+  });
+
+  it('gates on plain and change thresholds together: one of each, the change breached, exit 99', async () => {
+    const base = join(dir, 'base2.db');
+    copyFileSync(db, base);
+    const r = await run(['--db', db, '--baseline', 'run-1', '--baseline-db', base, '--assert', 'gap.p99<100ms', '--assert', 'gap.p99{/nope}<+10%', '--no-record']);
+    expect(r.code).toBe(ExitCodes.THRESHOLDS_FAILED);
+    expect(r.stdout).toMatch(/\n✓ gap\.p99<100ms — run run-1: [^\n]+\n✗ gap\.p99\{\/nope\}<\+10% [^\n]+\n1 of 2 thresholds breached \(exit 99\)\n$/);
+  });
+
+  it('prints the baseline comparison after the table, and as CSV', async () => {
+    const base = join(dir, 'base3.db');
+    copyFileSync(db, base);
+    const shards = openShards([db]);
+    const c = captureIO({ cwd: dir });
+    const compared = await analyzeAgainstBaseline(shards, [db], { runId: 'run-1', dbs: [base] }, DEFAULTS, c.io).finally(() => closeShards(shards));
+    if ('exit' in compared || compared.comparison === undefined) throw new Error(`no comparison: ${c.stderr()}`);
+    compared.generatedAt = '-';
+    const table = await run(['--db', db, '--baseline', 'run-1', '--baseline-db', base, '--no-record']);
+    expect(table).toEqual({ code: ExitCodes.OK, stdout: renderTable(compared) + comparisonText(compared.comparison), stderr: '' });
+    const csv = await run(['--db', db, '--baseline', 'run-1', '--baseline-db', base, '--format', 'csv', '--no-record']);
+    expect(csv).toEqual({ code: ExitCodes.OK, stdout: comparisonCsv(compared.comparison), stderr: '' });
+  });
+});
+
+describe('analyzeCommand: progress', () => {
+  // Progress is shown for runs of 100,000 roots or more (analyzer/command.ts): one such run, roots only.
+  const ROOTS = 100_000;
+  let big: string;
+  beforeAll(() => {
+    big = join(dir, 'big.db');
+    SpanStore.open(big).close();
+    const t0 = 1_760_000_000_000_000_000n;
+    writeRawSpans(
+      big,
+      Array.from({ length: ROOTS }, (_, i) => {
+        const id = Buffer.alloc(16);
+        id.writeUInt32BE(i + 1, 12);
+        return {
+          traceId: id,
+          spanId: id.subarray(8),
+          parentSpanId: null,
+          service: 'firstspan',
+          runId: 'big',
+          kind: 3,
+          startNs: t0 + BigInt(i) * 10_000n,
+          endNs: t0 + BigInt(i) * 10_000n + 2_000_000n,
+          attributes: '{}',
+          connectionReused: null,
+        };
+      }),
+    );
+  });
+
+  it('reports how many roots were read, on its own lines off a terminal, \\r-updated on one, none with --quiet', async () => {
+    const line = new RegExp(`^analyze: run big: ([\\d,]+) of ~${ROOTS.toLocaleString('en-US')} roots read \\((\\d+)%\\)$`);
+    const plain = await run(['--db', big, '--format', 'json', '--no-record', '--top', '0']);
+    expect(plain.code).toBe(ExitCodes.OK);
+    const lines = plain.stderr.split('\n').filter((l) => l !== '');
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    for (const l of lines) {
+      const m = line.exec(l);
+      expect(m, l).not.toBeNull();
+      const read = Number(m![1]!.replace(/,/g, ''));
+      expect(read).toBeGreaterThan(0);
+      expect(read).toBeLessThanOrEqual(ROOTS);
+      expect(Number(m![2])).toBe(Math.round(Math.min(100, (read / ROOTS) * 100)));
+    }
+    const tty = await run(['--db', big, '--format', 'json', '--no-record', '--top', '0'], { tty: true });
+    expect(tty.stderr).toMatch(new RegExp(`^(\\r${line.source.slice(1, -1)})+\\r\\u001b\\[K$`));
+    const quiet = await run(['--db', big, '--format', 'json', '--no-record', '--top', '0', '--quiet'], { tty: true });
+    expect(quiet.stderr).toBe('');
   });
 });

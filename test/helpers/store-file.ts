@@ -65,7 +65,10 @@ export function writeRawSpans(path: string, spans: RawSpan[]): void {
         dropped_attributes_count, dropped_events_count, dropped_links_count, connection_reused, received_at_ms)
        VALUES (?, ?, ?, 1, ?, ?, 'x', ?, ?, ?, 0, '', '', 0, '', '', '', ?, 0, 0, 0, ?, 0)`,
     );
-    for (const s of spans) insert.run(s.traceId, s.spanId, s.parentSpanId, s.service, s.runId, s.kind, s.startNs, s.endNs, s.attributes, s.connectionReused);
+    // One transaction: a test may write a hundred thousand rows.
+    db.transaction(() => {
+      for (const s of spans) insert.run(s.traceId, s.spanId, s.parentSpanId, s.service, s.runId, s.kind, s.startNs, s.endNs, s.attributes, s.connectionReused);
+    })();
   } finally {
     db.close();
   }
