@@ -62,6 +62,37 @@ function threshold(source: string): Threshold {
   return t;
 }
 
+/**
+ * A new file of trace-root CLIENT spans only, written past the receiver (so they arrived at time 0):
+ * per group `count` roots of `service` and run `runId`, 10 µs apart, 2 ms long.
+ */
+function writeRoots(path: string, groups: Array<{ service: string; runId: string | null; count: number }>): void {
+  SpanStore.open(path).close();
+  const t0 = 1_760_000_000_000_000_000n;
+  let n = 0;
+  writeRawSpans(
+    path,
+    groups.flatMap(({ service, runId, count }) =>
+      Array.from({ length: count }, (_, k) => {
+        const id = Buffer.alloc(16);
+        id.writeUInt32BE(++n, 12);
+        return {
+          traceId: id,
+          spanId: id.subarray(8),
+          parentSpanId: null,
+          service,
+          runId,
+          kind: 3,
+          startNs: t0 + BigInt(k) * 10_000n,
+          endNs: t0 + BigInt(k) * 10_000n + 2_000_000n,
+          attributes: '{}',
+          connectionReused: null,
+        };
+      }),
+    ),
+  );
+}
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-analyze-command-'));
   db = join(dir, 'a.db');
@@ -285,25 +316,9 @@ describe('analyzeCommand: no runs, exit 3', () => {
 
   it('names the services whose CLIENT roots are other traffic, at most five, and how to analyse one', async () => {
     const other = join(dir, 'other.db');
-    SpanStore.open(other).close();
     const services = ['curl', 'cron', 'probe-a', 'probe-b', 'probe-c', 'probe-d'];
-    writeRawSpans(
-      other,
-      services.flatMap((service, s) =>
-        Array.from({ length: s + 1 }, (_, i) => ({
-          traceId: Buffer.alloc(16, s * 16 + i + 1),
-          spanId: Buffer.alloc(8, s * 16 + i + 1),
-          parentSpanId: null,
-          service,
-          runId: null,
-          kind: 3,
-          startNs: 1_760_000_000_000_000_000n + BigInt(i) * 1_000_000n,
-          endNs: 1_760_000_000_000_000_000n + BigInt(i) * 1_000_000n + 5_000_000n,
-          attributes: '{}',
-          connectionReused: null,
-        })),
-      ),
-    );
+    // Service number s has s + 1 roots.
+    writeRoots(other, services.map((service, s) => ({ service, runId: null, count: s + 1 })));
     const r = await run(['--db', other, '--no-record']);
     expect(r.code).toBe(ExitCodes.NO_RUNS);
     const hint = /; trace-root CLIENT spans from services not recognised as load generators are other client traffic, not runs \((.*)\): name one with --service NAME to analyse it as a load test\n$/.exec(r.stderr);
@@ -397,23 +412,7 @@ describe('analyzeCommand: more flags reach the analysis', () => {
 
   it('uses the default --settle when none is given (spans written past the receiver arrived at time 0: long settled)', async () => {
     const old = join(dir, 'old.db');
-    SpanStore.open(old).close();
-    const t0 = 1_760_000_000_000_000_000n;
-    writeRawSpans(
-      old,
-      [1, 2, 3].map((i) => ({
-        traceId: Buffer.alloc(16, i),
-        spanId: Buffer.alloc(8, i),
-        parentSpanId: null,
-        service: 'firstspan',
-        runId: 'old',
-        kind: 3,
-        startNs: t0 + BigInt(i) * 1_000_000n,
-        endNs: t0 + BigInt(i) * 1_000_000n + 4_000_000n,
-        attributes: '{}',
-        connectionReused: null,
-      })),
-    );
+    writeRoots(old, [{ service: 'firstspan', runId: 'old', count: 3 }]);
     const r = await run(['--db', old, '--format', 'json', '--no-record'], { settle: false });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(ExitCodes.OK);
@@ -472,27 +471,7 @@ describe('analyzeCommand: progress', () => {
   let big: string;
   beforeAll(() => {
     big = join(dir, 'big.db');
-    SpanStore.open(big).close();
-    const t0 = 1_760_000_000_000_000_000n;
-    writeRawSpans(
-      big,
-      Array.from({ length: ROOTS }, (_, i) => {
-        const id = Buffer.alloc(16);
-        id.writeUInt32BE(i + 1, 12);
-        return {
-          traceId: id,
-          spanId: id.subarray(8),
-          parentSpanId: null,
-          service: 'firstspan',
-          runId: 'big',
-          kind: 3,
-          startNs: t0 + BigInt(i) * 10_000n,
-          endNs: t0 + BigInt(i) * 10_000n + 2_000_000n,
-          attributes: '{}',
-          connectionReused: null,
-        };
-      }),
-    );
+    writeRoots(big, [{ service: 'firstspan', runId: 'big', count: ROOTS }]);
   });
 
   it('reports how many roots were read, on its own lines off a terminal, \\r-updated on one, none with --quiet', async () => {
