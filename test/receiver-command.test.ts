@@ -2,12 +2,12 @@
 // testing sees the command's logic: flags and their problems, the listening line, real OTLP/HTTP
 // requests stored, the stop through the io's abort signal (what SIGINT/SIGTERM do in bin/), the
 // summary line, a migrated file, a taken port. test/receiver-cli.test.ts runs the real binary.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { receiveCommand } from '../receiver/command.ts';
+import { parseSize, receiveCommand } from '../receiver/command.ts';
 import { ExitCodes, FirstspanError } from '../model/errors.ts';
 import { SCHEMA_VERSION, SpanStore } from '../model/store.ts';
 import { captureIO, type CapturedIO } from './helpers/command-io.ts';
@@ -110,6 +110,25 @@ describe('receiveCommand: flags', () => {
     expect(blankEnv.stderr).toBe(problemsText(["--port must be an integer >= 0, got 'x'"]));
   });
 
+  it('accepts the edges of each range: ports 65535, a body size of 1 byte', async () => {
+    // Valid values, so the one problem left is the bad one beside them; nothing starts.
+    const r = await call(['--port', '65535', '--grpc-port', '65535', '--max-body-size', '1', '--host', 'x', '--db', 'edge.db', '--token', 't', '--max-queue', '0']);
+    expect(r.stderr).toBe(problemsText(["--max-queue must be an integer >= 1, got '0'"]));
+  });
+
+  it('parses sizes with and without a unit, in any case, with spaces around', () => {
+    expect(parseSize('1000000')).toBe(1_000_000);
+    expect(parseSize('1')).toBe(1);
+    expect(parseSize(' 64MiB ')).toBe(64 * 1024 ** 2);
+    expect(parseSize('4 mb')).toBe(4_000_000);
+    expect(parseSize('12KB')).toBe(12_000);
+    expect(parseSize('1.25kib')).toBe(1280);
+    expect(parseSize('10.75b')).toBe(10);
+    expect(parseSize('2GiB')).toBe(2 * 1024 ** 3);
+    expect(parseSize('3gb')).toBe(3e9);
+    for (const bad of ['', '0', '0.5', 'lots', 'x1', '1x', '1 kb x', '1.kb', '1.5.5', '-1', 'mb']) expect(parseSize(bad), bad).toBeUndefined();
+  });
+
   it('returns 130 without listening or creating the database when stopped before it starts', async () => {
     const c = captureIO({ cwd: dir });
     c.abort();
@@ -121,6 +140,29 @@ describe('receiveCommand: flags', () => {
 });
 
 describe('receiveCommand: serving', () => {
+  it('stops cleanly when the signal comes while it is still starting, after saying where it listened', async () => {
+    const c = captureIO({ cwd: dir });
+    const done = receiveCommand(['--port', '0', '--no-grpc', '--db', 'early.db'], c.io);
+    c.abort();
+    expect(await done).toBe(ExitCodes.OK);
+    expect(c.stdout()).toMatch(LISTENING);
+    expect(c.stderr()).toMatch(/^firstspan receiver stopped: 0 stored, 0 duplicates ignored, 0 rejected, 0 undecodable requests, 0 pushed back, 0 refused requests, \d+ commits\n$/);
+  });
+
+  it('keeps a :memory: store in memory, no file named so', async () => {
+    const r = await start(['--port', '0', '--no-grpc', '--db', ':memory:']);
+    expect(r.c.stdout()).toBe(`firstspan receiver listening on ${r.url} (OTLP/HTTP), writing :memory:\n`);
+    expect((await post(r.url, '/v1/traces', tracesProtobuf([oracleSpan()]), PROTO)).status).toBe(200);
+    expect(await stop(r)).toBe(ExitCodes.OK);
+    expect(r.c.stderr()).toMatch(/^firstspan receiver stopped: 1 stored, /);
+    expect(readdirSync(dir).filter((f) => f.includes('memory'))).toEqual([]);
+  });
+
+  it('lets a store that cannot be opened through as its own error, not as a port problem', async () => {
+    const r = call(['--port', '0', '--no-grpc', '--db', join('no-such-dir', 'x.db')]);
+    await expect(r).rejects.toMatchObject({ code: 'FS_ERR_STORE_OPEN' });
+  });
+
   it('listens on free ports, stores what it is sent, stops on the abort signal and prints the summary', async () => {
     const r = await start(['--port', '0', '--db', 'served.db']);
     const db = join(dir, 'served.db');
@@ -195,6 +237,7 @@ describe('receiveCommand: serving', () => {
       const grpcPort = first.grpcUrl!.split(':')[1]!;
       const http = call(['--port', httpPort, '--no-grpc', '--db', 'taken2.db']);
       await expect(http).rejects.toThrow(FirstspanError);
+      await expect(http).rejects.toMatchObject({ cause: expect.objectContaining({ transport: 'OTLP/HTTP' }) });
       await expect(http).rejects.toMatchObject({ code: 'FS_ERR_BAD_CONFIG', message: expect.stringMatching(/OTLP\/HTTP.*\. Pick another --port \(--port 0 picks free ports for both\) or --host\.$/) });
       const grpc = call(['--port', '0', '--grpc-port', grpcPort, '--db', 'taken3.db']);
       await expect(grpc).rejects.toMatchObject({ code: 'FS_ERR_BAD_CONFIG', message: expect.stringMatching(/OTLP\/gRPC.*\. Pick another --grpc-port \(--port 0 picks free ports for both\) or --host\.$/) });
