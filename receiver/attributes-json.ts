@@ -202,30 +202,14 @@ export class AttributesJson {
           primitive = d;
           break;
         }
-        case AnyValueTag.ARRAY_VALUE: {
-          const stop = r.lengthEnd(end);
-          const values: string[] = [];
-          while (r.pos < stop) {
-            const t = r.uint32(stop);
-            if (t === ValuesTag.VALUES) values.push(this.value(r, r.lengthEnd(stop), depth + 1));
-            else skipField(r, t, stop);
-          }
-          json = `{"arrayValue":{"values":[${values.join(',')}]}}`;
+        case AnyValueTag.ARRAY_VALUE:
+          json = `{"arrayValue":{"values":[${this.values(r, end, (stop) => this.value(r, r.lengthEnd(stop), depth + 1))}]}}`;
           primitive = undefined;
           break;
-        }
-        case AnyValueTag.KVLIST_VALUE: {
-          const stop = r.lengthEnd(end);
-          const values: string[] = [];
-          while (r.pos < stop) {
-            const t = r.uint32(stop);
-            if (t === ValuesTag.VALUES) values.push(this.keyValue(r, r.lengthEnd(stop), depth + 1));
-            else skipField(r, t, stop);
-          }
-          json = `{"kvlistValue":{"values":[${values.join(',')}]}}`;
+        case AnyValueTag.KVLIST_VALUE:
+          json = `{"kvlistValue":{"values":[${this.values(r, end, (stop) => this.keyValue(r, r.lengthEnd(stop), depth + 1))}]}}`;
           primitive = undefined;
           break;
-        }
         case AnyValueTag.BYTES_VALUE:
           json = `{"bytesValue":"${r.bytes(end).toString('base64')}"}`;
           primitive = undefined;
@@ -240,6 +224,18 @@ export class AttributesJson {
   }
 
   /** A KeyValue inside a kvlist: a list entry, `{"key":…,"value":…}` (no map, so repeats stay). */
+  /** The `values` of an ArrayValue or KeyValueList (both field 1), each written by `item`, joined by commas. */
+  private values(r: ProtobufReader, end: number, item: (stop: number) => string): string {
+    const stop = r.lengthEnd(end);
+    const values: string[] = [];
+    while (r.pos < stop) {
+      const t = r.uint32(stop);
+      if (t === ValuesTag.VALUES) values.push(item(stop));
+      else skipField(r, t, stop);
+    }
+    return values.join(',');
+  }
+
   private keyValue(r: ProtobufReader, end: number, depth: number): string {
     let key = '';
     let value = '{}';
