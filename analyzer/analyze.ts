@@ -109,12 +109,13 @@ const RECORD_MARGIN_NS = 2n * SERVER_WINDOW_NS + ARRIVAL_WINDOW_NS;
 function foundRuns(shards: Shard[], options: AnalyzeOptions, record: AnalysisRecord | undefined): FoundRuns {
   const generators = recognizeGenerators(shards.flatMap(readResources), options.service);
   const rootGroups = (shard: Shard): RootGroup[] => {
+    // About the shard alone: one record of its runs, whatever the idle gap.
     const parts = { idleGapNs: options.idleGapNs };
-    const recorded = record?.lookup<RootGroup[]>('runs', `runs in ${shard.path}`, [shard.index], parts);
+    const recorded = record?.lookup<RootGroup[]>('runs', `runs in ${shard.path}`, [shard.index], null, parts);
     if (recorded !== undefined) return recorded;
     const groups = readRootGroups(shard, options.idleGapNs);
     // Valid until a new load-test root is stored in this shard.
-    record?.keep('runs', [shard.index], parts, { rootsOnly: true }, groups);
+    record?.keep('runs', [shard.index], null, parts, { rootsOnly: true }, groups);
     return groups;
   };
   const { groups, other } = loadTestGroups(shards.map(rootGroups), generators);
@@ -174,9 +175,11 @@ async function analyzeRun(
   }
   const cutOff = shards.map((shard) => [...(cutOffByShard.get(shard.index) ?? [])]);
   // Everything the recorded values depend on besides the spans under the guard (record.ts).
+  // A run is itself by its service, id and start; the rest (its end grows while it runs) is in recordParts.
+  const recordAbout = { service: run.service, runId: run.runId, startNs: run.startNs };
   const recordParts = { selector, topN: options.topN, cutOff: cutOff.map((c) => [...c].sort((a, b) => a - b)), generators: [...generators].sort() };
   const everyShard = shards.map((s) => s.index);
-  const recorded = record?.lookup<RecordedRun>('run', `run ${run.label}`, everyShard, recordParts);
+  const recorded = record?.lookup<RecordedRun>('run', `run ${run.label}`, everyShard, recordAbout, recordParts);
   let results: PairResult[];
   if (recorded !== undefined) {
     results = unpack<PairResult[]>(recorded.pairs);
@@ -269,7 +272,7 @@ async function analyzeRun(
   };
   if (record !== undefined && recorded === undefined) {
     const value: RecordedRun = { pairs, background: bg, failures: report.failures };
-    record.keep('run', everyShard, recordParts, { fromNs: run.startNs - RECORD_MARGIN_NS, toNs: run.endNs + RECORD_MARGIN_NS }, value);
+    record.keep('run', everyShard, recordAbout, recordParts, { fromNs: run.startNs - RECORD_MARGIN_NS, toNs: run.endNs + RECORD_MARGIN_NS }, value);
   }
   report.summary = summarySentences(report);
   // The diagnosis reads the finished figures and the per-second series of the same pass.

@@ -99,11 +99,11 @@ export class AnalysisRecord {
   }
 
   /**
-   * The value recorded for `parts` over these shards (indexes), if it is still valid; `part` names
-   * it for the command's stderr. A record that is valid at newer rows has its watermarks moved up.
+   * The value recorded for `about` and `parts` (as given to keep) over these shards (indexes), if it
+   * is still valid; `part` names it for the command's stderr. A record that is valid at newer rows has its watermarks moved up.
    */
-  lookup<T>(kind: string, part: string, shards: number[], parts: unknown): T | undefined {
-    const key = this.key(kind, shards, parts);
+  lookup<T>(kind: string, part: string, shards: number[], about: unknown, parts: unknown): T | undefined {
+    const key = this.key(kind, shards, [about, parts]);
     const found = readRecord(this.shards[0]!, key);
     let value: T | undefined;
     if (found !== undefined && found.shards.length === shards.length) {
@@ -121,16 +121,28 @@ export class AnalysisRecord {
         }
       }
       if (value !== undefined && shards.some((k, i) => this.marks[k]! > found.shards[i]!.rowid)) {
-        this.writes.push({ key, kind, format: RECORD_FORMAT, shards: this.shardMarks(shards) });
+        this.writes.push({ key, kind, subject: this.key(kind, shards, about), format: RECORD_FORMAT, shards: this.shardMarks(shards) });
       }
     }
     this.note({ kind: value === undefined ? 'computed' : 'used', part });
     return value;
   }
 
-  /** Record `value` (structured-cloneable; packed now, so later changes to it do not matter). */
-  keep(kind: string, shards: number[], parts: unknown, guard: RecordGuard, value: unknown): void {
-    this.writes.push({ key: this.key(kind, shards, parts), kind, format: RECORD_FORMAT, shards: this.shardMarks(shards), guard, value: pack(value) });
+  /**
+   * Record `value` (structured-cloneable; packed now, so later changes to it do not matter). `about`
+   * names what it is about (a run by its service, id and start): it replaces every other record of
+   * the same thing, such as that run's before it grew. `parts` is everything else that determines it.
+   */
+  keep(kind: string, shards: number[], about: unknown, parts: unknown, guard: RecordGuard, value: unknown): void {
+    this.writes.push({
+      key: this.key(kind, shards, [about, parts]),
+      kind,
+      subject: this.key(kind, shards, about),
+      format: RECORD_FORMAT,
+      shards: this.shardMarks(shards),
+      guard,
+      value: pack(value),
+    });
   }
 
   private shardMarks(shards: number[]): RecordWrite['shards'] {

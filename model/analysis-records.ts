@@ -29,6 +29,8 @@ export interface StoredRecord {
 export interface RecordWrite {
   key: string;
   kind: string;
+  /** What the value is about: writing it drops every other record of the same subject. */
+  subject: string;
   format: number;
   shards: RecordShard[];
   guard?: RecordGuard;
@@ -47,6 +49,16 @@ export function spanWatermark(shard: Shard): number {
 
 function hasRecordsTable(db: Database.Database): boolean {
   return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'analysis_records'").get() !== undefined;
+}
+
+/**
+ * Create the table, or recreate it when an older build made it without a column it has now: it is
+ * a cache, so its rows are dropped rather than migrated.
+ */
+function ensureRecordsTable(db: Database.Database): void {
+  const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('analysis_records') as string[];
+  if (columns.length > 0 && !columns.includes('subject')) db.exec('DROP TABLE analysis_records');
+  db.exec(RECORDS_TABLE);
 }
 
 /** The record under `key` in this shard's file, undefined when there is none. */
@@ -97,19 +109,21 @@ export function ensureStoreId(path: string, busyMs: number): string {
 
 /**
  * Write records into the store at `path` in one short transaction (the receiver may be writing the
- * same file: the write lock is held for these rows only). Records of another format are dropped.
- * Throws when the file cannot be written.
+ * same file: the write lock is held for these rows only). Records of another format are dropped, and
+ * so is every other record of a written record's subject (the same run before it grew): the table
+ * holds one value per subject, not one per analysis ever made. Throws when the file cannot be written.
  */
 export function writeRecords(path: string, format: number, records: RecordWrite[], busyMs: number): void {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma(`busy_timeout = ${busyMs}`);
     db.transaction(() => {
-      db.exec(RECORDS_TABLE);
+      ensureRecordsTable(db);
       const put = db.prepare(
-        `INSERT OR REPLACE INTO analysis_records (key, kind, format, shards, guard_from_ns, guard_to_ns, value, recorded_at_ms)
-         VALUES (@key, @kind, @format, @shards, @from, @to, @value, @at)`,
+        `INSERT OR REPLACE INTO analysis_records (key, kind, subject, format, shards, guard_from_ns, guard_to_ns, value, recorded_at_ms)
+         VALUES (@key, @kind, @subject, @format, @shards, @from, @to, @value, @at)`,
       );
+      const supersede = db.prepare('DELETE FROM analysis_records WHERE subject = ? AND key <> ?');
       const advance = db.prepare('UPDATE analysis_records SET shards = @shards WHERE key = @key');
       db.prepare('DELETE FROM analysis_records WHERE format <> ?').run(format);
       for (const r of records) {
@@ -119,7 +133,8 @@ export function writeRecords(path: string, format: number, records: RecordWrite[
           continue;
         }
         const range = 'rootsOnly' in r.guard ? { from: null, to: null } : { from: r.guard.fromNs, to: r.guard.toNs };
-        put.run({ key: r.key, kind: r.kind, format: r.format, shards, ...range, value: r.value, at: Date.now() });
+        supersede.run(r.subject, r.key);
+        put.run({ key: r.key, kind: r.kind, subject: r.subject, format: r.format, shards, ...range, value: r.value, at: Date.now() });
       }
     }).immediate();
   } finally {

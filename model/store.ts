@@ -61,6 +61,8 @@ export const RECORDS_TABLE = `
 CREATE TABLE IF NOT EXISTS analysis_records (
   key           TEXT PRIMARY KEY,  -- hash of everything that determines the value (analyzer/record.ts)
   kind          TEXT NOT NULL,     -- 'runs' (run finding of one shard) or 'run' (one run's join)
+  subject       TEXT NOT NULL,     -- hash of what it is about (a shard, a run): a new value replaces the
+                                   --   subject's others (a run that grew has a new key, not a new subject)
   format        INTEGER NOT NULL,  -- the analyzer's record format: other formats are dropped on write
   shards        TEXT NOT NULL,     -- JSON [{storeId, rowid}]: each shard's identity and watermark
   guard_from_ns INTEGER,           -- a span stored after the watermark starting in [from, to] makes it

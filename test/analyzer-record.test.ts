@@ -17,7 +17,7 @@ import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder, type Phases, type SpanHandle } from './helpers/analyzer-traces.ts';
 import { BIN, collect, runCli } from './helpers/cli.ts';
 import { otlpJson } from './helpers/otlp-json.ts';
-import { hasRecordTable, holdWriteLock, writeV1Store } from './helpers/store-file.ts';
+import { hasRecordTable, holdWriteLock, recordsByKind, writeFirstRecordsTable, writeV1Store } from './helpers/store-file.ts';
 import { JSON_TYPE, post } from './helpers/receiver-http.ts';
 
 const PHASES: Phases = { blocked: 0.5, dns: 0, connect: 0, tls: 0, sending: 0.25, waiting: 20, receiving: 1.25 };
@@ -162,6 +162,36 @@ describe('the record of an analysis', () => {
     const again = await analyzeDbs([db], { record: true });
     expect(served(again.events)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used', 'run run-2': 'used' });
     expect(again.report).toEqual(recorded.report);
+  });
+
+  it('keeps one value per run: the record of a run that grew replaces the one from before', async () => {
+    expect(recordsByKind(db)).toEqual({ runs: 1, run: 2 });
+    // A root a second after run-1's last one: the run ends later, so its record has a new key.
+    const root = builder.root({ startMs: 31_000, phases: PHASES, requestName: '/a' });
+    builder.server(root, { beforeMs: 2, durationMs: 12, offsetMs: 1500 });
+    await send(otlpJson(builder.take()));
+    const { recorded } = await recordedAndFresh();
+    expect(served(recorded.events)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed', 'run run-2': 'used' });
+    expect(run1(recorded).rootSpans).toBe(before.rootSpans + 2);
+    expect(recordsByKind(db)).toEqual({ runs: 1, run: 2 });
+    const again = await analyzeDbs([db], { record: true });
+    expect(served(again.events)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used', 'run run-2': 'used' });
+  });
+
+  it('replaces a record table an older build made without the subject column (a cache: its rows go)', async () => {
+    const old = join(dir, 'old-records.db');
+    writeScenario(old);
+    writeFirstRecordsTable(old, 'run');
+    const shards = openShards([old]);
+    const events: RecordEvent[] = [];
+    try {
+      await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 3, settleMs: 0, record: true, onRecord: (e) => events.push(e) });
+    } finally {
+      closeShards(shards);
+    }
+    expect(events.filter((e) => e.kind === 'unwritable')).toEqual([]);
+    expect(recordsByKind(old).runs).toBe(1);
+    expect(recordsByKind(old).run).toBeGreaterThan(0);
   });
 });
 

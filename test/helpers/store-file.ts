@@ -91,6 +91,23 @@ export function hasRecordTable(path: string): boolean {
   return readStoreFile(path, (db) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'analysis_records'").get() !== undefined);
 }
 
+/** The analyzer's records in the file, by kind: `{ run: 2, runs: 1 }`. */
+export function recordsByKind(path: string): Record<string, number> {
+  return readStoreFile(path, (db) => {
+    const rows = db.prepare('SELECT kind, count(*) AS n FROM analysis_records GROUP BY kind').all() as Array<{ kind: string; n: number }>;
+    return Object.fromEntries(rows.map((r) => [r.kind, r.n]));
+  });
+}
+
+/** The record table as the first build with records made it (no subject column), with one row of `kind`. */
+export function writeFirstRecordsTable(path: string, kind: string): void {
+  const db = new Database(path);
+  db.exec(`CREATE TABLE analysis_records (key TEXT PRIMARY KEY, kind TEXT NOT NULL, format INTEGER NOT NULL, shards TEXT NOT NULL,
+    guard_from_ns INTEGER, guard_to_ns INTEGER, value BLOB NOT NULL, recorded_at_ms INTEGER NOT NULL)`);
+  db.prepare("INSERT INTO analysis_records VALUES ('k', ?, 2, '[]', NULL, NULL, x'00', 0)").run(kind);
+  db.close();
+}
+
 /** Take the file's write lock on a connection of its own, as a busy writer would, until the returned release is called. */
 export function holdWriteLock(path: string): () => void {
   const db = new Database(path);
