@@ -1,8 +1,10 @@
 // Direct reads and writes of a store file, as an independent oracle for the store's own tests:
 // a version 1 file written with version 1's DDL, a schema version this build does not know, rows
 // written past the store's own checks, the indexes a file carries. Every read opens a read-only
-// connection of its own (readStoreFile), never the store's handle.
+// connection of its own (readStoreFile), never the store's handle; only failSpanInserts uses the
+// store's own connection, the one way into a :memory: store.
 import Database from 'better-sqlite3';
+import type { SpanStore } from '../../model/store.ts';
 
 /** Run `read` on a read-only connection to the file at `path`, closed afterwards. */
 export function readStoreFile<T>(path: string, read: (db: Database.Database) => T): T {
@@ -108,12 +110,22 @@ export function writeFirstRecordsTable(path: string, kind: string): void {
   db.close();
 }
 
-/** Take the file's write lock on a connection of its own, as a busy writer would, until the returned release is called. */
+/** Take the file's write lock on a connection of its own, as a busy writer would, until the returned release is called (once or more). */
 export function holdWriteLock(path: string): () => void {
   const db = new Database(path);
   db.exec('BEGIN IMMEDIATE');
   return () => {
+    if (!db.open) return;
     db.exec('ROLLBACK');
     db.close();
   };
+}
+
+/**
+ * Make every span insert into `store` fail with `message`, as a full disk would, until the returned
+ * function is called: a trigger in the schema, so the writer thread's own connection fails too.
+ */
+export function failSpanInserts(store: SpanStore, message: string): () => void {
+  store.db.exec(`CREATE TRIGGER fail_span_inserts BEFORE INSERT ON spans BEGIN SELECT RAISE(ABORT, '${message.replaceAll("'", "''")}'); END`);
+  return () => store.db.exec('DROP TRIGGER fail_span_inserts');
 }
