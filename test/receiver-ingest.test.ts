@@ -6,10 +6,14 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rowBuffers } from '../model/buffer-pool.ts';
+import { transferables } from '../model/span-rows.ts';
 import { SpanStore } from '../model/store.ts';
+import { decodeMetricsProtobuf, decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
 import { Ingest, type ExportOutcome, type IngestOptions } from '../receiver/ingest.ts';
 import { encodeExportResponseJson, encodeExportResponseProtobuf } from '../receiver/responses.ts';
 import { startReceiver, type RunningReceiver } from '../receiver/start.ts';
+import { WriteQueue } from '../receiver/write-queue.ts';
 import { JSON_TYPE, oracleSpan, post, PROTO, tracesProtobuf } from './helpers/receiver-http.ts';
 import { decodeWith, encodeWith, Oracle } from './helpers/receiver-oracle.ts';
 import { metricsOracleRequest } from './helpers/receiver-fixtures.ts';
@@ -177,6 +181,41 @@ describe('the write queue', () => {
       },
       path,
     );
+  });
+
+  it("hands a committed request's row buffers back to the pool for the next requests (:memory:, in this thread)", async () => {
+    const store = SpanStore.open(':memory:');
+    const queue = new WriteQueue(store, 100);
+    try {
+      const job = WriteQueue.job(decodeTracesProtobuf(spans(3)).request);
+      const last = transferables(job.spans!).at(-1)!;
+      expect(last.byteLength).toBeGreaterThan(0);
+      expect(await queue.submit(job, 3)).toEqual({ stored: 3, duplicates: 0 });
+      // The pool hands out the buffer it was given last first.
+      expect(rowBuffers.take(last.byteLength)).toBe(last);
+      // Metric points carry no row buffers, and commit as well.
+      expect(await queue.submit(WriteQueue.job(decodeMetricsProtobuf(encodeWith(Oracle.MetricsRequest, metricsOracleRequest())).request), 5)).toEqual({ stored: 5, duplicates: 0 });
+    } finally {
+      await queue.close();
+      store.close();
+    }
+  });
+
+  it('waits on close for the queued requests to commit, and refuses new ones meanwhile', async () => {
+    const store = SpanStore.open(':memory:');
+    const ingest = new Ingest(store);
+    ingest.queue.pause();
+    const queued = ingest.export('traces', 'protobuf', spans(2));
+    let closed = false;
+    const closing = ingest.close().then(() => (closed = true));
+    await turn();
+    await turn();
+    expect(closed).toBe(false);
+    expect(await ingest.export('traces', 'protobuf', spans(1))).toEqual({ kind: 'unavailable', message: 'the receiver is shutting down; retry later' });
+    ingest.queue.resume();
+    await closing;
+    expect(await queued).toMatchObject({ kind: 'ok', stored: 2 });
+    store.close();
   });
 
   it('answers an empty request at once, without a commit', async () => {

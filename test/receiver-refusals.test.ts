@@ -24,6 +24,20 @@ describe('RefusalLog', () => {
     expect(refusals.summary()).toBe('4 refused requests (2 × gRPC UNAVAILABLE, 1 × HTTP 415 FS_ERR_OTLP_MEDIA_TYPE, 1 × gRPC RESOURCE_EXHAUSTED)');
   });
 
+  it('orders kinds of equal count by name, whatever order they came in', () => {
+    const refusals = new RefusalLog();
+    for (const status of ['UNAVAILABLE', 'INVALID_ARGUMENT', 'RESOURCE_EXHAUSTED', 'UNAUTHENTICATED']) refusals.record({ ...busy, status });
+    refusals.record(media);
+    refusals.record(media);
+    expect(refusals.counts().map((c) => c.kind)).toEqual([
+      'HTTP 415 FS_ERR_OTLP_MEDIA_TYPE',
+      'gRPC INVALID_ARGUMENT',
+      'gRPC RESOURCE_EXHAUSTED',
+      'gRPC UNAUTHENTICATED',
+      'gRPC UNAVAILABLE',
+    ]);
+  });
+
   it('logs the first refusal of a kind at once, then at most one line a kind per interval, saying how many it left out', () => {
     let now = 0;
     const lines: string[] = [];
