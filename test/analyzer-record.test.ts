@@ -24,21 +24,49 @@ const PHASES: Phases = { blocked: 0.5, dns: 0, connect: 0, tls: 0, sending: 0.25
 const DAY_MS = 86_400_000;
 
 let dir: string;
-let db: string;
-const builder = new TraceBuilder(41);
-/** Roots sent without a server child (a late one arrives in a test). */
-const unmatched: SpanHandle[] = [];
-/** One request's spans as sent, to deliver again. */
-let onceMore: string;
+let files = 0;
 
 /** Deliver a request through a receiver of its own (a restarted receiver: its memory of recent ids is empty). */
-async function send(body: string): Promise<void> {
+async function send(db: string, body: string): Promise<void> {
   const rx = await startReceiver({ db, port: 0 });
   try {
     expect((await post(rx.url, '/v1/traces', body, JSON_TYPE)).status).toBe(200);
   } finally {
     await rx.close();
   }
+}
+
+/**
+ * A store of its own for each test (mutation testing runs a test by itself, so none may lean on
+ * another's data): run-1, 31 roots a second apart, three without a server child, some failed, with
+ * background traffic, all stored through the receiver.
+ */
+interface Scenario {
+  db: string;
+  builder: TraceBuilder;
+  /** Roots sent without a server child (a late one arrives in a test). */
+  unmatched: SpanHandle[];
+  /** One request's spans as sent, to deliver again. */
+  onceMore: string;
+}
+
+async function scenario(): Promise<Scenario> {
+  const db = join(dir, `run-${++files}.db`);
+  const builder = new TraceBuilder(41);
+  const unmatched: SpanHandle[] = [];
+  for (let i = 0; i < 30; i++) {
+    const root = builder.root({ startMs: 1000 + i * 1000, phases: PHASES, error: i % 7 === 3, requestName: i % 2 === 0 ? '/a' : '/b' });
+    if (i % 10 === 9) unmatched.push(root);
+    else builder.server(root, { beforeMs: 2, durationMs: 10 + (i % 4), offsetMs: 1500 });
+  }
+  for (let i = 0; i < 5; i++) builder.background({ startMs: 2000 + i * 3000, durationMs: 3 });
+  const load = otlpJson(builder.take());
+  const root = builder.root({ startMs: 500, phases: PHASES, requestName: '/a' });
+  builder.server(root, { beforeMs: 2, durationMs: 12, offsetMs: 1500 });
+  const onceMore = otlpJson(builder.take());
+  await send(db, load);
+  await send(db, onceMore);
+  return { db, builder, unmatched, onceMore };
 }
 
 interface Analysis {
@@ -66,8 +94,8 @@ async function analyzeDbs(paths: string[], options: { record: boolean; threads?:
 }
 
 /** How the record served each part: `{ 'run run-1': 'used', ... }`. */
-function served(events: RecordEvent[]): Record<string, string> {
-  return Object.fromEntries(events.flatMap((e) => (e.kind === 'unwritable' ? [] : [[e.part.replace(db, 'DB'), e.kind]])));
+function served(a: Analysis, db: string): Record<string, string> {
+  return Object.fromEntries(a.events.flatMap((e) => (e.kind === 'unwritable' ? [] : [[e.part.replace(db, 'DB'), e.kind]])));
 }
 
 function run1(a: Analysis): RunReport {
@@ -77,7 +105,7 @@ function run1(a: Analysis): RunReport {
 }
 
 /** A recorded analysis and a fresh one of the file as it is now: they must agree. */
-async function recordedAndFresh(): Promise<{ recorded: Analysis; fresh: Analysis }> {
+async function recordedAndFresh(db: string): Promise<{ recorded: Analysis; fresh: Analysis }> {
   const recorded = await analyzeDbs([db], { record: true });
   const fresh = await analyzeDbs([db], { record: false });
   expect(fresh.events).toEqual([]);
@@ -85,97 +113,94 @@ async function recordedAndFresh(): Promise<{ recorded: Analysis; fresh: Analysis
   return { recorded, fresh };
 }
 
-beforeAll(async () => {
+/** The scenario, analysed once with the record on (so it has one), and run-1's figures then. */
+async function recordedScenario(): Promise<Scenario & { before: RunReport }> {
+  const s = await scenario();
+  const first = await analyzeDbs([s.db], { record: true });
+  expect(served(first, s.db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
+  return { ...s, before: run1(first) };
+}
+
+beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-record-'));
-  db = join(dir, 'run.db');
-  for (let i = 0; i < 30; i++) {
-    const root = builder.root({ startMs: 1000 + i * 1000, phases: PHASES, error: i % 7 === 3, requestName: i % 2 === 0 ? '/a' : '/b' });
-    if (i % 10 === 9) unmatched.push(root);
-    else builder.server(root, { beforeMs: 2, durationMs: 10 + (i % 4), offsetMs: 1500 });
-  }
-  for (let i = 0; i < 5; i++) builder.background({ startMs: 2000 + i * 3000, durationMs: 3 });
-  const load = otlpJson(builder.take());
-  const root = builder.root({ startMs: 500, phases: PHASES, requestName: '/a' });
-  builder.server(root, { beforeMs: 2, durationMs: 12, offsetMs: 1500 });
-  onceMore = otlpJson(builder.take());
-  await send(load);
-  await send(onceMore);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('the record of an analysis', () => {
-  let before: RunReport;
-
   it('is written by the first analysis and read by the second, which reports exactly what a fresh one does', async () => {
+    const { db } = await scenario();
     const fresh = await analyzeDbs([db], { record: false });
     const first = await analyzeDbs([db], { record: true });
     const second = await analyzeDbs([db], { record: true });
-    expect(served(first.events)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
-    expect(served(second.events)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used' });
+    expect(served(first, db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
+    expect(served(second, db)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used' });
     expect(first.report).toEqual(fresh.report);
     expect(second.report).toEqual(fresh.report);
     // Every recorded part is in the figures: pairs, failures, background traffic, waterfalls.
-    before = run1(second);
-    expect(before).toMatchObject({ rootSpans: 31, matched: 28, backgroundServerSpans: 5 });
-    expect(before.failures.length).toBeGreaterThan(0);
-    expect(before.slowestTraces.length).toBeGreaterThan(0);
+    const run = run1(second);
+    expect(run).toMatchObject({ rootSpans: 31, matched: 28, backgroundServerSpans: 5 });
+    expect(run.failures.length).toBeGreaterThan(0);
+    expect(run.slowestTraces.length).toBeGreaterThan(0);
   });
 
   it('stays in use when spans are stored far from the run (a new run, background traffic days later)', async () => {
+    const { db, before } = await recordedScenario();
     const b = new TraceBuilder(42);
     const later = b.root({ startMs: 3 * DAY_MS, phases: PHASES, runId: 'run-2' });
     b.server(later, { beforeMs: 2, durationMs: 10, offsetMs: 1500 });
     b.background({ startMs: 3 * DAY_MS + 5000, durationMs: 3 });
-    await send(otlpJson(b.take()));
-    const { recorded } = await recordedAndFresh();
+    await send(db, otlpJson(b.take()));
+    const { recorded } = await recordedAndFresh(db);
     // A new root: the runs are found again; run-1's join still comes from the record.
-    expect(served(recorded.events)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'used', 'run run-2': 'computed' });
+    expect(served(recorded, db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'used', 'run run-2': 'computed' });
     expect(run1(recorded)).toEqual(before);
   });
 
   it('is stale when a late server child is stored inside the run: the root is matched now', async () => {
+    const { db, builder, unmatched, before } = await recordedScenario();
     builder.server(unmatched[0]!, { beforeMs: 2, durationMs: 11, offsetMs: 1500 });
-    await send(otlpJson(builder.take()));
-    const { recorded } = await recordedAndFresh();
-    expect(served(recorded.events)).toMatchObject({ 'runs in DB': 'used', 'run run-1': 'computed' });
+    await send(db, otlpJson(builder.take()));
+    const { recorded } = await recordedAndFresh(db);
+    expect(served(recorded, db)).toEqual({ 'runs in DB': 'used', 'run run-1': 'computed' });
     expect(run1(recorded).matched).toBe(before.matched + 1);
-    before = run1(recorded);
   });
 
   it('is stale when a root is delivered again and stored twice: it counts once, as a duplicate', async () => {
-    await send(onceMore);
-    const { recorded } = await recordedAndFresh();
-    expect(served(recorded.events)).toMatchObject({ 'runs in DB': 'computed', 'run run-1': 'computed' });
+    const { db, onceMore, before } = await recordedScenario();
+    await send(db, onceMore);
+    const { recorded } = await recordedAndFresh(db);
+    expect(served(recorded, db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
     expect(run1(recorded).rootSpans).toBe(before.rootSpans);
     expect(run1(recorded).oddities.duplicateRootSpans).toBe(before.oddities.duplicateRootSpans + 1);
-    before = run1(recorded);
   });
 
   it('is stale when a new root of the run is stored, then recorded again', async () => {
+    const { db, builder, before } = await recordedScenario();
     const root = builder.root({ startMs: 15_500, phases: PHASES, requestName: '/b' });
     builder.server(root, { beforeMs: 2, durationMs: 13, offsetMs: 1500 });
-    await send(otlpJson(builder.take()));
-    const { recorded } = await recordedAndFresh();
-    expect(served(recorded.events)).toMatchObject({ 'run run-1': 'computed' });
+    await send(db, otlpJson(builder.take()));
+    const { recorded } = await recordedAndFresh(db);
+    expect(served(recorded, db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
     expect(run1(recorded).rootSpans).toBe(before.rootSpans + 1);
     const again = await analyzeDbs([db], { record: true });
-    expect(served(again.events)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used', 'run run-2': 'used' });
+    expect(served(again, db)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used' });
     expect(again.report).toEqual(recorded.report);
   });
 
   it('keeps one value per run: the record of a run that grew replaces the one from before', async () => {
-    expect(recordsByKind(db)).toEqual({ runs: 1, run: 2 });
+    const { db, builder, before } = await recordedScenario();
+    expect(recordsByKind(db)).toEqual({ runs: 1, run: 1 });
     // A root a second after run-1's last one: the run ends later, so its record has a new key.
     const root = builder.root({ startMs: 31_000, phases: PHASES, requestName: '/a' });
     builder.server(root, { beforeMs: 2, durationMs: 12, offsetMs: 1500 });
-    await send(otlpJson(builder.take()));
-    const { recorded } = await recordedAndFresh();
-    expect(served(recorded.events)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed', 'run run-2': 'used' });
-    expect(run1(recorded).rootSpans).toBe(before.rootSpans + 2);
-    expect(recordsByKind(db)).toEqual({ runs: 1, run: 2 });
+    await send(db, otlpJson(builder.take()));
+    const { recorded } = await recordedAndFresh(db);
+    expect(served(recorded, db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
+    expect(run1(recorded).rootSpans).toBe(before.rootSpans + 1);
+    expect(recordsByKind(db)).toEqual({ runs: 1, run: 1 });
     const again = await analyzeDbs([db], { record: true });
-    expect(served(again.events)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used', 'run run-2': 'used' });
+    expect(served(again, db)).toEqual({ 'runs in DB': 'used', 'run run-1': 'used' });
   });
 
   it('replaces a record table an older build made without the subject column (a cache: its rows go)', async () => {
