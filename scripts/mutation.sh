@@ -17,6 +17,17 @@ if [ ${#shards[@]} -eq 0 ]; then
   read -r -a shards <<<"$(node -e "import('./stryker.config.mjs').then((c) => console.log(Object.keys(c.shards).join(' ')))")"
 fi
 
+# Stryker runs a mutant's covering tests by name, each alone: a test that leans on an earlier one's
+# data fails whatever the mutant and counts every mutant it covers as killed. Before hours of
+# mutants, the mutation test set once with its tests in a shuffled order (seconds): a test that
+# needs another's leftovers fails here, named, instead of inflating the score.
+seed=${FIRSTSPAN_MUTATION_SEED:-$RANDOM}
+echo "== preflight: the mutation tests in a shuffled order (seed $seed; FIRSTSPAN_MUTATION_SEED=$seed repeats it)"
+if ! FIRSTSPAN_MUTATION=1 npx vitest run -c vitest.mutation.config.ts --sequence.shuffle.tests --sequence.seed="$seed"; then
+  echo "== preflight failed: a test above depends on another's state; make it stand alone (docs/testing.md)" >&2
+  exit 1
+fi
+
 failed=()
 for shard in "${shards[@]}"; do
   echo "== mutation shard $shard ($(date -u +%H:%M:%S) UTC, load average $(cut -d' ' -f1-3 /proc/loadavg))"
