@@ -1,9 +1,10 @@
-// OTLP/JSON under its proto field names: receiver/decode-json.ts reads every field by its
-// lowerCamelCase JSON name and by its snake_case proto name (the proto3 JSON mapping tells parsers
-// to accept both; the Collector does). A rich trace request and a metrics request with every kind,
-// with each key renamed to snake_case, must decode to exactly what the camelCase text decodes to,
-// and that must be the independent expectation (the fixture's model, the protobuf decoder's result
-// for the same request encoded by protobufjs).
+// OTLP/JSON under its proto field names. OTLP has senders write lowerCamelCase keys only
+// (opentelemetry-proto specification.md, "JSON Protobuf Encoding"), but the proto3 JSON mapping has
+// parsers accept the proto field name too, and receiver/decode-json.ts reads both (liberal like the
+// Collector, its header says). A rich trace request and a metrics request with every kind, each key
+// renamed to snake_case, must decode to exactly what the camelCase text decodes to, and that must be
+// the independent expectation (the fixture's model; the protobuf decoder's result for the same
+// request encoded by protobufjs).
 import { describe, expect, it } from 'vitest';
 import { decodeMetricsJson, decodeTracesJson } from '../receiver/decode-json.ts';
 import { decodeMetricsProtobuf } from '../receiver/decode-protobuf.ts';
