@@ -30,6 +30,12 @@ export class BufferPool {
     return new ArrayBuffer(rounded);
   }
 
+  /** Let go of every pooled buffer (a stopped receiver keeps none of the memory it pooled). */
+  clear(): void {
+    this.free.length = 0;
+    this.bytes = 0;
+  }
+
   /** Keep `buffer` for a later take (a detached or zero-length one is ignored). */
   give(buffer: ArrayBuffer): void {
     if (buffer.byteLength === 0 || this.bytes + buffer.byteLength > this.maxBytes) return;

@@ -2,6 +2,7 @@
 // accepting and finish in-flight requests (each commits before it answers), wait for the write
 // queue to empty, then close the database. Used by `firstspan receive`, the demo and tests.
 import { existsSync, rmSync } from 'node:fs';
+import { rowBuffers } from '../model/buffer-pool.ts';
 import { SpanStore } from '../model/store.ts';
 import { buildGrpcReceiver, listenGrpc, type GrpcListener } from './grpc-server.ts';
 import { DEFAULT_MAX_BODY_BYTES, Ingest, type IngestOptions } from './ingest.ts';
@@ -87,6 +88,7 @@ export async function startReceiver(options: StartOptions): Promise<RunningRecei
         await Promise.all([app.close(), grpcListener?.close()]);
         await ingest.close();
         store.close();
+        rowBuffers.clear();
       })();
       return closing;
     },
