@@ -10,7 +10,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { basisLabel, PART_NAMES } from '../analyzer/gap-breakdown.ts';
-import { type EndpointReport, type Report, type RunReport, type Waterfall, type WaterfallSpan } from '../analyzer/report.ts';
+import { offsetNote, type EndpointReport, type Report, type RunReport, type Waterfall, type WaterfallSpan } from '../analyzer/report.ts';
 import { nameHtml, renderHtml, shortLabel } from '../analyzer/render-html.ts';
 import { niceMax } from '../analyzer/render-shared.ts';
 import { PART_LABELS } from '../analyzer/sentences.ts';
@@ -128,7 +128,7 @@ const tableAfter = (root, title) => {
     rows: [...t.querySelectorAll('tbody > tr')].map((tr) => ({ cls: tr.className, cells: [...tr.children].map((td) => td.textContent), wbr: tr.children[tr.classList.contains('ok') || tr.classList.contains('breach') ? 2 : 0].querySelectorAll('wbr').length })),
   };
 };
-const svgEls = (svg) => [...svg.querySelectorAll('*')].filter((e) => e.closest('defs') === null && e.tagName !== 'title').map((e) => ({ tag: e.tagName, ...attrs(e), text: ownText(e), title: titleOf(e) }));
+const svgEls = (svg) => [...svg.querySelectorAll('*')].filter((e) => e.closest('defs') === null && e.tagName !== 'title').map((e) => ({ tag: e.tagName, ...attrs(e), text: ownText(e), title: titleOf(e), bw: String(e.tagName === 'text' ? e.getBBox().width : 0) }));
 const legendOf = (svg) => { const n = svg.nextElementSibling; return n !== null && n.classList.contains('legend') ? [...n.querySelectorAll('span')].map((s) => s.textContent) : []; };
 const chart = (root, sel) => { const svg = root.querySelector(sel); return svg === null ? null : { els: svgEls(svg), legend: legendOf(svg) }; };
 `;
@@ -332,6 +332,15 @@ describe('headings and headline figures', () => {
       expect(page.sections).toEqual(r.runs.map((run, i) => ({ id: `run-${i}`, h2: `Run ${run.label} ${run.service} · ${run.start} → ${run.end} (${run.durationS.toFixed(1)} s)` })));
     }
     expect(twoRuns.runs).toHaveLength(2);
+    // The run's warnings and its summary sentences, as written.
+    const warned: RunReport = { ...run(), warnings: [{ code: 'still-receiving', message: 'spans still <arriving>' }, ...run().warnings] };
+    await render({ ...report, runs: [warned] });
+    const text = await inPage<{ warnings: Array<[string, string]>; summary: string[] }>(
+      `return { warnings: [...section(0).querySelectorAll('p.warning')].map((p) => [p.dataset.warning, p.textContent]), summary: [...section(0).querySelectorAll('.summary p')].map((p) => p.textContent) };`,
+    );
+    expect(text.warnings).toEqual(warned.warnings.map((w) => [w.code, w.message]));
+    expect(run().summary.length).toBeGreaterThan(0);
+    expect(text.summary).toEqual(run().summary);
   });
 
   it('the cards: requests and rate, failures, client, server and gap percentiles, coverage, background, cut-off', async (ctx) => {
@@ -396,6 +405,15 @@ describe('headings and headline figures', () => {
     expect(got.odd.length).toBeGreaterThan(0);
     for (const o of got.odd) expect(o.text).toMatch(new RegExp(`^${o.name}: \\d+ — .+`));
     expect(got.intro).toContain('gap = client span duration − server span duration');
+    const note = offsetNote(r);
+    expect(note).toBeDefined();
+    expect(got.after).toBe(`${note}.`);
+    // Client traffic from no load generator: named under the runs, only when there is some.
+    const other = async (): Promise<string | null> => inPage(`return document.querySelector('p.other-traffic')?.textContent ?? null;`);
+    expect(report.otherClientTraffic).toEqual([]);
+    expect(await other()).toBeNull();
+    await render({ ...report, otherClientTraffic: [{ service: 'browser<x>', rootSpans: 12 }, { service: 'cron', rootSpans: 3 }] });
+    expect(await other()).toBe('Other client traffic (trace-root CLIENT spans from services that are no load generator; not runs, not in any figure): browser<x> 12, cron 3. Name a service with --service to analyse it as a load test.');
   });
 });
 
@@ -496,6 +514,14 @@ describe('the timeline charts are faithful to the per-second data', () => {
     expect(inFlight?.['stroke-dasharray']).toBe('1 2');
     expect(c.els.filter((e) => e.class === 'axis-label').map((e) => e.text)).toEqual(['seconds since the run started', 'req/s', 'users']);
     expect(c.legend).toEqual(['requests per second (left axis)', 'failed requests per second', 'active users reported (solid) / requests in flight from the spans (dotted), right axis']);
+    // No users metric: the right axis scales to the requests in flight alone.
+    await render({ ...report, runs: [{ ...run(), timeline: tl.map((p) => ({ ...p, users: null })) }] });
+    const bare = await inPage<Chart>(`return chart(section(0), 'svg.throughput');`);
+    const flightMax = niceMax(Math.max(...tl.map((p) => p.inFlight), 1));
+    expect(flightMax).not.toBe(maxUsers);
+    expect(bare.els.filter((e) => e.tag === 'text' && e.class === undefined && e['text-anchor'] === undefined).map((e) => Number(e.text))).toEqual([0, 0.25, 0.5, 0.75, 1].map((f) => Number((f * flightMax).toFixed(flightMax < 4 ? 2 : 0))));
+    expect(bare.els.filter((e) => e.tag === 'polyline').map((e) => e['data-series'])).toEqual(['requests in flight (from spans)']);
+    pointsOf(bare.els.find((e) => e.tag === 'polyline')).forEach(([, y], i) => expect(Math.abs(y - (y0 + ((yTop - y0) * (tl[i] as (typeof tl)[number]).inFlight) / flightMax))).toBeLessThan(0.06));
   });
 
   it('latency over time: one point per second with data, later seconds further right, larger values higher on a labelled log scale', async (ctx) => {
@@ -562,7 +588,10 @@ describe('the timeline charts are faithful to the per-second data', () => {
       // Higher values higher on screen, everywhere in the chart.
       all = all.sort((a, b) => a[0] - b[0]);
       for (let i = 1; i < all.length; i++) if ((all[i]?.[0] as number) > (all[i - 1]?.[0] as number)) expect(all[i]?.[1]).toBeLessThan(all[i - 1]?.[1] as number);
-      // End labels at least a line apart.
+      // End labels in the order their lines end, top to bottom, at least a line apart.
+      const order = (xs: number[]): number[] => xs.map((_, i) => i).sort((a, b) => (xs[a] as number) - (xs[b] as number));
+      const lastYs = lines.map((l) => (pointsOf(l).at(-1) as [number, number])[1]);
+      expect(order(ends.map((e) => n(e, 'y')))).toEqual(order(lastYs));
       const ys = ends.map((e) => n(e, 'y')).sort((a, b) => a - b);
       for (let i = 1; i < ys.length; i++) expect((ys[i] as number) - (ys[i - 1] as number)).toBeGreaterThanOrEqual(12 - 0.06);
       expect(c.legend).toEqual((series[ci] ?? []).map((s) => `${s.label}${s.dash ? ' (dashed)' : ''}`));
@@ -696,8 +725,9 @@ describe('the distribution and breakdown charts are faithful to the figures', ()
     expect(parts).toHaveLength(segs.length);
     const scale = n(biggest, 'width') / (segs[parts.indexOf(biggest)]?.v as number);
     const sums = eps.map((ep) => PART_NAMES.reduce((a, p) => a + Math.max(0, ep.phasesMs?.[p] ?? 0), 0));
-    // The longest bar ends within the chart, at a nice maximum's share of it.
-    expect(scale * Math.max(...sums)).toBeLessThanOrEqual(1200 - L);
+    // A bar as long as the axis's nice maximum still leaves room for its total right of it.
+    const widest = Math.max(...c.els.filter((e) => e.tag === 'text' && e.class === 'small').map((e) => n(e, 'bw')));
+    expect(L + scale * niceMax(Math.max(...sums)) + 4 + widest).toBeLessThanOrEqual(1200);
     let k = 0;
     eps.forEach((ep, i) => {
       const name = names[i] as El;
