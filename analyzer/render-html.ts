@@ -322,7 +322,8 @@ const GAP_PATTERN = `<defs><pattern id="gap-hatch" width="6" height="6" patternU
 function waterfallChart(w: Waterfall, id: string): string {
   const W = 1200;
   const L = labelColumn(w.spans.map((s) => `${'  '.repeat(s.depth)}${s.service} · ${s.name}`)) + 24;
-  const R = 80;
+  // Room right of the bars for the gap's figures ('49.1 + 5.30 ms', about 80 px in the 11 px font).
+  const R = 100;
   const rowH = 22;
   const server = w.spans.find((s) => s.depth === 1 && s.kind === 'server');
   const root = w.spans.find((s) => s.depth === 0);
