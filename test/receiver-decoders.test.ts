@@ -297,6 +297,26 @@ describe('LZ4 frames', () => {
   });
 
 
+  it('the output does not share memory with the input (the caller may reuse its buffer)', () => {
+    const input = lz4Frame([{ data: Buffer.from('stored'), uncompressed: true }]);
+    const out: Uint8Array[] = [];
+    const decoder = lz4Decoder();
+    decoder.push(input, (d) => void out.push(d));
+    input.fill(0);
+    expect(Buffer.from(out[0]!).toString()).toBe('stored');
+    // Nor does the history of linked blocks: the second block copies from the first after the first's chunk is reused.
+    const first = sample(64 * KIB, 21);
+    const linked = lz4Frame([{ data: first, uncompressed: true }, { data: Buffer.concat([seq('', { offset: 100, length: 8 }), seq('')]) }], { independent: false });
+    const split = 7 + 4 + first.length;
+    const chunk = Buffer.from(linked.subarray(0, split));
+    const tail: Uint8Array[] = [];
+    const linkedDecoder = lz4Decoder();
+    linkedDecoder.push(chunk, () => undefined);
+    chunk.fill(0);
+    linkedDecoder.push(linked.subarray(split), (d) => void tail.push(Buffer.from(d)));
+    expect(Buffer.concat(tail).equals(first.subarray(first.length - 100, first.length - 92))).toBe(true);
+  });
+
   it('refuses a bad magic number, another frame version, a dictionary, a body that ends mid-frame', () => {
     expect(lz4Refusal(Buffer.from('this is plain text, not LZ4')).message).toBe('not an LZ4 frame (bad magic number)');
     // Four bytes after a frame: enough for a magic number, which is wrong.
@@ -589,6 +609,14 @@ describe('snappy', () => {
     expect(big).toBeInstanceOf(CorruptInput);
     expect(big.message).toBe('snappy chunk holds more than 65536 bytes');
     expect(framedRefusal(Buffer.concat([IDENTIFIER, Buffer.from([0x01, 0x09, 0x00])])).message).toBe('snappy stream ends inside a chunk (3 bytes left over)');
+  });
+
+  it('the output of an uncompressed chunk does not share memory with the input', () => {
+    const input = Buffer.concat([IDENTIFIER, dataChunk(Buffer.from('stored'), false)]);
+    const out: Uint8Array[] = [];
+    snappyFramedDecoder().push(input, (d) => void out.push(d));
+    input.fill(0);
+    expect(Buffer.from(out[0]!).toString()).toBe('stored');
   });
 
 });

@@ -104,7 +104,8 @@ function decodeChunk(type: number, data: Uint8Array, sawIdentifier: boolean, out
     const decoded = type === 0x00 ? decodeBlock(payload, MAX_CHUNK_DATA) : payload;
     if (decoded.length > MAX_CHUNK_DATA) throw new CorruptInput('snappy chunk holds more than 65536 bytes');
     if (maskedCrc32c(decoded) !== expected) throw new CorruptInput('snappy chunk checksum mismatch');
-    out(type === 0x01 ? decoded.slice() : decoded);
+    // A copy of stored data: the caller may reuse its chunk, and a Buffer's slice() is a view.
+    out(type === 0x01 ? new Uint8Array(decoded) : decoded);
     return true;
   }
   // 0x02–0x7f are reserved and must not be skipped; 0x80–0xfe (padding included) are skippable.
