@@ -544,6 +544,36 @@ function snappyFramed(data: Buffer, compressed = true): Buffer {
   return Buffer.concat(parts);
 }
 
+/** A raw snappy block written element by element (format_description.txt). */
+function snappyBlock(length: number, ...elements: Buffer[]): Buffer {
+  const preamble: number[] = [];
+  for (let n = length; ; n = Math.floor(n / 128)) {
+    if (n < 128) {
+      preamble.push(n);
+      break;
+    }
+    preamble.push((n % 128) | 0x80);
+  }
+  return Buffer.concat([Buffer.from(preamble), ...elements]);
+}
+
+/** A literal, its length - 1 in the tag (lengthBytes 0, up to 60 bytes) or in 1–4 bytes after it. */
+function lit(bytes: Uint8Array, lengthBytes: 0 | 1 | 2 | 3 | 4 = 0): Buffer {
+  if (lengthBytes === 0) return Buffer.concat([Buffer.from([(bytes.length - 1) << 2]), bytes]);
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(bytes.length - 1);
+  return Buffer.concat([Buffer.from([(59 + lengthBytes) << 2]), length.subarray(0, lengthBytes), bytes]);
+}
+
+const copy1 = (offset: number, length: number): Buffer => Buffer.from([1 | ((length - 4) << 2) | ((offset >> 8) << 5), offset & 0xff]);
+const copy2 = (offset: number, length: number): Buffer => Buffer.from([2 | ((length - 1) << 2), offset & 0xff, offset >> 8]);
+function copy4(offset: number, length: number): Buffer {
+  const b = Buffer.alloc(5);
+  b[0] = 3 | ((length - 1) << 2);
+  b.writeUInt32LE(offset, 1);
+  return b;
+}
+
 const framed = (input: Uint8Array, how: Chunking = 'whole'): Buffer => decodePush(snappyFramedDecoder(), input, how);
 const framedRefusal = (input: Uint8Array): Error => refusal(snappyFramedDecoder(), input);
 
@@ -582,7 +612,62 @@ describe('snappy', () => {
     expect(long.message).toBe(noPreamble);
     const invalid = refusal(snappyDecoder(MIB), Buffer.from([0x05, 0x00]));
     expect(invalid).toBeInstanceOf(CorruptInput);
-    expect(invalid.message).toMatch(/^invalid snappy block: ./);
+    expect(invalid.message).toBe('invalid snappy block: literal runs past the block');
+  });
+
+  it('every element form of a raw block: literals with their length in the tag or in 1–4 bytes, copies with 1-, 2- and 4-byte offsets', () => {
+    const text = sample(300, 4);
+    const block = snappyBlock(
+      8 + 61 + 256 + 4 + 300 + 11 + 7 + 64 + 30,
+      lit(text.subarray(0, 8)),
+      lit(text.subarray(0, 61), 1),
+      lit(text.subarray(0, 256), 2),
+      lit(text.subarray(0, 4), 3),
+      lit(text.subarray(0, 300), 4),
+      copy1(629, 11), // back to the start: 629 = 8 + 61 + 256 + 4 + 300
+      copy1(1, 7), // overlapping: the last byte 7 times
+      copy2(640, 64),
+      copy4(20, 30), // overlapping, 20 back, 30 long
+    );
+    const expected: number[] = [];
+    const copy = (offset: number, length: number): void => {
+      for (let i = 0; i < length; i++) expected.push(expected[expected.length - offset]!);
+    };
+    for (const n of [8, 61, 256, 4, 300]) expected.push(...text.subarray(0, n));
+    copy(629, 11);
+    copy(1, 7);
+    copy(640, 64);
+    copy(20, 30);
+    for (const how of CHUNKINGS) expect([...decodePush(snappyDecoder(MIB), block, how)], how).toEqual(expected);
+  });
+
+  it('every cut of a raw block is refused, never filled up with zeros', () => {
+    const input = sample(5000, 8);
+    const block = Buffer.from(snappyjs.compress(input));
+    for (let cut = 1; cut < block.length; cut++) {
+      const error = refusal(snappyDecoder(MIB), block.subarray(0, cut));
+      expect(error, `cut at ${cut}`).toBeInstanceOf(CorruptInput);
+    }
+    const short = refusal(snappyDecoder(MIB), block.subarray(0, block.length - 1));
+    expect(short.message).toMatch(/^invalid snappy block: (\d+ bytes decoded, the preamble says 5000|.* runs past the block)$/);
+  });
+
+  it('refuses raw blocks whose elements run past the block or the declared length, or copy from before the start', () => {
+    const message = (block: Buffer): string => refusal(snappyDecoder(MIB), block).message;
+    const invalid = (what: string): string => `invalid snappy block: ${what}`;
+    expect(message(snappyBlock(100, lit(Buffer.from('ABCDE'))))).toBe(invalid('5 bytes decoded, the preamble says 100'));
+    expect(message(snappyBlock(3, lit(Buffer.from('ABCDE'))))).toBe(invalid('output is longer than the preamble says'));
+    expect(message(snappyBlock(5, lit(Buffer.from('AB')), copy1(1, 4)))).toBe(invalid('output is longer than the preamble says'));
+    expect(decodePush(snappyDecoder(MIB), snappyBlock(6, lit(Buffer.from('AB')), copy1(1, 4))).toString()).toBe('ABBBBB');
+    expect(message(snappyBlock(8, lit(Buffer.from('ABCD')), copy2(0, 4)))).toBe(invalid('copy offset points before the data'));
+    expect(message(snappyBlock(8, lit(Buffer.from('ABCD')), copy2(5, 4)))).toBe(invalid('copy offset points before the data'));
+    expect(decodePush(snappyDecoder(MIB), snappyBlock(8, lit(Buffer.from('ABCD')), copy4(4, 4))).toString()).toBe('ABCDABCD');
+    expect(message(snappyBlock(10, Buffer.from([60 << 2])))).toBe(invalid('literal length runs past the block'));
+    expect(message(snappyBlock(10, Buffer.from([63 << 2, 1, 2, 3])))).toBe(invalid('literal length runs past the block'));
+    expect(message(snappyBlock(10, Buffer.from([9 << 2]), Buffer.from('abc')))).toBe(invalid('literal runs past the block'));
+    expect(message(snappyBlock(10, lit(Buffer.from('a')), Buffer.from([0x01])))).toBe(invalid('copy offset runs past the block'));
+    expect(message(snappyBlock(10, lit(Buffer.from('a')), Buffer.from([0x02, 0x01])))).toBe(invalid('copy offset runs past the block'));
+    expect(message(snappyBlock(10, lit(Buffer.from('a')), Buffer.from([0x03, 0x01, 0, 0])))).toBe(invalid('copy offset runs past the block'));
   });
 
   it('a framed stream sent as `snappy` is recognized from its first 10 bytes, even empty or cut', () => {
