@@ -618,13 +618,13 @@ describe('snappy', () => {
   it('every element form of a raw block: literals with their length in the tag or in 1–4 bytes, copies with 1-, 2- and 4-byte offsets', () => {
     const text = sample(300, 4);
     const block = snappyBlock(
-      8 + 61 + 256 + 4 + 300 + 11 + 7 + 64 + 30,
+      8 + 61 + 300 + 4 + 260 + 11 + 7 + 64 + 30,
       lit(text.subarray(0, 8)),
       lit(text.subarray(0, 61), 1),
-      lit(text.subarray(0, 256), 2),
+      lit(text.subarray(0, 300), 2),
       lit(text.subarray(0, 4), 3),
-      lit(text.subarray(0, 300), 4),
-      copy1(629, 11), // back to the start: 629 = 8 + 61 + 256 + 4 + 300
+      lit(text.subarray(0, 260), 4),
+      copy1(633, 11), // back to the start: 633 = 8 + 61 + 300 + 4 + 260
       copy1(1, 7), // overlapping: the last byte 7 times
       copy2(640, 64),
       copy4(20, 30), // overlapping, 20 back, 30 long
@@ -633,12 +633,15 @@ describe('snappy', () => {
     const copy = (offset: number, length: number): void => {
       for (let i = 0; i < length; i++) expected.push(expected[expected.length - offset]!);
     };
-    for (const n of [8, 61, 256, 4, 300]) expected.push(...text.subarray(0, n));
-    copy(629, 11);
+    for (const n of [8, 61, 300, 4, 260]) expected.push(...text.subarray(0, n));
+    copy(633, 11);
     copy(1, 7);
     copy(640, 64);
     copy(20, 30);
     for (const how of CHUNKINGS) expect([...decodePush(snappyDecoder(MIB), block, how)], how).toEqual(expected);
+    // A literal length whose third byte counts (69,999 = 0x01116f).
+    const long = sample(70_000, 6);
+    expect(decodePush(snappyDecoder(MIB), snappyBlock(long.length, lit(long, 3))).equals(long)).toBe(true);
   });
 
   it('every cut of a raw block is refused, never filled up with zeros', () => {
@@ -662,6 +665,8 @@ describe('snappy', () => {
     expect(message(snappyBlock(8, lit(Buffer.from('ABCD')), copy2(0, 4)))).toBe(invalid('copy offset points before the data'));
     expect(message(snappyBlock(8, lit(Buffer.from('ABCD')), copy2(5, 4)))).toBe(invalid('copy offset points before the data'));
     expect(decodePush(snappyDecoder(MIB), snappyBlock(8, lit(Buffer.from('ABCD')), copy4(4, 4))).toString()).toBe('ABCDABCD');
+    // All four offset bytes count: 2^24 + 4 is not 4.
+    expect(message(snappyBlock(8, lit(Buffer.from('ABCD')), copy4(2 ** 24 + 4, 4)))).toBe(invalid('copy offset points before the data'));
     expect(message(snappyBlock(10, Buffer.from([60 << 2])))).toBe(invalid('literal length runs past the block'));
     expect(message(snappyBlock(10, Buffer.from([63 << 2, 1, 2, 3])))).toBe(invalid('literal length runs past the block'));
     expect(message(snappyBlock(10, Buffer.from([9 << 2]), Buffer.from('abc')))).toBe(invalid('literal runs past the block'));
