@@ -780,6 +780,10 @@ describe('Content-Encoding and the limit', () => {
     }
   });
 
+  it.each(['zstd', 'snappy', 'x-snappy-framed', 'lz4'] as const)('%s: an empty message decodes to nothing, like an empty frame sequence', async (encoding) => {
+    expect((await decodeWhole(encoding, Buffer.alloc(0), LIMIT)).length).toBe(0);
+  });
+
   it('corrupt input ends in an error with the decode code, never a crash', async () => {
     const corrupt = decodeStream('lz4', Buffer.from('not lz4 at all'), LIMIT);
     await expect(corrupt).rejects.toBeInstanceOf(CorruptInput);
