@@ -325,7 +325,7 @@ describe('logs: counting the records of an ExportLogsServiceRequest', () => {
     expect(countLogRecordsJson(JSON.stringify(camel))).toBe(4);
     const snake = { resource_logs: [{ scope_logs: [{ log_records: [{}, {}, {}] }] }, { scope_logs: [{ log_records: [{}] }] }] };
     expect(countLogRecordsJson(JSON.stringify(snake))).toBe(4);
-    for (const empty of [{}, { resourceLogs: null }, { resourceLogs: [{}] }, { resourceLogs: [{ scopeLogs: null }] }, { resourceLogs: [{ scopeLogs: [{}] }] }, { resourceLogs: [{ scopeLogs: [{ logRecords: null }] }] }]) {
+    for (const empty of [{}, { resourceLogs: null }, { resource_logs: null }, { resourceLogs: [{}] }, { resourceLogs: [{ scopeLogs: null }] }, { resourceLogs: [{ scopeLogs: [{}] }] }, { resourceLogs: [{ scopeLogs: [{ logRecords: null }] }] }]) {
       expect(countLogRecordsJson(JSON.stringify(empty)), JSON.stringify(empty)).toBe(0);
     }
   });

@@ -738,6 +738,16 @@ describe('Content-Encoding and the limit', () => {
     await expect(decodeStream('zlib', zlib.deflateRawSync(input), MIB)).rejects.toThrow(/header/);
   });
 
+  it('deflate: raw streams whose first two bytes pass one of the two zlib header checks are still read as raw', async () => {
+    // A final stored block of 23 bytes starts 0x01 0x17: (0x01 << 8 | 0x17) % 31 === 0, but CM (low nibble) is 1.
+    const stored = zlib.deflateRawSync(Buffer.from('twenty-three bytes long'), { level: 0 });
+    expect([stored[0], stored[1]]).toEqual([0x01, 23]);
+    expect((await decodeStream('deflate', stored, MIB)).toString()).toBe('twenty-three bytes long');
+    // A non-final stored block with a padding bit set starts 0x08 (CM 8), but 0x0805 % 31 !== 0; then a final empty block.
+    const padded = Buffer.from([0x08, 0x05, 0x00, 0xfa, 0xff, ...Buffer.from('hello'), 0x01, 0x00, 0x00, 0xff, 0xff]);
+    expect((await decodeStream('deflate', padded, MIB)).toString()).toBe('hello');
+  });
+
   const encoders: Record<Encoding, ((b: Buffer) => Buffer) | undefined> = {
     gzip: (b) => zlib.gzipSync(b),
     zlib: (b) => zlib.deflateSync(b),
