@@ -284,7 +284,7 @@ describe('LZ4 frames', () => {
 
   it('skippable frames (any of the 16 magics) are skipped before, between and after frames, in any pieces', () => {
     const frame = lz4Frame([{ data: seq('hello') }]);
-    const body = Buffer.concat([skippable(3, 0), frame, skippable(0, 0xf), skippable(70 * KIB, 7), frame, skippable(5, 2)]);
+    const body = Buffer.concat([skippable(3, 0), frame, skippable(0, 0xf), skippable(70 * KIB, 7), frame, skippable(5, 2), skippable(0, 1)]);
     for (const how of CHUNKINGS) expect(lz4(body, how).toString(), how).toBe('hellohello');
   });
 
@@ -466,7 +466,7 @@ describe('zstd frames', () => {
 
   it('skippable frames are skipped before, between and after frames, in any pieces', () => {
     const frame = zstdFrame([{ raw: Buffer.from('data') }]);
-    const body = Buffer.concat([skippable(3), frame, skippable(0, 0xf), skippable(40 * KIB, 5), frame, skippable(6, 1)]);
+    const body = Buffer.concat([skippable(3), frame, skippable(0, 0xf), skippable(40 * KIB, 5), frame, skippable(6, 1), skippable(0, 3)]);
     for (const how of CHUNKINGS) expect(zstd(body, how).toString(), how).toBe('datadata');
   });
 
