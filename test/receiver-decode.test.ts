@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeMetricsJson, decodeTracesJson, quoteLongIntegers } from '../receiver/decode-json.ts';
+import { countLogRecordsJson, countLogRecordsProtobuf } from '../receiver/decode-logs.ts';
 import { decodeMetricsProtobuf, decodeTracesProtobuf } from '../receiver/decode-protobuf.ts';
 import { DecodeError } from '../model/protobuf-wire.ts';
 import { metricsOracleRequest, richExpected, richJsonRequest, richOracleRequest } from './helpers/receiver-fixtures.ts';
@@ -288,5 +289,65 @@ describe('fuzz, in process', () => {
     // Both outcomes are common: a decoder that refused everything (or accepted everything) fails.
     expect(decoded).toBeGreaterThan(300);
     expect(errors).toBeGreaterThan(300);
+  });
+});
+
+describe('logs: counting the records of an ExportLogsServiceRequest', () => {
+  // ExportLogsServiceRequest { resource_logs = 1 } > ResourceLogs { resource = 1; scope_logs = 2;
+  // schema_url = 3 } > ScopeLogs { scope = 1; log_records = 2; schema_url = 3 } (logs/v1/logs.proto).
+  const record = (body: string): Buffer => len(2, len(5, Buffer.from(body)));
+  const scopeLogs = (n: number): Buffer =>
+    len(2, Buffer.concat([len(1, len(1, Buffer.from('scope'))), ...Array.from({ length: n }, (_, i) => record(`log ${i}`)), UNKNOWN, len(3, Buffer.from('schema'))]));
+  const resourceLogsBody = (...scopes: Buffer[]): Buffer =>
+    Buffer.concat([len(1, len(1, Buffer.concat([len(1, Buffer.from('service.name'))]))), ...scopes, UNKNOWN, len(3, Buffer.from('schema'))]);
+  const resourceLogs = (...scopes: Buffer[]): Buffer => len(1, resourceLogsBody(...scopes));
+
+  it('counts the records under every resource and scope, skipping every other field at every level', () => {
+    // An unknown field shaped like a ResourceLogs: counted only if it were read as one.
+    const decoy = len(12, resourceLogsBody(scopeLogs(5)));
+    const request = Buffer.concat([UNKNOWN, resourceLogs(scopeLogs(2), scopeLogs(0), scopeLogs(3)), decoy, resourceLogs(), resourceLogs(scopeLogs(1)), UNKNOWN]);
+    expect(countLogRecordsProtobuf(request)).toBe(6);
+    expect(countLogRecordsProtobuf(Buffer.alloc(0))).toBe(0);
+  });
+
+  it('refuses field number 0 and truncation at every level with a DecodeError', () => {
+    for (const zero of [Buffer.from([0x00, 0x01]), resourceLogs(Buffer.from([0x02, 0x00])), resourceLogs(len(2, Buffer.from([0x00, 0x00])))]) {
+      const decode = (): number => countLogRecordsProtobuf(zero);
+      expect(decode).toThrow(DecodeError);
+      expect(decode).toThrow('field number 0 is invalid');
+    }
+    const whole = resourceLogs(scopeLogs(2));
+    for (let cut = 1; cut < whole.length; cut++) expect(() => countLogRecordsProtobuf(whole.subarray(0, cut)), `cut ${cut}`).toThrow(DecodeError);
+  });
+
+  it('counts OTLP/JSON records under camelCase and snake_case names; null or missing lists are empty', () => {
+    const camel = { resourceLogs: [{ scopeLogs: [{ logRecords: [{}, {}] }, { logRecords: [{}] }] }, { scopeLogs: [{ logRecords: [{}] }] }] };
+    expect(countLogRecordsJson(JSON.stringify(camel))).toBe(4);
+    const snake = { resource_logs: [{ scope_logs: [{ log_records: [{}, {}, {}] }] }, { scope_logs: [{ log_records: [{}] }] }] };
+    expect(countLogRecordsJson(JSON.stringify(snake))).toBe(4);
+    for (const empty of [{}, { resourceLogs: null }, { resource_logs: null }, { resourceLogs: [{}] }, { resourceLogs: [{ scopeLogs: null }] }, { resourceLogs: [{ scopeLogs: [{}] }] }, { resourceLogs: [{ scopeLogs: [{ logRecords: null }] }] }]) {
+      expect(countLogRecordsJson(JSON.stringify(empty)), JSON.stringify(empty)).toBe(0);
+    }
+  });
+
+  it('refuses OTLP/JSON of the wrong shape with a DecodeError naming the field', () => {
+    const refusal = (text: string): string => {
+      try {
+        countLogRecordsJson(text);
+      } catch (error) {
+        expect(error).toBeInstanceOf(DecodeError);
+        return (error as Error).message;
+      }
+      throw new Error(`accepted: ${text}`);
+    };
+    expect(refusal('{"resourceLogs": [')).toMatch(/^not JSON: ./);
+    for (const top of ['[]', 'null', '"logs"', '5', 'true']) expect(refusal(top), top).toBe('the request must be a JSON object');
+    expect(refusal('{"resourceLogs": {}}')).toBe('resourceLogs must be an array');
+    expect(refusal('{"resource_logs": "x"}')).toBe('resourceLogs must be an array');
+    for (const item of ['5', 'null', '[]', '"x"']) expect(refusal(`{"resourceLogs": [${item}]}`), item).toBe('resourceLogs[] must be a JSON object');
+    expect(refusal('{"resourceLogs": [{"scope_logs": 1}]}')).toBe('scopeLogs must be an array');
+    for (const item of ['5', 'null', '[]']) expect(refusal(`{"resourceLogs": [{"scopeLogs": [${item}]}]}`), item).toBe('scopeLogs[] must be a JSON object');
+    expect(refusal('{"resourceLogs": [{"scopeLogs": [{"logRecords": {}}]}]}')).toBe('logRecords must be an array');
+    expect(refusal('{"resourceLogs": [{"scopeLogs": [{"log_records": 2}]}]}')).toBe('logRecords must be an array');
   });
 });

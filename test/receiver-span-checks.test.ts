@@ -51,6 +51,11 @@ describe('data points and rejections', () => {
     );
   });
 
+  it('a point at exactly the last storable time is kept', () => {
+    expect(pointProblem(point('at', { startTimeUnixNano: MAX_STORABLE_NANOS, timeUnixNano: MAX_STORABLE_NANOS }))).toBeUndefined();
+    expect(pointProblem(point('over', { timeUnixNano: MAX_STORABLE_NANOS + 1n }))).toBe('time is after the year 2262');
+  });
+
   it('lists the first three reasons and counts the rest; one is singular', () => {
     const one = new Rejections();
     one.add("span 'a'", 'trace id is all zeroes');

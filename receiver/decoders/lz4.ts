@@ -74,7 +74,8 @@ export function lz4Decoder(): PushDecoder {
         if (pending.length < whole) return;
         const block = pending.take(whole).subarray(4, 4 + size);
         const uncompressed = (word & 0x80000000) !== 0;
-        const output = uncompressed ? block.slice() : decodeBlock(block, frame);
+        // A copy: the caller may reuse its chunk, and a Buffer's slice() is a view, not a copy.
+        const output = uncompressed ? new Uint8Array(block) : decodeBlock(block, frame);
         if (!frame.independent) frame.history = keepTail(frame.history, output);
         out(output);
       }

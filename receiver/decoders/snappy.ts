@@ -2,9 +2,9 @@
 // confighttp compression.go): `Content-Encoding: snappy` is the raw block format, which the
 // Collector's own receiver also accepts framed (it looks for the stream identifier first), and
 // `x-snappy-framed` is the framing format (github.com/google/snappy framing_format.txt). OTLP/gRPC
-// with `compression: snappy` is framed too. Blocks are decoded by snappyjs.
-import snappyjs from 'snappyjs';
-import { CorruptInput, DecodedTooLarge, PendingBytes, readU24LE, readU32LE, type Output, type PushDecoder } from './push-decoder.ts';
+// with `compression: snappy` is framed too. Blocks are decoded by snappy-block.ts.
+import { decodeSnappyBlock } from './snappy-block.ts';
+import { CorruptInput, PendingBytes, readU24LE, readU32LE, type Output, type PushDecoder } from './push-decoder.ts';
 
 /** Chunk type 0xff, length 6, "sNaPpY": every framed stream starts with it. */
 export const SNAPPY_STREAM_IDENTIFIER = Uint8Array.from([0xff, 0x06, 0x00, 0x00, 0x73, 0x4e, 0x61, 0x50, 0x70, 0x59]);
@@ -35,35 +35,13 @@ export function snappyDecoder(limit: number): PushDecoder {
     end(out) {
       if (framed !== undefined) return framed.end(out);
       if (head.length === 0) return;
-      out(decodeBlock(head.take(head.length), limit));
+      out(decodeSnappyBlock(head.take(head.length), limit));
     },
   };
 }
 
 function startsWithIdentifier(bytes: Uint8Array): boolean {
   return SNAPPY_STREAM_IDENTIFIER.every((b, i) => bytes[i] === b);
-}
-
-function decodeBlock(block: Uint8Array, limit: number): Uint8Array {
-  const declared = uncompressedLength(block);
-  if (declared === undefined) throw new CorruptInput('snappy block has no valid length preamble');
-  if (declared > limit) throw new DecodedTooLarge(`snappy block would decompress to ${declared} bytes, more than the limit of ${limit} bytes`);
-  try {
-    return snappyjs.uncompress(block, limit);
-  } catch (error) {
-    throw new CorruptInput(`invalid snappy block: ${(error as Error).message}`);
-  }
-}
-
-/** The varint (at most 5 bytes, 32 bits) at the start of a snappy block. */
-function uncompressedLength(block: Uint8Array): number | undefined {
-  let value = 0;
-  for (let i = 0; i < 5 && i < block.length; i++) {
-    const byte = block[i]!;
-    value += (byte & 0x7f) * 2 ** (7 * i);
-    if ((byte & 0x80) === 0) return value;
-  }
-  return undefined;
 }
 
 /** The framing format: a stream of chunks, each decoded on its own (at most 64 KiB out). */
@@ -101,10 +79,11 @@ function decodeChunk(type: number, data: Uint8Array, sawIdentifier: boolean, out
     if (data.length < 4) throw new CorruptInput('snappy chunk is too short for its checksum');
     const expected = readU32LE(data, 0);
     const payload = data.subarray(4);
-    const decoded = type === 0x00 ? decodeBlock(payload, MAX_CHUNK_DATA) : payload;
+    const decoded = type === 0x00 ? decodeSnappyBlock(payload, MAX_CHUNK_DATA) : payload;
     if (decoded.length > MAX_CHUNK_DATA) throw new CorruptInput('snappy chunk holds more than 65536 bytes');
     if (maskedCrc32c(decoded) !== expected) throw new CorruptInput('snappy chunk checksum mismatch');
-    out(type === 0x01 ? decoded.slice() : decoded);
+    // A copy of stored data: the caller may reuse its chunk, and a Buffer's slice() is a view.
+    out(type === 0x01 ? new Uint8Array(decoded) : decoded);
     return true;
   }
   // 0x02–0x7f are reserved and must not be skipped; 0x80–0xfe (padding included) are skippable.
