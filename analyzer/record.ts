@@ -18,6 +18,7 @@ import {
   storeId,
   writeRecords,
   type RecordGuard,
+  type RecordShard,
   type RecordWrite,
 } from '../model/analysis-records.ts';
 import type { Shard } from '../model/span-reads.ts';
@@ -121,7 +122,7 @@ export class AnalysisRecord {
         }
       }
       if (value !== undefined && shards.some((k, i) => this.marks[k]! > found.shards[i]!.rowid)) {
-        this.writes.push({ key, kind, subject: this.key(kind, shards, about), format: RECORD_FORMAT, shards: this.shardMarks(shards) });
+        this.writes.push({ key, shards: this.shardMarks(shards) });
       }
     }
     this.note({ kind: value === undefined ? 'computed' : 'used', part });
@@ -145,7 +146,7 @@ export class AnalysisRecord {
     });
   }
 
-  private shardMarks(shards: number[]): RecordWrite['shards'] {
+  private shardMarks(shards: number[]): RecordShard[] {
     return shards.map((k) => ({ storeId: this.ids[k]!, rowid: this.marks[k]! }));
   }
 

@@ -25,17 +25,22 @@ export interface StoredRecord {
   value: Buffer;
 }
 
-/** A record to write (or, with `value` undefined, one whose watermarks move forward: still valid at newer rows). */
-export interface RecordWrite {
-  key: string;
-  kind: string;
-  /** What the value is about: writing it drops every other record of the same subject. */
-  subject: string;
-  format: number;
-  shards: RecordShard[];
-  guard?: RecordGuard;
-  value?: Buffer;
-}
+/**
+ * A record to write: a value, or (with only its key and shards) a record whose watermarks move
+ * forward, still valid at newer rows.
+ */
+export type RecordWrite =
+  | { key: string; shards: RecordShard[] }
+  | {
+      key: string;
+      kind: string;
+      /** What the value is about: writing it drops every other record of the same subject. */
+      subject: string;
+      format: number;
+      shards: RecordShard[];
+      guard: RecordGuard;
+      value: Buffer;
+    };
 
 /** The store's identity (firstspan_meta), undefined when it has none yet (written before records existed). */
 export function storeId(shard: Shard): string | undefined {
@@ -128,7 +133,7 @@ export function writeRecords(path: string, format: number, records: RecordWrite[
       db.prepare('DELETE FROM analysis_records WHERE format <> ?').run(format);
       for (const r of records) {
         const shards = JSON.stringify(r.shards);
-        if (r.value === undefined || r.guard === undefined) {
+        if (!('value' in r)) {
           advance.run({ key: r.key, shards });
           continue;
         }

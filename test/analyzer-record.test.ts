@@ -113,6 +113,13 @@ async function recordedAndFresh(db: string): Promise<{ recorded: Analysis; fresh
   return { recorded, fresh };
 }
 
+/** One more request of run-1 (a root and its server child), stored through the receiver. */
+async function storeRequest(s: Scenario, startMs: number, requestName: string, durationMs: number): Promise<void> {
+  const root = s.builder.root({ startMs, phases: PHASES, requestName });
+  s.builder.server(root, { beforeMs: 2, durationMs, offsetMs: 1500 });
+  await send(s.db, otlpJson(s.builder.take()));
+}
+
 /** The scenario, analysed once with the record on (so it has one), and run-1's figures then. */
 async function recordedScenario(): Promise<Scenario & { before: RunReport }> {
   const s = await scenario();
@@ -176,10 +183,9 @@ describe('the record of an analysis', () => {
   });
 
   it('is stale when a new root of the run is stored, then recorded again', async () => {
-    const { db, builder, before } = await recordedScenario();
-    const root = builder.root({ startMs: 15_500, phases: PHASES, requestName: '/b' });
-    builder.server(root, { beforeMs: 2, durationMs: 13, offsetMs: 1500 });
-    await send(db, otlpJson(builder.take()));
+    const s = await recordedScenario();
+    const { db, before } = s;
+    await storeRequest(s, 15_500, '/b', 13);
     const { recorded } = await recordedAndFresh(db);
     expect(served(recorded, db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
     expect(run1(recorded).rootSpans).toBe(before.rootSpans + 1);
@@ -189,12 +195,11 @@ describe('the record of an analysis', () => {
   });
 
   it('keeps one value per run: the record of a run that grew replaces the one from before', async () => {
-    const { db, builder, before } = await recordedScenario();
+    const s = await recordedScenario();
+    const { db, before } = s;
     expect(recordsByKind(db)).toEqual({ runs: 1, run: 1 });
     // A root a second after run-1's last one: the run ends later, so its record has a new key.
-    const root = builder.root({ startMs: 31_000, phases: PHASES, requestName: '/a' });
-    builder.server(root, { beforeMs: 2, durationMs: 12, offsetMs: 1500 });
-    await send(db, otlpJson(builder.take()));
+    await storeRequest(s, 31_000, '/a', 12);
     const { recorded } = await recordedAndFresh(db);
     expect(served(recorded, db)).toEqual({ 'runs in DB': 'computed', 'run run-1': 'computed' });
     expect(run1(recorded).rootSpans).toBe(before.rootSpans + 1);
