@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { evaluateChangeThresholds, isChangeThreshold, parseChangeThreshold, type ChangeThreshold } from '../analyzer/change-thresholds.ts';
-import { compareRuns, type Comparison, type RunData } from '../analyzer/compare.ts';
+import { compareRuns, significantChanges, type Comparison, type RunData } from '../analyzer/compare.ts';
+import type { EndpointReport } from '../analyzer/report.ts';
 import { closeShards, openShards } from '../model/span-reads.ts';
 import { RESERVOIR_CAPACITY, Reservoir, SAMPLE_FIELDS } from '../analyzer/reservoir.ts';
 import { holm, mannWhitney, normalUpperTail, quantileSe, quantileTest } from '../analyzer/significance.ts';
@@ -111,6 +112,74 @@ describe('comparison core', () => {
     c.offer('shop', row(5e6));
     expect([...c.column('beforeServer', (s) => (s === 'shop' ? 2e6 : 0))]).toEqual([3]);
     expect([...c.column('afterServer', () => 2e6)]).toEqual([7]);
+  });
+});
+
+describe('comparison figures', () => {
+  const STATS = ['p50', 'p90', 'p99', 'max', 'mean'] as const;
+  const PARTS = ['poolWait', 'connectionSetup', 'sending', 'beforeServer', 'betweenAttempts', 'afterServer', 'download', 'unexplained'] as const;
+
+  /** The metrics a comparison of two endpoint reports lists, in order, with each side's figure. */
+  function expectedFigures(base: EndpointReport, run: EndpointReport): Array<[string, number, number]> {
+    const out: Array<[string, number, number]> = [];
+    for (const [m, b, r] of [['client', base.clientMs, run.clientMs], ['server', base.serverMs, run.serverMs], ['gap', base.gapMs, run.gapMs]] as const) {
+      if (b === null || r === null) continue;
+      for (const s of STATS) out.push([`${m}.${s}`, b[s], r[s]]);
+    }
+    if (base.phasesMs !== null && run.phasesMs !== null) for (const p of PARTS) out.push([`phase.${p}`, base.phasesMs[p], run.phasesMs[p]]);
+    return out;
+  }
+
+  it('takes each figure from the two reports, per endpoint and for the total, with its change in ms and % and its test', async () => {
+    const run = await dataOf('slower');
+    const base = await dataOf('base');
+    const c = compareRuns(run, ['run.db'], base, ['base.db']);
+    expect(c.run).toEqual({ label: run.report.label, service: run.report.service, start: run.report.start, databases: ['run.db'] });
+    expect(c.baseline).toEqual({ label: base.report.label, service: base.report.service, start: base.report.start, databases: ['base.db'] });
+    const pairs: Array<[EndpointReport, EndpointReport]> = [
+      ...run.report.endpoints.map((r) => [base.report.endpoints.find((b) => b.name === r.name) as EndpointReport, r] as [EndpointReport, EndpointReport]),
+      [base.report.total, run.report.total],
+    ];
+    expect(c.endpoints.map((e) => [e.name, e.onlyIn, e.baselineCount, e.runCount])).toEqual(pairs.map(([b, r]) => [r === run.report.total ? 'Aggregated' : r.name, null, b.count, r.count]));
+    c.endpoints.forEach((ep, i) => {
+      const [b, r] = pairs[i] as [EndpointReport, EndpointReport];
+      expect(ep.changes.map((x) => [x.metric, x.baselineMs, x.runMs])).toEqual(expectedFigures(b, r));
+      for (const x of ep.changes) {
+        expect(x.changeMs).toBeCloseTo(x.runMs - x.baselineMs, 6);
+        if (x.baselineMs > 0) expect(x.changePct).toBeCloseTo(((x.runMs - x.baselineMs) / x.baselineMs) * 100, 3);
+        else expect(x.changePct).toBeNull();
+        const test = x.metric.endsWith('.max') ? null : x.metric.endsWith('.mean') || x.metric.startsWith('phase.') ? 'mann-whitney' : 'quantile';
+        expect([x.metric, x.test]).toEqual([x.metric, test]);
+        if (test === null) expect([x.pValue, x.significant]).toEqual([null, false]);
+        else expect(x.pValue).toBeGreaterThanOrEqual(0);
+      }
+    });
+    expect(significantChanges(c).map((s) => `${s.endpoint} ${s.change.metric}`)).toEqual(significant(c));
+    expect(significantChanges(c).length).toBeGreaterThan(0);
+  });
+
+  it('lists an endpoint of one run only, with its count and no changes; compares no server, gap or part figure missing on a side', async () => {
+    const run = await dataOf('same');
+    const base = await dataOf('base');
+    const [a, b] = run.report.endpoints as [EndpointReport, EndpointReport];
+    // The run without /b and with no server data on /a; the baseline without /a's gap split.
+    const runCut: RunData = { ...run, report: { ...run.report, endpoints: [{ ...a, serverMs: null }] } };
+    const baseA = base.report.endpoints.find((e) => e.name === a.name) as EndpointReport;
+    const baseB = base.report.endpoints.find((e) => e.name === b.name) as EndpointReport;
+    const baseCut: RunData = { ...base, report: { ...base.report, endpoints: [{ ...baseA, phasesMs: null }, baseB] } };
+    const c = compareRuns(runCut, [], baseCut, []);
+    expect(c.endpoints.map((e) => [e.name, e.onlyIn, e.baselineCount, e.runCount, e.changes.length])).toEqual([
+      [a.name, null, baseA.count, a.count, 10],
+      [b.name, 'baseline', baseB.count, 0, 0],
+      ['Aggregated', null, base.report.total.count, run.report.total.count, 23],
+    ]);
+    expect(c.endpoints[0]?.changes.map((x) => x.metric)).toEqual([...STATS.map((s) => `client.${s}`), ...STATS.map((s) => `gap.${s}`)]);
+    const onlyRun = compareRuns(run, [], { ...base, report: { ...base.report, endpoints: [baseA] } }, []);
+    expect(onlyRun.endpoints.map((e) => [e.name, e.onlyIn, e.baselineCount, e.runCount, e.changes])).toEqual([
+      [a.name, null, baseA.count, a.count, expect.any(Array)],
+      [b.name, 'run', 0, b.count, []],
+      ['Aggregated', null, base.report.total.count, run.report.total.count, expect.any(Array)],
+    ]);
   });
 });
 
