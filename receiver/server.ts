@@ -53,6 +53,9 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     // with its own JSON shape instead of a google.rpc.Status.
     bodyLimit: Number.MAX_SAFE_INTEGER,
     return503OnClosing: true,
+    // Errors fastify meets before routing (a path that is not valid percent-encoding, a parameter
+    // too long): answered like every other refusal, not with fastify's own JSON shape.
+    frameworkErrors: (error, request, reply) => answerError(error, request, reply),
   });
 
   // Leave every body unread for the handler, whatever its type: it decides 415 vs reading.
@@ -71,8 +74,11 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
     });
   }
 
-  app.setNotFoundHandler((request, reply) =>
-    refuse(
+  app.setNotFoundHandler((request, reply) => notFound(request, reply));
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => answerError(error, request, reply));
+
+  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    return refuse(
       reply,
       formatOf(request.headers['content-type']),
       'FS_ERR_OTLP_NOT_FOUND',
@@ -80,14 +86,16 @@ export function buildReceiver(options: ReceiverOptions): FastifyInstance {
         path: request.url.split('?', 1)[0]!,
         paths: `${PATHS.traces} and ${PATHS.metrics} (and ${PATHS.logs}, not stored)`,
       }),
-    ),
-  );
+    );
+  }
 
-  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
+  function answerError(error: Error & { statusCode?: number; code?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    // Not a path this receiver has, whatever its encoding: the same answer as any unknown path.
+    if (error.code === 'FST_ERR_BAD_URL') return notFound(request, reply);
     const status = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
     if (status >= 500) request.log.error({ err: error }, 'receiver error');
     return refuse(reply, formatOf(request.headers['content-type']), status >= 500 ? 'FS_ERR_OTLP_INTERNAL' : 'FS_ERR_OTLP_DECODE', error.message);
-  });
+  }
 
   app.addHook('onClose', async () => {
     if (options.ingest === undefined) await ingest.close();
