@@ -5,31 +5,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze } from '../analyzer/analyze.ts';
 import type { EndpointReport, Report, RunReport } from '../analyzer/report.ts';
 import { CSV_COLUMNS, csvField, renderCsv } from '../analyzer/render-csv.ts';
-import { closeShards, openShards } from '../model/span-reads.ts';
-import { writeLocustRuns, writeScenario } from './helpers/analyzer-scenario.ts';
+import { analysedScenarios } from './helpers/analyzer-scenario.ts';
 
 let dir: string;
 let scenario: Report;
 let locust: Report;
 
-async function analyseFile(db: string): Promise<Report> {
-  const shards = openShards([db]);
-  try {
-    return await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 0, threads: 1 });
-  } finally {
-    closeShards(shards);
-  }
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-render-csv-'));
-  writeScenario(join(dir, 'scenario.db'));
-  scenario = await analyseFile(join(dir, 'scenario.db'));
-  writeLocustRuns(join(dir, 'locust.db'));
-  locust = await analyseFile(join(dir, 'locust.db'));
+  ({ scenario, locust } = await analysedScenarios(dir));
 }, 60_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -8,12 +8,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyze } from '../analyzer/analyze.ts';
 import { basisLabel, PART_NAMES } from '../analyzer/gap-breakdown.ts';
 import type { EndpointReport, Report, RunReport } from '../analyzer/report.ts';
 import { renderRun, renderTable } from '../analyzer/render-table.ts';
-import { closeShards, openShards } from '../model/span-reads.ts';
-import { CART, PRODUCT, writeLocustRuns, writeScenario } from './helpers/analyzer-scenario.ts';
+import { analysedScenarios, CART, PRODUCT } from './helpers/analyzer-scenario.ts';
 
 /** The documented figure format: '–' without data, 0, 1 or 2 decimals by size. */
 function fmt(v: number | null | undefined): string {
@@ -26,21 +24,9 @@ let dir: string;
 let report: Report;
 let locust: Report;
 
-async function analyseFile(db: string): Promise<Report> {
-  const shards = openShards([db]);
-  try {
-    return await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 0, threads: 1 });
-  } finally {
-    closeShards(shards);
-  }
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'firstspan-render-table-'));
-  writeScenario(join(dir, 'scenario.db'));
-  report = await analyseFile(join(dir, 'scenario.db'));
-  writeLocustRuns(join(dir, 'locust.db'));
-  locust = await analyseFile(join(dir, 'locust.db'));
+  ({ scenario: report, locust } = await analysedScenarios(dir));
 }, 60_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

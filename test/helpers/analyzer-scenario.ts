@@ -3,6 +3,10 @@
 // spans, odd data (a root ending before it starts, a server child longer than its parent, a
 // retried request with two server children), and Locust-style roots without phases or run id.
 // The expected figures are computed here from the same ground truth the spans were built from.
+import { join } from 'node:path';
+import { analyze } from '../../analyzer/analyze.ts';
+import type { Report } from '../../analyzer/report.ts';
+import { closeShards, openShards } from '../../model/span-reads.ts';
 import { SpanStore } from '../../model/store.ts';
 import { SpanKind } from '../../model/otlp.ts';
 import { LOCUST_RESOURCE, TraceBuilder, usersMetric, type Phases } from './analyzer-traces.ts';
@@ -136,4 +140,23 @@ export function writeLocustRuns(path: string): { gapsMs: number[][] } {
   store.insertTraces(b.take());
   store.close();
   return { gapsMs };
+}
+
+/**
+ * The scenario (writeScenario) and the Locust runs (writeLocustRuns), each written to its own
+ * file in `dir` and analysed as `firstspan analyze` would (one thread, no top traces): the reports
+ * the renderers' tests read back.
+ */
+export async function analysedScenarios(dir: string): Promise<{ scenario: Report; locust: Report }> {
+  const analyseFile = async (db: string): Promise<Report> => {
+    const shards = openShards([db]);
+    try {
+      return await analyze(shards, { idleGapNs: 30_000_000_000n, topN: 0, threads: 1 });
+    } finally {
+      closeShards(shards);
+    }
+  };
+  writeScenario(join(dir, 'scenario.db'));
+  writeLocustRuns(join(dir, 'locust.db'));
+  return { scenario: await analyseFile(join(dir, 'scenario.db')), locust: await analyseFile(join(dir, 'locust.db')) };
 }
