@@ -107,13 +107,17 @@ describe('OTLP/gRPC', () => {
     expect(result.error?.code).toBe(grpc.status.UNIMPLEMENTED);
   });
 
-  it('UNAUTHENTICATED without the bearer token; OK with it', async () => {
-    const rx = await startReceiver({ db: join(dir, 'token.db'), port: 0, grpcPort: 0, token: 'tok' });
+  it('UNAUTHENTICATED without the bearer token, logged once with the client; OK with it, not logged', async () => {
+    const lines: string[] = [];
+    const rx = await startReceiver({ db: join(dir, 'token.db'), port: 0, grpcPort: 0, token: 'tok', logRefusal: (l) => lines.push(l) });
     try {
       const body = tracesProtobuf([oracleSpan({ name: 'grpc-token' })]);
       const none = (await call(rx.grpcUrl!, TRACE, body)).error;
       expect(none?.code).toBe(grpc.status.UNAUTHENTICATED);
+      expect(none?.details).toBe('missing or wrong bearer token: send metadata authorization: Bearer <token>');
       expect(statusDetails(none)).toMatchObject({ code: grpc.status.UNAUTHENTICATED, reason: 'FS_ERR_OTLP_UNAUTHENTICATED', domain: 'firstspan' });
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^firstspan receiver: refused a request from 127\.0\.0\.1:\d+ with gRPC UNAUTHENTICATED: missing or wrong bearer token: send metadata authorization: Bearer <token> \(further gRPC UNAUTHENTICATED refusals are logged at most once every 10 s\)$/);
       const wrong = new grpc.Metadata();
       wrong.set('authorization', 'Bearer nope');
       expect((await call(rx.grpcUrl!, TRACE, body, wrong)).error?.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -121,6 +125,9 @@ describe('OTLP/gRPC', () => {
       right.set('authorization', 'Bearer tok');
       expect((await call(rx.grpcUrl!, TRACE, body, right)).error).toBeNull();
       expect(spanRows(rx, 'grpc-token')).toBe(1);
+      // Two refusals counted (the second within the interval, not logged); the success is neither.
+      expect(lines).toHaveLength(1);
+      expect(rx.refusals.summary()).toBe('2 refused requests (2 × gRPC UNAUTHENTICATED)');
     } finally {
       await rx.close();
     }

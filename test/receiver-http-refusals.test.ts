@@ -89,7 +89,7 @@ describe('OTLP/HTTP refusals, word for word', () => {
     const res = await rawPost(v4.url, '/v1/traces%zz');
     expect(res.status).toBe(404);
     expect(status(res)).toEqual({ message: `no such path /v1/traces%zz; OTLP/HTTP paths are ${PATHS}`, reason: 'FS_ERR_OTLP_NOT_FOUND' });
-    expect(v4.refusals.summary()).toContain('404');
+    expect(v4.refusals.summary()).toMatch(/\d+ × HTTP 404 FS_ERR_OTLP_NOT_FOUND/);
   });
 
   it('401 names the header to send, with WWW-Authenticate: Bearer; an empty --token asks for none', async () => {
