@@ -253,10 +253,11 @@ export class RunAccumulator {
     this.endShard();
   }
 
+  /** The accumulator of an endpoint name: MAX_ENDPOINTS names, then every new one is folded into OTHER_ENDPOINT (one more). */
   private endpoint(name: string): EndpointAccumulator {
     let ep = this.endpoints.get(name);
     if (ep === undefined) {
-      if (this.endpoints.size >= MAX_ENDPOINTS) {
+      if (this.endpoints.size >= MAX_ENDPOINTS && name !== OTHER_ENDPOINT) {
         this.odd.endpointsFolded += 1;
         return this.endpoint(OTHER_ENDPOINT);
       }
