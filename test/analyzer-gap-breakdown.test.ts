@@ -97,6 +97,23 @@ describe('BreakdownAccumulator.finish', () => {
     expect(acc.finish(offsets({ locust: { offsetNs: 2 * MS, errorNs: 9.999 * MS } }))).toMatchObject({ basis: 'offset', beforeServer: 4, afterServer: 16 });
   });
 
+  it('places several pairs of each kind with their service\'s offset: means over all pairs, retries kept apart', () => {
+    const acc = new BreakdownAccumulator();
+    for (let i = 0; i < 3; i++) measured(acc, 'shop');
+    // Three pairs without phases whose two server attempts (30 ms in all) span 6 to 46: 10 ms between.
+    for (let i = 0; i < 3; i++) acc.addBounds('edge', 60 * MS, 30 * MS, 6 * MS, 46 * MS);
+    const p = acc.finish(offsets({ shop: { offsetNs: 4 * MS, errorNs: 0 }, edge: { offsetNs: 2 * MS, errorNs: 1 * MS } }))!;
+    // shop: before 10 − 4, after 20 + 4; edge: before 6 − 2, after 14 + 2, between 10. Means over 6 pairs.
+    expect(p).toMatchObject({ poolWait: 2.5, connectionSetup: 5, sending: 2.5, beforeServer: 5, betweenAttempts: 5, afterServer: 20, download: 3, unexplained: 2, gap: 45 });
+    expect(p).toMatchObject({ basis: 'mixed', offsetShare: 0.5, estimatedShare: 0, errorBoundMs: 1, pairs: 6 });
+    expect(p.explainedShare).toBeCloseTo(43 / 45, 9);
+    expect(sum(p)).toBeCloseTo(p.gap, 9);
+    // An error bound of half the edge pairs' own gap (30 ms each) makes them an equal split: 15 ms before and after each.
+    const q = acc.finish(offsets({ shop: { offsetNs: 4 * MS, errorNs: 0 }, edge: { offsetNs: 2 * MS, errorNs: 15 * MS } }))!;
+    expect(q).toMatchObject({ beforeServer: 10.5, betweenAttempts: 0, afterServer: 19.5, estimatedShare: 0.5, offsetShare: 0, errorBoundMs: null });
+    expect(sum(q)).toBeCloseTo(q.gap, 9);
+  });
+
   it('calls a split without any gap fully explained when measured, and not explained at all when estimated', () => {
     const m = new BreakdownAccumulator();
     m.addMeasured('svc', 40 * MS, 40 * MS, 0, 0, 0, 40 * MS, 0, 0, 40 * MS);
