@@ -29,11 +29,13 @@ export function perSecond(name: string, service: string, rows: MetricRow[]): Met
   const bySecond = new Map<number, number>();
   for (const r of rows) {
     if (r.relMs < 0) continue;
+    // A point without its numbers says nothing, and is no stream's previous point either.
+    if (kind === 'mean' ? r.sum === null || r.count === null : r.value === null) continue;
     const key = `${r.resourceId}\u0000${r.attributes}`;
     const prev = previous.get(key);
     previous.set(key, r);
     let v: number | undefined;
-    if (kind === 'value') v = r.value ?? undefined;
+    if (kind === 'value') v = r.value as number;
     else if (kind === 'rate') {
       if (r.value === null) continue;
       if (r.temporality === 1) {

@@ -73,6 +73,67 @@ describe('server metrics per second', () => {
     expect(hist?.points).toEqual([{ second: 1, value: 10 }]);
   });
 
+  it('delta counters and histograms, counter resets, several streams, and the points to leave out', () => {
+    const delta = perSecond('c', 's', [
+      row({ type: 'sum', monotonic: true, temporality: 1, relMs: 500, value: 7 }),
+      // Each delta point over the time since the stream's last one: 30 in 2 s, 5 in 0.5 s.
+      row({ type: 'sum', monotonic: true, temporality: 1, relMs: 2500, value: 30 }),
+      row({ type: 'sum', monotonic: true, temporality: 1, relMs: 3000, value: 5 }),
+      // Another stream: its first point has no interval yet; the second adds its rate to the total.
+      row({ type: 'sum', monotonic: true, temporality: 1, relMs: 3200, value: 4, attributes: '{"a":1}' }),
+      row({ type: 'sum', monotonic: true, temporality: 1, relMs: 3600, value: 4, attributes: '{"a":1}' }),
+    ]);
+    expect(delta).toMatchObject({ kind: 'rate', unit: '1' });
+    expect(delta?.points).toEqual([
+      { second: 2, value: 15 },
+      { second: 3, value: 10 + 10 },
+    ]);
+    const reset = perSecond('c', 's', [
+      row({ type: 'sum', monotonic: true, temporality: 2, relMs: 0, value: 100 }),
+      row({ type: 'sum', monotonic: true, temporality: 2, relMs: 1000, value: 40 }), // restarted: no rate
+      row({ type: 'sum', monotonic: true, temporality: 2, relMs: 2000, value: 40 }), // no change: rate 0
+      row({ type: 'sum', monotonic: true, temporality: 2, relMs: 2000, value: 90 }), // same time: no interval
+      row({ type: 'sum', monotonic: true, temporality: 2, relMs: 4000, value: null }),
+      row({ type: 'sum', monotonic: true, temporality: 2, relMs: 5000, value: 100 }),
+    ]);
+    expect(reset?.points).toEqual([
+      { second: 2, value: 0 },
+      { second: 5, value: 10 / 3 },
+    ]);
+    const histograms = perSecond('h', 's', [
+      row({ type: 'histogram', temporality: 1, relMs: 100, count: 4, sum: 20 }),
+      row({ type: 'histogram', temporality: 1, relMs: 1100, count: 0, sum: 0 }), // nothing observed: no mean
+      row({ type: 'histogram', temporality: 1, relMs: 1200, count: 2, sum: 30, resourceId: 2 }),
+      row({ type: 'histogram', temporality: 2, relMs: 2100, count: 5, sum: 5, resourceId: 3 }),
+      row({ type: 'histogram', temporality: 2, relMs: 3100, count: 5, sum: 9, resourceId: 3 }), // no new count
+      row({ type: 'histogram', temporality: 2, relMs: 4100, count: null, sum: 9, resourceId: 3 }),
+    ]);
+    // The mean over the streams' latest means: (5 + 15) / 2.
+    expect(histograms).toMatchObject({ kind: 'mean' });
+    expect(histograms?.points).toEqual([
+      { second: 0, value: 5 },
+      { second: 1, value: 10 },
+    ]);
+  });
+
+  it('leaves out points before the run, and a metric with no numeric points; a sum that is not monotonic is a value', () => {
+    const s = perSecond('m', 's', [row({ relMs: -200, value: 9 }), row({ relMs: 1300, value: 2, attributes: '{"b":1}' }), row({ relMs: 2300, value: 1 })]);
+    expect(s?.points).toEqual([
+      { second: 1, value: 2 },
+      { second: 2, value: 3 },
+    ]);
+    expect(perSecond('m', 's', [row({ type: 'summary', relMs: 0, value: 1 })])).toBeUndefined();
+    expect(perSecond('m', 's', [])).toBeUndefined();
+    expect(perSecond('m', 's', [row({ type: 'sum', monotonic: false, temporality: 2, relMs: 0, value: 5 }), row({ type: 'sum', relMs: 1000, value: 3 })])).toMatchObject({
+      kind: 'value',
+      points: [
+        { second: 0, value: 5 },
+        { second: 1, value: 3 },
+      ],
+    });
+    expect(perSecond('m', 's', [row({ relMs: 0, value: null })])?.points).toEqual([]);
+  });
+
   it("a service's points land on the run's seconds through its clock offset", () => {
     expect(run.serverMetrics.map((s) => `${s.name} ${s.service}`)).toEqual([`${CPU} shop`]);
     const points = run.serverMetrics[0]?.points ?? [];
