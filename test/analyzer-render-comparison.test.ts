@@ -122,9 +122,11 @@ function rowCells(html: string, metric: string): { cls: string; cells: string[];
 }
 
 describe('comparison as HTML', () => {
-  const html = comparisonHtml(comparison([checkout, quiet, added]));
+  // Rendered inside each test (not once for the block), so that mutation testing sees which test covers which line.
+  const rendered = (): string => comparisonHtml(comparison([checkout, quiet, added]));
 
   it('lists the significant changes first, then a table per endpoint with the two runs side by side', () => {
+    const html = rendered();
     expect(html).toContain('<h2>Run r2 against baseline r1 (2026-11-29T10:00:00.000Z, base.db, base-2.db)</h2>');
     expect(html).toContain('at a family-wise alpha of 0.01');
     const summary = /<ul>(.*?)<\/ul>/.exec(html)?.[1] ?? '';
@@ -140,6 +142,7 @@ describe('comparison as HTML', () => {
   });
 
   it('marks each row significant, noise or untested, and scales its bars to the endpoint\'s largest figure', () => {
+    const html = rendered();
     expect(rowCells(html, 'client.p99')).toEqual({ cls: 'significant', cells: ['client.p99', '250', '313', '+62.2', '+24.8%', '<1e-4', 'significant'], bars: ['base 20.0', 'run 25.0'] });
     expect(rowCells(html, 'server.p50')).toEqual({ cls: '', cells: ['server.p50', '40.0', '41.0', '+1.00', '+2.5%', '0.6200', 'noise'], bars: ['base 3.2', 'run 3.3'] });
     expect(rowCells(html, 'server.p90')).toEqual({ cls: '', cells: ['server.p90', '100', '10.0', '-90.0', '-90.0%', '0.0001', 'noise'], bars: ['base 8.0', 'run 0.8'] });
