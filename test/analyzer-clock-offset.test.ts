@@ -5,18 +5,7 @@
 // pairs that stick out of their client span even at the estimated offset.
 import { describe, expect, it } from 'vitest';
 import { MAX_TRUSTED, OffsetEstimator, TRUSTED_SHARE } from '../analyzer/clock-offset.ts';
-
-/** A small deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/seeded-random.ts';
 
 interface Pair {
   t1: number;
@@ -28,7 +17,7 @@ interface Pair {
 
 /** Pairs of a server whose clock runs `offsetNs` ahead, with legs of random, unequal length (ns). */
 function pairs(n: number, offsetNs: number, seed: number, phasesShare = 1): Pair[] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, () => {
     const t1 = r() * 1e6;
     const out = 50_000 + r() * 5e6;

@@ -4,21 +4,11 @@
 // well as up, and merged from parts of any ranges, are the same histogram.
 import { describe, expect, it } from 'vitest';
 import { LogHistogram } from '../analyzer/log-histogram.ts';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/seeded-random.ts';
 
 /** Values over twelve decades: exact small ones, nanosecond latencies, past 2^31 and 2^40. */
 function values(n: number, seed: number): number[] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, () => Math.floor(10 ** (r() * 12.5)));
 }
 

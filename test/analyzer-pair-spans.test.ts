@@ -14,17 +14,7 @@ import { SpanStore } from '../model/store.ts';
 import { TraceBuilder } from './helpers/analyzer-traces.ts';
 import { MAX_ENDPOINTS, MAX_PLAUSIBLE_NS, OTHER_ENDPOINT, RunAccumulator, type RunSnapshot } from '../analyzer/pair-spans.ts';
 import type { PairRow } from '../model/span-reads.ts';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/seeded-random.ts';
 
 const SHOP = 7;
 const SERVICES = new Map([[SHOP, 'shop']]);
@@ -44,7 +34,7 @@ interface Root {
 }
 
 function roots(n: number, seed: number): Root[] {
-  const r = random(seed);
+  const r = seededRandom(seed);
   return Array.from({ length: n }, (_, i) => {
     const x = r();
     const clientNs = x < 0.03 ? -5e6 : x < 0.05 ? MAX_PLAUSIBLE_NS + 1 : 1e6 + Math.round(r() * 50e6);

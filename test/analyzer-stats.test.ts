@@ -6,21 +6,10 @@ import { LogHistogram } from '../analyzer/log-histogram.ts';
 import { Digest } from '../analyzer/stats.ts';
 import { parseThreshold } from '../analyzer/thresholds.ts';
 import { nearestRank } from './helpers/analyzer-scenario.ts';
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './helpers/seeded-random.ts';
 
 describe('digests', () => {
-  const random = rng(42);
+  const random = seededRandom(42);
   // Latencies from 50 µs to ~40 s, log-spread, in ns.
   const values = Array.from({ length: 30_000 }, () => Math.round(50_000 * Math.exp(random() * 13.6)));
 
@@ -106,7 +95,7 @@ describe('digests', () => {
 
 describe('clock offset estimator', () => {
   it('finds the offset from the pairs with the least delay, with bounded memory', () => {
-    const random = rng(7);
+    const random = seededRandom(7);
     const est = new OffsetEstimator('shop');
     const offset = 2_345_678_901; // ns: the server is 2.3 s ahead
     for (let i = 0; i < 50_000; i++) {
