@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { basisLabel, PART_NAMES } from '../analyzer/gap-breakdown.ts';
@@ -20,8 +20,8 @@ import { StatusCode } from '../model/otlp.ts';
 import { SpanStore } from '../model/store.ts';
 import { writeLocustRuns, writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder, usersMetric } from './helpers/analyzer-traces.ts';
+import { launchChromium } from './helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = `<img src=x onerror="window.__pwned=1">'"&`;
 /** Longer than the charts' 60-character labels: shortened to its trailing path segments. */
 const LONG_PATH = '/recommendations/personalised-for-you/{customer_id}/history/items?page=2&size=50';
@@ -95,12 +95,13 @@ beforeAll(async () => {
   } finally {
     closeShards(locustShards);
   }
-  try {
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  } catch (error) {
-    launchError = `chromium (${CHROMIUM}) did not launch: ${(error as Error).message.split('\n')[0]}`;
+  const launched = await launchChromium();
+  if ('skip' in launched) {
+    launchError = launched.skip;
     console.warn(`analyzer-html-figures: skipping the browser checks: ${launchError}`);
+  } else {
+    browser = launched.browser;
+    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   }
 }, 120_000);
 

@@ -1,11 +1,11 @@
 // The HTML report in a real browser (Debian's chromium through playwright-core): the charts and
 // the waterfall render, nothing is fetched from the network, and a hostile span name is shown as
 // text, never run. A screenshot is kept in the temp directory for a human to look at.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyze } from '../analyzer/analyze.ts';
 import { type Report } from '../analyzer/report.ts';
@@ -15,8 +15,8 @@ import { evaluateThresholds, parseThreshold, type Threshold } from '../analyzer/
 import { SpanStore } from '../model/store.ts';
 import { writeScenario } from './helpers/analyzer-scenario.ts';
 import { TraceBuilder, usersMetric } from './helpers/analyzer-traces.ts';
+import { launchChromium } from './helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const HOSTILE = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'"&`;
 export const SCREENSHOT = join(tmpdir(), 'firstspan-analyzer-report.png');
 const LONG_NAMES = ['/recommendations/personalised-for-you/{customer_id}', '/authenticate', '/api/v2/checkout/confirm?express=true&gift_wrapping=false'];
@@ -57,18 +57,9 @@ beforeAll(async () => {
   } finally {
     closeShards(shards);
   }
-  if (!existsSync(CHROMIUM)) {
-    launchError = `${CHROMIUM} is missing (apt-get install -y chromium)`;
-    return;
-  }
-  try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-  } catch (error) {
-    launchError = `chromium did not launch: ${(error as Error).message.split('\n')[0]}`;
-  }
+  const launched = await launchChromium();
+  if ('skip' in launched) launchError = launched.skip;
+  else browser = launched.browser;
   if (launchError) console.warn(`analyzer-html: skipping the browser checks: ${launchError}`);
 });
 

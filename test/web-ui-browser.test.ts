@@ -4,16 +4,15 @@
 // the table and the charts grow, change the user count, see the live gap of connection-opening
 // requests show the injected delay while the test still runs, stop, and find the analyzer's report.
 // Screenshots at 1280 px and desktop width are kept in the temp directory for a human to look at.
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDelayProxy, type DelayProxy } from '../demo/delay-proxy.ts';
 import { startStack, writeScript, type Stack } from './helpers/generator-harness.ts';
 import { startWebRun, type WebRun } from './helpers/web-ui.ts';
+import { launchChromium } from './helpers/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DELAY = 300;
 const LATER_S = 8;
 const HOSTILE = `/<img src=x onerror="window.__pwned=1">'"&`;
@@ -47,18 +46,9 @@ beforeAll(async () => {
      }`,
   );
   web = await startWebRun([script, '--host', `http://127.0.0.1:${proxy.port}`, '-u', '2', '-r', '10', '--otel', '--db', path.join(stack.dir, 'spans.db')], stack.otelEnv, stack.dir, 180_000);
-  if (!existsSync(CHROMIUM)) {
-    launchError = `${CHROMIUM} is missing (apt-get install -y chromium)`;
-  } else {
-    try {
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
-    } catch (error) {
-      launchError = `chromium did not launch: ${(error as Error).message.split('\n')[0]}`;
-    }
-  }
+  const launched = await launchChromium();
+  if ('skip' in launched) launchError = launched.skip;
+  else browser = launched.browser;
   if (launchError) console.warn(`web-ui-browser: skipping the browser test: ${launchError}`);
 }, 60_000);
 
