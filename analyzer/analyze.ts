@@ -433,18 +433,23 @@ function waterfall(
   const out: WaterfallSpan[] = [];
   // Depth-first from the root so the waterfall reads top-down; each span is moved onto the
   // generator's clock with its service's offset, or its parent's when its service has none.
+  // Siblings are ordered by their corrected start: on their hosts' raw clocks a server span 3 s
+  // ahead would be drawn after everything its parent did later.
   const visit = (parent: string | null, depth: number, inherited: number): void => {
-    const list = (children.get(parent) ?? []).sort((a, b) => a.relStartNs - b.relStartNs);
-    for (const s of list) {
+    const list = (children.get(parent) ?? []).map((s) => {
       const own = s.service === root.service ? 0 : offsets.get(s.service)?.offsetMs;
       const offsetMs = own ?? inherited;
+      return { s, offsetMs, startMs: nsToMs(s.relStartNs) - offsetMs };
+    });
+    list.sort((a, b) => a.startMs - b.startMs);
+    for (const { s, offsetMs, startMs } of list) {
       out.push({
         spanId: s.spanId,
         parentSpanId: s.parentSpanId,
         service: s.service,
         name: s.name,
         kind: KIND_NAMES[s.kind] ?? 'unspecified',
-        startMs: nsToMs(s.relStartNs) - offsetMs,
+        startMs,
         durationMs: nsToMs(s.durationNs),
         depth,
         error: s.statusCode === 2,
