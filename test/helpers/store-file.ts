@@ -41,6 +41,16 @@ export function writeSchemaVersion(path: string, version: string): void {
   }
 }
 
+/** Mark every span of the file as received at `ms` (epoch ms), as if the receiver had stored them then. */
+export function writeArrivalTime(path: string, ms: number): void {
+  const db = new Database(path);
+  try {
+    db.prepare('UPDATE spans SET received_at_ms = ?').run(ms);
+  } finally {
+    db.close();
+  }
+}
+
 /** A span written straight into the file: only the columns a test sets, the rest empty. */
 export interface RawSpan {
   traceId: Buffer;
