@@ -136,6 +136,16 @@ describe('readBody on real streams', () => {
     expect(error).toMatchObject({ kind: 'too_large', code: 'FS_ERR_OTLP_TOO_LARGE', message: 'request body is larger than the limit of 4999 bytes' });
   });
 
+  it('the limit counts the bytes on the wire too: a compressed body larger than it is refused, whatever it decompresses to', async () => {
+    // Random bytes do not compress: gzip's output is a few bytes longer than its input.
+    const data = randomBytes(4000);
+    const gz = gzipSync(data);
+    expect(gz.length).toBeGreaterThan(4000);
+    expect((await read([gz], 'gzip', gz.length)).equals(data)).toBe(true);
+    const error = await bodyError(read([gz.subarray(0, 2000), gz.subarray(2000)], 'gzip', gz.length - 1));
+    expect(error).toMatchObject({ kind: 'too_large', code: 'FS_ERR_OTLP_TOO_LARGE', message: `request body is larger than the limit of ${gz.length - 1} bytes` });
+  });
+
   it('an empty compressed body is an empty buffer', async () => {
     expect((await read([], 'gzip')).length).toBe(0);
     expect((await read([], 'lz4')).length).toBe(0);
