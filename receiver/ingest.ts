@@ -6,6 +6,7 @@ import type { SpanStore, WriteJob } from '../model/store.ts';
 import { countLogRecordsJson, countLogRecordsProtobuf, LOGS_NOT_STORED } from './decode-logs.ts';
 import { decodeMetricsJson, decodeTracesJson } from './decode-json.ts';
 import { decodeMetricsProtobuf, decodeTracesProtobuf, type DecodedMetrics, type DecodedTraces } from './decode-protobuf.ts';
+import { errorMessage } from '../model/errors.ts';
 import { DecodeError } from '../model/protobuf-wire.ts';
 import { spanRowsFromProtobuf } from './protobuf-span-rows.ts';
 import type { BodyFormat, Signal } from './responses.ts';
@@ -108,7 +109,7 @@ export class Ingest {
   /** Decode and commit one export request. Resolves after COMMIT for an 'ok' outcome. */
   async export(signal: Signal, format: BodyFormat, body: Buffer): Promise<ExportOutcome> {
     this.counters.requests += 1;
-    if (this.closing) return { kind: 'unavailable', message: 'the receiver is shutting down; retry later' };
+    if (this.closing) return { kind: 'unavailable', message: errorMessage('FS_ERR_OTLP_UNAVAILABLE', { why: 'the receiver is shutting down' }) };
     if (signal === 'logs') return this.refuseLogs(format, body);
     // Traces in protobuf, the common case, go straight from bytes to rows when nothing about the
     // request needs the full decoder (protobuf-span-rows.ts): the same rows, at a fraction of the cost.
@@ -156,7 +157,7 @@ export class Ingest {
       return { kind: 'ok', stored: result.stored, duplicates: result.duplicates, rejected, message };
     } catch (error) {
       this.counters.storeFailures += 1;
-      return { kind: 'unavailable', message: `could not commit to the database: ${(error as Error).message}` };
+      return { kind: 'unavailable', message: errorMessage('FS_ERR_OTLP_UNAVAILABLE', { why: `could not commit to the database: ${(error as Error).message}` }) };
     }
   }
 

@@ -284,7 +284,7 @@ describe('decode errors and other failures', () => {
           const body = spans(2);
           expect(await ingest.export('traces', 'protobuf', body), path).toEqual({
             kind: 'unavailable',
-            message: 'could not commit to the database: the disk is full',
+            message: 'could not commit to the database: the disk is full; retry later',
           });
           expect(ingest.counters.storeFailures).toBe(1);
           expect(ingest.counters.stored).toBe(0);
