@@ -24,10 +24,11 @@ let slow: { root: SpanHandle; server: SpanHandle; retry: SpanHandle; call: SpanH
 
 /**
  * Shard 1: 30 ordinary /product requests (symmetric legs: the shop's offset is exactly 3 s), two
- * failed /cart requests, background traffic on two services, and one slow /slow trace: a retried
- * server call (two SERVER children), a downstream call to inventory (no offset of its own), an
- * internal span of the generator, a span whose parent never arrived, a span of an unknown kind.
- * Shard 2: the inventory span again (the same span in both shards), and two more failed /cart requests.
+ * failed /cart requests and one failed /zeta request, background traffic on two services, and one
+ * slow /slow trace: a retried server call (two SERVER children), a downstream call to inventory
+ * (no offset of its own), an internal span of the generator, a span whose parent never arrived, a
+ * span of an unknown kind. Shard 2: the trace's inventory span (only there), a changed copy of its
+ * unknown-kind span, two more failed /cart requests and three failed /product ones.
  */
 function write(): void {
   const b = new TraceBuilder(3);
