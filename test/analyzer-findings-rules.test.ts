@@ -18,29 +18,12 @@ import {
 } from '../analyzer/findings.ts';
 import type { PhasesMs } from '../analyzer/gap-breakdown.ts';
 import type { Stats } from '../analyzer/stats.ts';
+import { gapSplit } from './helpers/gap-split.ts';
 
 const stats = (p50: number, p99: number, mean = p50): Stats => ({ p50, p90: p99, p95: p99, p99, max: p99, mean });
 
-function phases(over: Partial<PhasesMs>): PhasesMs {
-  return {
-    poolWait: 0,
-    connectionSetup: 0,
-    sending: 0,
-    beforeServer: 0,
-    betweenAttempts: 0,
-    afterServer: 0,
-    download: 0,
-    unexplained: 0,
-    gap: 20,
-    explainedShare: 1,
-    estimatedShare: 0,
-    offsetShare: 0,
-    basis: 'measured',
-    errorBoundMs: null,
-    pairs: 10,
-    ...over,
-  };
-}
+/** A measured split with 20 ms of gap unless `over` says otherwise. */
+const phases = (over: Partial<PhasesMs>): PhasesMs => gapSplit({ gap: 20, ...over });
 
 function only(findings: Finding[]): Finding {
   expect(findings).toHaveLength(1);

@@ -7,29 +7,9 @@ import type { PhasesMs } from '../analyzer/gap-breakdown.ts';
 import type { Oddities } from '../analyzer/pair-spans.ts';
 import { odditySentences, PART_LABELS, summarySentences } from '../analyzer/sentences.ts';
 import type { Stats } from '../analyzer/stats.ts';
+import { gapSplit } from './helpers/gap-split.ts';
 
 const stats = (mean: number, p99: number): Stats => ({ p50: mean, p90: p99, p95: p99, p99, max: p99, mean });
-
-function phases(over: Partial<PhasesMs>): PhasesMs {
-  return {
-    poolWait: 0,
-    connectionSetup: 0,
-    sending: 0,
-    beforeServer: 0,
-    betweenAttempts: 0,
-    afterServer: 0,
-    download: 0,
-    unexplained: 0,
-    gap: 0,
-    explainedShare: 1,
-    estimatedShare: 0,
-    offsetShare: 0,
-    basis: 'measured',
-    errorBoundMs: null,
-    pairs: 10,
-    ...over,
-  };
-}
 
 type Endpoint = Parameters<typeof summarySentences>[0]['endpoints'][number];
 
@@ -61,7 +41,7 @@ describe('summary sentences', () => {
     // Equal means: the first endpoint listed.
     expect(summarySentences(run([endpoint('/one', stats(7, 9)), endpoint('/two', stats(7, 9))]))[0]).toMatch(/^\/one is where/);
     // The pairs split count, where there is one, is the endpoint's request count for the gap.
-    const split = endpoint('/few', stats(30, 80), { matched: 10, phasesMs: phases({ pairs: 4, unexplained: 30 }) });
+    const split = endpoint('/few', stats(30, 80), { matched: 10, phasesMs: gapSplit({ pairs: 4, unexplained: 30 }) });
     expect(summarySentences(run([many, split]))[0]).toBe(
       "/few is where the gap matters most: a mean of 30.0 ms per request (p99 80.0 ms) over 4 requests, 19.4% of the run's 620 ms of hidden latency.",
     );
@@ -84,7 +64,7 @@ describe('summary sentences', () => {
       opened: { count: opened, gapMs: stats(openedMean, openedMean) },
       reused: { count: reused, gapMs: stats(reusedMean, reusedMean) },
     });
-    const cause = { phasesMs: phases({ beforeServer: 3, pairs: 40 }) };
+    const cause = { phasesMs: gapSplit({ beforeServer: 3, pairs: 40 }) };
     const sentences = (s: Endpoint['gapByConnection']) => summarySentences(run([endpoint('/login', stats(8, 30), { ...cause, gapByConnection: s })]));
     expect(sentences(split(30, 5))[1]).toBe(
       'The 5 requests that opened a connection waited 25.0 ms more than the 35 that reused one (gap 30.0 ms against 5.00 ms): the cost of a new connection.',
@@ -100,7 +80,7 @@ describe('summary sentences', () => {
   });
 
   it('else gives the largest part of the gap as the cause, with how it was placed', () => {
-    const cause = (p: Partial<PhasesMs>): string => summarySentences(run([endpoint('/a', stats(8, 30), { phasesMs: phases(p) })]))[1] ?? '';
+    const cause = (p: Partial<PhasesMs>): string => summarySentences(run([endpoint('/a', stats(8, 30), { phasesMs: gapSplit(p) })]))[1] ?? '';
     expect(cause({ poolWait: 1, connectionSetup: 2, sending: 0.5, download: 1.5 })).toBe('Its main cause is opening connections (DNS, TCP connect, TLS), 2.00 ms of it.');
     expect(cause({ poolWait: 4, afterServer: 3 })).toBe('Its main cause is waiting for a free connection in the client pool, 4.00 ms of it.');
     expect(cause({ sending: 2 })).toBe('Its main cause is sending the request, 2.00 ms of it.');
@@ -128,8 +108,8 @@ describe('summary sentences', () => {
       summarySentences(
         run([
           endpoint('/a', stats(8, 30), {
-            phasesMs: phases({ beforeServer: 5, poolWait: 1 }),
-            tailPhasesMs: { slowest10: tail === null ? null : phases(tail), slowest1: null },
+            phasesMs: gapSplit({ beforeServer: 5, poolWait: 1 }),
+            tailPhasesMs: { slowest10: tail === null ? null : gapSplit(tail), slowest1: null },
           }),
         ]),
       )[1] ?? '';

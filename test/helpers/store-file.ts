@@ -1,8 +1,9 @@
 // Direct reads and writes of a store file, as an independent oracle for the store's own tests:
 // a version 1 file written with version 1's DDL, a schema version this build does not know, rows
 // written past the store's own checks, the indexes a file carries. Every read opens a read-only
-// connection of its own (readStoreFile), never the store's handle; only failSpanInserts uses the
-// store's own connection, the one way into a :memory: store.
+// connection of its own (readStoreFile) and every write a writable one (writeStoreFile), never the
+// store's handle; only failSpanInserts uses the store's own connection, the one way into a
+// :memory: store.
 import Database from 'better-sqlite3';
 import type { SpanStore } from '../../model/store.ts';
 
@@ -16,39 +17,39 @@ export function readStoreFile<T>(path: string, read: (db: Database.Database) => 
   }
 }
 
+/** Run `write` on a writable connection to the file at `path`, closed afterwards. */
+function writeStoreFile(path: string, write: (db: Database.Database) => void): void {
+  const db = new Database(path);
+  try {
+    write(db);
+  } finally {
+    db.close();
+  }
+}
+
 /** A real version 1 file at `path`: version 1's DDL, filled with the rows of the store at `from`. */
 export function writeV1Store(path: string, from: string, v1Ddl: string): void {
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.exec(v1Ddl);
-  db.prepare("INSERT INTO firstspan_meta (key, value) VALUES ('schema_version', '1')").run();
-  db.prepare('ATTACH DATABASE ? AS src').run(from);
-  for (const table of ['resources', 'spans', 'metric_points']) {
-    const columns = (db.prepare(`PRAGMA src.table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name).join(', ');
-    db.exec(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM src.${table} ORDER BY rowid`);
-  }
-  db.exec('DETACH DATABASE src');
-  db.close();
+  writeStoreFile(path, (db) => {
+    db.pragma('journal_mode = WAL');
+    db.exec(v1Ddl);
+    db.prepare("INSERT INTO firstspan_meta (key, value) VALUES ('schema_version', '1')").run();
+    db.prepare('ATTACH DATABASE ? AS src').run(from);
+    for (const table of ['resources', 'spans', 'metric_points']) {
+      const columns = (db.prepare(`PRAGMA src.table_info(${table})`).all() as Array<{ name: string }>).map((c) => c.name).join(', ');
+      db.exec(`INSERT INTO main.${table} (${columns}) SELECT ${columns} FROM src.${table} ORDER BY rowid`);
+    }
+    db.exec('DETACH DATABASE src');
+  });
 }
 
 /** Record `version` as the file's schema version (firstspan_meta), as a later release would. */
 export function writeSchemaVersion(path: string, version: string): void {
-  const db = new Database(path);
-  try {
-    db.prepare("UPDATE firstspan_meta SET value = ? WHERE key = 'schema_version'").run(version);
-  } finally {
-    db.close();
-  }
+  writeStoreFile(path, (db) => db.prepare("UPDATE firstspan_meta SET value = ? WHERE key = 'schema_version'").run(version));
 }
 
 /** Mark every span of the file as received at `ms` (epoch ms), as if the receiver had stored them then. */
 export function writeArrivalTime(path: string, ms: number): void {
-  const db = new Database(path);
-  try {
-    db.prepare('UPDATE spans SET received_at_ms = ?').run(ms);
-  } finally {
-    db.close();
-  }
+  writeStoreFile(path, (db) => db.prepare('UPDATE spans SET received_at_ms = ?').run(ms));
 }
 
 /** A span written straight into the file: only the columns a test sets, the rest empty. */
@@ -68,8 +69,7 @@ export interface RawSpan {
 
 /** Write `spans` (named 'x', under one resource, row 1) into the store file at `path`, past the receiver. */
 export function writeRawSpans(path: string, spans: RawSpan[]): void {
-  const db = new Database(path);
-  try {
+  writeStoreFile(path, (db) => {
     db.prepare(`INSERT INTO resources (resource_id, fingerprint, service_name, attributes, dropped_attributes_count, schema_url) VALUES (1, 'r', 's', '{}', 0, '')`).run();
     const insert = db.prepare(
       `INSERT INTO spans (trace_id, span_id, parent_span_id, resource_id, service_name, run_id, name, kind, start_ns, end_ns,
@@ -81,9 +81,7 @@ export function writeRawSpans(path: string, spans: RawSpan[]): void {
     db.transaction(() => {
       for (const s of spans) insert.run(s.traceId, s.spanId, s.parentSpanId, s.service, s.runId, s.kind, s.startNs, s.endNs, s.attributes, s.connectionReused);
     })();
-  } finally {
-    db.close();
-  }
+  });
 }
 
 /** Names of the explicit indexes on the spans table. */
